@@ -1,0 +1,27 @@
+"""Time, always in Asia/Jakarta (WIB, UTC+7).
+
+BPJS Ketenagakerjaan counts due dates and months in Western Indonesian Time, whatever the time zone
+of the machine running the library. Every "today" in the library comes from here, and every
+function that depends on the date also takes an explicit one so tests and the CLI's ``--as-of``
+can fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+__all__ = ["JAKARTA", "now", "today"]
+
+#: The one time zone the rules speak in. ``tzdata`` is a dependency so this works on any OS.
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def now() -> dt.datetime:
+    """The current instant, as an aware datetime in Asia/Jakarta."""
+    return dt.datetime.now(JAKARTA)
+
+
+def today() -> dt.date:
+    """Today's date in Asia/Jakarta (not the machine's local date)."""
+    return now().date()

@@ -1,0 +1,142 @@
+"""The exceptions the library raises on purpose, rooted at :class:`JamsostekError`.
+
+::
+
+    JamsostekError                 anything the library raises on purpose
+    ├── InvalidInput               bad input: every Problem at once; nothing was sent
+    ├── RuleViolation              a BPU rule forbids it (age, programs, months, arrears window)
+    ├── CapabilityRefused          this channel cannot do it (operation, ID kind, limit, months)
+    ├── HostDeclined               the other side answered "no" (its code mapped here)
+    ├── OutcomeUnknown             no answer: money may or may not have moved; resolve by status
+    ├── AuthenticationFailed       a token or signature was refused or does not verify
+    └── MalformedMessage           bytes that could not be decoded as the protocol says
+
+Every error carries a stable ``code`` and a message in Indonesian (``message_id``) and English
+(``message_en``). Messages never contain a full NIK, phone number, secret or token: callers build
+them from :mod:`jamsostek_channels.messages`, whose templates take only non-personal values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from jamsostek_channels.messages import render
+
+__all__ = [
+    "AuthenticationFailed",
+    "CapabilityRefused",
+    "HostDeclined",
+    "InvalidInput",
+    "JamsostekError",
+    "MalformedMessage",
+    "OutcomeUnknown",
+    "Problem",
+    "RuleViolation",
+]
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with the input: where, what (a stable code), and why in two languages."""
+
+    field: str
+    code: str
+    message_id: str
+    message_en: str
+
+    @classmethod
+    def of(cls, field: str, code: str, params: Mapping[str, object] | None = None) -> Problem:
+        """Build a problem from the message catalogue (``code`` must be in it)."""
+        message_id, message_en = render(code, params or {})
+        return cls(field=field, code=code, message_id=message_id, message_en=message_en)
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "field": self.field,
+            "code": self.code,
+            "message_id": self.message_id,
+            "message_en": self.message_en,
+        }
+
+
+class JamsostekError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    code: str
+    message_id: str
+    message_en: str
+    field: str | None
+
+    def __init__(
+        self,
+        code: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        field: str | None = None,
+    ) -> None:
+        self.code = code
+        self.field = field
+        self.message_id, self.message_en = render(code, params or {})
+        super().__init__(f"[{code}] {self.message_en} / {self.message_id}")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "error": type(self).__name__,
+            "code": self.code,
+            "field": self.field,
+            "message_id": self.message_id,
+            "message_en": self.message_en,
+        }
+
+
+class InvalidInput(JamsostekError):
+    """The input has one or more problems; all of them are in :attr:`problems`."""
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        fields = ", ".join(sorted({p.field for p in self.problems}))
+        super().__init__("input.invalid", {"count": len(self.problems), "fields": fields})
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "errors": [p.as_dict() for p in self.problems]}
+
+
+class RuleViolation(JamsostekError):
+    """The request is well-formed but a BPU rule forbids it."""
+
+
+class CapabilityRefused(JamsostekError):
+    """The channel cannot do what was asked; refused before anything was sent."""
+
+
+class HostDeclined(JamsostekError):
+    """The host or channel answered and declined; ``host_code`` is its own code."""
+
+    host_code: str | None
+
+    def __init__(
+        self,
+        code: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        host_code: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.host_code = host_code
+        super().__init__(code, params, field=field)
+
+
+class OutcomeUnknown(JamsostekError):
+    """No answer came: the money may have moved. Resolve by status inquiry, never by paying again."""
+
+
+class AuthenticationFailed(JamsostekError):
+    """A token or signature was refused, or an incoming one does not verify."""
+
+
+class MalformedMessage(JamsostekError):
+    """Bytes that cannot be decoded as the protocol says (a parser's own error is never leaked)."""

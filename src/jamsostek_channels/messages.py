@@ -1,0 +1,188 @@
+"""The message catalogue: every error code with its Indonesian and English text.
+
+Codes are stable (partners match on them); texts may be improved. Templates use ``str.format``
+placeholders and are only ever given non-personal values (counts, field names, limits, months),
+so a message can be logged or shown on a receipt printer as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = ["CATALOGUE", "render"]
+
+_CATALOGUE: dict[str, tuple[str, str]] = {
+    # Generic
+    "input.invalid": (
+        "Data tidak valid: {count} masalah ({fields}).",
+        "Invalid input: {count} problem(s) ({fields}).",
+    ),
+    "field.required": ("Wajib diisi.", "This field is required."),
+    "field.type": ("Jenis data salah: harus {expected}.", "Wrong type: must be {expected}."),
+    "field.unknown": ("Kolom tidak dikenal.", "Unknown field."),
+    "field.too_long": (
+        "Terlalu panjang: paling banyak {max} karakter.",
+        "Too long: at most {max} characters.",
+    ),
+    # NIK (Nomor Induk Kependudukan, national identity number)
+    "nik.format": ("NIK harus 16 digit angka.", "The NIK must be 16 digits."),
+    "nik.province": (
+        "Kode provinsi di NIK tidak dikenal.",
+        "The NIK's province code is unknown.",
+    ),
+    "nik.region": (
+        "Kode kabupaten/kota atau kecamatan di NIK tidak boleh 00.",
+        "The NIK's regency or district code cannot be 00.",
+    ),
+    "nik.region_unknown": (
+        "Kode wilayah di NIK tidak ada di data Kemendagri terbaru (mungkin kode lama).",
+        "The NIK's region code is not in the latest Kemendagri data (it may be an older code).",
+    ),
+    "nik.birth_date": (
+        "Tanggal lahir di dalam NIK tidak valid.",
+        "The birth date inside the NIK is not a real date.",
+    ),
+    "nik.serial": (
+        "Nomor urut NIK tidak boleh 0000.",
+        "The NIK's serial number cannot be 0000.",
+    ),
+    "nik.birth_date_mismatch": (
+        "Tanggal lahir tidak cocok dengan NIK.",
+        "The birth date does not match the NIK.",
+    ),
+    "nik.sex_mismatch": (
+        "Jenis kelamin tidak cocok dengan NIK (tanggal lahir perempuan ditambah 40).",
+        "The sex does not match the NIK (women's birth day has 40 added).",
+    ),
+    "kpj.format": ("Nomor KPJ harus {length} digit angka.", "The KPJ number must be {length} digits."),
+    # Name, dates, age
+    "name.empty": ("Nama wajib diisi.", "The name is required."),
+    "name.characters": (
+        "Nama hanya boleh berisi huruf, spasi, titik, koma, apostrof dan tanda hubung.",
+        "The name may contain only letters, spaces, periods, commas, apostrophes and hyphens.",
+    ),
+    "birth_date.format": (
+        "Tanggal lahir harus berformat YYYY-MM-DD.",
+        "The birth date must be written YYYY-MM-DD.",
+    ),
+    "birth_date.future": (
+        "Tanggal lahir tidak boleh di masa depan.",
+        "The birth date cannot be in the future.",
+    ),
+    "age.too_old": (
+        "Usia saat mendaftar harus di bawah {max_age} tahun (usia sekarang {age}).",
+        "Age at registration must be under {max_age} (now {age}).",
+    ),
+    "age.too_young": (
+        "Usia minimal untuk mendaftar adalah {min_age} tahun (usia sekarang {age}).",
+        "The minimum age to register is {min_age} (now {age}).",
+    ),
+    "sex.value": (
+        'Jenis kelamin harus "male" atau "female".',
+        'Sex must be "male" or "female".',
+    ),
+    # Contact
+    "phone.format": (
+        "Nomor HP tidak valid: tulis seperti 0812-3456-7890 atau +62 812 3456 7890.",
+        "Invalid mobile number: write it like 0812-3456-7890 or +62 812 3456 7890.",
+    ),
+    "phone.not_mobile": (
+        "Harus nomor HP (bukan telepon rumah): kode OTP dikirim lewat SMS.",
+        "Must be a mobile number (not a landline): the OTP is sent by SMS.",
+    ),
+    "email.format": ("Alamat e-mail tidak valid.", "Invalid e-mail address."),
+    "address.empty": ("Alamat sesuai KTP wajib diisi.", "The address as on the KTP is required."),
+    "postal_code.format": ("Kode pos harus 5 digit angka.", "The postal code must be 5 digits."),
+    "postal_code.unknown": (
+        "Kode pos tidak ditemukan di data Kemendagri.",
+        "The postal code is not in the Kemendagri data.",
+    ),
+    # Income
+    "income.negative": ("Penghasilan tidak boleh negatif.", "Income cannot be negative."),
+    "income.too_large": (
+        "Penghasilan terlalu besar (paling banyak {max}).",
+        "Income is too large (at most {max}).",
+    ),
+    # Occupations
+    "occupations.empty": ("Pilih minimal satu pekerjaan.", "Choose at least one occupation."),
+    "occupations.too_many": (
+        "Paling banyak {max} pekerjaan.",
+        "At most {max} occupations.",
+    ),
+    "occupations.unknown": (
+        'Kode pekerjaan "{code}" tidak dikenal.',
+        'Unknown occupation code "{code}".',
+    ),
+    "occupations.duplicate": ("Pekerjaan yang sama dipilih dua kali.", "An occupation is repeated."),
+    # Programs
+    "programs.unknown": ('Program "{code}" tidak dikenal.', 'Unknown program "{code}".'),
+    "programs.not_for_bpu": (
+        'Program "{code}" tidak tersedia untuk peserta BPU.',
+        'Program "{code}" is not available to BPU participants.',
+    ),
+    "programs.jkk_jkm_required": (
+        "JKK dan JKM wajib diambil bersama.",
+        "JKK and JKM must always be taken together.",
+    ),
+    "programs.jht_required": (
+        "JHT wajib untuk pemberi kerja perorangan.",
+        "JHT is mandatory for an individual employer.",
+    ),
+    # Periods and quotes
+    "period.format": ("Bulan harus berformat YYYY-MM.", "The month must be written YYYY-MM."),
+    "months.not_allowed": (
+        "Jumlah bulan {months} tidak diizinkan; pilih salah satu: {allowed}.",
+        "{months} months is not allowed; choose one of: {allowed}.",
+    ),
+    "months.range": (
+        "Jumlah bulan harus 1 sampai {max}.",
+        "The number of months must be 1 to {max}.",
+    ),
+    "months.no_rule": (
+        "Belum ada tarif untuk bulan {period}.",
+        "No rates are defined for {period}.",
+    ),
+    # Payers
+    "payer.kind": ('Jenis pembayar "{kind}" tidak dikenal.', 'Unknown payer kind "{kind}".'),
+    "payer.scheme_required": (
+        "Pembayar donatur/CSR wajib punya kode skema ({codes}).",
+        "A donor/CSR payer needs a scheme code ({codes}).",
+    ),
+    "payer.scheme_unknown": (
+        'Kode skema "{scheme}" tidak dikenal ({codes}).',
+        'Unknown scheme code "{scheme}" ({codes}).',
+    ),
+    "payer.scheme_not_allowed": (
+        "Kode skema hanya untuk pembayar donatur/CSR.",
+        "A scheme code is only for donor/CSR payers.",
+    ),
+    "payer.name_required": (
+        "Nama pembayar wajib diisi untuk jenis pembayar ini.",
+        "The payer's name is required for this payer kind.",
+    ),
+    # Rule tables (a deployment problem, not the user's)
+    "rules.data": (
+        "Tabel aturan {file} tidak valid di {line}: {reason}",
+        "Rule table {file} is invalid at {line}: {reason}",
+    ),
+    # Files
+    "file.unreadable": ("Berkas tidak dapat dibaca.", "The file cannot be read."),
+    "file.not_json": (
+        "Berkas bukan JSON yang valid (baris {line}, kolom {column}).",
+        "The file is not valid JSON (line {line}, column {column}).",
+    ),
+    "file.not_object": (
+        "Isi berkas harus satu objek JSON.",
+        "The file must hold one JSON object.",
+    ),
+}
+
+#: Read-only view of the catalogue: code -> (Indonesian, English).
+CATALOGUE: Mapping[str, tuple[str, str]] = MappingProxyType(_CATALOGUE)
+
+
+def render(code: str, params: Mapping[str, object]) -> tuple[str, str]:
+    """Indonesian and English text for ``code``; an unknown code is a programming error."""
+    message_id, message_en = _CATALOGUE[code]
+    return message_id.format_map(params), message_en.format_map(params)

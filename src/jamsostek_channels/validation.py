@@ -1,0 +1,302 @@
+"""Participant validation: every problem at once, each with a field, a code and two messages.
+
+Three layers, each run exactly once per participant:
+
+* :func:`participant_problems` - what must hold for any participant (NIK structure and region,
+  NIK agreeing with birth date and sex, name, mobile phone, e-mail, address, postal code,
+  occupations, income, programs). :class:`~jamsostek_channels.model.Participant` runs it on
+  construction.
+* :func:`registration_problems` - what depends on the registration date (age under 65, minimum
+  age, birth date not in the future).
+* :func:`check_participant` - reads the canonical JSON form (a mapping), reports type problems,
+  unknown fields and both layers above, and returns the participant when all is well.
+
+Warnings (:attr:`CheckResult.warnings`) do not block: a NIK whose region code is not in the latest
+Kemendagri data may predate a region split, and real NIKs keep the codes they were issued with.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO
+
+import attrs
+
+from jamsostek_channels import clock
+from jamsostek_channels.errors import InvalidInput, Problem
+from jamsostek_channels.identifiers import _regions
+from jamsostek_channels.identifiers import kpj as _kpj
+from jamsostek_channels.identifiers import nik as _nik
+from jamsostek_channels.identifiers import phone as _phone
+from jamsostek_channels.model import Participant, Program, Sex, _normalise
+from jamsostek_channels.quote import _income_problems, _occupation_problems
+from jamsostek_channels.rules import RuleSet, default_rules
+
+__all__ = [
+    "FIELDS",
+    "CheckResult",
+    "age_on",
+    "check_csv",
+    "check_participant",
+    "parse_participant",
+    "participant_problems",
+    "registration_problems",
+]
+
+#: The canonical JSON fields of a participant, in order; ``email`` and ``kpj`` may be omitted.
+FIELDS = (
+    "nik",
+    "name",
+    "birth_date",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "postal_code",
+    "occupations",
+    "income",
+    "programs",
+    "kpj",
+)
+_OPTIONAL = frozenset({"email", "kpj"})
+_NAME_MAX, _ADDRESS_MAX, _EMAIL_MAX = 100, 200, 254
+# Letters of any script, spaces and the punctuation found in Indonesian names and titles.
+_NAME = re.compile(r"[^\W\d_]+(?:[ .,'\-]+[^\W\d_]*)*\.?")
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+_POSTAL = re.compile(r"[1-9]\d{4}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@attrs.frozen
+class CheckResult:
+    """The outcome of checking one participant: the participant, or every problem."""
+
+    participant: Participant | None
+    problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    """Age in whole years on ``day`` (a 29 February birthday counts from 1 March)."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def _text_problems(value: object, field: str, empty_code: str, limit: int) -> list[Problem]:
+    if value is None or value == "":
+        return [Problem.of(field, empty_code)]
+    if not isinstance(value, str):
+        return [Problem.of(field, "field.type", {"expected": "text"})]
+    if len(value) > limit:
+        return [Problem.of(field, "field.too_long", {"max": limit})]
+    return []
+
+
+def _nik_agreement(nik: str, birth_date: object, sex: object) -> list[Problem]:
+    parts = _nik.decode(nik)
+    found = []
+    if isinstance(birth_date, dt.date) and (
+        parts.birth_day != birth_date.day
+        or parts.birth_month != birth_date.month
+        or parts.birth_yy != birth_date.year % 100
+    ):
+        found.append(Problem.of("birth_date", "nik.birth_date_mismatch"))
+    if isinstance(sex, Sex) and parts.sex != sex.value:
+        found.append(Problem.of("sex", "nik.sex_mismatch"))
+    return found
+
+
+def participant_problems(
+    values: Mapping[str, object], rules: RuleSet | None = None
+) -> list[Problem]:
+    """Every problem with a participant's (normalised) field values."""
+    rules = rules or default_rules()
+    found: list[Problem] = []
+
+    nik = values.get("nik")
+    nik_ok = False
+    if not isinstance(nik, str) or not nik:
+        found.append(Problem.of("nik", "field.required" if not nik else "field.type",
+                                {"expected": "text"}))
+    else:
+        nik_problems = _nik.problems(nik)
+        found += nik_problems
+        nik_ok = not nik_problems
+
+    name = values.get("name")
+    text = _text_problems(name, "name", "name.empty", _NAME_MAX)
+    if not text and isinstance(name, str) and not _NAME.fullmatch(name):
+        text = [Problem.of("name", "name.characters")]
+    found += text
+
+    birth_date = values.get("birth_date")
+    if not isinstance(birth_date, dt.date) or isinstance(birth_date, dt.datetime):
+        found.append(Problem.of("birth_date", "birth_date.format"))
+        birth_date = None
+    sex = values.get("sex")
+    if not isinstance(sex, Sex):
+        found.append(Problem.of("sex", "sex.value"))
+        sex = None
+    if nik_ok:
+        assert isinstance(nik, str)
+        found += _nik_agreement(nik, birth_date, sex)
+
+    phone = values.get("phone")
+    if not isinstance(phone, str) or not phone:
+        found.append(Problem.of("phone", "phone.format"))
+    else:
+        found += _phone.problems(phone)
+
+    email = values.get("email")
+    if email is not None and (
+        not isinstance(email, str) or len(email) > _EMAIL_MAX or not _EMAIL.fullmatch(email)
+    ):
+        found.append(Problem.of("email", "email.format"))
+
+    found += _text_problems(values.get("address"), "address", "address.empty", _ADDRESS_MAX)
+
+    postal_code = values.get("postal_code")
+    if not isinstance(postal_code, str) or not _POSTAL.fullmatch(postal_code):
+        found.append(Problem.of("postal_code", "postal_code.format"))
+    elif not _regions.postal_code_known(postal_code):
+        found.append(Problem.of("postal_code", "postal_code.unknown"))
+
+    occupations = values.get("occupations")
+    if not isinstance(occupations, tuple) or not all(isinstance(o, str) for o in occupations):
+        found.append(Problem.of("occupations", "field.type", {"expected": "list of codes"}))
+        occupations = ()
+    else:
+        found += _occupation_problems(rules, occupations)
+
+    found += _income_problems(rules, values.get("income"))
+
+    programs = values.get("programs")
+    if not isinstance(programs, tuple) or not all(isinstance(p, str) for p in programs):
+        found.append(Problem.of("programs", "field.type", {"expected": "list of codes"}))
+    else:
+        codes = [p.value if isinstance(p, Program) else p for p in programs]
+        found += rules.program_problems(codes, occupations)
+
+    kpj = values.get("kpj")
+    if kpj is not None:
+        if not isinstance(kpj, str):
+            found.append(Problem.of("kpj", "field.type", {"expected": "text"}))
+        else:
+            found += _kpj.problems(kpj)
+    return found
+
+
+def registration_problems(
+    birth_date: dt.date, on: dt.date, rules: RuleSet | None = None
+) -> list[Problem]:
+    """What registering on ``on`` requires of the birth date: not in the future, age within
+    the policy's bounds (under 65 at registration; a documented minimum age)."""
+    policy = (rules or default_rules()).policy
+    if birth_date > on:
+        return [Problem.of("birth_date", "birth_date.future")]
+    age = age_on(birth_date, on)
+    if age >= policy.max_age_exclusive:
+        return [Problem.of("birth_date", "age.too_old",
+                           {"max_age": policy.max_age_exclusive, "age": age})]
+    if age < policy.min_age:
+        return [Problem.of("birth_date", "age.too_young", {"min_age": policy.min_age, "age": age})]
+    return []
+
+
+def _parse_date(value: object) -> object:
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dt.date) else None
+
+
+def check_participant(
+    data: Mapping[str, object],
+    *,
+    as_of: dt.date | None = None,
+    rules: RuleSet | None = None,
+) -> CheckResult:
+    """Check a participant in canonical JSON form (as registration on ``as_of`` would)."""
+    rules = rules or default_rules()
+    as_of = as_of or clock.today()
+    found: list[Problem] = []
+    for key in data:
+        if key not in FIELDS:
+            found.append(Problem.of(str(key)[:40], "field.unknown"))
+    for key in FIELDS:
+        if key not in data and key not in _OPTIONAL:
+            found.append(Problem.of(key, "field.required"))
+    raw = {key: data.get(key) for key in FIELDS}
+    raw["birth_date"] = _parse_date(raw["birth_date"])
+    for key in ("occupations", "programs"):
+        if isinstance(raw[key], list):
+            raw[key] = tuple(raw[key])  # type: ignore[arg-type]
+    values = _normalise(**raw)
+    missing = {p.field for p in found}
+    found += [p for p in participant_problems(values, rules) if p.field not in missing]
+    birth_date = values["birth_date"]
+    if isinstance(birth_date, dt.date) and "birth_date" not in {p.field for p in found}:
+        found += registration_problems(birth_date, as_of, rules)
+    warnings: list[Problem] = []
+    nik = values["nik"]
+    if isinstance(nik, str) and _nik.is_valid(nik) and not _nik.region_known(nik):
+        warnings.append(Problem.of("nik", "nik.region_unknown"))
+    if found:
+        return CheckResult(None, tuple(found), tuple(warnings))
+    return CheckResult(Participant._trusted(values), (), tuple(warnings))
+
+
+def parse_participant(
+    data: Mapping[str, object], *, as_of: dt.date | None = None, rules: RuleSet | None = None
+) -> Participant:
+    """Like :func:`check_participant`, but returns the participant or raises InvalidInput."""
+    result = check_participant(data, as_of=as_of, rules=rules)
+    if result.participant is None:
+        raise InvalidInput(result.problems)
+    return result.participant
+
+
+#: CSV columns for batch checks: the canonical fields; list fields are separated by ``|``.
+CSV_LIST_SEPARATOR = "|"
+
+
+def _csv_row(row: Mapping[str, str | None]) -> dict[str, object]:
+    data: dict[str, object] = {}
+    for key, value in row.items():
+        if key is None:
+            continue
+        text = (value or "").strip()
+        if key in ("occupations", "programs"):
+            data[key] = [v.strip() for v in text.split(CSV_LIST_SEPARATOR) if v.strip()]
+        elif key == "income":
+            data[key] = int(text) if text.isascii() and text.isdigit() else text
+        elif key in _OPTIONAL:
+            data[key] = text or None
+        else:
+            data[key] = text
+    return data
+
+
+def check_csv(
+    stream: IO[str] | Iterable[str],
+    *,
+    as_of: dt.date | None = None,
+    rules: RuleSet | None = None,
+) -> Iterator[CheckResult]:
+    """Check one participant per CSV row (a header row with the canonical field names)."""
+    rules = rules or default_rules()
+    as_of = as_of or clock.today()
+    for row in csv.DictReader(stream):
+        yield check_participant(_csv_row(row), as_of=as_of, rules=rules)
