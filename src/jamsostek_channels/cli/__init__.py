@@ -1,0 +1,1 @@
+"""The ``jamsostek-channels`` command line: ``quote``, ``check`` and ``demo``."""

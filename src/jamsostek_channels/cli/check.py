@@ -1,0 +1,143 @@
+"""``jamsostek-channels check FILE``: validate participants in canonical JSON (or a CSV batch).
+
+Exit 0 when valid, 1 with every problem listed, 2 when the file cannot be read or parsed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from jamsostek_channels.errors import Problem
+
+__all__ = ["MAX_FILE_BYTES", "add_parser"]
+
+#: A participant is a few hundred bytes; anything over this is refused before parsing.
+MAX_FILE_BYTES = 1_000_000
+#: CSV batches may be large (one participant per row).
+MAX_CSV_BYTES = 2_000_000_000
+
+
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "check",
+        parents=[common],
+        help="validate a participant (canonical JSON) or a CSV batch",
+        description=(
+            "Validate one participant in canonical JSON, or a CSV file with one participant per "
+            "row (list fields separated by '|'). Exit 0 valid, 1 invalid, 2 unreadable."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", type=Path)
+    parser.set_defaults(run=run)
+
+
+def _unreadable(args: argparse.Namespace, problem: Problem) -> int:
+    from jamsostek_channels.cli.output import print_json, print_problems
+
+    if args.json:
+        print_json({"valid": False, "errors": [problem.as_dict()], "warnings": []})
+    else:
+        print_problems([problem], title="Berkas tidak dapat dibaca / cannot read file",
+                       stderr=True)
+    return 2
+
+
+def _read(path: Path, limit: int) -> bytes | Problem:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(limit + 1)
+    except OSError:
+        return Problem.of("file", "file.unreadable")
+    if len(raw) > limit:
+        return Problem.of("file", "field.too_long", {"max": limit})
+    return raw
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.file.suffix.lower() == ".csv":
+        return _run_csv(args)
+    raw = _read(args.file, MAX_FILE_BYTES)
+    if isinstance(raw, Problem):
+        return _unreadable(args, raw)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _unreadable(args, Problem.of("file", "file.unreadable"))
+    except json.JSONDecodeError as error:
+        return _unreadable(
+            args, Problem.of("file", "file.not_json", {"line": error.lineno, "column": error.colno})
+        )
+    except (ValueError, RecursionError):
+        return _unreadable(args, Problem.of("file", "file.not_json", {"line": "?", "column": "?"}))
+    if not isinstance(data, dict):
+        return _unreadable(args, Problem.of("file", "file.not_object"))
+    return _report_one(args, data)
+
+
+def _report_one(args: argparse.Namespace, data: dict[str, Any]) -> int:
+    from jamsostek_channels.cli.output import console, print_json, print_problems
+    from jamsostek_channels.converters import unstructure
+    from jamsostek_channels.identifiers import nik, phone
+    from jamsostek_channels.validation import check_participant
+
+    result = check_participant(data, as_of=args.as_of)
+    if args.json:
+        document: dict[str, Any] = {
+            "valid": result.ok,
+            "errors": [p.as_dict() for p in result.problems],
+            "warnings": [p.as_dict() for p in result.warnings],
+        }
+        if result.participant is not None:
+            document["participant"] = unstructure(result.participant)
+        print_json(document)
+    else:
+        if result.warnings:
+            print_problems(result.warnings, title="Peringatan / warnings")
+        if result.problems:
+            print_problems(result.problems, title=f"Tidak valid / invalid: {len(result.problems)}")
+        else:
+            p = result.participant
+            assert p is not None
+            console().print(
+                f"Valid: {nik.mask(p.nik)} {p.name}, {phone.mask(p.phone)}, "
+                f"{', '.join(p.occupations)}, {', '.join(x.value for x in p.programs)}"
+            )
+    return 0 if result.ok else 1
+
+
+def _run_csv(args: argparse.Namespace) -> int:
+    from jamsostek_channels.cli.output import console, print_json
+    from jamsostek_channels.validation import check_csv
+
+    try:
+        size = args.file.stat().st_size
+        if size > MAX_CSV_BYTES:
+            return _unreadable(args, Problem.of("file", "field.too_long", {"max": MAX_CSV_BYTES}))
+        handle = args.file.open(encoding="utf-8", newline="")
+    except OSError:
+        return _unreadable(args, Problem.of("file", "file.unreadable"))
+    failures: list[dict[str, Any]] = []
+    rows = 0
+    try:
+        with handle:
+            for rows, result in enumerate(check_csv(handle, as_of=args.as_of), 1):
+                if not result.ok:
+                    failures.append(
+                        {"row": rows, "errors": [p.as_dict() for p in result.problems]}
+                    )
+    except (UnicodeDecodeError, ValueError):
+        return _unreadable(args, Problem.of("file", "file.unreadable"))
+    if args.json:
+        print_json({"rows": rows, "valid": rows - len(failures), "invalid": failures})
+    else:
+        out = console()
+        out.print(f"{rows} rows: {rows - len(failures)} valid, {len(failures)} invalid")
+        for failure in failures[:50]:
+            codes = ", ".join(f"{e['field']}:{e['code']}" for e in failure["errors"])
+            out.print(f"  row {failure['row']}: {codes}")
+        if len(failures) > 50:
+            out.print(f"  ... and {len(failures) - 50} more (use --json for all)")
+    return 0 if not failures else 1

@@ -1,0 +1,38 @@
+"""Shared output for the commands: JSON to stdout, tables through rich, problems in two languages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from jamsostek_channels.errors import Problem
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["console", "print_json", "print_problems"]
+
+
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def print_problems(problems: Iterable[Problem], *, title: str, stderr: bool = False) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("field")
+    table.add_column("code")
+    table.add_column("pesan (id)")
+    table.add_column("message (en)")
+    for problem in problems:
+        table.add_row(problem.field, problem.code, problem.message_id, problem.message_en)
+    console(stderr).print(table)
