@@ -46,9 +46,7 @@ def coverage_status(
     day = as_of or clock.today()
     current = YearMonth.of(day)
     start = registered if isinstance(registered, YearMonth) else YearMonth.parse(registered)
-    months = sorted(
-        {m if isinstance(m, YearMonth) else YearMonth.parse(m) for m in paid}
-    )
+    months = sorted({m if isinstance(m, YearMonth) else YearMonth.parse(m) for m in paid})
     months = [m for m in months if m >= start and m <= current + policy.max_months]
 
     # Walk the history: a run of more than `lapse` unpaid months restarts the membership.

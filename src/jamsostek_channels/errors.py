@@ -131,7 +131,7 @@ class HostDeclined(JamsostekError):
 
 
 class OutcomeUnknown(JamsostekError):
-    """No answer came: the money may have moved. Resolve by status inquiry, never by paying again."""
+    """No answer came: money may have moved. Resolve by status inquiry, never by paying again."""
 
 
 class AuthenticationFailed(JamsostekError):

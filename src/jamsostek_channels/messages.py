@@ -55,7 +55,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Jenis kelamin tidak cocok dengan NIK (tanggal lahir perempuan ditambah 40).",
         "The sex does not match the NIK (women's birth day has 40 added).",
     ),
-    "kpj.format": ("Nomor KPJ harus {length} digit angka.", "The KPJ number must be {length} digits."),
+    "kpj.format": (
+        "Nomor KPJ harus {length} digit angka.",
+        "The KPJ number must be {length} digits.",
+    ),
     # Name, dates, age
     "name.empty": ("Nama wajib diisi.", "The name is required."),
     "name.characters": (
@@ -114,7 +117,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         'Kode pekerjaan "{code}" tidak dikenal.',
         'Unknown occupation code "{code}".',
     ),
-    "occupations.duplicate": ("Pekerjaan yang sama dipilih dua kali.", "An occupation is repeated."),
+    "occupations.duplicate": (
+        "Pekerjaan yang sama dipilih dua kali.",
+        "An occupation is repeated.",
+    ),
     # Programs
     "programs.unknown": ('Program "{code}" tidak dikenal.', 'Unknown program "{code}".'),
     "programs.not_for_bpu": (

@@ -173,13 +173,13 @@ class Participant:
             from jamsostek_channels.errors import InvalidInput
 
             raise InvalidInput(found)
-        self.__attrs_init__(**values)  # type: ignore[attr-defined]
+        self.__attrs_init__(**values)  # type: ignore[arg-type]
 
     @classmethod
     def _trusted(cls, values: Mapping[str, object]) -> Participant:
         """Build from values :func:`participant_problems` has already passed (no second check)."""
         instance = cls.__new__(cls)
-        instance.__attrs_init__(**values)  # type: ignore[attr-defined]
+        instance.__attrs_init__(**values)  # type: ignore[arg-type]
         return instance
 
 
@@ -239,7 +239,7 @@ class MonthSummary:
 
 @attrs.frozen
 class Quote:
-    """What a participant owes for ``months`` months from ``start``, a line per month per program."""
+    """What a participant owes for `months` months from `start`: a line per month per program."""
 
     income: int
     occupations: tuple[str, ...]
@@ -266,7 +266,7 @@ class Quote:
             grouped.setdefault(line.period, []).append(line)
         summaries = []
         for period, lines in grouped.items():
-            amounts = {p: 0 for p in Program}
+            amounts = dict.fromkeys(Program, 0)
             for line in lines:
                 amounts[line.program] = line.amount
             discounts = [line.discount for line in lines if line.discount]

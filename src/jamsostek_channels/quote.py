@@ -183,7 +183,8 @@ def quote(
     found += _months_problems(rules, months, allowed_months)
     if found:
         raise InvalidInput(found)
-    assert first is not None and income is not None
+    assert first is not None
+    assert income is not None
 
     chosen = tuple(p for p in Program if p.value in program_codes)
     occupation_class = rules.occupation_class(occupation_codes)

@@ -65,8 +65,10 @@ _OPTIONAL = frozenset({"email", "kpj"})
 _NAME_MAX, _ADDRESS_MAX, _EMAIL_MAX = 100, 200, 254
 # Letters of any script, spaces and the punctuation found in Indonesian names and titles.
 _NAME = re.compile(r"[^\W\d_]+(?:[ .,'\-]+[^\W\d_]*)*\.?")
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
 _POSTAL = re.compile(r"[1-9]\d{4}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -126,8 +128,9 @@ def participant_problems(
     nik = values.get("nik")
     nik_ok = False
     if not isinstance(nik, str) or not nik:
-        found.append(Problem.of("nik", "field.required" if not nik else "field.type",
-                                {"expected": "text"}))
+        found.append(
+            Problem.of("nik", "field.required" if not nik else "field.type", {"expected": "text"})
+        )
     else:
         nik_problems = _nik.problems(nik)
         found += nik_problems
@@ -206,8 +209,11 @@ def registration_problems(
         return [Problem.of("birth_date", "birth_date.future")]
     age = age_on(birth_date, on)
     if age >= policy.max_age_exclusive:
-        return [Problem.of("birth_date", "age.too_old",
-                           {"max_age": policy.max_age_exclusive, "age": age})]
+        return [
+            Problem.of(
+                "birth_date", "age.too_old", {"max_age": policy.max_age_exclusive, "age": age}
+            )
+        ]
     if age < policy.min_age:
         return [Problem.of("birth_date", "age.too_young", {"min_age": policy.min_age, "age": age})]
     return []
@@ -272,10 +278,15 @@ def parse_participant(
 CSV_LIST_SEPARATOR = "|"
 
 
-def _csv_row(row: Mapping[str, str | None]) -> dict[str, object]:
+#: DictReader puts the values of a row longer than the header under this key: reported as unknown.
+_CSV_EXTRA = "extra_columns"
+
+
+def _csv_row(row: Mapping[str, str | list[str] | None]) -> dict[str, object]:
     data: dict[str, object] = {}
     for key, value in row.items():
-        if key is None:
+        if not isinstance(value, str | None):
+            data[key] = value
             continue
         text = (value or "").strip()
         if key in ("occupations", "programs"):
@@ -298,5 +309,5 @@ def check_csv(
     """Check one participant per CSV row (a header row with the canonical field names)."""
     rules = rules or default_rules()
     as_of = as_of or clock.today()
-    for row in csv.DictReader(stream):
+    for row in csv.DictReader(stream, restkey=_CSV_EXTRA):
         yield check_participant(_csv_row(row), as_of=as_of, rules=rules)

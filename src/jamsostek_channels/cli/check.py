@@ -40,8 +40,7 @@ def _unreadable(args: argparse.Namespace, problem: Problem) -> int:
     if args.json:
         print_json({"valid": False, "errors": [problem.as_dict()], "warnings": []})
     else:
-        print_problems([problem], title="Berkas tidak dapat dibaca / cannot read file",
-                       stderr=True)
+        print_problems([problem], title="Berkas tidak dapat dibaca / cannot read file", stderr=True)
     return 2
 
 
@@ -125,9 +124,7 @@ def _run_csv(args: argparse.Namespace) -> int:
         with handle:
             for rows, result in enumerate(check_csv(handle, as_of=args.as_of), 1):
                 if not result.ok:
-                    failures.append(
-                        {"row": rows, "errors": [p.as_dict() for p in result.problems]}
-                    )
+                    failures.append({"row": rows, "errors": [p.as_dict() for p in result.problems]})
     except (UnicodeDecodeError, ValueError):
         return _unreadable(args, Problem.of("file", "file.unreadable"))
     if args.json:

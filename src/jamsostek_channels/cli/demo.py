@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from jamsostek_channels import clock
     from jamsostek_channels.cli.output import console, print_json
     from jamsostek_channels.cli.quote import print_quote, summary
-    from jamsostek_channels.coverage import coverage_status
     from jamsostek_channels.converters import unstructure
+    from jamsostek_channels.coverage import coverage_status
     from jamsostek_channels.model import Payer
     from jamsostek_channels.period import YearMonth
     from jamsostek_channels.quote import quote
@@ -62,12 +62,25 @@ def run(args: argparse.Namespace) -> int:
     personas = [
         ("Pedagang pasar / market trader", "pedagang", Payer.self_paid(), 2_800_000),
         ("Ojek online driver", "ojek-online", Payer.self_paid(), 2_800_000),
-        ("Petani dibayar APBD / farmer paid by APBD", "petani",
-         Payer("apbd", name="Pemkab Contoh"), 1_000_000),
+        (
+            "Petani dibayar APBD / farmer paid by APBD",
+            "petani",
+            Payer("apbd", name="Pemkab Contoh"),
+            1_000_000,
+        ),
     ]
     quotes = [
-        (title, quote(income=income, occupations=occupation, programs=["jkk", "jkm"],
-                      start=month, months=12, payer=payer))
+        (
+            title,
+            quote(
+                income=income,
+                occupations=occupation,
+                programs=["jkk", "jkm"],
+                start=month,
+                months=12,
+                payer=payer,
+            ),
+        )
         for title, occupation, payer, income in personas
     ]
     paid = [month - i for i in range(2, 13)]  # paid through two months ago
@@ -77,16 +90,23 @@ def run(args: argparse.Namespace) -> int:
         print_json(
             {
                 "as_of": today.isoformat(),
-                "participants": {"checked": len(people), "valid": valid,
-                                 "invalid": len(people) - valid, "problems": dict(codes),
-                                 "spoiled": spoiled, "caught": caught},
+                "participants": {
+                    "checked": len(people),
+                    "valid": valid,
+                    "invalid": len(people) - valid,
+                    "problems": dict(codes),
+                    "spoiled": spoiled,
+                    "caught": caught,
+                },
                 "quotes": {title: summary(q) for title, q in quotes},
                 "coverage_example": unstructure(status),
             }
         )
         return 0 if caught == spoiled else 1
 
-    table = Table(title=f"{len(people)} peserta diperiksa / participants checked", title_justify="left")
+    table = Table(
+        title=f"{len(people)} peserta diperiksa / participants checked", title_justify="left"
+    )
     table.add_column("result")
     table.add_column("count", justify="right")
     table.add_row("valid", str(valid))
@@ -94,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(code, str(count))
     table.add_row("spoiled rows caught as expected", f"{caught}/{spoiled}")
     out.print(table)
-    for title, result in quotes:
+    for title, priced in quotes:
         out.print(f"\n[bold]{title}[/bold]: 12 bulan mulai / months from {month}")
-        print_quote(result, out)
+        print_quote(priced, out)
     out.print(
         f"\nStatus kepesertaan / coverage on {today}: paid through {status.paid_through} -> "
         f"[bold]{status.state.value}[/bold], payable {', '.join(map(str, status.payable))}, "

@@ -1,4 +1,4 @@
-"""Shared output for the commands: JSON to stdout, tables through rich, problems in two languages."""
+"""Shared command output: JSON to stdout, rich tables, problems in two languages."""
 
 from __future__ import annotations
 

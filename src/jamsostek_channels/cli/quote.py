@@ -18,15 +18,28 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="price contribution months (a line per month and program)",
         description="Price contribution months by the rules in force for each month.",
     )
-    parser.add_argument("--income", required=True, type=int, metavar="N",
-                        help="declared monthly income, whole rupiah")
-    parser.add_argument("--occupation", required=True, metavar="CODE[,CODE]",
-                        help="occupation code(s), at most two, comma-separated")
+    parser.add_argument(
+        "--income",
+        required=True,
+        type=int,
+        metavar="N",
+        help="declared monthly income, whole rupiah",
+    )
+    parser.add_argument(
+        "--occupation",
+        required=True,
+        metavar="CODE[,CODE]",
+        help="occupation code(s), at most two, comma-separated",
+    )
     parser.add_argument("--programs", required=True, metavar="jkk,jkm[,jht]")
     parser.add_argument("--start", required=True, metavar="YYYY-MM", help="first month")
     parser.add_argument("--months", required=True, type=int, metavar="M")
-    parser.add_argument("--payer", default="self", choices=[k.value for k in PayerKind],
-                        help="who pays (default: self)")
+    parser.add_argument(
+        "--payer",
+        default="self",
+        choices=[k.value for k in PayerKind],
+        help="who pays (default: self)",
+    )
     parser.add_argument("--scheme", metavar="CODE", help="donor/CSR scheme code (with --payer csr)")
     parser.add_argument("--joined", metavar="YYYY-MM", help="the participant's first month")
     parser.set_defaults(run=run)
@@ -66,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"errors": [p.as_dict() for p in error.problems]})
         else:
-            print_problems(error.problems, title="Tidak dapat menghitung iuran / cannot quote",
-                           stderr=True)
+            print_problems(
+                error.problems, title="Tidak dapat menghitung iuran / cannot quote", stderr=True
+            )
         return 2
     if args.json:
         print_json(summary(result))
@@ -104,6 +118,12 @@ def print_quote(result: Quote, out: Any) -> None:
         )
     saved = result.full_total - result.total
     table.add_section()
-    table.add_row("Jumlah / total", "", "", "", rupiah(result.total),
-                  f"hemat / saved {rupiah(saved)}" if saved else "")
+    table.add_row(
+        "Jumlah / total",
+        "",
+        "",
+        "",
+        rupiah(result.total),
+        f"hemat / saved {rupiah(saved)}" if saved else "",
+    )
     out.print(table)

@@ -44,7 +44,7 @@ def is_valid(number: str) -> bool:
     return not problems(number)
 
 
-def format(number: str) -> str:  # noqa: A001 - the python-stdnum surface
+def format(number: str) -> str:
     return compact(number)
 
 

@@ -122,7 +122,7 @@ def is_valid(number: str) -> bool:
     return not problems(number)
 
 
-def format(number: str) -> str:  # noqa: A001 - the python-stdnum surface
+def format(number: str) -> str:
     """``PP.RR.SS.DDMMYY.XXXX``, the way it is often written on forms."""
     d = compact(number)
     return f"{d[0:2]}.{d[2:4]}.{d[4:6]}.{d[6:12]}.{d[12:16]}"

@@ -46,7 +46,7 @@ def is_valid(number: str) -> bool:
     return not problems(number)
 
 
-def format(number: str) -> str:  # noqa: A001 - the python-stdnum surface
+def format(number: str) -> str:
     """National form for display: ``0812-3456-7890``."""
     from lokal import parse_phone
 

@@ -269,7 +269,12 @@ def _discount(entry: dict[str, Any]) -> Discount:
 
 def _policy(data: dict[str, Any]) -> Policy:
     programs, eligibility = data["programs"], data["eligibility"]
-    periods, due, arrears, income = data["periods"], data["due_date"], data["arrears"], data["income"]
+    periods, due, arrears, income = (
+        data["periods"],
+        data["due_date"],
+        data["arrears"],
+        data["income"],
+    )
     return Policy(
         always_together=tuple(Program(p) for p in programs["always_together"]),
         never_alone=tuple(Program(p) for p in programs["never_alone"]),
@@ -396,8 +401,10 @@ class RuleSet:
 
     def rate(self, program: Program, period: YearMonth) -> ProgramRate:
         for row in self.programs:
-            if row.program == program.value and row.available and _in_force(
-                row.valid_from, row.valid_to, period
+            if (
+                row.program == program.value
+                and row.available
+                and _in_force(row.valid_from, row.valid_to, period)
             ):
                 return row
         raise RuleViolation("months.no_rule", {"period": period}, field="start")
@@ -470,7 +477,9 @@ class RuleSet:
             if payer.scheme is not None and payer.scheme not in self.schemes:
                 return [
                     Problem.of(
-                        f"{field}.scheme", "payer.scheme_unknown", {"scheme": payer.scheme[:8], "codes": codes}
+                        f"{field}.scheme",
+                        "payer.scheme_unknown",
+                        {"scheme": payer.scheme[:8], "codes": codes},
                     )
                 ]
         elif payer.scheme is not None:

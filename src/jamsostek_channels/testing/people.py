@@ -18,21 +18,105 @@ import attrs
 
 __all__ = ["Person", "PersonFactory"]
 
-_FIRST_MALE = ("Budi", "Agus", "Slamet", "Joko", "Made", "Yohanes", "Rahmat", "Asep", "Wayan",
-               "Hendra", "Ucok", "Dedi", "Andi", "Teguh", "Fajar", "Imam")
-_FIRST_FEMALE = ("Siti", "Sri", "Dewi", "Ni Luh", "Ratna", "Yuliana", "Nur", "Wulan", "Ayu",
-                 "Rina", "Maria", "Fitri", "Lestari", "Intan", "Kartika", "Endang")
-_LAST = ("Santoso", "Wijaya", "Hidayat", "Saputra", "Siregar", "Nasution", "Pratama", "Lubis",
-         "Simanjuntak", "Kurniawan", "Setiawan", "Rahayu", "Susanti", "Putri", "Hutapea", "")
-_STREETS = ("Jl. Merdeka", "Jl. Sudirman", "Jl. Diponegoro", "Jl. Pahlawan", "Gg. Mawar",
-            "Jl. Raya Desa", "Jl. Pasar Lama", "Dusun Krajan")
-_MOBILE_PREFIXES = ("0811", "0812", "0813", "0821", "0822", "0852", "0853", "0857", "0858",
-                    "0878", "0819", "0838", "0896", "0881")
+_FIRST_MALE = (
+    "Budi",
+    "Agus",
+    "Slamet",
+    "Joko",
+    "Made",
+    "Yohanes",
+    "Rahmat",
+    "Asep",
+    "Wayan",
+    "Hendra",
+    "Ucok",
+    "Dedi",
+    "Andi",
+    "Teguh",
+    "Fajar",
+    "Imam",
+)
+_FIRST_FEMALE = (
+    "Siti",
+    "Sri",
+    "Dewi",
+    "Ni Luh",
+    "Ratna",
+    "Yuliana",
+    "Nur",
+    "Wulan",
+    "Ayu",
+    "Rina",
+    "Maria",
+    "Fitri",
+    "Lestari",
+    "Intan",
+    "Kartika",
+    "Endang",
+)
+_LAST = (
+    "Santoso",
+    "Wijaya",
+    "Hidayat",
+    "Saputra",
+    "Siregar",
+    "Nasution",
+    "Pratama",
+    "Lubis",
+    "Simanjuntak",
+    "Kurniawan",
+    "Setiawan",
+    "Rahayu",
+    "Susanti",
+    "Putri",
+    "Hutapea",
+    "",
+)
+_STREETS = (
+    "Jl. Merdeka",
+    "Jl. Sudirman",
+    "Jl. Diponegoro",
+    "Jl. Pahlawan",
+    "Gg. Mawar",
+    "Jl. Raya Desa",
+    "Jl. Pasar Lama",
+    "Dusun Krajan",
+)
+_MOBILE_PREFIXES = (
+    "0811",
+    "0812",
+    "0813",
+    "0821",
+    "0822",
+    "0852",
+    "0853",
+    "0857",
+    "0858",
+    "0878",
+    "0819",
+    "0838",
+    "0896",
+    "0881",
+)
 # Occupations weighted roughly as among active informal participants (farmers first).
-_OCCUPATIONS = (("petani", 37), ("pedagang", 14), ("ojek-online", 9), ("nelayan", 7),
-                ("buruh-harian", 6), ("asisten-rumah-tangga", 5), ("tukang", 5), ("kurir", 3),
-                ("peternak", 3), ("penjahit", 2), ("sopir", 2), ("pedagang-online", 2),
-                ("pekerja-seni", 1), ("honorer", 1), ("pemberi-kerja", 1), ("pekebun", 2))
+_OCCUPATIONS = (
+    ("petani", 37),
+    ("pedagang", 14),
+    ("ojek-online", 9),
+    ("nelayan", 7),
+    ("buruh-harian", 6),
+    ("asisten-rumah-tangga", 5),
+    ("tukang", 5),
+    ("kurir", 3),
+    ("peternak", 3),
+    ("penjahit", 2),
+    ("sopir", 2),
+    ("pedagang-online", 2),
+    ("pekerja-seni", 1),
+    ("honorer", 1),
+    ("pemberi-kerja", 1),
+    ("pekebun", 2),
+)
 
 _SPOILERS = (
     ("sex", "nik.sex_mismatch"),
@@ -138,8 +222,20 @@ class PersonFactory:
             "address": f"{rng.choice(_STREETS)} No. {rng.randint(1, 200)}, {village}",
             "postal_code": postal_code,
             "occupations": occupations,
-            "income": rng.choice((0, 800_000, 1_000_000, 1_500_000, 2_000_000, 2_800_000,
-                                  3_500_000, 5_000_000, 8_000_000, 21_000_000)),
+            "income": rng.choice(
+                (
+                    0,
+                    800_000,
+                    1_000_000,
+                    1_500_000,
+                    2_000_000,
+                    2_800_000,
+                    3_500_000,
+                    5_000_000,
+                    8_000_000,
+                    21_000_000,
+                )
+            ),
             "programs": programs,
         }
         expected = None
