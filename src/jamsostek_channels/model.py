@@ -81,10 +81,14 @@ class Confidence(enum.StrEnum):
     L = "L"
 
 
+_PROGRAMS = tuple(Program)
+_PROGRAM_VALUES = frozenset(p.value for p in Program)
+
+
 def _to_programs(value: Iterable[Program | str]) -> tuple[Program, ...]:
     """Canonical program order (jkk, jkm, jht), duplicates removed."""
-    wanted = {Program(v) for v in value}
-    return tuple(p for p in Program if p in wanted)
+    wanted = set(value)  # a StrEnum member equals and hashes like its value
+    return tuple(p for p in _PROGRAMS if p in wanted)
 
 
 def _clean_text(value: str) -> str:
@@ -205,8 +209,7 @@ def _normalise(**values: object) -> dict[str, object]:
         out["occupations"] = tuple(occupations)
     programs = out["programs"]
     if isinstance(programs, list | tuple | set | frozenset):
-        known = {p.value for p in Program}
-        if all(isinstance(p, str) and p in known for p in programs):
+        if all(isinstance(p, str) and p in _PROGRAM_VALUES for p in programs):
             out["programs"] = _to_programs(programs)
         else:
             out["programs"] = tuple(programs)

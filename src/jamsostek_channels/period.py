@@ -35,7 +35,7 @@ def _check_year(instance: YearMonth, attribute: attrs.Attribute[int], value: int
         raise ValueError(f"year must be 1900..9999, got {value}")
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class YearMonth:
     """One calendar month; ordered, hashable, and usable as a dictionary key."""
 
@@ -62,8 +62,14 @@ class YearMonth:
 
     @classmethod
     def from_index(cls, index: int) -> YearMonth:
-        year, month0 = divmod(index, 12)
-        return cls(year, month0 + 1)
+        """The month ``index`` months after year 0 (interned: months are hot dictionary keys)."""
+        cached = _INTERNED.get(index)
+        if cached is None:
+            year, month0 = divmod(index, 12)
+            cached = cls(year, month0 + 1)
+            if len(_INTERNED) < _INTERN_LIMIT:
+                _INTERNED[index] = cached
+        return cached
 
     def first_day(self) -> dt.date:
         return dt.date(self.year, self.month, 1)
@@ -89,6 +95,10 @@ class YearMonth:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+
+_INTERNED: dict[int, YearMonth] = {}
+_INTERN_LIMIT = 12 * 300  # three centuries of months
 
 
 def month_range(first: YearMonth, count: int) -> Iterator[YearMonth]:

@@ -15,7 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from jamsostek_channels.errors import InvalidInput, Problem
-from jamsostek_channels.model import Participant, Payer, PayerKind, Program, Quote, QuoteLine
+from jamsostek_channels.model import (
+    BudgetSource,
+    Participant,
+    Payer,
+    PayerKind,
+    Program,
+    Quote,
+    QuoteLine,
+)
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.rules import OccupationClass, RuleSet, default_rules
 
@@ -34,16 +42,16 @@ def _month_lines(
     period: YearMonth,
     income: int,
     occupation_class: OccupationClass,
-    payer: Payer,
+    budget: BudgetSource,
     joined: YearMonth | None,
     programs: tuple[Program, ...],
-) -> tuple[QuoteLine, ...]:
-    level = rules.level_for(income, period)
-    budget = rules.budget_source(payer)
-    key = (period, level.level, level.base, occupation_class, budget, joined, programs)
+) -> tuple[tuple[QuoteLine, ...], int]:
+    """The lines of one month and their sum (cached per rule set)."""
+    key = (period, income, occupation_class, budget, joined, programs)
     cached = rules.month_cache.get(key)
     if cached is not None:
         return cached
+    level = rules.level_for(income, period)
     lines = []
     for program in programs:
         rate = rules.rate(program, period)
@@ -69,7 +77,7 @@ def _month_lines(
                 discount_id=discount.id if discount else None,
             )
         )
-    result = tuple(lines)
+    result = (tuple(lines), sum(line.amount for line in lines))
     if len(rules.month_cache) >= _MONTH_CACHE_LIMIT:
         rules.month_cache.clear()
     rules.month_cache[key] = result
@@ -188,11 +196,17 @@ def quote(
 
     chosen = tuple(p for p in Program if p.value in program_codes)
     occupation_class = rules.occupation_class(occupation_codes)
+    budget = rules.budget_source(payer)
     lines: list[QuoteLine] = []
+    total = 0
     index = first.index
     for offset in range(months):
         period = YearMonth.from_index(index + offset)
-        lines += _month_lines(rules, period, income, occupation_class, payer, joined_month, chosen)
+        month_lines, month_total = _month_lines(
+            rules, period, income, occupation_class, budget, joined_month, chosen
+        )
+        lines += month_lines
+        total += month_total
     return Quote(
         income=income,
         occupations=occupation_codes,
@@ -202,5 +216,5 @@ def quote(
         months=months,
         joined=joined_month,
         lines=tuple(lines),
-        total=sum(line.amount for line in lines),
+        total=total,
     )

@@ -31,7 +31,7 @@ from jamsostek_channels.identifiers import _regions
 from jamsostek_channels.identifiers import kpj as _kpj
 from jamsostek_channels.identifiers import nik as _nik
 from jamsostek_channels.identifiers import phone as _phone
-from jamsostek_channels.model import Participant, Program, Sex, _normalise
+from jamsostek_channels.model import Participant, Sex, _normalise
 from jamsostek_channels.quote import _income_problems, _occupation_problems
 from jamsostek_channels.rules import RuleSet, default_rules
 
@@ -62,6 +62,8 @@ FIELDS = (
     "kpj",
 )
 _OPTIONAL = frozenset({"email", "kpj"})
+_FIELD_SET = frozenset(FIELDS)
+_REQUIRED = _FIELD_SET - _OPTIONAL
 _NAME_MAX, _ADDRESS_MAX, _EMAIL_MAX = 100, 200, 254
 # Letters of any script, spaces and the punctuation found in Indonesian names and titles.
 _NAME = re.compile(r"[^\W\d_]+(?:[ .,'\-]+[^\W\d_]*)*\.?")
@@ -105,15 +107,17 @@ def _text_problems(value: object, field: str, empty_code: str, limit: int) -> li
 
 
 def _nik_agreement(nik: str, birth_date: object, sex: object) -> list[Problem]:
-    parts = _nik.decode(nik)
+    """The NIK's DDMMYY (day + 40 for women) must agree with the stated birth date and sex."""
     found = []
+    day = int(nik[6:8])
+    female = day > 40
     if isinstance(birth_date, dt.date) and (
-        parts.birth_day != birth_date.day
-        or parts.birth_month != birth_date.month
-        or parts.birth_yy != birth_date.year % 100
+        (day - 40 if female else day) != birth_date.day
+        or int(nik[8:10]) != birth_date.month
+        or int(nik[10:12]) != birth_date.year % 100
     ):
         found.append(Problem.of("birth_date", "nik.birth_date_mismatch"))
-    if isinstance(sex, Sex) and parts.sex != sex.value:
+    if isinstance(sex, Sex) and female != (sex is Sex.FEMALE):
         found.append(Problem.of("sex", "nik.sex_mismatch"))
     return found
 
@@ -187,8 +191,7 @@ def participant_problems(
     if not isinstance(programs, tuple) or not all(isinstance(p, str) for p in programs):
         found.append(Problem.of("programs", "field.type", {"expected": "list of codes"}))
     else:
-        codes = [p.value if isinstance(p, Program) else p for p in programs]
-        found += rules.program_problems(codes, occupations)
+        found += rules.program_problems(programs, occupations)
 
     kpj = values.get("kpj")
     if kpj is not None:
@@ -237,31 +240,35 @@ def check_participant(
     """Check a participant in canonical JSON form (as registration on ``as_of`` would)."""
     rules = rules or default_rules()
     as_of = as_of or clock.today()
-    found: list[Problem] = []
-    for key in data:
-        if key not in FIELDS:
-            found.append(Problem.of(str(key)[:40], "field.unknown"))
-    for key in FIELDS:
-        if key not in data and key not in _OPTIONAL:
-            found.append(Problem.of(key, "field.required"))
+    found: list[Problem] = [
+        Problem.of(str(key)[:40], "field.unknown") for key in data.keys() - _FIELD_SET
+    ]
+    absent = _REQUIRED - data.keys()
+    found += [Problem.of(key, "field.required") for key in FIELDS if key in absent]
     raw = {key: data.get(key) for key in FIELDS}
     raw["birth_date"] = _parse_date(raw["birth_date"])
     for key in ("occupations", "programs"):
         if isinstance(raw[key], list):
             raw[key] = tuple(raw[key])  # type: ignore[arg-type]
     values = _normalise(**raw)
-    missing = {p.field for p in found}
-    found += [p for p in participant_problems(values, rules) if p.field not in missing]
+    problems = participant_problems(values, rules)
+    if absent:  # a missing field is reported once, as missing
+        problems = [p for p in problems if p.field not in absent]
+    found += problems
     birth_date = values["birth_date"]
-    if isinstance(birth_date, dt.date) and "birth_date" not in {p.field for p in found}:
+    if isinstance(birth_date, dt.date) and not any(p.field == "birth_date" for p in found):
         found += registration_problems(birth_date, as_of, rules)
-    warnings: list[Problem] = []
+    warnings: tuple[Problem, ...] = ()
     nik = values["nik"]
-    if isinstance(nik, str) and _nik.is_valid(nik) and not _nik.region_known(nik):
-        warnings.append(Problem.of("nik", "nik.region_unknown"))
+    if (
+        isinstance(nik, str)
+        and not any(p.field == "nik" for p in found)
+        and not _nik.region_known(nik)
+    ):
+        warnings = (Problem.of("nik", "nik.region_unknown"),)
     if found:
-        return CheckResult(None, tuple(found), tuple(warnings))
-    return CheckResult(Participant._trusted(values), (), tuple(warnings))
+        return CheckResult(None, tuple(found), warnings)
+    return CheckResult(Participant._trusted(values), (), warnings)
 
 
 def parse_participant(

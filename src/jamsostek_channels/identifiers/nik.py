@@ -23,6 +23,7 @@ from typing import Literal
 import attrs
 
 from jamsostek_channels.errors import InvalidInput, Problem
+from jamsostek_channels.identifiers import _regions
 
 __all__ = ["NikParts", "compact", "decode", "format", "is_valid", "mask", "problems", "validate"]
 
@@ -77,8 +78,6 @@ def _real_date(year: int, month: int, day: int) -> bool:
 
 def problems(number: str, field: str = "nik") -> list[Problem]:
     """Every structural problem with ``number`` (an empty list when it is a valid NIK)."""
-    from jamsostek_channels.identifiers import _regions
-
     digits = compact(number)
     if not _DIGITS16.fullmatch(digits):
         return [Problem.of(field, "nik.format")]
@@ -104,8 +103,6 @@ def region_known(number: str) -> bool:
     A NIK keeps the codes it was issued with, so an unknown code after a region split
     (*pemekaran*) is a warning, not an error.
     """
-    from jamsostek_channels.identifiers import _regions
-
     digits = compact(number)
     return _regions.district_known(digits[0:6])
 

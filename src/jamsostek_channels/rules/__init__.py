@@ -30,7 +30,14 @@ from typing import Any, TypeVar
 import attrs
 
 from jamsostek_channels.errors import JamsostekError, Problem, RuleViolation
-from jamsostek_channels.model import BudgetSource, Confidence, Payer, PayerKind, Program
+from jamsostek_channels.model import (
+    BudgetSource,
+    Confidence,
+    Payer,
+    PayerKind,
+    Program,
+    QuoteLine,
+)
 from jamsostek_channels.period import YearMonth
 
 __all__ = [
@@ -350,6 +357,7 @@ class RuleSet:
     ) -> None:
         self.income_levels = tuple(sorted(income_levels, key=lambda r: (r.valid_from, r.level)))
         self.programs = tuple(programs)
+        self._program_rows = {row.program: row for row in self.programs}
         self.discounts = tuple(discounts)
         self.occupations: Mapping[str, Occupation] = {o.code: o for o in occupations}
         self.payers: Mapping[PayerKind, PayerRule] = {p.kind: p for p in payers}
@@ -361,7 +369,7 @@ class RuleSet:
         self._lock = threading.Lock()
         self._holidays: Any = None
         #: flyweight cache for the quote engine: see jamsostek_channels.quote
-        self.month_cache: dict[tuple[object, ...], tuple[Any, ...]] = {}
+        self.month_cache: dict[tuple[object, ...], tuple[tuple[QuoteLine, ...], int]] = {}
 
     def _check(self) -> None:
         """Cross-table consistency a data edit could break."""
@@ -414,10 +422,9 @@ class RuleSet:
     ) -> list[Problem]:
         """JKK+JKM always together, JHT never alone, JHT for individual employers, BPU only."""
         found: list[Problem] = []
-        known = {row.program: row for row in self.programs}
         chosen: set[Program] = set()
         for code in programs:
-            row = known.get(code)
+            row = self._program_rows.get(code)
             if row is None:
                 found.append(Problem.of(field, "programs.unknown", {"code": code}))
             elif not row.available:
