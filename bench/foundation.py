@@ -40,8 +40,12 @@ def quote_12_months() -> Result:
 
     value = best_per_call(library, number=2_000)
     return Result(
-        "quote, 12 months × 3 programs", value, "bare integer arithmetic",
-        best_per_call(floor, number=2_000), "≤ 20 µs", value <= 20e-6,
+        "quote, 12 months × 3 programs",
+        value,
+        "bare integer arithmetic",
+        best_per_call(floor, number=2_000),
+        "≤ 20 µs",
+        value <= 20e-6,
     )
 
 
@@ -82,19 +86,23 @@ def validate_csv(rows: int = 100_000) -> Result:
 
     value = best_per_call(library, number=1, repeat=3)
     return Result(
-        f"validate {rows:,} participants from CSV", value, "csv.DictReader of the file",
-        best_per_call(floor, number=1, repeat=3), "≤ 3 s", value <= 3.0,
+        f"validate {rows:,} participants from CSV",
+        value,
+        "csv.DictReader of the file",
+        best_per_call(floor, number=1, repeat=3),
+        "≤ 3 s",
+        value <= 3.0,
     )
 
 
 def _import_seconds(statement: str, runs: int = 9) -> float:
-    code = (
-        "import time; t = time.perf_counter(); "
-        f"{statement}; print(time.perf_counter() - t)"
-    )
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     values = [
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True).stdout)
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
         for _ in range(runs)
     ]
     return median(values)
@@ -105,10 +113,22 @@ def import_time() -> list[Result]:
     package = _import_seconds("import jamsostek_channels")
     first_use = _import_seconds("import jamsostek_channels as j; j.quote; j.check_participant")
     return [
-        Result("import jamsostek_channels", package, "import its dependencies", deps,
-               "≤ 1.3× floor", package <= 1.3 * deps),
-        Result("import + first use (quote, check)", first_use, "import its dependencies", deps,
-               "(reported)", True),
+        Result(
+            "import jamsostek_channels",
+            package,
+            "import its dependencies",
+            deps,
+            "≤ 1.3× floor",
+            package <= 1.3 * deps,
+        ),
+        Result(
+            "import + first use (quote, check)",
+            first_use,
+            "import its dependencies",
+            deps,
+            "(reported)",
+            True,
+        ),
     ]
 
 

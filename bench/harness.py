@@ -55,10 +55,17 @@ def print_results(results: list[Result]) -> None:
 
     table = Table(title="jamsostek-channels benchmarks (this machine, this run)")
     for column in ("figure", "value", "floor (same run)", "floor value", "ratio", "target", "ok"):
-        table.add_column(column, justify="right" if column in ("value", "floor value", "ratio") else "left")
+        table.add_column(
+            column, justify="right" if column in ("value", "floor value", "ratio") else "left"
+        )
     for r in results:
         table.add_row(
-            r.name, _fmt(r.value), r.floor_name, _fmt(r.floor), f"{r.ratio:.2f}×", r.target,
+            r.name,
+            _fmt(r.value),
+            r.floor_name,
+            _fmt(r.floor),
+            f"{r.ratio:.2f}×",
+            r.target,
             "yes" if r.ok else "NO",
         )
     Console(width=150).print(table)
