@@ -16,7 +16,7 @@ DEPENDENCIES = "attrs, cattrs, requests, tenacity, lxml, lokal, holidays, rich"
 
 
 def quote_12_months() -> Result:
-    from jamsostek_channels.quote import quote
+    from jamsostek_channels.pricing import quote
 
     def library() -> object:
         return quote(

@@ -30,7 +30,7 @@ _EXPORTS = {
     "Receipt": "jamsostek_channels.model",
     "CoverageState": "jamsostek_channels.model",
     "CoverageStatus": "jamsostek_channels.model",
-    "quote": "jamsostek_channels.quote",
+    "quote": "jamsostek_channels.pricing",
     "coverage_status": "jamsostek_channels.coverage",
     "check_participant": "jamsostek_channels.validation",
     "parse_participant": "jamsostek_channels.validation",
@@ -83,7 +83,7 @@ if TYPE_CHECKING:
         Sex,
     )
     from jamsostek_channels.period import YearMonth
-    from jamsostek_channels.quote import quote
+    from jamsostek_channels.pricing import quote
     from jamsostek_channels.rules import default_rules, load_rules
     from jamsostek_channels.validation import check_participant, parse_participant
 

@@ -32,7 +32,7 @@ from jamsostek_channels.identifiers import kpj as _kpj
 from jamsostek_channels.identifiers import nik as _nik
 from jamsostek_channels.identifiers import phone as _phone
 from jamsostek_channels.model import Participant, Sex, _normalise
-from jamsostek_channels.quote import _income_problems, _occupation_problems
+from jamsostek_channels.pricing import _income_problems, _occupation_problems
 from jamsostek_channels.rules import RuleSet, default_rules
 
 __all__ = [

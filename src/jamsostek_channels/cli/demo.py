@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from jamsostek_channels.coverage import coverage_status
     from jamsostek_channels.model import Payer
     from jamsostek_channels.period import YearMonth
-    from jamsostek_channels.quote import quote
+    from jamsostek_channels.pricing import quote
     from jamsostek_channels.testing import PersonFactory
     from jamsostek_channels.validation import check_participant
 

@@ -368,7 +368,7 @@ class RuleSet:
         self._due_dates: dict[YearMonth, dt.date] = {}
         self._lock = threading.Lock()
         self._holidays: Any = None
-        #: flyweight cache for the quote engine: see jamsostek_channels.quote
+        #: flyweight cache for the quote engine: see jamsostek_channels.pricing
         self.month_cache: dict[tuple[object, ...], tuple[tuple[QuoteLine, ...], int]] = {}
 
     def _check(self) -> None:
