@@ -7,10 +7,11 @@ so a message can be logged or shown on a receipt printer as it is.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-__all__ = ["CATALOGUE", "render"]
+__all__ = ["CATALOGUE", "echo", "render"]
 
 _CATALOGUE: dict[str, tuple[str, str]] = {
     # Generic
@@ -192,3 +193,17 @@ def render(code: str, params: Mapping[str, object]) -> tuple[str, str]:
     """Indonesian and English text for ``code``; an unknown code is a programming error."""
     message_id, message_en = _CATALOGUE[code]
     return message_id.format_map(params), message_en.format_map(params)
+
+
+_DIGIT = re.compile(r"\d")
+_ECHO_MAX = 40
+
+
+def echo(value: object) -> str:
+    """A user's value made safe to repeat in a message: at most 40 characters, and with its
+    digits starred when it holds five or more (it may be a NIK or a phone number typed into the
+    wrong field)."""
+    text = str(value)[:_ECHO_MAX]
+    if len(_DIGIT.findall(text)) >= 5:
+        text = _DIGIT.sub("*", text)
+    return text

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from jamsostek_channels.errors import InvalidInput, Problem
+from jamsostek_channels.errors import InvalidInput, Problem, RuleViolation
+from jamsostek_channels.messages import echo
 from jamsostek_channels.model import (
     BudgetSource,
     Participant,
@@ -30,6 +31,7 @@ from jamsostek_channels.rules import OccupationClass, RuleSet, default_rules
 __all__ = ["quote", "round_half_up"]
 
 _MONTH_CACHE_LIMIT = 200_000
+_LAST_MONTH = YearMonth(9999, 12)
 
 
 def round_half_up(numerator: int, denominator: int) -> int:
@@ -107,7 +109,7 @@ def _occupation_problems(
         found.append(Problem.of(field, "occupations.duplicate"))
     for code in occupations:
         if code not in rules.occupations:
-            found.append(Problem.of(field, "occupations.unknown", {"code": str(code)[:40]}))
+            found.append(Problem.of(field, "occupations.unknown", {"code": echo(code)}))
     return found
 
 
@@ -184,7 +186,7 @@ def quote(
         try:
             payer = Payer(PayerKind(payer))
         except ValueError:
-            found.append(Problem.of("payer", "payer.kind", {"kind": str(payer)[:20]}))
+            found.append(Problem.of("payer", "payer.kind", {"kind": echo(payer)}))
             payer = Payer.self_paid()
     first = _as_month(start, "start", found)
     joined_month = _as_month(joined, "joined", found) if joined is not None else None
@@ -194,6 +196,8 @@ def quote(
     assert first is not None
     assert income is not None
 
+    if first.index + months - 1 > _LAST_MONTH.index:
+        raise RuleViolation("months.no_rule", {"period": _LAST_MONTH + 0}, field="start")
     chosen = tuple(p for p in Program if p.value in program_codes)
     occupation_class = rules.occupation_class(occupation_codes)
     budget = rules.budget_source(payer)

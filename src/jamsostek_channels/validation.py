@@ -31,6 +31,7 @@ from jamsostek_channels.identifiers import _regions
 from jamsostek_channels.identifiers import kpj as _kpj
 from jamsostek_channels.identifiers import nik as _nik
 from jamsostek_channels.identifiers import phone as _phone
+from jamsostek_channels.messages import echo
 from jamsostek_channels.model import Participant, Sex, _normalise
 from jamsostek_channels.pricing import _income_problems, _occupation_problems
 from jamsostek_channels.rules import RuleSet, default_rules
@@ -241,7 +242,7 @@ def check_participant(
     rules = rules or default_rules()
     as_of = as_of or clock.today()
     found: list[Problem] = [
-        Problem.of(str(key)[:40], "field.unknown") for key in data.keys() - _FIELD_SET
+        Problem.of(echo(key), "field.unknown") for key in data.keys() - _FIELD_SET
     ]
     absent = _REQUIRED - data.keys()
     found += [Problem.of(key, "field.required") for key in FIELDS if key in absent]

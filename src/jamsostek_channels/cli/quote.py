@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from jamsostek_channels.errors import InvalidInput
+from jamsostek_channels.errors import InvalidInput, JamsostekError, Problem
 from jamsostek_channels.model import PayerKind, Program, Quote
 
 __all__ = ["add_parser", "summary"]
@@ -75,12 +75,17 @@ def run(args: argparse.Namespace) -> int:
             payer=payer,
             joined=args.joined,
         )
-    except InvalidInput as error:
+    except JamsostekError as error:
+        problems = (
+            error.problems
+            if isinstance(error, InvalidInput)
+            else (Problem(error.field or "quote", error.code, error.message_id, error.message_en),)
+        )
         if args.json:
-            print_json({"errors": [p.as_dict() for p in error.problems]})
+            print_json({"errors": [p.as_dict() for p in problems]})
         else:
             print_problems(
-                error.problems, title="Tidak dapat menghitung iuran / cannot quote", stderr=True
+                problems, title="Tidak dapat menghitung iuran / cannot quote", stderr=True
             )
         return 2
     if args.json:

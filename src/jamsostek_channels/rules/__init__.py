@@ -17,7 +17,6 @@ import csv
 import datetime as dt
 import enum
 import functools
-import io
 import os
 import threading
 import tomllib
@@ -30,6 +29,7 @@ from typing import Any, TypeVar
 import attrs
 
 from jamsostek_channels.errors import JamsostekError, Problem, RuleViolation
+from jamsostek_channels.messages import echo
 from jamsostek_channels.model import (
     BudgetSource,
     Confidence,
@@ -173,12 +173,21 @@ _T = TypeVar("_T")
 
 
 def _rows(directory: Traversable, name: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """CSV rows with their line numbers; lines starting with ``#`` are comments."""
+    """CSV rows with their physical line numbers; lines starting with ``#`` are comments."""
     text = directory.joinpath(name).read_text(encoding="utf-8")
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if not line.startswith("#")]
-    reader = csv.DictReader(io.StringIO("\n".join(line for _, line in lines)))
-    for index, row in enumerate(reader, 1):
-        yield lines[index][0], row
+    # Comments become blank lines (which csv skips), so line numbers stay those of the file.
+    lines = ["" if line.startswith("#") else line for line in text.splitlines()]
+    reader = csv.reader(lines)
+    header: list[str] | None = None
+    for cells in reader:
+        if not cells:
+            continue
+        if header is None:
+            header = cells
+            continue
+        if len(cells) != len(header):
+            raise RuleDataError(name, reader.line_num, f"{len(cells)} cells, {len(header)} columns")
+        yield reader.line_num, dict(zip(header, cells, strict=True))
 
 
 def _month(value: str) -> YearMonth:
@@ -426,9 +435,9 @@ class RuleSet:
         for code in programs:
             row = self._program_rows.get(code)
             if row is None:
-                found.append(Problem.of(field, "programs.unknown", {"code": code}))
+                found.append(Problem.of(field, "programs.unknown", {"code": echo(code)}))
             elif not row.available:
-                found.append(Problem.of(field, "programs.not_for_bpu", {"code": code}))
+                found.append(Problem.of(field, "programs.not_for_bpu", {"code": echo(code)}))
             else:
                 chosen.add(Program(code))
         if found:
@@ -486,7 +495,7 @@ class RuleSet:
                     Problem.of(
                         f"{field}.scheme",
                         "payer.scheme_unknown",
-                        {"scheme": payer.scheme[:8], "codes": codes},
+                        {"scheme": echo(payer.scheme), "codes": codes},
                     )
                 ]
         elif payer.scheme is not None:
