@@ -7,6 +7,7 @@
     ├── RuleViolation              a BPU rule forbids it (age, programs, months, arrears window)
     ├── CapabilityRefused          this channel cannot do it (operation, ID kind, limit, months)
     ├── HostDeclined               the other side answered "no" (its code mapped here)
+    ├── NotDelivered               the request surely did not arrive: nothing moved, safe to retry
     ├── OutcomeUnknown             no answer: money may or may not have moved; resolve by status
     ├── AuthenticationFailed       a token or signature was refused or does not verify
     └── MalformedMessage           bytes that could not be decoded as the protocol says
@@ -31,6 +32,7 @@ __all__ = [
     "InvalidInput",
     "JamsostekError",
     "MalformedMessage",
+    "NotDelivered",
     "OutcomeUnknown",
     "Problem",
     "RuleViolation",
@@ -128,6 +130,11 @@ class HostDeclined(JamsostekError):
     ) -> None:
         self.host_code = host_code
         super().__init__(code, params, field=field)
+
+
+class NotDelivered(JamsostekError):
+    """The request never reached the other side (connect failed, or it answered "not
+    processed"): nothing was applied, and sending again with the same reference is safe."""
 
 
 class OutcomeUnknown(JamsostekError):

@@ -60,6 +60,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Nomor KPJ harus {length} digit angka.",
         "The KPJ number must be {length} digits.",
     ),
+    "customer.format": (
+        "ID pelanggan harus NIK 16 digit atau nomor KPJ {kpj_length} digit.",
+        "The customer ID must be a 16-digit NIK or a {kpj_length}-digit KPJ number.",
+    ),
     # Name, dates, age
     "name.empty": ("Nama wajib diisi.", "The name is required."),
     "name.characters": (
@@ -172,6 +176,105 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "rules.data": (
         "Tabel aturan {file} tidak valid di {line}: {reason}",
         "Rule table {file} is invalid at {line}: {reason}",
+    ),
+    # Channel capabilities (refused before anything is sent)
+    "capability.operation": (
+        "Kanal {channel} tidak melayani {operation}.",
+        "Channel {channel} does not offer {operation}.",
+    ),
+    "capability.customer_id": (
+        "Kanal {channel} tidak menerima {kind} sebagai ID pelanggan.",
+        "Channel {channel} does not accept {kind} as customer ID.",
+    ),
+    "capability.months": (
+        "Kanal {channel} hanya menerima pembayaran {allowed} bulan.",
+        "Channel {channel} only takes payments for {allowed} months.",
+    ),
+    "capability.amount_min": (
+        "Jumlah di bawah batas minimum kanal {channel} ({limit}).",
+        "The amount is below channel {channel}'s minimum ({limit}).",
+    ),
+    "capability.amount_max": (
+        "Jumlah melebihi batas kanal {channel} ({limit}) per transaksi.",
+        "The amount exceeds channel {channel}'s limit ({limit}) per payment.",
+    ),
+    "capability.agent_required": (
+        "Kanal {channel} memerlukan ID agen.",
+        "Channel {channel} needs an agent id.",
+    ),
+    # Host answers (each channel's codes map onto these)
+    "host.customer_not_found": ("Peserta tidak ditemukan.", "Participant not found."),
+    "host.lapsed": (
+        "Kepesertaan sudah berakhir; silakan daftar ulang.",
+        "The membership has lapsed; register again.",
+    ),
+    "host.already_registered": ("NIK sudah terdaftar.", "This NIK is already registered."),
+    "host.otp_invalid": ("Kode OTP salah.", "Wrong OTP code."),
+    "host.otp_expired": (
+        "Kode OTP kedaluwarsa atau terlalu banyak percobaan.",
+        "The OTP has expired or was tried too many times.",
+    ),
+    "host.conflict": (
+        "Nomor referensi sudah dipakai untuk transaksi lain.",
+        "The reference was already used for a different transaction.",
+    ),
+    "host.amount_mismatch": (
+        "Jumlah bayar tidak sesuai tagihan.",
+        "The amount does not match the bill.",
+    ),
+    "host.bill_paid": ("Tagihan sudah dibayar.", "The bill is already paid."),
+    "host.bill_expired": (
+        "Tagihan kedaluwarsa; lakukan inquiry ulang.",
+        "The bill has expired; inquire again.",
+    ),
+    "host.limit_exceeded": (
+        "Melebihi batas jumlah transaksi.",
+        "The transaction amount limit is exceeded.",
+    ),
+    "host.cutoff": (
+        "Layanan tidak tersedia saat ini (cut-off).",
+        "The service is not available now (cut-off).",
+    ),
+    "host.autodebit_unpaid": (
+        "Auto-debit hanya bisa setelah iuran bulan pertama dibayar.",
+        "Auto-debit needs the first month paid.",
+    ),
+    "host.reversal_refused": ("Pembatalan ditolak.", "The reversal was refused."),
+    "host.not_found": ("Transaksi tidak ditemukan.", "Transaction not found."),
+    "host.busy": ("Terlalu banyak permintaan; coba lagi.", "Too many requests; try again."),
+    "host.error": (
+        "Gangguan pada sistem tujuan ({code}).",
+        "The other side reported an error ({code}).",
+    ),
+    "host.rejected": ("Transaksi ditolak ({code}).", "The transaction was declined ({code})."),
+    # Transport and messages
+    "transport.not_delivered": (
+        "Permintaan tidak terkirim ({reason}); aman untuk dicoba lagi.",
+        "The request was not delivered ({reason}); it is safe to try again.",
+    ),
+    "outcome.unknown": (
+        "Tidak ada jawaban untuk {reference}: status pembayaran belum pasti. Jangan bayar ulang; "
+        "cek status.",
+        "No answer for {reference}: the payment's outcome is unknown. Do not pay again; check its "
+        "status.",
+    ),
+    "auth.signature": ("Tanda tangan tidak valid.", "Invalid signature."),
+    "auth.token": ("Token akses tidak valid.", "Invalid access token."),
+    "auth.timestamp": (
+        "Waktu permintaan di luar batas toleransi.",
+        "The request's timestamp is outside the tolerance window.",
+    ),
+    "message.malformed": (
+        "Pesan tidak dapat dibaca: {reason}.",
+        "The message cannot be decoded: {reason}.",
+    ),
+    "message.too_large": (
+        "Pesan terlalu besar (maksimal {max} byte).",
+        "The message is too large (at most {max} bytes).",
+    ),
+    "journal.conflict": (
+        "Referensi {reference} sudah dipakai untuk permintaan lain.",
+        "Reference {reference} was already used for a different request.",
     ),
     # Files
     "file.unreadable": ("Berkas tidak dapat dibaca.", "The file cannot be read."),

@@ -1,0 +1,320 @@
+"""The channel interface: what every channel offers, in wire-neutral types.
+
+A partner's code talks to :class:`jamsostek_channels.client.Client`, which is the same for every
+channel. The client checks the rules and the channel's :class:`Capabilities`, journals every
+money-moving call, and hands wire-neutral requests to an :class:`Adapter`. An adapter only
+translates these types to and from its wire format (SNAP JSON, SOAP/XML, ISO 8583, batch files)
+and maps its response codes into :mod:`jamsostek_channels.errors`.
+
+Nothing here assumes HTTP: an adapter may frame TCP messages or write files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from jamsostek_channels.errors import InvalidInput, Problem
+from jamsostek_channels.identifiers import kpj as _kpj
+from jamsostek_channels.identifiers import nik as _nik
+from jamsostek_channels.model import CoverageState, Participant, Payer, Program
+from jamsostek_channels.period import YearMonth
+
+__all__ = [
+    "Adapter",
+    "AutoDebitMandate",
+    "Bill",
+    "Capabilities",
+    "CustomerId",
+    "CustomerIdKind",
+    "FeeSchedule",
+    "HistoryEntry",
+    "Inquiry",
+    "Operation",
+    "OtpChallenge",
+    "PaymentRequest",
+    "PaymentResult",
+    "PaymentState",
+    "Registration",
+    "RegistrationRequest",
+    "ReversalResult",
+    "ReversalState",
+    "SettlementRecord",
+    "SettlementState",
+]
+
+
+class Operation(enum.StrEnum):
+    QUOTE = "quote"
+    REGISTER = "register"
+    INQUIRE = "inquire"
+    PAY = "pay"
+    REVERSE = "reverse"
+    STATUS = "status"
+    HISTORY = "history"
+    AUTODEBIT = "autodebit"
+    SETTLEMENT = "settlement"
+
+
+class CustomerIdKind(enum.StrEnum):
+    NIK = "nik"  #: 16-digit national identity number
+    KPJ = "kpj"  #: membership card number
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _mask_customer(value: str) -> str:
+    return _nik.mask(value) if len(value) == 16 else _kpj.mask(value)
+
+
+@attrs.frozen
+class CustomerId:
+    """How a channel identifies the participant it is paying for: NIK or KPJ."""
+
+    kind: CustomerIdKind
+    value: str = attrs.field(repr=_mask_customer)
+
+    @classmethod
+    def parse(cls, text: str, field: str = "customer") -> CustomerId:
+        """16 digits is a NIK, 11 digits a KPJ (separators allowed); anything else is refused."""
+        digits = _nik.compact(text) if isinstance(text, str) else ""
+        if _DIGITS.fullmatch(digits):
+            if len(digits) == 16:
+                problems = _nik.problems(digits, field)
+                if not problems:
+                    return cls(CustomerIdKind.NIK, digits)
+                raise InvalidInput(problems)
+            if len(digits) == _kpj.LENGTH:
+                return cls(CustomerIdKind.KPJ, digits)
+        raise InvalidInput([Problem.of(field, "customer.format", {"kpj_length": _kpj.LENGTH})])
+
+    @classmethod
+    def nik(cls, value: str) -> CustomerId:
+        return cls(CustomerIdKind.NIK, _nik.validate(value))
+
+    @classmethod
+    def kpj(cls, value: str) -> CustomerId:
+        return cls(CustomerIdKind.KPJ, _kpj.validate(value))
+
+    @property
+    def masked(self) -> str:
+        return _mask_customer(self.value)
+
+
+@attrs.frozen
+class FeeSchedule:
+    """The channel's admin fee (*biaya admin*), always shown apart from the contribution.
+
+    ``tiers`` are ``(up_to_amount, fee)`` in ascending order: the first tier whose bound the
+    contribution does not exceed sets the fee; above the last tier (or with no tiers) ``flat``
+    applies.
+    """
+
+    flat: int = 0
+    tiers: tuple[tuple[int, int], ...] = ()
+
+    def fee_for(self, amount: int) -> int:
+        for bound, fee in self.tiers:
+            if amount <= bound:
+                return fee
+        return self.flat
+
+
+@attrs.frozen
+class Capabilities:
+    """What a channel can do; the client refuses anything else before sending a byte."""
+
+    operations: frozenset[Operation]
+    customer_ids: frozenset[CustomerIdKind] = frozenset(CustomerIdKind)
+    min_amount: int = 1
+    max_amount: int | None = None  #: per payment, contribution without fee
+    month_counts: tuple[int, ...] = (1, 3, 6, 12)
+    admin_fee: FeeSchedule = FeeSchedule()
+    receipt_width: int = 40  #: printer columns: 32, 40 or 48
+    sponsor_registration: bool = True  #: a sponsor may register someone else (SERTAKAN)
+    agent_id_required: bool = False  #: an agent's id travels with every call
+
+
+@attrs.frozen
+class RegistrationRequest:
+    """Register ``participant``; ``payer`` is the worker or the sponsor registering them."""
+
+    reference: str
+    participant: Participant
+    payer: Payer
+    requested_at: dt.datetime
+
+
+@attrs.frozen
+class OtpChallenge:
+    """An OTP was sent to the worker's phone; confirm with the code to finish registering."""
+
+    reference: str
+    challenge_id: str
+    phone_masked: str
+    expires_at: dt.datetime
+
+
+@attrs.frozen
+class Registration:
+    reference: str
+    kpj: str
+    nik_masked: str
+    name: str
+    registered: YearMonth  #: first month of membership
+    programs: tuple[Program, ...]
+
+
+@attrs.frozen
+class Bill:
+    """One contribution month owed, as the host priced it (the same rules as ``quote``)."""
+
+    period: YearMonth
+    amount: int
+    discount: str | None = None
+
+
+@attrs.frozen
+class Inquiry:
+    """What the host says about a participant before a payment."""
+
+    customer: CustomerId
+    inquiry_id: str  #: the host's id for this inquiry (SNAP: echoed as paymentRequestId)
+    kpj: str
+    name_masked: str
+    programs: tuple[Program, ...]
+    state: CoverageState
+    bills: tuple[Bill, ...]  #: the months a payment would cover, oldest first
+    amount: int  #: sum of the bills (contribution only)
+    admin_fee: int
+
+
+class PaymentState(enum.StrEnum):
+    APPLIED = "applied"  #: the host applied the payment (once)
+    DECLINED = "declined"  #: the host refused it: nothing applied
+    NOT_FOUND = "not-found"  #: the host never saw it: nothing applied, safe to pay again
+    PENDING = "pending"  #: the host has it but has not decided yet
+    REVERSED = "reversed"  #: applied, then reversed
+
+
+@attrs.frozen
+class PaymentRequest:
+    """A payment as the client hands it to an adapter; ``reference`` is the idempotency key."""
+
+    reference: str
+    customer: CustomerId
+    periods: tuple[YearMonth, ...]
+    amount: int
+    admin_fee: int
+    payer: Payer
+    inquiry_id: str | None
+    requested_at: dt.datetime
+    agent_id: str | None = None
+    repeat: bool = False  #: a re-notification of an earlier attempt (SNAP flagAdvise=Y)
+
+
+@attrs.frozen
+class PaymentResult:
+    reference: str
+    state: PaymentState
+    host_reference: str | None = None
+    periods: tuple[YearMonth, ...] = ()
+    amount: int = 0
+    paid_at: dt.datetime | None = None
+    host_code: str | None = None  #: the channel's own response code, for support
+
+
+class ReversalState(enum.StrEnum):
+    REVERSED = "reversed"
+    NOT_FOUND = "not-found"  #: nothing to reverse: the payment was never applied
+    REFUSED = "refused"  #: the host will not reverse it (e.g. past the cut-off)
+
+
+@attrs.frozen
+class ReversalResult:
+    reference: str
+    state: ReversalState
+    host_code: str | None = None
+
+
+@attrs.frozen
+class HistoryEntry:
+    period: YearMonth
+    amount: int
+    paid_at: dt.datetime
+    channel: str
+    reference: str
+
+
+@attrs.frozen
+class AutoDebitMandate:
+    """A standing order: ``months`` months are paid on ``day`` of each month from the payer."""
+
+    mandate_id: str
+    customer: CustomerId
+    months: int
+    payer: Payer
+    active: bool
+    next_run: dt.date | None
+
+
+class SettlementState(enum.StrEnum):
+    PAID = "paid"
+    REVERSED = "reversed"
+
+
+@attrs.frozen
+class SettlementRecord:
+    """One line of a channel's end-of-day settlement."""
+
+    channel: str
+    reference: str
+    host_reference: str
+    nik_masked: str
+    periods: tuple[YearMonth, ...]
+    amount: int
+    admin_fee: int
+    paid_at: dt.datetime
+    state: SettlementState
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """What a channel adapter implements. Every method may raise the library's errors:
+    :class:`~jamsostek_channels.errors.NotDelivered` when the request surely did not arrive,
+    :class:`~jamsostek_channels.errors.OutcomeUnknown` when no answer came after sending,
+    :class:`~jamsostek_channels.errors.HostDeclined` with the channel's code mapped,
+    :class:`~jamsostek_channels.errors.AuthenticationFailed`,
+    :class:`~jamsostek_channels.errors.MalformedMessage`."""
+
+    name: str
+    capabilities: Capabilities
+
+    def request_registration(self, request: RegistrationRequest) -> OtpChallenge: ...
+
+    def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration: ...
+
+    def inquire(self, customer: CustomerId, months: int, agent_id: str | None) -> Inquiry: ...
+
+    def pay(self, request: PaymentRequest) -> PaymentResult: ...
+
+    def payment_status(self, request: PaymentRequest) -> PaymentResult: ...
+
+    def reverse(self, request: PaymentRequest, repeat: bool) -> ReversalResult: ...
+
+    def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]: ...
+
+    def enrol_autodebit(
+        self, customer: CustomerId, months: int, payer: Payer
+    ) -> AutoDebitMandate: ...
+
+    def cancel_autodebit(self, mandate_id: str) -> AutoDebitMandate: ...
+
+    def settlement(self, day: dt.date) -> tuple[SettlementRecord, ...]: ...
+
+    def close(self) -> None: ...
