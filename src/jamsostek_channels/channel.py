@@ -65,7 +65,7 @@ class CustomerIdKind(enum.StrEnum):
     KPJ = "kpj"  #: membership card number
 
 
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _mask_customer(value: str) -> str:
@@ -231,6 +231,7 @@ class PaymentResult:
 
 class ReversalState(enum.StrEnum):
     REVERSED = "reversed"
+    QUEUED = "queued"  #: stored and retried until the host accepts it (store-and-forward)
     NOT_FOUND = "not-found"  #: nothing to reverse: the payment was never applied
     REFUSED = "refused"  #: the host will not reverse it (e.g. past the cut-off)
 

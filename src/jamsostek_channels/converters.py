@@ -12,6 +12,7 @@ forms and the tests hold the two together.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 from typing import Any, TypeVar
 
@@ -49,10 +50,11 @@ def _structure_participant(value: Any, _: type) -> Participant:
 
 
 def _unstructure_month_summary(summary: MonthSummary) -> dict[str, Any]:
+    """A month's amounts per program (0 when not taken): schema ``quote-summary``. The month's
+    total is left out on purpose: it is the sum of the three, and the CLI contract omits it."""
     return {
         "period": str(summary.period),
         **{program.value: summary.amounts.get(program, 0) for program in Program},
-        "total": summary.total,
         "discount": summary.discount,
     }
 
@@ -60,6 +62,9 @@ def _unstructure_month_summary(summary: MonthSummary) -> dict[str, Any]:
 @functools.cache
 def _make() -> cattrs.Converter:
     conv = cattrs.Converter()
+    conv.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda member: member.value
+    )
     conv.register_unstructure_hook(YearMonth, str)
     conv.register_structure_hook(YearMonth, lambda v, _: YearMonth.parse(v))
     conv.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)

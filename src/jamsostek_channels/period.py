@@ -22,7 +22,7 @@ import attrs
 
 __all__ = ["YearMonth", "month_range"]
 
-_PATTERN = re.compile(r"(\d{4})-(\d{2})")
+_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 def _check_month(instance: YearMonth, attribute: attrs.Attribute[int], value: int) -> None:

@@ -66,14 +66,15 @@ _OPTIONAL = frozenset({"email", "kpj"})
 _FIELD_SET = frozenset(FIELDS)
 _REQUIRED = _FIELD_SET - _OPTIONAL
 _NAME_MAX, _ADDRESS_MAX, _EMAIL_MAX = 100, 200, 254
-# Letters of any script, spaces and the punctuation found in Indonesian names and titles.
-_NAME = re.compile(r"[^\W\d_]+(?:[ .,'\-]+[^\W\d_]*)*\.?")
+# A letter of any script, then letters, spaces and the punctuation of Indonesian names and
+# titles. Each character matches exactly one branch, so matching stays linear on hostile input.
+_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ .,'\-])*")
 _EMAIL = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
 )
-_POSTAL = re.compile(r"[1-9]\d{4}")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_POSTAL = re.compile(r"[1-9][0-9]{4}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @attrs.frozen

@@ -6,6 +6,7 @@ Exit 0 when valid, 1 with every problem listed, 2 when the file cannot be read o
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report_one(args: argparse.Namespace, data: dict[str, Any]) -> int:
-    from jamsostek_channels.cli.output import console, print_json, print_problems
+    from jamsostek_channels.cli.output import console, print_json, print_problems, safe
     from jamsostek_channels.converters import unstructure
     from jamsostek_channels.identifiers import nik, phone
     from jamsostek_channels.validation import check_participant
@@ -101,14 +102,16 @@ def _report_one(args: argparse.Namespace, data: dict[str, Any]) -> int:
             p = result.participant
             assert p is not None
             console().print(
-                f"Valid: {nik.mask(p.nik)} {p.name}, {phone.mask(p.phone)}, "
-                f"{', '.join(p.occupations)}, {', '.join(x.value for x in p.programs)}"
+                safe(
+                    f"Valid: {nik.mask(p.nik)} {p.name}, {phone.mask(p.phone)}, "
+                    f"{', '.join(p.occupations)}, {', '.join(x.value for x in p.programs)}"
+                )
             )
     return 0 if result.ok else 1
 
 
 def _run_csv(args: argparse.Namespace) -> int:
-    from jamsostek_channels.cli.output import console, print_json
+    from jamsostek_channels.cli.output import console, print_json, safe
     from jamsostek_channels.validation import check_csv
 
     try:
@@ -125,7 +128,8 @@ def _run_csv(args: argparse.Namespace) -> int:
             for rows, result in enumerate(check_csv(handle, as_of=args.as_of), 1):
                 if not result.ok:
                     failures.append({"row": rows, "errors": [p.as_dict() for p in result.problems]})
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, csv.Error):
+        # csv.Error: a field over the csv module's size limit, a NUL byte, a bad quote.
         return _unreadable(args, Problem.of("file", "file.unreadable"))
     if args.json:
         print_json({"rows": rows, "valid": rows - len(failures), "invalid": failures})
@@ -134,7 +138,7 @@ def _run_csv(args: argparse.Namespace) -> int:
         out.print(f"{rows} rows: {rows - len(failures)} valid, {len(failures)} invalid")
         for failure in failures[:50]:
             codes = ", ".join(f"{e['field']}:{e['code']}" for e in failure["errors"])
-            out.print(f"  row {failure['row']}: {codes}")
+            out.print(safe(f"  row {failure['row']}: {codes}"))
         if len(failures) > 50:
             out.print(f"  ... and {len(failures) - 50} more (use --json for all)")
     return 0 if not failures else 1

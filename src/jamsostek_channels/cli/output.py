@@ -12,13 +12,20 @@ from jamsostek_channels.errors import Problem
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["console", "print_json", "print_problems"]
+__all__ = ["console", "print_json", "print_problems", "safe"]
 
 
 def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def safe(text: object) -> str:
+    """User text made inert for rich: square brackets are shown, never read as markup."""
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def print_json(document: Any) -> None:
@@ -34,5 +41,10 @@ def print_problems(problems: Iterable[Problem], *, title: str, stderr: bool = Fa
     table.add_column("pesan (id)")
     table.add_column("message (en)")
     for problem in problems:
-        table.add_row(problem.field, problem.code, problem.message_id, problem.message_en)
+        table.add_row(
+            *(
+                safe(text)
+                for text in (problem.field, problem.code, problem.message_id, problem.message_en)
+            )
+        )
     console(stderr).print(table)

@@ -47,16 +47,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def summary(quote: Quote) -> dict[str, Any]:
     """The ``--json`` form: ``total`` and one entry per month (schema ``quote-summary``)."""
-    months = []
-    for month in quote.by_month():
-        months.append(
-            {
-                "period": str(month.period),
-                **{program.value: month.amounts.get(program, 0) for program in Program},
-                "discount": month.discount,
-            }
-        )
-    return {"total": quote.total, "months": months}
+    from jamsostek_channels.converters import unstructure
+
+    return {"total": quote.total, "months": [unstructure(m) for m in quote.by_month()]}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
 def print_quote(result: Quote, out: Any) -> None:
     from rich.table import Table
 
+    from jamsostek_channels.cli.output import safe
     from jamsostek_channels.money import rupiah
 
     first = next(line for line in result.lines if line.program is Program.JKK)
@@ -105,7 +99,7 @@ def print_quote(result: Quote, out: Any) -> None:
         title=(
             f"Iuran BPU / BPU contribution - income {rupiah(result.income)} "
             f"(level {first.level}, base {rupiah(first.base)}), "
-            f"{', '.join(result.occupations)}, payer {result.payer.kind.value}"
+            f"{safe(', '.join(result.occupations))}, payer {result.payer.kind.value}"
         ),
         title_justify="left",
     )

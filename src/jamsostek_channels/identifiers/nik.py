@@ -28,7 +28,7 @@ from jamsostek_channels.identifiers import _regions
 __all__ = ["NikParts", "compact", "decode", "format", "is_valid", "mask", "problems", "validate"]
 
 _SEPARATORS = re.compile(r"[\s.\-]")
-_DIGITS16 = re.compile(r"\d{16}")
+_DIGITS16 = re.compile(r"[0-9]{16}")
 
 
 @attrs.frozen

@@ -34,7 +34,7 @@ def _parse(number: str) -> PhoneInfo:
 
 #: The way most people write a mobile number (0812..., 62812..., +62812...), digits only:
 #: normalised directly; everything else goes through lokal-id's full parser.
-_PLAIN_MOBILE = re.compile(r"(?:\+62|62|0)(8\d{8,11})")
+_PLAIN_MOBILE = re.compile(r"(?:\+62|62|0)(8[0-9]{8,11})")
 
 
 def compact(number: str) -> str:
@@ -46,7 +46,7 @@ def compact(number: str) -> str:
 
 
 #: The stored form of a valid mobile number (what ``compact`` returns): checked without re-parsing.
-_E164_MOBILE = re.compile(r"\+628\d{8,11}")
+_E164_MOBILE = re.compile(r"\+628[0-9]{8,11}")
 
 
 def problems(number: str, field: str = "phone") -> list[Problem]:
