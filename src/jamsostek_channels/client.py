@@ -1,0 +1,563 @@
+"""The client: the same operations on every channel, and a payment applied exactly once.
+
+::
+
+    client = Client(adapter, journal=Journal("payments.sqlite"))
+    receipt = client.pay("3201015508950001", months=3, reference="POS-0001")
+
+A payment, walked: the rules and the channel's capabilities are checked; the host is asked what
+is owed (inquiry); the channel's limits are checked against that amount; the request is written
+to the journal; the adapter sends it; the outcome is journaled; a receipt comes back. When no
+answer comes, the outcome is *unknown*, never "failed": the client asks the host for the
+payment's status (a few polls), and raises :class:`~jamsostek_channels.errors.OutcomeUnknown`
+only if it still cannot tell. :meth:`Client.recover` resolves every unknown entry after a crash.
+
+Calling :meth:`Client.pay` again with the same reference never pays twice: a finished payment
+returns its receipt (or its decline) from the journal; an unresolved one is resolved first; one
+that surely never reached the host is sent again, marked as a repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from jamsostek_channels import clock as _clock
+from jamsostek_channels.channel import (
+    Adapter,
+    AutoDebitMandate,
+    Capabilities,
+    CustomerId,
+    HistoryEntry,
+    Inquiry,
+    Operation,
+    OtpChallenge,
+    PaymentRequest,
+    PaymentResult,
+    PaymentState,
+    Registration,
+    RegistrationRequest,
+    ReversalResult,
+    ReversalState,
+    SettlementRecord,
+)
+from jamsostek_channels.converters import structure, unstructure
+from jamsostek_channels.errors import (
+    AuthenticationFailed,
+    CapabilityRefused,
+    HostDeclined,
+    InvalidInput,
+    JamsostekError,
+    MalformedMessage,
+    NotDelivered,
+    OutcomeUnknown,
+    Problem,
+)
+from jamsostek_channels.journal import Entry, EntryState, Journal, OutboxState
+from jamsostek_channels.model import Participant, Payer, PayerKind, Program, Quote, Receipt
+from jamsostek_channels.period import YearMonth
+from jamsostek_channels.pricing import quote as _quote
+from jamsostek_channels.rules import RuleSet, default_rules
+from jamsostek_channels.validation import registration_problems
+
+__all__ = ["Client", "RecoveryReport"]
+
+_PAY = "pay"
+_REVERSAL = "reversal"
+
+
+@attrs.frozen
+class RecoveryReport:
+    """What :meth:`Client.recover` did."""
+
+    applied: tuple[str, ...] = ()  #: references found applied by the host
+    not_applied: tuple[str, ...] = ()  #: references the host never applied (safe to pay again)
+    still_unknown: tuple[str, ...] = ()  #: references the host could not tell about yet
+    reversals_delivered: tuple[str, ...] = ()
+    reversals_pending: tuple[str, ...] = ()
+
+    @property
+    def unresolved(self) -> int:
+        return len(self.still_unknown) + len(self.reversals_pending)
+
+
+def _check_reference(reference: str) -> str:
+    if not isinstance(reference, str) or not 1 <= len(reference) <= 64 or not reference.isascii():
+        raise InvalidInput(
+            [Problem.of("reference", "field.type", {"expected": "1-64 ASCII chars"})]
+        )
+    if not all(ch.isalnum() or ch in "-_." for ch in reference):
+        raise InvalidInput(
+            [Problem.of("reference", "field.type", {"expected": "A-Z a-z 0-9 - _ ."})]
+        )
+    return reference
+
+
+class Client:
+    """One channel, seen through the shared interface.
+
+    ``journal`` is required and should be a file in production (``Journal("path.sqlite")``);
+    ``":memory:"`` loses the idempotency record when the process ends. ``status_polls`` and
+    ``poll_interval`` bound how long a payment whose answer was lost is resolved in-line before
+    :class:`OutcomeUnknown` is raised.
+    """
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        *,
+        journal: Journal | str | Path,
+        rules: RuleSet | None = None,
+        clock: Callable[[], dt.datetime] = _clock.now,
+        agent_id: str | None = None,
+        status_polls: int = 3,
+        poll_interval: float = 0.5,
+        reversal_ttl: dt.timedelta = dt.timedelta(days=1),
+        reversal_backoff: dt.timedelta = dt.timedelta(seconds=30),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.adapter = adapter
+        self.journal = journal if isinstance(journal, Journal) else Journal(journal, clock=clock)
+        self.rules = rules or default_rules()
+        self._clock = clock
+        self.agent_id = agent_id
+        self._status_polls = status_polls
+        self._poll_interval = poll_interval
+        self._reversal_ttl = reversal_ttl
+        self._reversal_backoff = reversal_backoff
+        self._sleep = sleep
+
+    @property
+    def channel(self) -> str:
+        return self.adapter.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.adapter.capabilities
+
+    def close(self) -> None:
+        self.adapter.close()
+        self.journal.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Capability checks (before anything is sent) ---------------------------------------------
+
+    def _require(self, operation: Operation) -> None:
+        if operation not in self.capabilities.operations:
+            raise CapabilityRefused(
+                "capability.operation", {"channel": self.channel, "operation": operation.value}
+            )
+        if self.capabilities.agent_id_required and not self.agent_id:
+            raise CapabilityRefused("capability.agent_required", {"channel": self.channel})
+
+    def _customer(self, customer: CustomerId | str) -> CustomerId:
+        parsed = customer if isinstance(customer, CustomerId) else CustomerId.parse(customer)
+        if parsed.kind not in self.capabilities.customer_ids:
+            raise CapabilityRefused(
+                "capability.customer_id", {"channel": self.channel, "kind": parsed.kind.value}
+            )
+        return parsed
+
+    def _months(self, months: int) -> int:
+        if not isinstance(months, int) or isinstance(months, bool):
+            raise InvalidInput([Problem.of("months", "field.type", {"expected": "integer"})])
+        limit = self.rules.policy.max_months
+        if not 1 <= months <= limit:
+            raise InvalidInput([Problem.of("months", "months.range", {"max": limit})])
+        if months not in self.capabilities.month_counts:
+            allowed = ", ".join(map(str, self.capabilities.month_counts))
+            raise CapabilityRefused(
+                "capability.months", {"channel": self.channel, "allowed": allowed}, field="months"
+            )
+        return months
+
+    def _amount(self, amount: int) -> None:
+        caps = self.capabilities
+        if amount < caps.min_amount:
+            raise CapabilityRefused(
+                "capability.amount_min", {"channel": self.channel, "limit": caps.min_amount}
+            )
+        if caps.max_amount is not None and amount > caps.max_amount:
+            raise CapabilityRefused(
+                "capability.amount_max", {"channel": self.channel, "limit": caps.max_amount}
+            )
+
+    # Operations without money --------------------------------------------------------------------
+
+    def quote(
+        self,
+        *,
+        start: YearMonth | str,
+        months: int,
+        participant: Participant | None = None,
+        income: int | None = None,
+        occupations: Sequence[str] | str | None = None,
+        programs: Iterable[Program | str] | None = None,
+        payer: Payer | PayerKind | str = PayerKind.SELF,
+        joined: YearMonth | str | None = None,
+    ) -> Quote:
+        """The same quote as :func:`jamsostek_channels.quote`, with this channel's month counts."""
+        self._require(Operation.QUOTE)
+        self._months(months)
+        return _quote(
+            start=start,
+            months=months,
+            participant=participant,
+            income=income,
+            occupations=occupations,
+            programs=programs,
+            payer=payer,
+            joined=joined,
+            allowed_months=self.capabilities.month_counts,
+            rules=self.rules,
+        )
+
+    def register(
+        self,
+        participant: Participant,
+        *,
+        reference: str,
+        payer: Payer | None = None,
+    ) -> OtpChallenge:
+        """Start a registration: the host sends an OTP to the worker's phone.
+
+        ``payer`` is who registers them: the worker (default) or a sponsor (SERTAKAN)."""
+        self._require(Operation.REGISTER)
+        _check_reference(reference)
+        payer = payer or Payer.self_paid()
+        if payer.kind is not PayerKind.SELF and not self.capabilities.sponsor_registration:
+            raise CapabilityRefused(
+                "capability.operation", {"channel": self.channel, "operation": "sponsor register"}
+            )
+        today = self._clock().astimezone(_clock.JAKARTA).date()
+        problems = registration_problems(participant.birth_date, today, self.rules)
+        if problems:
+            raise InvalidInput(problems)
+        request = RegistrationRequest(reference, participant, payer, self._clock())
+        return self.adapter.request_registration(request)
+
+    def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration:
+        self._require(Operation.REGISTER)
+        if not isinstance(otp, str) or not otp.isascii() or not otp.isdigit() or len(otp) > 8:
+            raise InvalidInput([Problem.of("otp", "host.otp_invalid")])
+        return self.adapter.confirm_registration(challenge, otp)
+
+    def inquire(self, customer: CustomerId | str, months: int = 1) -> Inquiry:
+        """Masked name, coverage, and what ``months`` months would cost (with the admin fee)."""
+        self._require(Operation.INQUIRE)
+        inquiry = self.adapter.inquire(
+            self._customer(customer), self._months(months), self.agent_id
+        )
+        fee = self.capabilities.admin_fee.fee_for(inquiry.amount)
+        return attrs.evolve(inquiry, admin_fee=fee)
+
+    def history(self, customer: CustomerId | str) -> tuple[HistoryEntry, ...]:
+        self._require(Operation.HISTORY)
+        return self.adapter.history(self._customer(customer))
+
+    def settlement(self, day: dt.date) -> tuple[SettlementRecord, ...]:
+        self._require(Operation.SETTLEMENT)
+        return self.adapter.settlement(day)
+
+    def enrol_autodebit(
+        self, customer: CustomerId | str, *, months: int = 1, payer: Payer | None = None
+    ) -> AutoDebitMandate:
+        """Monthly auto-debit; the host refuses it until the first month is paid."""
+        self._require(Operation.AUTODEBIT)
+        return self.adapter.enrol_autodebit(
+            self._customer(customer), self._months(months), payer or Payer.self_paid()
+        )
+
+    def cancel_autodebit(self, mandate_id: str) -> AutoDebitMandate:
+        self._require(Operation.AUTODEBIT)
+        return self.adapter.cancel_autodebit(mandate_id)
+
+    # Payments ------------------------------------------------------------------------------------
+
+    def pay(
+        self,
+        customer: CustomerId | str,
+        *,
+        months: int,
+        reference: str,
+        payer: Payer | None = None,
+    ) -> Receipt:
+        """Pay ``months`` months (the oldest unpaid first) and return the receipt.
+
+        ``reference`` is the channel's reference for this payment and its idempotency key.
+        Raises :class:`CapabilityRefused` before anything is sent when the channel cannot take
+        it, :class:`HostDeclined` when the host refuses it, and :class:`OutcomeUnknown` when the
+        host's answer was lost and its status cannot be read yet: then call :meth:`status` or
+        :meth:`recover` later, never pay again with a new reference.
+        """
+        self._require(Operation.PAY)
+        _check_reference(reference)
+        parsed = self._customer(customer)
+        count = self._months(months)
+        payer = payer or Payer.self_paid()
+        existing = self.journal.get(self.channel, _PAY, reference)
+        if existing is not None:
+            return self._settle_existing(existing)
+
+        inquiry = self.adapter.inquire(parsed, count, self.agent_id)
+        self._amount(inquiry.amount)
+        request = PaymentRequest(
+            reference=reference,
+            customer=parsed,
+            periods=tuple(bill.period for bill in inquiry.bills),
+            amount=inquiry.amount,
+            admin_fee=self.capabilities.admin_fee.fee_for(inquiry.amount),
+            payer=payer,
+            inquiry_id=inquiry.inquiry_id,
+            requested_at=self._clock(),
+            agent_id=self.agent_id,
+        )
+        record = {
+            "request": unstructure(request),
+            "name": inquiry.name_masked,
+            "programs": [p.value for p in inquiry.programs],
+        }
+        entry, created = self.journal.begin(self.channel, _PAY, reference, record)
+        if not created:  # another thread or process got there first
+            return self._settle_existing(entry)
+        return self._send(entry, request)
+
+    def _send(self, entry: Entry, request: PaymentRequest) -> Receipt:
+        entry = self.journal.attempt(entry.id)
+        try:
+            result = self.adapter.pay(request)
+        except NotDelivered:
+            self.journal.finish(entry.id, EntryState.NOT_APPLIED, {"reason": "not-delivered"})
+            raise
+        except HostDeclined as declined:
+            self.journal.finish(entry.id, EntryState.DECLINED, _declined_outcome(declined))
+            raise
+        except AuthenticationFailed:
+            # Refused at the door (signature or token): the host did not process it.
+            self.journal.finish(entry.id, EntryState.NOT_APPLIED, {"reason": "authentication"})
+            raise
+        except (OutcomeUnknown, MalformedMessage):
+            # Sent, and no answer we can read: the money may have moved.
+            entry = self.journal.finish(entry.id, EntryState.UNKNOWN)
+            return self._resolve_in_line(entry)
+        return self._record(entry, result)
+
+    def _record(self, entry: Entry, result: PaymentResult) -> Receipt:
+        if result.state is PaymentState.APPLIED:
+            entry = self.journal.finish(entry.id, EntryState.APPLIED, unstructure(result))
+            return self._receipt(entry)
+        if result.state is PaymentState.REVERSED:
+            self.journal.finish(entry.id, EntryState.REVERSED, unstructure(result))
+            raise HostDeclined("host.reversal_refused", host_code=result.host_code)
+        if result.state is PaymentState.DECLINED:
+            declined = HostDeclined("host.rejected", {"code": result.host_code or "-"})
+            self.journal.finish(entry.id, EntryState.DECLINED, _declined_outcome(declined))
+            raise declined
+        # PENDING, or NOT_FOUND straight after sending: not decided yet.
+        entry = self.journal.finish(entry.id, EntryState.UNKNOWN, unstructure(result))
+        return self._resolve_in_line(entry)
+
+    def _resolve_in_line(self, entry: Entry) -> Receipt:
+        for poll in range(self._status_polls):
+            if poll:
+                self._sleep(self._poll_interval)
+            state = self._resolve(entry)
+            if state is not None:
+                entry = self._entry(entry)
+                return self._settle_existing(entry)
+        raise OutcomeUnknown("outcome.unknown", {"reference": entry.reference})
+
+    def _resolve(self, entry: Entry) -> EntryState | None:
+        """Ask the host what became of an unresolved payment; journal the answer."""
+        request = _request_of(entry)
+        try:
+            result = self.adapter.payment_status(request)
+        except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed):
+            return None
+        if result.state is PaymentState.APPLIED:
+            self.journal.finish(entry.id, EntryState.APPLIED, unstructure(result))
+            return EntryState.APPLIED
+        if result.state is PaymentState.REVERSED:
+            self.journal.finish(entry.id, EntryState.REVERSED, unstructure(result))
+            return EntryState.REVERSED
+        if result.state is PaymentState.NOT_FOUND:
+            self.journal.finish(entry.id, EntryState.NOT_APPLIED, {"reason": "not-found"})
+            return EntryState.NOT_APPLIED
+        if result.state is PaymentState.DECLINED:
+            outcome = {"code": "host.rejected", "host_code": result.host_code}
+            self.journal.finish(entry.id, EntryState.DECLINED, outcome)
+            return EntryState.DECLINED
+        return None  # PENDING
+
+    def _entry(self, entry: Entry) -> Entry:
+        fresh = self.journal.get(entry.channel, entry.operation, entry.reference)
+        assert fresh is not None
+        return fresh
+
+    def _settle_existing(self, entry: Entry) -> Receipt:
+        """The answer for a reference already in the journal, without paying twice."""
+        if entry.state is EntryState.APPLIED:
+            return self._receipt(entry)
+        if entry.state is EntryState.DECLINED:
+            outcome = entry.outcome or {}
+            raise HostDeclined(
+                str(outcome.get("code", "host.rejected")),
+                {"code": outcome.get("host_code") or "-"},
+                host_code=outcome.get("host_code"),
+            )
+        if entry.state is EntryState.REVERSED:
+            raise HostDeclined("host.reversal_refused", host_code="reversed")
+        if entry.state is EntryState.NOT_APPLIED:
+            # Surely never applied: send the same request again, marked as a repeat.
+            request = attrs.evolve(_request_of(entry), repeat=True)
+            return self._send(entry, request)
+        # PENDING or UNKNOWN: another attempt may be in flight, or one died mid-send.
+        return self._resolve_in_line(entry)
+
+    def _receipt(self, entry: Entry) -> Receipt:
+        request = _request_of(entry)
+        result = structure(dict(entry.outcome or {}), PaymentResult)
+        return Receipt(
+            channel=self.channel,
+            channel_reference=entry.reference,
+            host_reference=result.host_reference or "-",
+            nik_masked=request.customer.masked,
+            name=str(entry.request.get("name", "")),
+            programs=tuple(Program(p) for p in entry.request.get("programs", ())),
+            periods=result.periods or request.periods,
+            amount=result.amount or request.amount,
+            admin_fee=request.admin_fee,
+            paid_at=result.paid_at or entry.updated_at,
+        )
+
+    def status(self, reference: str) -> PaymentResult:
+        """The host's word on a payment made through this client (journal updated)."""
+        self._require(Operation.STATUS)
+        entry = self.journal.get(self.channel, _PAY, reference)
+        if entry is None:
+            raise InvalidInput([Problem.of("reference", "host.not_found")])
+        result = self.adapter.payment_status(_request_of(entry))
+        if not entry.state.final or result.state in (PaymentState.APPLIED, PaymentState.REVERSED):
+            self._resolve_from(entry, result)
+        return result
+
+    def _resolve_from(self, entry: Entry, result: PaymentResult) -> None:
+        mapping = {
+            PaymentState.APPLIED: EntryState.APPLIED,
+            PaymentState.REVERSED: EntryState.REVERSED,
+            PaymentState.NOT_FOUND: EntryState.NOT_APPLIED,
+            PaymentState.DECLINED: EntryState.DECLINED,
+        }
+        state = mapping.get(result.state)
+        if state is not None and state is not entry.state:
+            self.journal.finish(entry.id, state, unstructure(result))
+
+    # Reversals (store and forward) -------------------------------------------------------------
+
+    def reverse(self, reference: str) -> ReversalResult:
+        """Reverse a payment made through this client. The reversal is persisted first and
+        resent until the host accepts it; if the host cannot be reached now the result is
+        ``QUEUED`` and :meth:`recover` (or :meth:`flush_outbox`) keeps trying."""
+        self._require(Operation.REVERSE)
+        entry = self.journal.get(self.channel, _PAY, reference)
+        if entry is None:
+            raise InvalidInput([Problem.of("reference", "host.not_found")])
+        if entry.state is EntryState.REVERSED:
+            return ReversalResult(reference, ReversalState.REVERSED)
+        if entry.state in (EntryState.DECLINED, EntryState.NOT_APPLIED):
+            return ReversalResult(reference, ReversalState.NOT_FOUND)
+        item = self.journal.enqueue(
+            self.channel,
+            _REVERSAL,
+            reference,
+            {"reference": reference},
+            expires_at=self._clock() + self._reversal_ttl,
+        )
+        if item.state is OutboxState.PENDING:
+            return self._deliver_reversal(item.id, reference)
+        entry = self._entry(entry)
+        state = (
+            ReversalState.REVERSED if entry.state is EntryState.REVERSED else ReversalState.REFUSED
+        )
+        return ReversalResult(reference, state)
+
+    def _deliver_reversal(self, item_id: int, reference: str) -> ReversalResult:
+        entry = self.journal.get(self.channel, _PAY, reference)
+        assert entry is not None
+        item = next(i for i in self.journal.outbox(self.channel) if i.id == item_id)
+        try:
+            result = self.adapter.reverse(_request_of(entry), item.repeat)
+        except (NotDelivered, OutcomeUnknown, MalformedMessage) as error:
+            self.journal.retry_later(item_id, self._clock() + self._reversal_backoff, error.code)
+            return ReversalResult(reference, ReversalState.QUEUED)
+        if result.state is ReversalState.REVERSED:
+            self.journal.delivered(item_id, OutboxState.ACCEPTED)
+            self.journal.finish(entry.id, EntryState.REVERSED, {"reversed": True})
+        elif result.state is ReversalState.NOT_FOUND:
+            self.journal.delivered(item_id, OutboxState.ACCEPTED)
+            self.journal.finish(entry.id, EntryState.NOT_APPLIED, {"reason": "not-found"})
+        elif result.state is ReversalState.REFUSED:
+            self.journal.delivered(item_id, OutboxState.REJECTED, result.host_code)
+        else:
+            self.journal.retry_later(item_id, self._clock() + self._reversal_backoff, "queued")
+        return result
+
+    def flush_outbox(self, *, now: dt.datetime | None = None) -> list[ReversalResult]:
+        """Send every due store-and-forward item once more."""
+        results = []
+        for item in self.journal.due(self.channel, now=now):
+            if item.kind == _REVERSAL:
+                results.append(self._deliver_reversal(item.id, item.reference))
+        return results
+
+    # Recovery ------------------------------------------------------------------------------------
+
+    def recover(self) -> RecoveryReport:
+        """Resolve every payment whose outcome is unknown (status inquiry) and deliver every
+        queued reversal. Run at start-up after a crash, and periodically."""
+        applied: list[str] = []
+        not_applied: list[str] = []
+        unknown: list[str] = []
+        for entry in self.journal.unresolved(self.channel):
+            if entry.operation != _PAY:
+                continue
+            state = self._resolve(entry)
+            if state in (EntryState.APPLIED, EntryState.REVERSED):
+                applied.append(entry.reference)
+            elif state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
+                not_applied.append(entry.reference)
+            else:
+                if entry.state is EntryState.PENDING:
+                    self.journal.finish(entry.id, EntryState.UNKNOWN)
+                unknown.append(entry.reference)
+        delivered: list[str] = []
+        pending: list[str] = []
+        for item in self.journal.due(self.channel, ignore_schedule=True):
+            result = self._deliver_reversal(item.id, item.reference)
+            (pending if result.state is ReversalState.QUEUED else delivered).append(item.reference)
+        return RecoveryReport(
+            applied=tuple(applied),
+            not_applied=tuple(not_applied),
+            still_unknown=tuple(unknown),
+            reversals_delivered=tuple(delivered),
+            reversals_pending=tuple(pending),
+        )
+
+
+def _request_of(entry: Entry) -> PaymentRequest:
+    return structure(dict(entry.request["request"]), PaymentRequest)
+
+
+def _declined_outcome(error: JamsostekError) -> Mapping[str, Any]:
+    host_code = getattr(error, "host_code", None)
+    return {"code": error.code, "host_code": host_code}
