@@ -68,6 +68,7 @@ from jamsostek_channels.validation import registration_problems
 __all__ = ["Client", "RecoveryReport"]
 
 _PAY = "pay"
+_DEFAULT_DECLINE = "host.rejected"
 _REVERSAL = "reversal"
 
 
@@ -411,7 +412,7 @@ class Client:
         if entry.state is EntryState.DECLINED:
             outcome = entry.outcome or {}
             raise HostDeclined(
-                str(outcome.get("code", "host.rejected")),
+                str(outcome.get("code") or _DEFAULT_DECLINE),
                 {"code": outcome.get("host_code") or "-"},
                 host_code=outcome.get("host_code"),
             )

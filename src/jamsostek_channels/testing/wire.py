@@ -1,0 +1,354 @@
+"""The plumbing every fake gateway shares: requests and responses as plain values, a router,
+fault knobs, and two ways to put a gateway on the wire.
+
+A gateway (moto's "responses" layer) is a function ``WireRequest -> WireResponse``. It can be
+installed in-process through the ``responses`` library (:func:`install`), so ``requests``-based
+adapters talk to it without a socket, or served for real on loopback (:class:`LoopbackServer`),
+which is what the sandbox does. Both apply the same :class:`Faults`:
+
+* ``drop``: the gateway processes the request (the host commits), then the connection is closed
+  without an answer: the client cannot know what happened;
+* ``delay``: the gateway processes it and answers only after ``seconds`` (past the client's read
+  timeout);
+* ``error``: an HTTP 5xx answer instead of processing;
+* ``reset``: the connection is reset before the gateway sees the request;
+* ``pending``: status queries for matching requests answer "pending" ``polls`` times (gateways
+  ask :meth:`Faults.pending` and translate it into their own wire form).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+__all__ = [
+    "Fault",
+    "FaultKind",
+    "Faults",
+    "Gateway",
+    "LoopbackServer",
+    "Router",
+    "WireRequest",
+    "WireResponse",
+    "install",
+]
+
+#: Bodies above this are refused by the servers before the gateway sees them.
+MAX_REQUEST_BYTES = 1_000_000
+
+
+@attrs.frozen
+class WireRequest:
+    method: str
+    path: str  #: path and query after the host, exactly as sent (what SNAP signs)
+    headers: Mapping[str, str]  #: lower-case names
+    body: bytes
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)
+
+
+@attrs.frozen
+class WireResponse:
+    status: int
+    body: bytes = b""
+    headers: Mapping[str, str] = attrs.Factory(dict)
+
+    @classmethod
+    def json(cls, status: int, body: bytes) -> WireResponse:
+        return cls(status, body, {"content-type": "application/json"})
+
+
+Gateway = Callable[[WireRequest], WireResponse]
+
+
+class Router:
+    """Routes by method and path (regular expression on the path without its query)."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], Gateway]] = []
+
+    def add(self, method: str, pattern: str, handler: Gateway) -> None:
+        self._routes.append((method.upper(), re.compile(pattern), handler))
+
+    def __call__(self, request: WireRequest) -> WireResponse:
+        path = urlsplit(request.path).path
+        for method, pattern, handler in self._routes:
+            if method == request.method.upper() and pattern.fullmatch(path):
+                return handler(request)
+        return WireResponse.json(404, b'{"error":"no such route"}')
+
+
+class FaultKind(enum.StrEnum):
+    DROP = "drop"
+    DELAY = "delay"
+    ERROR = "error"
+    RESET = "reset"
+    PENDING = "pending"
+
+
+@attrs.frozen
+class Fault:
+    kind: FaultKind
+    match: str = ""  #: substring of the path (and body) the fault applies to; "" = any
+    times: int = 1  #: how many matching requests it affects (status polls for PENDING)
+    seconds: float = 0.0  #: for DELAY
+    status: int = 500  #: for ERROR
+
+
+class Faults:
+    """Planned faults, consumed as matching requests arrive. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._planned: list[list[Any]] = []  # [fault, remaining]
+        self.history: list[tuple[FaultKind, str]] = []
+
+    def inject(
+        self,
+        kind: FaultKind | str,
+        *,
+        match: str = "",
+        times: int = 1,
+        seconds: float = 0.0,
+        status: int = 500,
+    ) -> Fault:
+        fault = Fault(FaultKind(kind), match, times, seconds, status)
+        with self._lock:
+            self._planned.append([fault, times])
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._planned.clear()
+
+    def take(self, request: WireRequest, kinds: tuple[FaultKind, ...]) -> Fault | None:
+        """The next planned fault of one of ``kinds`` matching this request (consumed)."""
+        text = request.path + request.body.decode("utf-8", "replace")
+        with self._lock:
+            for slot in self._planned:
+                fault, remaining = slot
+                if fault.kind in kinds and remaining > 0 and fault.match in text:
+                    slot[1] -= 1
+                    self.history.append((fault.kind, request.path))
+                    if slot[1] == 0:
+                        self._planned.remove(slot)
+                    return fault  # type: ignore[no-any-return]
+        return None
+
+    def pending(self, key: str) -> bool:
+        """For gateways: should a status query about ``key`` answer "pending" this time?"""
+        probe = WireRequest("POST", "", {}, key.encode())
+        return self.take(probe, (FaultKind.PENDING,)) is not None
+
+    def describe(self) -> list[dict[str, object]]:
+        with self._lock:
+            return [
+                {**attrs.asdict(fault), "kind": fault.kind.value, "remaining": remaining}
+                for fault, remaining in self._planned
+            ]
+
+
+_WIRE_FAULTS = (FaultKind.DROP, FaultKind.DELAY, FaultKind.ERROR, FaultKind.RESET)
+
+
+def _error_response(fault: Fault) -> WireResponse:
+    return WireResponse.json(fault.status, b'{"responseCode":"5000000","responseMessage":"fault"}')
+
+
+# In-process, through `responses` -----------------------------------------------------------------
+
+
+def install(
+    mock: Any,
+    base_url: str,
+    gateway: Gateway,
+    faults: Faults | None = None,
+) -> None:
+    """Serve ``gateway`` for every request under ``base_url`` inside a ``responses.RequestsMock``.
+
+    Faults become the exceptions ``requests`` raises for them on a real network: a reset is a
+    connection error before anything is processed; a drop is a connection aborted after the
+    gateway processed the request; a delay is a read timeout after processing.
+    """
+    import requests
+    from urllib3.exceptions import ProtocolError
+
+    faults = faults or Faults()
+    origin = urlsplit(base_url)
+    prefix = f"{origin.scheme}://{origin.netloc}"
+
+    def callback(prepared: Any) -> tuple[int, dict[str, str], bytes]:
+        url = urlsplit(prepared.url)
+        path = url.path + (f"?{url.query}" if url.query else "")
+        body = prepared.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        request = WireRequest(
+            method=prepared.method,
+            path=path,
+            headers={k.lower(): v for k, v in prepared.headers.items()},
+            body=body,
+        )
+        fault = faults.take(request, _WIRE_FAULTS)
+        if fault is not None and fault.kind is FaultKind.RESET:
+            raise requests.ConnectionError(
+                ProtocolError("Connection aborted.", ConnectionResetError(104, "reset by peer"))
+            )
+        if fault is not None and fault.kind is FaultKind.ERROR:
+            response = _error_response(fault)
+        else:
+            response = gateway(request)
+        if fault is not None and fault.kind is FaultKind.DROP:
+            raise requests.ConnectionError(
+                ProtocolError("Connection aborted.", ConnectionError("closed without response"))
+            )
+        if fault is not None and fault.kind is FaultKind.DELAY:
+            raise requests.ReadTimeout("read timed out (injected delay)")
+        return response.status, dict(response.headers), response.body
+
+    pattern = re.compile(re.escape(prefix) + r"(/.*)?")
+    for method in ("GET", "POST", "PUT", "DELETE", "PATCH"):
+        mock.add_callback(method, pattern, callback=callback)
+
+
+# On loopback, for real ----------------------------------------------------------------------------
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 serving one gateway with faults.
+
+    ``port=0`` picks a free port; :attr:`base_url` tells which. Stops with :meth:`stop` or at
+    the end of a ``with`` block.
+    """
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        *,
+        faults: Faults | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.gateway = gateway
+        self.faults = faults or Faults()
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LoopbackServer:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet: the sandbox prints its own summary, never request lines (PII)."""
+
+            def _handle(self) -> None:
+                length_text = self.headers.get("Content-Length", "0")
+                try:
+                    length = int(length_text)
+                except ValueError:
+                    length = -1
+                if not 0 <= length <= MAX_REQUEST_BYTES:
+                    self._write(WireResponse.json(413, b'{"error":"request too large"}'))
+                    self.close_connection = True
+                    return
+                body = self.rfile.read(length) if length else b""
+                request = WireRequest(
+                    method=self.command,
+                    path=self.path,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                )
+                fault = server.faults.take(request, _WIRE_FAULTS)
+                if fault is not None and fault.kind is FaultKind.RESET:
+                    self._abort()
+                    return
+                if fault is not None and fault.kind is FaultKind.ERROR:
+                    self._write(_error_response(fault))
+                    return
+                try:
+                    response = server.gateway(request)
+                except Exception:  # a gateway bug must not kill the server thread
+                    response = WireResponse.json(500, b'{"error":"gateway error"}')
+                if fault is not None and fault.kind is FaultKind.DROP:
+                    self._abort()
+                    return
+                if fault is not None and fault.kind is FaultKind.DELAY:
+                    time.sleep(fault.seconds)
+                self._write(response)
+
+            def _abort(self) -> None:
+                """Close the connection without an answer (RST where the OS allows)."""
+                self.close_connection = True
+                try:
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+            def _write(self, response: WireResponse) -> None:
+                try:
+                    self.send_response(response.status)
+                    for name, value in response.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(response.body)))
+                    self.end_headers()
+                    self.wfile.write(response.body)
+                except OSError:
+                    self.close_connection = True
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+
+        return Handler
+
+
+@contextmanager
+def serving(gateway: Gateway, faults: Faults | None = None) -> Iterator[LoopbackServer]:
+    """``with serving(gateway) as server: ...`` on a free loopback port."""
+    with LoopbackServer(gateway, faults=faults) as server:
+        yield server
