@@ -217,8 +217,16 @@ class Journal:
             self._target = str(Path(path))
             self._memory = False
         self.path = str(path)
-        self._anchor = self._connect()
-        self._migrate(self._anchor)
+        try:
+            self._anchor = self._connect()
+            self._migrate(self._anchor)
+        except BaseException as error:
+            self.close()
+            if isinstance(error, sqlite3.DatabaseError) and not isinstance(
+                error, sqlite3.OperationalError
+            ):  # e.g. "file is not a database": not a journal, never a raw sqlite3 error
+                raise JournalError("message.malformed", {"reason": "not a journal"}) from error
+            raise
 
     # Connections ----------------------------------------------------------------------------
 
@@ -229,6 +237,8 @@ class Journal:
             isolation_level=None,  # explicit BEGIN/COMMIT below
             check_same_thread=False,
         )
+        with self._lock:  # registered first, so close() also closes one that fails below
+            self._connections.append(connection)
         connection.row_factory = sqlite3.Row
         connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         if not self._memory:
@@ -236,8 +246,6 @@ class Journal:
             if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
                 raise JournalError("message.malformed", {"reason": f"journal mode {mode}"})
         connection.execute("PRAGMA synchronous = FULL")
-        with self._lock:
-            self._connections.append(connection)
         return connection
 
     def _connection(self) -> sqlite3.Connection:
@@ -467,14 +475,16 @@ class Journal:
         items past ``expires_at`` are marked EXPIRED first and never returned."""
         moment = (now or self._clock()).isoformat()
         with self._write() as db:
+            # julianday(): compare instants, not ISO strings (their UTC offsets may differ).
             db.execute(
-                "UPDATE outbox SET state = ?, updated_at = ? WHERE state = ? AND expires_at <= ?",
+                "UPDATE outbox SET state = ?, updated_at = ?"
+                " WHERE state = ? AND julianday(expires_at) <= julianday(?)",
                 (OutboxState.EXPIRED, moment, OutboxState.PENDING, moment),
             )
         query = "SELECT * FROM outbox WHERE state = ?"
         params: list[object] = [OutboxState.PENDING]
         if not ignore_schedule:
-            query += " AND next_attempt_at <= ?"
+            query += " AND julianday(next_attempt_at) <= julianday(?)"
             params.append(moment)
         if channel is not None:
             query += " AND channel = ?"

@@ -1,0 +1,722 @@
+"""The journal: schema, entries, outbox, sequences, threads, processes and hard kills."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jamsostek_channels.clock import JAKARTA
+from jamsostek_channels.errors import InvalidInput, JamsostekError
+from jamsostek_channels.journal import (
+    SCHEMA_VERSION,
+    EntryState,
+    Journal,
+    JournalError,
+    OutboxState,
+)
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+T0 = dt.datetime(2026, 11, 22, 9, 30, tzinfo=JAKARTA)
+PROCESS_TIMEOUT = 20.0
+THREAD_TIMEOUT = 20.0
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: dt.datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["memory", "file"])
+def journal(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Journal]:
+    path = ":memory:" if request.param == "memory" else tmp_path / "journal.sqlite"
+    with Journal(path, clock=clock) as j:
+        yield j
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+# Schema ---------------------------------------------------------------------------------------
+
+
+def test_new_file_is_versioned_wal_and_synchronous_full(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as j:
+        j.next_sequence("main")
+        # A second thread gets its own connection; it must be configured the same way.
+        worker = threading.Thread(target=j.next_sequence, args=("worker",))
+        worker.start()
+        worker.join(THREAD_TIMEOUT)
+        assert not worker.is_alive()
+        connections = list(j._connections)
+        assert len(connections) >= 2
+        for connection in connections:
+            assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2
+    db = raw(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # persistent
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"entries", "outbox", "sequences"} <= tables
+    finally:
+        db.close()
+
+
+def test_memory_journal_is_versioned_and_synchronous_full() -> None:
+    with Journal() as j:
+        (connection,) = j._connections
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+def test_reopening_keeps_the_data(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path, clock=clock) as j:
+        entry, _ = j.begin("bank", "pay", "R1", {"amount": 36800})
+        j.finish(entry.id, EntryState.APPLIED, {"receipt": "K-1"})
+        j.enqueue("bank", "reversal", "R1", {"reference": "R1"}, expires_at=T0 + dt.timedelta(1))
+        assert [j.next_sequence("x") for _ in range(3)] == [1, 2, 3]
+    with Journal(path, clock=clock) as j:
+        again = j.get("bank", "pay", "R1")
+        assert again is not None
+        assert again.id == entry.id
+        assert again.state is EntryState.APPLIED
+        assert again.outcome == {"receipt": "K-1"}
+        item = j.outbox_item("bank", "reversal", "R1")
+        assert item is not None
+        assert item.state is OutboxState.PENDING
+        assert j.next_sequence("x") == 4
+        assert j.begin("bank", "pay", "R1", {"amount": 36800}) == (again, False)
+    db = raw(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        db.close()
+
+
+def test_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as j:
+        j.next_sequence("x")
+    db = raw(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(JournalError) as caught:
+        Journal(path)
+    assert caught.value.code == "message.malformed"
+    assert str(SCHEMA_VERSION + 1) in caught.value.message_en
+    db = raw(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert db.execute("SELECT value FROM sequences").fetchall() == [(1,)]
+    finally:
+        db.close()
+
+
+def test_a_file_that_is_not_sqlite_gives_a_journal_error(tmp_path: Path) -> None:
+    path = tmp_path / "not-a-journal.sqlite"
+    junk = random.Random(20261122).randbytes(8192)
+    assert not junk.startswith(b"SQLite format 3\0")
+    path.write_bytes(junk)
+    with pytest.raises(JournalError) as caught:
+        Journal(path)
+    assert caught.value.code == "message.malformed"
+    assert isinstance(caught.value, JamsostekError)
+    assert path.read_bytes() == junk  # nothing was written over it
+
+
+def test_an_unopenable_path_is_not_called_malformed(tmp_path: Path) -> None:
+    # A missing directory is an operating problem, not a "not a journal" file.
+    with pytest.raises(sqlite3.OperationalError):
+        Journal(tmp_path / "missing" / "j.sqlite")
+
+
+# Entries --------------------------------------------------------------------------------------
+
+
+def test_begin_creates_a_pending_entry(journal: Journal) -> None:
+    entry, created = journal.begin("bank", "pay", "R1", {"amount": 36800, "months": 1})
+    assert created is True
+    assert entry.state is EntryState.PENDING
+    assert (entry.channel, entry.operation, entry.reference) == ("bank", "pay", "R1")
+    assert entry.request == {"amount": 36800, "months": 1}
+    assert entry.outcome is None
+    assert entry.attempts == 0
+    assert entry.created_at == entry.updated_at == T0
+
+
+def test_begin_again_with_the_same_request_finds_the_entry(journal: Journal) -> None:
+    first, _ = journal.begin("bank", "pay", "R1", {"amount": 36800, "months": 1})
+    # The same request with its keys in another order is the same request.
+    again, created = journal.begin("bank", "pay", "R1", {"months": 1, "amount": 36800})
+    assert created is False
+    assert again.id == first.id
+    assert again == first
+    assert len(journal.entries()) == 1
+
+
+def test_the_same_reference_elsewhere_is_another_entry(journal: Journal) -> None:
+    a, _ = journal.begin("bank", "pay", "R1", {"amount": 1})
+    b, created_b = journal.begin("bank", "inquiry", "R1", {"amount": 2})
+    c, created_c = journal.begin("wallet", "pay", "R1", {"amount": 3})
+    assert created_b
+    assert created_c
+    assert len({a.id, b.id, c.id}) == 3
+
+
+def test_begin_with_a_different_request_is_a_conflict(journal: Journal) -> None:
+    secret = "3201015508950001"
+    first, _ = journal.begin("bank", "pay", "R1", {"nik": secret, "amount": 36800})
+    with pytest.raises(InvalidInput) as caught:
+        journal.begin("bank", "pay", "R1", {"nik": secret, "amount": 99999})
+    error = caught.value
+    assert [(p.field, p.code) for p in error.problems] == [("reference", "journal.conflict")]
+    text = " ".join(
+        [str(error), json.dumps(error.as_dict(), ensure_ascii=False)]
+        + [p.message_en + p.message_id for p in error.problems]
+    )
+    for leaked in (secret, "36800", "99999", "nik"):
+        assert leaked not in text
+    assert "R1" in error.problems[0].message_en
+    # The stored entry is untouched.
+    assert journal.get("bank", "pay", "R1") == first
+
+
+def test_conflict_message_cuts_a_long_reference(journal: Journal) -> None:
+    reference = "A" * 64 + "TAIL"
+    journal.begin("bank", "pay", reference, {"amount": 1})
+    with pytest.raises(InvalidInput) as caught:
+        journal.begin("bank", "pay", reference, {"amount": 2})
+    assert "TAIL" not in caught.value.problems[0].message_en
+
+
+def test_attempt_counts_and_keeps_the_entry_pending(journal: Journal, clock: FakeClock) -> None:
+    entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1})
+    clock.advance(seconds=5)
+    first = journal.attempt(entry.id)
+    assert first.attempts == 1
+    assert first.state is EntryState.PENDING
+    assert first.created_at == T0
+    assert first.updated_at == T0 + dt.timedelta(seconds=5)
+    journal.finish(entry.id, EntryState.UNKNOWN, {"stan": "000123"})
+    second = journal.attempt(entry.id)
+    assert second.attempts == 2
+    assert second.state is EntryState.PENDING
+    assert second.outcome == {"stan": "000123"}  # an attempt does not erase what was learnt
+
+
+@pytest.mark.parametrize("state", list(EntryState))
+def test_finish_records_each_state_and_outcome(
+    journal: Journal, clock: FakeClock, state: EntryState
+) -> None:
+    entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1})
+    clock.advance(minutes=1)
+    outcome = {"state": state.value, "receipt": "K-1"}
+    done = journal.finish(entry.id, state, outcome)
+    assert done.state is state
+    assert done.outcome == outcome
+    assert done.attempts == 0
+    assert done.updated_at == T0 + dt.timedelta(minutes=1)
+    assert journal.get("bank", "pay", "R1") == done
+
+
+def test_finish_without_outcome_keeps_the_previous_one(journal: Journal) -> None:
+    entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1})
+    assert journal.finish(entry.id, EntryState.UNKNOWN).outcome is None
+    journal.finish(entry.id, EntryState.UNKNOWN, {"stan": "1"})
+    assert journal.finish(entry.id, EntryState.APPLIED).outcome == {"stan": "1"}
+
+
+def test_unknown_entry_ids_raise_key_error(journal: Journal) -> None:
+    with pytest.raises(KeyError):
+        journal.finish(404, EntryState.APPLIED)
+    with pytest.raises(KeyError):
+        journal.attempt(404)
+
+
+def test_get_missing_is_none(journal: Journal) -> None:
+    journal.begin("bank", "pay", "R1", {"amount": 1})
+    assert journal.get("bank", "pay", "R2") is None
+    assert journal.get("bank", "reverse", "R1") is None
+    assert journal.get("wallet", "pay", "R1") is None
+
+
+def test_unresolved_is_pending_and_unknown_only(journal: Journal) -> None:
+    ids = {}
+    for channel in ("bank", "wallet"):
+        for state in EntryState:
+            entry, _ = journal.begin(channel, "pay", f"{channel}-{state}", {"s": str(state)})
+            if state is not EntryState.PENDING:
+                journal.finish(entry.id, state)
+            ids[channel, state] = entry.id
+    open_states = (EntryState.PENDING, EntryState.UNKNOWN)
+    assert [e.id for e in journal.unresolved()] == sorted(
+        ids[c, s] for c in ("bank", "wallet") for s in open_states
+    )
+    bank = journal.unresolved("bank")
+    assert [e.id for e in bank] == [ids["bank", s] for s in open_states]
+    assert {e.channel for e in bank} == {"bank"}
+    assert journal.unresolved("nobody") == []
+
+
+def test_entries_filters_by_channel_operation_and_time(journal: Journal, clock: FakeClock) -> None:
+    made = []
+    for hour in range(4):
+        clock.now = T0 + dt.timedelta(hours=hour)
+        made.append(journal.begin("bank", "pay", f"P{hour}", {"h": hour})[0])
+        made.append(journal.begin("wallet", "inquiry", f"I{hour}", {"h": hour})[0])
+    assert journal.entries() == made
+    assert [e.reference for e in journal.entries("bank")] == ["P0", "P1", "P2", "P3"]
+    assert [e.reference for e in journal.entries(operation="inquiry")] == ["I0", "I1", "I2", "I3"]
+    assert journal.entries("bank", "inquiry") == []
+    one, three = T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=3)
+    # [since, until): since is included, until is not.
+    assert [e.reference for e in journal.entries("bank", since=one, until=three)] == ["P1", "P2"]
+    assert [e.reference for e in journal.entries("bank", since=three)] == ["P3"]
+    assert [e.reference for e in journal.entries("bank", until=one)] == ["P0"]
+    # Another time zone names the same instants.
+    utc_one = one.astimezone(dt.UTC)
+    assert [e.reference for e in journal.entries("bank", until=utc_one)] == ["P0"]
+    assert journal.entries(since=T0 + dt.timedelta(days=1)) == []
+
+
+def test_entry_state_final() -> None:
+    assert {s for s in EntryState if not s.final} == {EntryState.PENDING, EntryState.UNKNOWN}
+    for state in (
+        EntryState.APPLIED,
+        EntryState.DECLINED,
+        EntryState.NOT_APPLIED,
+        EntryState.REVERSED,
+    ):
+        assert state.final
+
+
+# Outbox ---------------------------------------------------------------------------------------
+
+
+def test_enqueue_is_idempotent(journal: Journal) -> None:
+    expires = T0 + dt.timedelta(hours=1)
+    item = journal.enqueue("bank", "reversal", "R1", {"reference": "R1"}, expires_at=expires)
+    assert item.state is OutboxState.PENDING
+    assert item.attempts == 0
+    assert item.repeat is False
+    assert item.next_attempt_at == T0
+    assert item.expires_at == expires
+    assert item.last_error is None
+    again = journal.enqueue(
+        "bank", "reversal", "R1", {"reference": "other"}, expires_at=expires + dt.timedelta(1)
+    )
+    assert again == item  # the stored item, not a new one
+    other = journal.enqueue("bank", "advice", "R1", {"reference": "R1"}, expires_at=expires)
+    assert other.id != item.id
+    assert [i.id for i in journal.outbox()] == [item.id, other.id]
+    assert journal.outbox_item("bank", "reversal", "R1") == item
+    assert journal.outbox_item("bank", "reversal", "R2") is None
+
+
+def test_due_respects_the_schedule(journal: Journal, clock: FakeClock) -> None:
+    expires = T0 + dt.timedelta(hours=1)
+    item = journal.enqueue("bank", "reversal", "R1", {"r": 1}, expires_at=expires)
+    assert [i.id for i in journal.due()] == [item.id]  # due at once
+    later = T0 + dt.timedelta(minutes=5)
+    retried = journal.retry_later(item.id, later, "timeout")
+    assert retried.next_attempt_at == later
+    assert journal.due() == []
+    clock.advance(minutes=4, seconds=59)
+    assert journal.due() == []
+    assert [i.id for i in journal.due(ignore_schedule=True)] == [item.id]
+    assert [i.id for i in journal.due(now=later)] == [item.id]  # an explicit now wins
+    clock.now = later
+    assert [i.id for i in journal.due()] == [item.id]
+
+
+def test_due_filters_by_channel(journal: Journal) -> None:
+    expires = T0 + dt.timedelta(hours=1)
+    a = journal.enqueue("bank", "reversal", "R1", {}, expires_at=expires)
+    b = journal.enqueue("wallet", "reversal", "R1", {}, expires_at=expires)
+    assert [i.id for i in journal.due("bank")] == [a.id]
+    assert [i.id for i in journal.due("wallet", ignore_schedule=True)] == [b.id]
+    assert [i.id for i in journal.outbox("wallet")] == [b.id]
+
+
+def test_expired_items_are_marked_and_never_due(journal: Journal, clock: FakeClock) -> None:
+    expires = T0 + dt.timedelta(hours=1)
+    short = journal.enqueue("bank", "reversal", "R1", {}, expires_at=expires)
+    long = journal.enqueue("bank", "reversal", "R2", {}, expires_at=expires + dt.timedelta(1))
+    done = journal.enqueue("bank", "reversal", "R3", {}, expires_at=expires)
+    journal.delivered(done.id, OutboxState.ACCEPTED)
+    clock.advance(minutes=59)
+    assert [i.id for i in journal.due()] == [short.id, long.id]
+    clock.now = expires  # expiry is inclusive
+    assert [i.id for i in journal.due(ignore_schedule=True)] == [long.id]
+    assert [i.id for i in journal.due()] == [long.id]
+    expired = journal.outbox_item("bank", "reversal", "R1")
+    assert expired is not None
+    assert expired.state is OutboxState.EXPIRED
+    finished = journal.outbox_item("bank", "reversal", "R3")
+    assert finished is not None
+    assert finished.state is OutboxState.ACCEPTED  # a delivered item never expires
+
+
+def test_due_compares_instants_not_strings(journal: Journal, clock: FakeClock) -> None:
+    # expires_at at 17:00 WIB written in UTC (10:00+00:00); the clock says 12:00 WIB. As
+    # strings "…T10:00:00+00:00" <= "…T12:00:00+07:00", but the item has 5 hours to live.
+    clock.now = dt.datetime(2026, 11, 22, 12, 0, tzinfo=JAKARTA)
+    expires = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
+    item = journal.enqueue("bank", "reversal", "R1", {}, expires_at=expires)
+    assert [i.id for i in journal.due()] == [item.id]
+    # A retry scheduled in UTC for 13:00 WIB (06:00Z) is not due at 12:00 WIB.
+    journal.retry_later(item.id, dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC), "timeout")
+    assert journal.due() == []
+    assert [i.id for i in journal.due(now=dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC))] == [
+        item.id
+    ]
+    clock.now = dt.datetime(2026, 11, 22, 17, 0, tzinfo=JAKARTA)
+    assert journal.due(ignore_schedule=True) == []
+    expired = journal.outbox_item("bank", "reversal", "R1")
+    assert expired is not None
+    assert expired.state is OutboxState.EXPIRED
+
+
+def test_retry_later_counts_attempts_and_marks_repeats(journal: Journal) -> None:
+    item = journal.enqueue("bank", "reversal", "R1", {}, expires_at=T0 + dt.timedelta(1))
+    assert item.repeat is False
+    first = journal.retry_later(item.id, T0 + dt.timedelta(minutes=1), "x" * 500)
+    assert first.attempts == 1
+    assert first.repeat is True
+    assert first.state is OutboxState.PENDING
+    assert first.last_error == "x" * 200  # cut, never unbounded
+    second = journal.retry_later(item.id, T0 + dt.timedelta(minutes=3), "timeout")
+    assert second.attempts == 2
+    assert second.next_attempt_at == T0 + dt.timedelta(minutes=3)
+    assert second.last_error == "timeout"
+
+
+@pytest.mark.parametrize(
+    ("state", "error"), [(OutboxState.ACCEPTED, None), (OutboxState.REJECTED, "12")]
+)
+def test_delivered_is_final(journal: Journal, state: OutboxState, error: str | None) -> None:
+    item = journal.enqueue("bank", "reversal", "R1", {}, expires_at=T0 + dt.timedelta(1))
+    journal.retry_later(item.id, T0, "timeout")
+    done = journal.delivered(item.id, state, error)
+    assert done.state is state
+    assert done.attempts == 2
+    assert done.last_error == error
+    assert done.repeat is True
+    assert journal.due(ignore_schedule=True) == []
+    assert journal.outbox_item("bank", "reversal", "R1") == done
+
+
+# Sequences ------------------------------------------------------------------------------------
+
+
+def test_sequences_count_per_name(journal: Journal) -> None:
+    assert [journal.next_sequence("a") for _ in range(3)] == [1, 2, 3]
+    assert journal.next_sequence("b") == 1
+    assert journal.next_sequence("a") == 4
+    assert [journal.next_sequence("b") for _ in range(2)] == [2, 3]
+
+
+# JSON -----------------------------------------------------------------------------------------
+
+NESTED: dict[str, Any] = {
+    "name": "Siti Rahayu — Pasar Cibinong ✓",
+    "address": {"street": "Jl. Merdeka № 10", "city": "Bogor", "tags": ["pasar", "日本", "😀"]},
+    "months": [1, 2, 3],
+    "amount": 36800,
+    "rate": 0.24,
+    "flags": {"nested": {"deeper": [None, True, False, {"x": "é"}]}},
+    "empty": {},
+}
+
+
+def test_json_round_trips_non_ascii_and_nested(journal: Journal) -> None:
+    entry, _ = journal.begin("bank", "pay", "R-ü", NESTED)
+    assert entry.request == NESTED
+    outcome = {"pesan": "Pembayaran berhasil — terima kasih", "rincian": [{"bulan": "Mei"}]}
+    assert journal.finish(entry.id, EntryState.APPLIED, outcome).outcome == outcome
+    fetched = journal.get("bank", "pay", "R-ü")
+    assert fetched is not None
+    assert fetched.request == NESTED
+    assert fetched.outcome == outcome
+    reordered = dict(reversed(list(NESTED.items())))
+    assert journal.begin("bank", "pay", "R-ü", reordered) == (fetched, False)
+    item = journal.enqueue("bank", "advice", "R-ü", NESTED, expires_at=T0 + dt.timedelta(1))
+    assert item.payload == NESTED
+    assert journal.outbox()[0].payload == NESTED
+
+
+def test_json_is_stored_as_readable_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as j:
+        j.begin("bank", "pay", "R1", NESTED)
+    db = raw(path)
+    try:
+        (text,) = db.execute("SELECT request FROM entries").fetchone()
+    finally:
+        db.close()
+    assert "日本" in text
+    assert "\\u" not in text
+    assert json.loads(text) == NESTED
+
+
+# Threads --------------------------------------------------------------------------------------
+
+
+def run_threads(count: int, work: Callable[[], Any]) -> list[Any]:
+    """Run ``work`` in ``count`` threads released together; every result, or the first error."""
+    barrier = threading.Barrier(count, timeout=THREAD_TIMEOUT)
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def body(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(THREAD_TIMEOUT)
+    assert not any(t.is_alive() for t in threads), "a thread did not finish"
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_threads_share_sequences(journal: Journal) -> None:
+    results = run_threads(8, lambda: [journal.next_sequence("ext") for _ in range(50)])
+    values = [v for chunk in results for v in chunk]
+    assert sorted(values) == list(range(1, 401))
+    for chunk in results:
+        assert chunk == sorted(chunk)  # each thread sees its own values increase
+    assert journal.next_sequence("ext") == 401
+
+
+def test_threads_racing_begin_create_once(journal: Journal) -> None:
+    results = run_threads(8, lambda: journal.begin("bank", "pay", "R1", {"amount": 36800}))
+    assert sum(created for _, created in results) == 1
+    assert len({entry.id for entry, _ in results}) == 1
+    assert len(journal.entries()) == 1
+
+
+# Processes ------------------------------------------------------------------------------------
+
+CHILD_PRELUDE = """
+import os, signal, sys
+sys.path.insert(0, {src!r})
+from jamsostek_channels.journal import EntryState, Journal
+"""
+
+
+def child(code: str, *args: str) -> subprocess.Popen[str]:
+    script = CHILD_PRELUDE.format(src=SRC) + textwrap.dedent(code)
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Children started by a test; any still running at the end are killed and reaped."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=PROCESS_TIMEOUT)
+
+
+def race(started: list[subprocess.Popen[str]], code: str, args: list[list[str]]) -> list[str]:
+    """Start one child per argument list; each opens the journal, prints "ready" and waits for a
+    line on stdin, so that they all begin together. Returns each child's output."""
+    for argv in args:
+        started.append(child(code, *argv))
+    for process in started:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready", process.communicate()[1]
+    outputs = []
+    for process in started:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    for process in started:
+        out, err = process.communicate(timeout=PROCESS_TIMEOUT)
+        assert process.returncode == 0, err
+        outputs.append(out)
+    return outputs
+
+
+SEQUENCE_CHILD = """
+journal = Journal(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+print(" ".join(str(journal.next_sequence("ext")) for _ in range(int(sys.argv[2]))))
+journal.close()
+"""
+
+
+def test_processes_share_sequences(tmp_path: Path, processes: list[subprocess.Popen[str]]) -> None:
+    path = tmp_path / "j.sqlite"
+    Journal(path).close()
+    outputs = race(processes, SEQUENCE_CHILD, [[str(path), "100"]] * 4)
+    values = [int(v) for out in outputs for v in out.split()]
+    assert sorted(values) == list(range(1, 401))
+    with Journal(path) as j:
+        assert j.next_sequence("ext") == 401
+
+
+BEGIN_CHILD = """
+journal = Journal(sys.argv[1])
+references = [f"R{i}" for i in range(40)]
+if sys.argv[2] == "reversed":
+    references.reverse()
+print("ready", flush=True)
+sys.stdin.readline()
+for reference in references:
+    entry, created = journal.begin("bank", "pay", reference, {"reference": reference})
+    if created:
+        print(reference, entry.id)
+journal.close()
+"""
+
+
+def test_processes_racing_begin_create_each_reference_once(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    path = tmp_path / "j.sqlite"
+    Journal(path).close()
+    orders = [[str(path), order] for order in ("forward", "reversed", "forward", "reversed")]
+    outputs = race(processes, BEGIN_CHILD, orders)
+    created = [line.split() for out in outputs for line in out.splitlines()]
+    counts = Counter(reference for reference, _ in created)
+    assert set(counts) == {f"R{i}" for i in range(40)}
+    assert set(counts.values()) == {1}
+    with Journal(path) as j:
+        stored = {e.reference: e.id for e in j.entries()}
+    assert stored == {reference: int(entry_id) for reference, entry_id in created}
+
+
+# Durability after SIGKILL -----------------------------------------------------------------------
+
+needs_sigkill = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+
+KILLED_AFTER_COMMIT = """
+journal = Journal(sys.argv[1])
+entry, _ = journal.begin("bank", "pay", "R1", {"amount": 36800, "nama": "Siti"})
+journal.finish(entry.id, EntryState.APPLIED, {"receipt": "K-1"})
+value = journal.next_sequence("ext")
+print("done", entry.id, value, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+print("still alive", flush=True)
+"""
+
+
+@needs_sigkill
+def test_committed_writes_survive_sigkill(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    path = tmp_path / "j.sqlite"
+    process = child(KILLED_AFTER_COMMIT, str(path))
+    processes.append(process)
+    out, err = process.communicate(timeout=PROCESS_TIMEOUT)
+    assert process.returncode == -signal.SIGKILL, err
+    word, entry_id, value = out.split()
+    assert word == "done"
+    with Journal(path) as j:
+        entry = j.get("bank", "pay", "R1")
+        assert entry is not None
+        assert entry.id == int(entry_id)
+        assert entry.state is EntryState.APPLIED
+        assert entry.outcome == {"receipt": "K-1"}
+        assert entry.request == {"amount": 36800, "nama": "Siti"}
+        assert j.next_sequence("ext") == int(value) + 1
+        (check,) = j._connections[0].execute("PRAGMA integrity_check").fetchone()
+        assert check == "ok"
+
+
+KILLED_MID_LOOP = """
+journal = Journal(sys.argv[1])
+for _ in range(100_000):
+    value = journal.next_sequence("ext")
+    entry, _ = journal.begin("bank", "pay", f"R{value}", {"value": value})
+    journal.finish(entry.id, EntryState.APPLIED, {"value": value})
+    print(value, flush=True)
+"""
+
+
+@needs_sigkill
+def test_sigkill_in_a_write_loop_leaves_a_consistent_journal(
+    tmp_path: Path, processes: list[subprocess.Popen[str]]
+) -> None:
+    path = tmp_path / "j.sqlite"
+    process = child(KILLED_MID_LOOP, str(path))
+    processes.append(process)
+    watchdog = threading.Timer(PROCESS_TIMEOUT, process.kill)  # readline never hangs for long
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        last = 0
+        while last < 60:
+            line = process.stdout.readline()
+            if not line:
+                break
+            last = int(line)
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate(timeout=PROCESS_TIMEOUT)
+    finally:
+        watchdog.cancel()
+    assert process.returncode == -signal.SIGKILL
+    assert last >= 60, "the child stopped writing before it was killed"
+    with Journal(path) as j:
+        (check,) = j._connections[0].execute("PRAGMA integrity_check").fetchone()
+        assert check == "ok"
+        entries = {e.reference: e for e in j.entries()}
+        for value in range(1, last + 1):
+            entry = entries[f"R{value}"]
+            assert entry.state is EntryState.APPLIED
+            assert entry.request == entry.outcome == {"value": value}
+        # At most the one write in flight when the kill came went past the last report.
+        extra = set(entries) - {f"R{v}" for v in range(1, last + 1)}
+        assert extra <= {f"R{last + 1}"}
+        assert [e.reference for e in j.unresolved()] in ([], [f"R{last + 1}"])
+        stored = j.next_sequence("ext") - 1
+        assert stored in (last, last + 1)
