@@ -101,6 +101,7 @@ class FaultKind(enum.StrEnum):
 class Fault:
     kind: FaultKind
     match: str = ""  #: substring of the path (and body) the fault applies to; "" = any
+    prefix: str = ""  #: the path must start with this (a channel's mount point); "" = any
     times: int = 1  #: how many matching requests it affects (status polls for PENDING)
     seconds: float = 0.0  #: for DELAY
     status: int = 500  #: for ERROR
@@ -122,8 +123,9 @@ class Faults:
         times: int = 1,
         seconds: float = 0.0,
         status: int = 500,
+        prefix: str = "",
     ) -> Fault:
-        fault = Fault(FaultKind(kind), match, times, seconds, status)
+        fault = Fault(FaultKind(kind), match, prefix, times, seconds, status)
         with self._lock:
             self._planned.append([fault, times])
         return fault
@@ -138,7 +140,12 @@ class Faults:
         with self._lock:
             for slot in self._planned:
                 fault, remaining = slot
-                if fault.kind in kinds and remaining > 0 and fault.match in text:
+                if (
+                    fault.kind in kinds
+                    and remaining > 0
+                    and fault.match in text
+                    and request.path.startswith(fault.prefix)
+                ):
                     slot[1] -= 1
                     self.history.append((fault.kind, request.path))
                     if slot[1] == 0:
@@ -146,10 +153,10 @@ class Faults:
                     return fault  # type: ignore[no-any-return]
         return None
 
-    def pending(self, key: str) -> bool:
-        """For gateways: should a status query about ``key`` answer "pending" this time?"""
-        probe = WireRequest("POST", "", {}, key.encode())
-        return self.take(probe, (FaultKind.PENDING,)) is not None
+    def pending(self, request: WireRequest) -> bool:
+        """For gateways: should this status query answer "pending" this time? (A PENDING fault
+        whose ``match`` is in the query - e.g. the payment's reference - is consumed.)"""
+        return self.take(request, (FaultKind.PENDING,)) is not None
 
     def describe(self) -> list[dict[str, object]]:
         with self._lock:
