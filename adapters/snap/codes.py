@@ -68,6 +68,8 @@ class ServiceCode(enum.StrEnum):
     STATUS = "26"  #: POST /v1.0/transfer-va/status
     REGISTRATION = "90"  #: project-defined: BPU registration (OTP to the worker's phone)
     AUTODEBIT = "91"  #: project-defined: auto-debit mandate enrolment / cancellation
+    HISTORY = "92"  #: project-defined: a participant's paid months
+    SETTLEMENT = "93"  #: project-defined: a channel's payments on one day
 
 
 #: Services after which an open answer (5xx, 504, conflict) may hide a change that costs money:

@@ -36,8 +36,9 @@ from jamsostek_channels.testing.wire import (
 
 __all__ = ["GATEWAYS", "Sandbox", "SandboxChannel"]
 
-#: Channel name -> "module:function" building its fake gateway: ``f(host, prefix) -> (gateway,
-#: credentials)``. A channel joins the sandbox by adding a line here.
+#: Channel name -> "module:function" building its fake gateway:
+#: ``f(host, prefix, faults) -> (gateway, credentials)``. A channel joins the sandbox by adding a
+#: line here.
 GATEWAYS: Mapping[str, str] = {
     "linkaja": "jamsostek_channels.testing.snap_biller:linkaja_gateway",
     "bni-agen46": "jamsostek_channels.testing.snap_biller:bni_agen46_gateway",
@@ -63,9 +64,12 @@ class SandboxChannel:
     credentials: dict[str, Any]
 
 
-def _builder(spec: str) -> Callable[[FakeHost, str], tuple[Gateway, dict[str, Any]]]:
+_Builder = Callable[[FakeHost, str, Faults], tuple[Gateway, dict[str, Any]]]
+
+
+def _builder(spec: str) -> _Builder:
     module, _, function = spec.partition(":")
-    builder: Callable[[FakeHost, str], tuple[Gateway, dict[str, Any]]] = getattr(
+    builder: _Builder = getattr(
         importlib.import_module(module), function
     )
     return builder
@@ -94,7 +98,7 @@ class Sandbox:
         self.channels: dict[str, SandboxChannel] = {}
         for name in channels or tuple(GATEWAYS):
             prefix = f"/{name}"
-            gateway, credentials = _builder(GATEWAYS[name])(self.host, prefix)
+            gateway, credentials = _builder(GATEWAYS[name])(self.host, prefix, self.faults)
             self.channels[name] = SandboxChannel(name, prefix, gateway, credentials)
         self.server = LoopbackServer(self.dispatch, faults=self.faults, port=port)
         self.seed_demo()
