@@ -390,8 +390,12 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         retry_not_processed: Callable[[HttpResponse], bool] | None = None,
         reference: str | None = None,
+        signer: Signer | None = None,
     ) -> HttpResponse:
         """Send ``body`` to ``base_url + path`` and return the answer, whatever its status.
+
+        ``signer`` overrides the transport's own for this call (a call-specific signature, e.g.
+        SNAP's, which covers the call's access token and X-EXTERNAL-ID).
 
         ``path`` is the path and query after the host, exactly as it is signed and sent (it must
         start with ``/`` and be percent-encoded already). ``reference`` names the business
@@ -412,7 +416,15 @@ class HttpTransport:
             nonlocal attempts
             attempts += 1
             return self._attempt(
-                method, path, url, body, headers, retry_not_processed, reference, attempts
+                method,
+                path,
+                url,
+                body,
+                headers,
+                retry_not_processed,
+                reference,
+                attempts,
+                signer or self._signer,
             )
 
         retrying = tenacity.Retrying(
@@ -468,11 +480,12 @@ class HttpTransport:
         retry_not_processed: Callable[[HttpResponse], bool] | None,
         reference: str,
         attempt: int,
+        signer: Signer | None,
     ) -> HttpResponse:
         request_headers = dict(self._default_headers)
         request_headers.update(headers or {})
-        if self._signer is not None:
-            request_headers.update(self._signer.headers(method, path, body))
+        if signer is not None:
+            request_headers.update(signer.headers(method, path, body))
         try:
             for value in request_headers.values():
                 value.encode("latin-1")  # what http.client would fail on, mid-request

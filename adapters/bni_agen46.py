@@ -1,0 +1,26 @@
+"""BNI Agen46: BPU contributions at BNI bank agents, over SNAP.
+
+A profile of the SNAP adapter (``snap/profiles/bni-agen46.toml``): agent-assisted (the agent's
+id travels with every call), 1/3/6/12 months, a per-payment limit. ``from_settings`` builds the
+adapter from the fields the sandbox info file (or a deployment's configuration) gives; pass the
+agent's id to the :class:`~jamsostek_channels.client.Client` (``agent_id=``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jamsostek_channels.adapters.snap.adapter import SnapAdapter
+from jamsostek_channels.adapters.snap.settings import adapter_from_settings
+from jamsostek_channels.journal import Journal
+
+__all__ = ["PROFILE", "from_settings"]
+
+PROFILE = "bni-agen46"
+
+
+def from_settings(settings: Mapping[str, Any], *, journal: Journal, **options: Any) -> SnapAdapter:
+    """``settings``: ``base_url``, ``client_id``, ``client_secret``, ``private_key_pem``,
+    ``partner_id`` (and optionally ``profile``: a path to an adjusted profile file)."""
+    return adapter_from_settings(PROFILE, settings, journal=journal, **options)
