@@ -35,7 +35,7 @@ def _common() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from jamsostek_channels.cli import check, demo, quote
+    from jamsostek_channels.cli import chaos, check, demo, quote, sandbox
 
     parser = argparse.ArgumentParser(
         prog="jamsostek-channels",
@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     quote.add_parser(commands, common)
     check.add_parser(commands, common)
     demo.add_parser(commands, common)
+    sandbox.add_parser(commands, common)
+    chaos.add_parser(commands, common)
     return parser
 
 

@@ -32,9 +32,13 @@ from jamsostek_channels.testing.wire import (
     LoopbackServer,
     WireRequest,
     WireResponse,
+    install,
 )
 
-__all__ = ["GATEWAYS", "Sandbox", "SandboxChannel"]
+__all__ = ["GATEWAYS", "IN_PROCESS_URL", "Sandbox", "SandboxChannel"]
+
+#: Where an in-process sandbox answers (through ``responses``; nothing listens there).
+IN_PROCESS_URL = "https://bpjs.sandbox.test"
 
 #: Channel name -> "module:function" building its fake gateway:
 #: ``f(host, prefix, faults) -> (gateway, credentials)``. A channel joins the sandbox by adding a
@@ -69,9 +73,7 @@ _Builder = Callable[[FakeHost, str, Faults], tuple[Gateway, dict[str, Any]]]
 
 def _builder(spec: str) -> _Builder:
     module, _, function = spec.partition(":")
-    builder: _Builder = getattr(
-        importlib.import_module(module), function
-    )
+    builder: _Builder = getattr(importlib.import_module(module), function)
     return builder
 
 
@@ -100,21 +102,65 @@ class Sandbox:
             prefix = f"/{name}"
             gateway, credentials = _builder(GATEWAYS[name])(self.host, prefix, self.faults)
             self.channels[name] = SandboxChannel(name, prefix, gateway, credentials)
-        self.server = LoopbackServer(self.dispatch, faults=self.faults, port=port)
+        self._port = port
+        self.server: LoopbackServer | None = None
+        self._mock: Any = None
         self.seed_demo()
 
     # Serving ------------------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        return self.server.base_url
+        """The loopback server's URL once started; before that, the in-process address that
+        :meth:`install` serves through ``responses``."""
+        return self.server.base_url if self.server is not None else IN_PROCESS_URL
 
     def start(self) -> Sandbox:
+        """Serve on 127.0.0.1 (``port=0``: a free port)."""
+        self.server = LoopbackServer(self.dispatch, faults=self.faults, port=self._port)
         self.server.start()
         return self
 
     def stop(self) -> None:
-        self.server.stop()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock.reset()
+            self._mock = None
+
+    def install(self, mock: Any = None) -> Any:
+        """Serve in-process: every ``requests`` call to :data:`IN_PROCESS_URL` reaches the
+        sandbox through ``responses`` (no socket). Starts and returns a ``RequestsMock`` when
+        none is given; :meth:`stop` stops it."""
+        import responses
+
+        if mock is None:
+            mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+            mock.start()
+            self._mock = mock
+        install(mock, IN_PROCESS_URL, self.dispatch, self.faults)
+        return mock
+
+    def client(self, name: str, *, journal: Any = ":memory:", **options: Any) -> Any:
+        """A :class:`~jamsostek_channels.client.Client` for channel ``name`` wired to this
+        sandbox with its test credentials (and an agent id where the channel needs one)."""
+        from jamsostek_channels.adapters import open_adapter
+        from jamsostek_channels.client import Client
+        from jamsostek_channels.journal import Journal
+
+        if not isinstance(journal, Journal):
+            journal = Journal(journal)
+        adapter_options = {k: options.pop(k) for k in ("timeouts", "clock") if k in options}
+        adapter = open_adapter(
+            name, self.info()["channels"][name], journal=journal, **adapter_options
+        )
+        if adapter.capabilities.agent_id_required:
+            options.setdefault("agent_id", "AGEN46-0001")
+        if "clock" in adapter_options:
+            options["clock"] = adapter_options["clock"]
+        return Client(adapter, journal=journal, **options)
 
     def __enter__(self) -> Sandbox:
         return self.start()

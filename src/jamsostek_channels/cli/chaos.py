@@ -1,0 +1,60 @@
+"""``jamsostek-channels chaos``: kill paying processes at random points, recover, and count what
+the fake host's ledger and the journal disagree on (see :mod:`jamsostek_channels.testing.chaos`).
+Exit 0 only when nothing was lost, duplicated or left unresolved."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser"]
+
+
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "chaos",
+        parents=[common],
+        help="crash paying processes at random points and check nothing is lost or doubled",
+    )
+    parser.add_argument("--runs", type=int, default=20, metavar="N")
+    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument("--channel", default="linkaja")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where the journal and sandbox info go (default: a temporary dir)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from jamsostek_channels.cli.output import console, print_json
+    from jamsostek_channels.testing.chaos import run_chaos
+
+    if args.runs < 1:
+        console(stderr=True).print("--runs must be at least 1")
+        return 2
+    with tempfile.TemporaryDirectory(prefix="jamsostek-chaos-") as scratch:
+        workdir = args.workdir or Path(scratch)
+        with Progress(console=console(stderr=True), disable=args.json) as progress:
+            task = progress.add_task("chaos runs", total=args.runs)
+            report = run_chaos(
+                args.runs,
+                args.seed,
+                workdir=workdir,
+                channel=args.channel,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+    document = report.as_dict()
+    if args.json:
+        print_json(document)
+    else:
+        out = console()
+        for key, value in document.items():
+            out.print(f"{key:>17}: {value}")
+    return 0 if report.lost == report.duplicated == report.unresolved == 0 else 1

@@ -1,0 +1,89 @@
+"""``jamsostek-channels sandbox``: the fake host and every built channel's gateway on loopback.
+
+Writes the info file (channels with base URLs and test credentials, demo participants, the
+control URL) once the server is ready, then serves until interrupted (Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser"]
+
+
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "sandbox",
+        parents=[common],
+        help="serve the fake BPJS host and channel gateways on 127.0.0.1",
+        description=(
+            "Serve the fake BPJS host and every built channel's fake gateway on 127.0.0.1 until "
+            "stopped, with a control API (reset, seed, faults, ledger)."
+        ),
+    )
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument(
+        "--info-file",
+        type=Path,
+        required=True,
+        metavar="F",
+        help="where to write the endpoints and test credentials (JSON)",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--demo", type=int, default=12, help="demo participants (default 12)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: run until interrupted)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from jamsostek_channels.cli.output import console, print_json, safe
+    from jamsostek_channels.testing.sandbox import Sandbox
+
+    if not 0 <= args.port <= 65535:
+        console(stderr=True).print("--port must be 0..65535")
+        return 2
+    try:
+        sandbox = Sandbox(port=args.port, seed=args.seed, demo=args.demo).start()
+    except OSError as error:
+        console(stderr=True).print(safe(f"cannot listen on port {args.port}: {error.strerror}"))
+        return 2
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        sandbox.write_info(args.info_file)
+        info = sandbox.info()
+        if args.json:
+            print_json(
+                {
+                    "base_url": sandbox.base_url,
+                    "info_file": str(args.info_file),
+                    "channels": sorted(info["channels"]),
+                }
+            )
+        else:
+            console().print(
+                safe(
+                    f"sandbox on {sandbox.base_url}: channels {', '.join(info['channels'])}; "
+                    f"{len(info['participants'])} demo participants; info in {args.info_file}"
+                )
+            )
+        stop.wait(args.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sandbox.stop()
+    return 0

@@ -1,0 +1,254 @@
+"""Crash safety, proven: pay from a process, kill it with SIGKILL at a random point, restart,
+``recover()``, and compare the fake host's ledger with the journal.
+
+Kill points:
+
+* ``before-send`` - the payment is journaled (intent written) but the process dies before a
+  byte leaves;
+* ``after-commit`` - the host applied the payment, and the process dies while its answer is
+  still on the way (the gateway holds the answer back; the parent kills the worker as soon as
+  the host's ledger shows the payment);
+* ``after-reply`` - the answer arrived, and the process dies before journaling it;
+* ``none`` - no crash (the control group).
+
+Every run uses a fresh worker process (``python -m jamsostek_channels.testing.chaos worker``)
+against one sandbox on loopback, then a second worker runs ``Client.recover()`` on the same
+journal file. Afterwards the ledger and the journal must agree: nothing applied twice, nothing
+the host applied that the journal calls unpaid (or the reverse), nothing left unresolved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import attrs
+
+if TYPE_CHECKING:
+    from jamsostek_channels.channel import Adapter
+
+__all__ = ["KILL_POINTS", "ChaosReport", "run_chaos"]
+
+KILL_POINTS = ("before-send", "after-commit", "after-reply", "none")
+CHANNEL = "linkaja"
+#: How long the gateway holds an answer back for ``after-commit`` (the worker is killed first).
+_HOLD_SECONDS = 3.0
+_WORKER_TIMEOUT = 60.0
+
+
+@attrs.frozen
+class ChaosReport:
+    runs: int
+    seed: int
+    channel: str
+    payments_applied: int  #: payments the host applied (one per reference at most)
+    lost: int  #: host and journal disagree on whether money moved
+    duplicated: int  #: a reference or a month applied more than once
+    unresolved: int  #: journal entries still without a known outcome after recover()
+    kill_points: dict[str, int]
+    recovered: dict[str, int]  #: what recover() found: applied / not-applied / unknown
+
+    def as_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+def _worker_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "jamsostek_channels.testing.chaos", "worker", *args]
+
+
+def run_chaos(
+    runs: int,
+    seed: int,
+    *,
+    workdir: Path,
+    channel: str = CHANNEL,
+    progress: Callable[[int], None] | None = None,
+) -> ChaosReport:
+    """``runs`` payments, each in a worker killed at a random point, recovered, compared."""
+    from jamsostek_channels.journal import EntryState, Journal
+    from jamsostek_channels.model import CoverageState
+    from jamsostek_channels.testing.sandbox import Sandbox
+    from jamsostek_channels.testing.wire import FaultKind
+
+    rng = random.Random(seed)
+    workdir.mkdir(parents=True, exist_ok=True)
+    info_file = workdir / "sandbox-info.json"
+    journal_file = workdir / f"chaos-{seed}.sqlite"
+    for stale in workdir.glob(f"chaos-{seed}.sqlite*"):
+        stale.unlink()
+    sandbox = Sandbox(seed=seed, demo=max(12, runs // 4 + 12), channels=(channel,)).start()
+    kills: Counter[str] = Counter()
+    recovered: Counter[str] = Counter()
+    try:
+        sandbox.write_info(info_file)
+        people = [
+            p["nik"]
+            for p in sandbox.demo_participants
+            if sandbox.host.coverage(p["nik"]).state is not CoverageState.LAPSED
+        ]
+        for run in range(runs):
+            kill = rng.choice(KILL_POINTS)
+            kills[kill] += 1
+            nik = people[run % len(people)]
+            reference = f"CH{seed}R{run}"
+            common = [
+                "--info",
+                str(info_file),
+                "--channel",
+                channel,
+                "--journal",
+                str(journal_file),
+            ]
+            pay = [*common, "--nik", nik, "--reference", reference]
+            if kill == "after-commit":
+                sandbox.faults.inject(
+                    FaultKind.DELAY, match=reference, seconds=_HOLD_SECONDS, prefix=f"/{channel}/"
+                )
+                worker = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+                    _worker_command(*pay, "--kill-at", "none"),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                deadline = time.monotonic() + _WORKER_TIMEOUT
+                while reference not in sandbox.host.applied_references(channel):
+                    if worker.poll() is not None or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)
+                if worker.poll() is None:
+                    worker.send_signal(signal.SIGKILL)
+                worker.wait(timeout=_WORKER_TIMEOUT)
+            else:
+                subprocess.run(  # noqa: S603 - our own module, fixed arguments
+                    _worker_command(*pay, "--kill-at", kill),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=_WORKER_TIMEOUT,
+                    check=False,
+                )
+            outcome = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+                _worker_command(*common, "--recover"),
+                capture_output=True,
+                text=True,
+                timeout=_WORKER_TIMEOUT,
+                check=False,
+            )
+            if outcome.returncode == 0 and outcome.stdout.strip():
+                report = json.loads(outcome.stdout)
+                for key in ("applied", "not_applied", "still_unknown"):
+                    recovered[key] += len(report.get(key, ()))
+            if progress is not None:
+                progress(run + 1)
+
+        ledger = [e for e in sandbox.host.ledger() if e.channel == channel]
+        journal = Journal(journal_file)
+        try:
+            entries = {e.reference: e for e in journal.entries(channel, "pay")}
+        finally:
+            journal.close()
+    finally:
+        sandbox.stop()
+
+    payments = Counter(e.reference for e in ledger if e.kind == "payment")
+    reversed_refs = {e.reference for e in ledger if e.kind == "reversal"}
+    months = Counter((e.nik, month) for e in ledger if e.kind == "payment" for month in e.periods)
+    duplicated = sum(n - 1 for n in payments.values() if n > 1)
+    duplicated += sum(n - 1 for n in months.values() if n > 1)
+    applied = {ref for ref in payments if ref not in reversed_refs}
+    lost = 0
+    for reference, entry in entries.items():
+        host_applied = reference in applied
+        if entry.state is EntryState.APPLIED and not host_applied:
+            lost += 1  # a receipt for money the host never took
+        if host_applied and entry.state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
+            lost += 1  # money taken that the journal calls unpaid (it would be paid again)
+    lost += len(applied - set(entries))  # applied by the host, unknown to the journal
+    unresolved = sum(1 for e in entries.values() if not e.state.final)
+    return ChaosReport(
+        runs=runs,
+        seed=seed,
+        channel=channel,
+        payments_applied=len(applied),
+        lost=lost,
+        duplicated=duplicated,
+        unresolved=unresolved,
+        kill_points=dict(sorted(kills.items())),
+        recovered=dict(sorted(recovered.items())),
+    )
+
+
+# The worker process ------------------------------------------------------------------------------
+
+
+class _Killing:
+    """Wraps an adapter so the process dies with SIGKILL at a chosen point of ``pay``."""
+
+    def __init__(self, adapter: Any, kill_at: str) -> None:
+        self._adapter = adapter
+        self._kill_at = kill_at
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._adapter, name)
+
+    def pay(self, request: Any) -> Any:
+        if self._kill_at == "before-send":
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = self._adapter.pay(request)
+        if self._kill_at == "after-reply":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+
+def _worker(argv: Sequence[str]) -> int:
+    from jamsostek_channels.adapters import open_adapter
+    from jamsostek_channels.client import Client
+    from jamsostek_channels.errors import JamsostekError
+    from jamsostek_channels.journal import Journal
+    from jamsostek_channels.transport import Timeouts
+
+    parser = argparse.ArgumentParser(prog="chaos worker")
+    parser.add_argument("--info", required=True)
+    parser.add_argument("--channel", required=True)
+    parser.add_argument("--journal", required=True)
+    parser.add_argument("--nik")
+    parser.add_argument("--reference")
+    parser.add_argument("--kill-at", default="none", choices=KILL_POINTS)
+    parser.add_argument("--recover", action="store_true")
+    args = parser.parse_args(argv)
+    info = json.loads(Path(args.info).read_text(encoding="utf-8"))
+    journal = Journal(args.journal)
+    adapter = open_adapter(
+        args.channel,
+        info["channels"][args.channel],
+        journal=journal,
+        timeouts=Timeouts(connect=2.0, read=_HOLD_SECONDS * 4),
+    )
+    agent = "AGEN46-0001" if adapter.capabilities.agent_id_required else None
+    killing = cast("Adapter", _Killing(adapter, args.kill_at))
+    client = Client(killing, journal=journal, agent_id=agent, poll_interval=0.05)
+    if args.recover:
+        report = client.recover()
+        sys.stdout.write(json.dumps(attrs.asdict(report)) + "\n")
+        return 0
+    try:
+        receipt = client.pay(args.nik, months=1, reference=args.reference)
+    except JamsostekError as error:
+        sys.stdout.write(json.dumps({"error": error.code}) + "\n")
+        return 1
+    sys.stdout.write(json.dumps({"host_reference": receipt.host_reference}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "worker":
+        sys.exit(_worker(sys.argv[2:]))
+    sys.exit("usage: python -m jamsostek_channels.testing.chaos worker ...")
