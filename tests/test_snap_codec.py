@@ -1209,7 +1209,7 @@ def test_response_code_constructor_checks() -> None:
 
 
 def test_service_codes() -> None:
-    assert [s.value for s in ServiceCode] == ["73", "24", "25", "26", "90", "91"]
+    assert [s.value for s in ServiceCode] == ["73", "24", "25", "26", "90", "91", "92", "93"]
 
 
 CHANNELS_MD_CASES = [

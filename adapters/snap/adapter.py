@@ -125,6 +125,7 @@ class SnapAdapter:
         self._transport = transport or HttpTransport(
             f"{parts.scheme}://{parts.netloc}", timeouts=timeouts, verify=verify, name=profile.name
         )
+        self._instance = journal.instance_id
         self._token_lock = threading.Lock()
         self._token: tuple[str, dt.datetime] | None = None
 
@@ -143,11 +144,12 @@ class SnapAdapter:
         return self._prefix + path
 
     def _sequence(self, kind: str, prefix: str) -> str:
-        """A journaled, never-repeating id: ``prefix + yyyymmdd + sequence``."""
+        """A journaled, never-repeating id: ``prefix + journal instance + yyyymmdd + sequence``
+        (at most 26 characters), unique per partner per day across restarts and instances."""
         day = self._clock().astimezone(_clock.JAKARTA).date()
         partner = self.credentials.partner_id
         value = self._journal.next_sequence(f"snap:{kind}:{partner}:{day.isoformat()}")
-        return external_id(day, value, prefix)
+        return external_id(day, value, prefix + self._instance)
 
     def _access_token(self, *, renew: bool = False) -> str:
         with self._token_lock:

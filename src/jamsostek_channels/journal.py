@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+_INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -84,6 +86,10 @@ CREATE TABLE IF NOT EXISTS sequences (
     name   TEXT PRIMARY KEY,
     value  INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
 """
 
 
@@ -118,7 +124,8 @@ class Entry:
     operation: str
     reference: str
     state: EntryState
-    request: Mapping[str, Any]
+    #: as given to :meth:`Journal.begin`; may hold personal data (a NIK), so never in repr()
+    request: Mapping[str, Any] = attrs.field(repr=False)
     outcome: Mapping[str, Any] | None
     attempts: int
     created_at: dt.datetime
@@ -524,6 +531,19 @@ class Journal:
         return _item(row)
 
     # Sequences --------------------------------------------------------------------------------
+
+    @property
+    def instance_id(self) -> str:
+        """Six random letters and digits chosen when this journal file was created and kept
+        for its life: two journals (two gateway instances, or a rebuilt one) never mint the
+        same identifiers from the same sequence numbers."""
+        with self._write() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()
+            if row is None:
+                value = "".join(secrets.choice(_INSTANCE_ALPHABET) for _ in range(6))
+                db.execute("INSERT INTO meta (key, value) VALUES ('instance', ?)", (value,))
+                return value
+        return str(row[0])
 
     def next_sequence(self, name: str) -> int:
         """The next value of a named counter (1, 2, ...), durable before it is returned, so a

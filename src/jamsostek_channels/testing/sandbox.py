@@ -209,6 +209,12 @@ class Sandbox:
     def reset(self) -> None:
         self.host.reset()
         self.faults.clear()
+        for channel in self.channels.values():
+            # A gateway that keeps state of its own (issued tokens, used ids) exposes reset()
+            # on the object whose bound method it is.
+            reset = getattr(getattr(channel.gateway, "__self__", None), "reset", None)
+            if callable(reset):
+                reset()
         self.seed_demo()
 
     # Control API --------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ def install(
 
     pattern = re.compile(re.escape(prefix) + r"(/.*)?")
     for method in ("GET", "POST", "PUT", "DELETE", "PATCH"):
-        mock.add_callback(method, pattern, callback=callback)
+        mock.add_callback(method, pattern, callback=callback, content_type=None)
 
 
 # On loopback, for real ----------------------------------------------------------------------------
