@@ -146,6 +146,16 @@ def run_chaos(
                 report = json.loads(outcome.stdout)
                 for key in ("applied", "not_applied", "still_unknown"):
                     recovered[key] += len(report.get(key, ()))
+            if rng.random() < 0.5:
+                # The counter retries with the same reference: one payment, never two.
+                kills["retried"] += 1
+                subprocess.run(  # noqa: S603 - our own module, fixed arguments
+                    _worker_command(*pay, "--kill-at", "none"),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=_WORKER_TIMEOUT,
+                    check=False,
+                )
             if progress is not None:
                 progress(run + 1)
 
