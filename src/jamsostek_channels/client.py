@@ -299,7 +299,10 @@ class Client:
         Raises :class:`CapabilityRefused` before anything is sent when the channel cannot take
         it, :class:`HostDeclined` when the host refuses it, and :class:`OutcomeUnknown` when the
         host's answer was lost and its status cannot be read yet: then call :meth:`status` or
-        :meth:`recover` later, never pay again with a new reference.
+        :meth:`recover` later, never pay again with a new reference. :class:`NotDelivered` means
+        it surely was not applied: paying again with the same reference sends it again (each call
+        sends it at most once). The same reference for another customer, month count or payer is
+        :class:`InvalidInput` (``journal.conflict``).
         """
         self._require(Operation.PAY)
         _check_reference(reference)
@@ -308,6 +311,7 @@ class Client:
         payer = payer or Payer.self_paid()
         existing = self.journal.get(self.channel, _PAY, reference)
         if existing is not None:
+            _check_same_payment(existing, parsed, count, payer)
             return self._settle_existing(existing)
 
         inquiry = self.adapter.inquire(parsed, count, self.agent_id)
@@ -327,8 +331,19 @@ class Client:
             "request": unstructure(request),
             "name": inquiry.name_masked,
             "programs": [p.value for p in inquiry.programs],
+            "months": count,
         }
-        entry, created = self.journal.begin(self.channel, _PAY, reference, record)
+        try:
+            entry, created = self.journal.begin(self.channel, _PAY, reference, record)
+        except InvalidInput:
+            # Another thread or process journaled this reference since the lookup above, with
+            # its own inquiry (so the records differ): the same payment if customer, months and
+            # payer agree.
+            existing = self.journal.get(self.channel, _PAY, reference)
+            if existing is None:
+                raise
+            _check_same_payment(existing, parsed, count, payer)
+            return self._settle_existing(existing)
         if not created:  # another thread or process got there first
             return self._settle_existing(entry)
         return self._send(entry, request)
@@ -350,7 +365,7 @@ class Client:
         except (OutcomeUnknown, MalformedMessage):
             # Sent, and no answer we can read: the money may have moved.
             entry = self.journal.finish(entry.id, EntryState.UNKNOWN)
-            return self._resolve_in_line(entry)
+            return self._resolve_in_line(entry, resend=False)
         return self._record(entry, result)
 
     def _record(self, entry: Entry, result: PaymentResult) -> Receipt:
@@ -366,15 +381,19 @@ class Client:
             raise declined
         # PENDING, or NOT_FOUND straight after sending: not decided yet.
         entry = self.journal.finish(entry.id, EntryState.UNKNOWN, unstructure(result))
-        return self._resolve_in_line(entry)
+        return self._resolve_in_line(entry, resend=False)
 
-    def _resolve_in_line(self, entry: Entry) -> Receipt:
+    def _resolve_in_line(self, entry: Entry, *, resend: bool) -> Receipt:
+        """Poll the host's status; ``resend``: whether a payment found never applied may be sent
+        (again) by this call. Right after a send it may not: one send per call, never a loop."""
         for poll in range(self._status_polls):
             if poll:
                 self._sleep(self._poll_interval)
             state = self._resolve(entry)
             if state is not None:
                 entry = self._entry(entry)
+                if state is EntryState.NOT_APPLIED and not resend:
+                    raise NotDelivered("transport.not_delivered", {"reason": "not applied"})
                 return self._settle_existing(entry)
         raise OutcomeUnknown("outcome.unknown", {"reference": entry.reference})
 
@@ -383,7 +402,9 @@ class Client:
         request = _request_of(entry)
         try:
             result = self.adapter.payment_status(request)
-        except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed):
+        except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed, HostDeclined):
+            # The status query failed (a "host.error" is a decline of the *query*): the
+            # payment's outcome is as open as before.
             return None
         if result.state is PaymentState.APPLIED:
             self.journal.finish(entry.id, EntryState.APPLIED, unstructure(result))
@@ -423,7 +444,7 @@ class Client:
             request = attrs.evolve(_request_of(entry), repeat=True)
             return self._send(entry, request)
         # PENDING or UNKNOWN: another attempt may be in flight, or one died mid-send.
-        return self._resolve_in_line(entry)
+        return self._resolve_in_line(entry, resend=True)
 
     def _receipt(self, entry: Entry) -> Receipt:
         request = _request_of(entry)
@@ -557,6 +578,21 @@ class Client:
 
 def _request_of(entry: Entry) -> PaymentRequest:
     return structure(dict(entry.request["request"]), PaymentRequest)
+
+
+def _check_same_payment(entry: Entry, customer: CustomerId, months: int, payer: Payer) -> None:
+    """A reference names one payment: the same reference for another customer, month count or
+    payer is refused instead of answered with the first payment's receipt."""
+    request = entry.request.get("request", {})
+    known = entry.request.get("months")  # absent in entries journaled before it was recorded
+    if (
+        request.get("customer") != unstructure(customer)
+        or request.get("payer") != unstructure(payer)
+        or (known is not None and known != months)
+    ):
+        raise InvalidInput(
+            [Problem.of("reference", "journal.conflict", {"reference": entry.reference})]
+        )
 
 
 def _declined_outcome(error: JamsostekError) -> Mapping[str, Any]:
