@@ -94,9 +94,11 @@ class Recording(HostAdapter):
         self.calls["register"] += 1
         return super().request_registration(request)
 
-    def inquire(self, customer: CustomerId, months: int, agent_id: str | None) -> Inquiry:
+    def inquire(
+        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
+    ) -> Inquiry:
         self.calls["inquire"] += 1
-        return super().inquire(customer, months, agent_id)
+        return super().inquire(customer, months, agent_id, payer)
 
     def pay(self, request: PaymentRequest) -> PaymentResult:
         self.calls["pay"] += 1
@@ -411,8 +413,10 @@ def test_one_reference_from_two_threads_pays_once(
     both_inquired = threading.Barrier(2, timeout=10)
     original = adapter.inquire
 
-    def inquire(customer: CustomerId, months: int, agent_id: str | None) -> Inquiry:
-        inquiry = original(customer, months, agent_id)
+    def inquire(
+        customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
+    ) -> Inquiry:
+        inquiry = original(customer, months, agent_id, payer)
         both_inquired.wait()
         return inquiry
 
@@ -454,9 +458,10 @@ def test_one_reference_from_two_processes_pays_once(
             customer: CustomerId,
             months: int,
             agent_id: str | None,
+            payer: Payer | None = None,
             original: Callable[..., Inquiry] = original,
         ) -> Inquiry:
-            inquiry = original(customer, months, agent_id)
+            inquiry = original(customer, months, agent_id, payer)
             both_inquired.wait()
             return inquiry
 
@@ -823,12 +828,6 @@ def test_a_decline_at_the_inquiry_journals_nothing(
     assert host.ledger() == ()
 
 
-@pytest.mark.xfail(
-    reason="known gap: the client pays the inquiry's amount, which the host prices for a "
-    "self-paying participant, so an APBN/APBD payer (no PP 50/2025 cut) is declined "
-    "host.amount_mismatch; the channel interface has no way to ask the price for a payer",
-    raises=HostDeclined,
-)
 def test_a_regional_government_pays_the_full_price(client: Client, host: FakeHost) -> None:
     receipt = client.pay(NIK, months=1, reference="APBD-1", payer=APBD)
     assert receipt.amount == 2 * ONE_MONTH  # no 50% cut when paid from APBD

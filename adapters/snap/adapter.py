@@ -213,7 +213,9 @@ class SnapAdapter:
 
     # Operations without money -------------------------------------------------------------------
 
-    def inquire(self, customer: CustomerId, months: int, agent_id: str | None) -> Inquiry:
+    def inquire(
+        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
+    ) -> Inquiry:
         inquiry_id = self._sequence("inq", "IQ")
         request = codec.inquiry_request_for(
             customer,
@@ -224,6 +226,7 @@ class SnapAdapter:
             agent_id=agent_id,
             channel_code=self.profile.channel_code,
             language=self.profile.language,
+            payer=payer,
         )
         response = self._call(
             ServiceCode.INQUIRY, codec.INQUIRY_PATH, codec.encode_inquiry_request(request)

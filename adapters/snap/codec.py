@@ -48,7 +48,7 @@ from jamsostek_channels.adapters.snap.errors import SnapFieldError
 from jamsostek_channels.adapters.snap.security import format_timestamp, parse_timestamp
 from jamsostek_channels.channel import CustomerId, PaymentRequest
 from jamsostek_channels.errors import MalformedMessage
-from jamsostek_channels.model import CoverageState, PayerKind, Program
+from jamsostek_channels.model import CoverageState, Payer, PayerKind, Program
 from jamsostek_channels.period import YearMonth
 
 __all__ = [
@@ -547,7 +547,8 @@ class SnapInquiryRequest:
 
     ``customer_no`` is the NIK (16 digits) or KPJ number; ``inquiry_request_id`` is ours
     (≤128), echoed by the biller and sent again as the payment's ``paymentRequestId``.
-    ``months`` and ``agent_id`` are project fields in ``additionalInfo``.
+    ``months``, ``agent_id`` and the payer (``payer_kind``, ``payer_scheme``: the payer's budget
+    can change the price) are project fields in ``additionalInfo``.
     """
 
     partner_service_id: str = attrs.field(validator=_partner_service_id)
@@ -564,6 +565,12 @@ class SnapInquiryRequest:
     )
     agent_id: str | None = attrs.field(
         default=None, validator=_opt_text("additionalInfo.agentId", AGENT_ID_MAX)
+    )
+    payer_kind: PayerKind | None = attrs.field(
+        default=None, validator=_instance("additionalInfo.payerKind", PayerKind, optional=True)
+    )
+    payer_scheme: str | None = attrs.field(
+        default=None, validator=_opt_text("additionalInfo.payerScheme", PAYER_SCHEME_MAX)
     )
 
     @property
@@ -583,7 +590,14 @@ def encode_inquiry_request(request: SnapInquiryRequest) -> bytes:
         body["language"] = request.language
     if request.amount is not None:
         body["amount"] = encode_amount(request.amount)
-    body["additionalInfo"] = _compact({"months": request.months, "agentId": request.agent_id})
+    body["additionalInfo"] = _compact(
+        {
+            "months": request.months,
+            "agentId": request.agent_id,
+            "payerKind": request.payer_kind.value if request.payer_kind else None,
+            "payerScheme": request.payer_scheme,
+        }
+    )
     return _dump(body)
 
 
@@ -604,6 +618,10 @@ def decode_inquiry_request(body: bytes) -> SnapInquiryRequest:
         amount=_opt_amount(reader, "amount"),
         months=None if info is None else info.opt_integer("months", low=1, high=MONTHS_MAX),
         agent_id=None if info is None else info.opt_text("agentId", max_length=AGENT_ID_MAX),
+        payer_kind=_opt_enum(info, "payerKind", PayerKind),
+        payer_scheme=None
+        if info is None
+        else info.opt_text("payerScheme", max_length=PAYER_SCHEME_MAX),
     )
 
 
@@ -1164,8 +1182,10 @@ def inquiry_request_for(
     agent_id: str | None = None,
     channel_code: int | None = None,
     language: str | None = None,
+    payer: Payer | None = None,
 ) -> SnapInquiryRequest:
-    """The inquiry for ``customer`` (NIK or KPJ as ``customerNo``) and ``months`` months."""
+    """The inquiry for ``customer`` (NIK or KPJ as ``customerNo``) and ``months`` months, priced
+    for ``payer`` (omitted: the participant pays)."""
     return SnapInquiryRequest(
         partner_service_id=partner_service_id,
         customer_no=customer.value,
@@ -1175,6 +1195,8 @@ def inquiry_request_for(
         language=language,
         months=months,
         agent_id=agent_id,
+        payer_kind=payer.kind if payer is not None else None,
+        payer_scheme=payer.scheme if payer is not None else None,
     )
 
 

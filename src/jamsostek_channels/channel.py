@@ -300,7 +300,12 @@ class Adapter(Protocol):
 
     def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration: ...
 
-    def inquire(self, customer: CustomerId, months: int, agent_id: str | None) -> Inquiry: ...
+    def inquire(
+        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
+    ) -> Inquiry:
+        """What ``months`` months cost when ``payer`` pays (the payer's budget can change the
+        price: APBN/APBD-funded payments get no PP 50/2025 discount)."""
+        ...
 
     def pay(self, request: PaymentRequest) -> PaymentResult: ...
 

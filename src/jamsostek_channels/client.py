@@ -253,11 +253,14 @@ class Client:
             raise InvalidInput([Problem.of("otp", "host.otp_invalid")])
         return self.adapter.confirm_registration(challenge, otp)
 
-    def inquire(self, customer: CustomerId | str, months: int = 1) -> Inquiry:
-        """Masked name, coverage, and what ``months`` months would cost (with the admin fee)."""
+    def inquire(
+        self, customer: CustomerId | str, months: int = 1, *, payer: Payer | None = None
+    ) -> Inquiry:
+        """Masked name, coverage, and what ``months`` months would cost when ``payer`` pays
+        (default: the worker), with the channel's admin fee apart."""
         self._require(Operation.INQUIRE)
         inquiry = self.adapter.inquire(
-            self._customer(customer), self._months(months), self.agent_id
+            self._customer(customer), self._months(months), self.agent_id, payer
         )
         fee = self.capabilities.admin_fee.fee_for(inquiry.amount)
         return attrs.evolve(inquiry, admin_fee=fee)
@@ -314,7 +317,7 @@ class Client:
             _check_same_payment(existing, parsed, count, payer)
             return self._settle_existing(existing)
 
-        inquiry = self.adapter.inquire(parsed, count, self.agent_id)
+        inquiry = self.adapter.inquire(parsed, count, self.agent_id, payer)
         self._amount(inquiry.amount)
         request = PaymentRequest(
             reference=reference,

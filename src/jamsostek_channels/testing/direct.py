@@ -147,9 +147,13 @@ class HostAdapter:
             lambda: self.host.confirm_registration(challenge.challenge_id, otp),
         )
 
-    def inquire(self, customer: CustomerId, months: int, agent_id: str | None) -> Inquiry:
+    def inquire(
+        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
+    ) -> Inquiry:
         return self._call(
-            "inquire", "", lambda: self.host.inquire(customer, months, channel=self.name)
+            "inquire",
+            "",
+            lambda: self.host.inquire(customer, months, channel=self.name, payer=payer),
         )
 
     def pay(self, request: PaymentRequest) -> PaymentResult:

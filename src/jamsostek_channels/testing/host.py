@@ -599,9 +599,17 @@ class FakeHost:
 
     # Bills and payments -------------------------------------------------------------------
 
-    def inquire(self, customer: CustomerId, months: int, *, channel: str = "-") -> Inquiry:
-        """The next ``months`` unpaid months (arrears first), priced for a self-paying
-        participant, under a new ``inquiry_id`` valid for ``inquiry_ttl``.
+    def inquire(
+        self,
+        customer: CustomerId,
+        months: int,
+        *,
+        channel: str = "-",
+        payer: Payer | None = None,
+    ) -> Inquiry:
+        """The next ``months`` unpaid months (arrears first), priced for ``payer`` (default:
+        the participant; an APBN/APBD payer gets no PP 50/2025 discount), under a new
+        ``inquiry_id`` valid for ``inquiry_ttl``.
 
         Declines ``host.customer_not_found``, ``host.lapsed``, or ``host.bill_paid`` when nothing
         can be paid (already paid ``max_months`` ahead). ``admin_fee`` is 0: channels add theirs.
@@ -614,7 +622,7 @@ class FakeHost:
             periods = self._next_months(member, status, now.date(), count)
             if not periods:
                 raise _declined("host.bill_paid")
-            priced = self._price(member, periods[0], len(periods), Payer.self_paid())
+            priced = self._price(member, periods[0], len(periods), payer or Payer.self_paid())
             bills = tuple(
                 Bill(period=month.period, amount=month.total, discount=month.discount)
                 for month in priced.by_month()

@@ -604,7 +604,9 @@ class SnapBiller:
             if prior is not None and (prior.customer != customer or prior.months != months):
                 raise HostDeclined("host.conflict")
             try:
-                inquiry = self.host.inquire(customer, months, channel=self.profile.name)
+                inquiry = self.host.inquire(
+                    customer, months, channel=self.profile.name, payer=_inquiry_payer(decoded)
+                )
             except InvalidInput as error:
                 raise _field_error(error) from None
         except HostDeclined as error:
@@ -1000,3 +1002,14 @@ def bni_agen46_gateway(
 ) -> tuple[Gateway, dict[str, Any]]:
     """The BNI Agen46 biller for the sandbox: ``(gateway, info-file fields)``."""
     return _gateway_for("bni-agen46", host, prefix, faults)
+
+
+def _inquiry_payer(decoded: codec.SnapInquiryRequest) -> Payer | None:
+    """The payer an inquiry prices for (its budget can change the price); ``None``: the
+    participant. A payer the rules refuse (an unknown scheme) prices as the participant."""
+    if decoded.payer_kind is None:
+        return None
+    try:
+        return Payer(decoded.payer_kind, scheme=decoded.payer_scheme)
+    except JamsostekError:
+        return None
