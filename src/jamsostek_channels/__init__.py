@@ -12,9 +12,14 @@ adapters (``jamsostek_channels.adapters.*``) load only when imported.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# A library leaves logging to the application: without a handler of its own, records would reach
+# Python's last-resort handler and be printed to stderr.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # public name -> module that defines it
 _EXPORTS = {

@@ -1,14 +1,23 @@
-"""``jamsostek-channels demo``: the main job, end to end, on synthetic data.
+"""``jamsostek-channels demo``: a working day, end to end, on synthetic data.
 
-Today it validates a generated batch of participants (some deliberately wrong), prices a year of
-contributions for typical workers to show the PP 50/2025 discount at work, and reads a coverage
-status. Channel payments join as the channels are built.
+1. validate a generated batch of participants (some deliberately wrong) with a progress bar;
+2. price a year of contributions for typical workers: the PP 50/2025 discount at work;
+3. against the embedded sandbox on loopback, for every built channel: register a worker with
+   the OTP sent to their phone, quote and pay for demo participants, print a receipt;
+4. one payment's answer is dropped on the wire after the host applied it: the client resolves it
+   by status inquiry, and the host's ledger shows it once;
+5. the day's settlement from each channel is matched against the journal.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import tempfile
+import time
 from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 __all__ = ["add_parser"]
@@ -25,29 +34,27 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from rich.progress import Progress
-    from rich.table import Table
-
+def _clock(as_of: dt.date | None) -> Callable[[], dt.datetime]:
+    """Real time, or time running from 10:00 WIB on ``as_of``."""
     from jamsostek_channels import clock
-    from jamsostek_channels.cli.output import console, print_json
-    from jamsostek_channels.cli.quote import print_quote, summary
-    from jamsostek_channels.converters import unstructure
-    from jamsostek_channels.coverage import coverage_status
-    from jamsostek_channels.model import Payer
-    from jamsostek_channels.period import YearMonth
-    from jamsostek_channels.pricing import quote
+
+    if as_of is None:
+        return clock.now
+    start = dt.datetime.combine(as_of, dt.time(10, 0), clock.JAKARTA)
+    began = time.monotonic()
+    return lambda: start + dt.timedelta(seconds=time.monotonic() - began)
+
+
+def _validate(args: argparse.Namespace, today: dt.date, out: Any) -> dict[str, Any]:
+    from rich.progress import Progress
+
     from jamsostek_channels.testing import PersonFactory
     from jamsostek_channels.validation import check_participant
 
-    today = args.as_of or clock.today()
-    out = console()
-    factory = PersonFactory(args.seed, as_of=today, invalid_ratio=0.08)
-    people = factory.take(args.people)
-
+    people = PersonFactory(args.seed, as_of=today, invalid_ratio=0.08).take(args.people)
     codes: Counter[str] = Counter()
     valid = caught = spoiled = 0
-    with Progress(console=out, transient=False, disable=args.json) as progress:
+    with Progress(console=out, disable=args.json) as progress:
         task = progress.add_task("Memeriksa peserta / checking participants", total=len(people))
         for person in people:
             result = check_participant(person.data, as_of=today)
@@ -57,6 +64,20 @@ def run(args: argparse.Namespace) -> int:
                 spoiled += 1
                 caught += person.expected_problem in {p.code for p in result.problems}
             progress.advance(task)
+    return {
+        "checked": len(people),
+        "valid": valid,
+        "invalid": len(people) - valid,
+        "problems": dict(codes.most_common()),
+        "spoiled": spoiled,
+        "caught": caught,
+    }
+
+
+def _quotes(today: dt.date) -> list[tuple[str, Any]]:
+    from jamsostek_channels.model import Payer
+    from jamsostek_channels.period import YearMonth
+    from jamsostek_channels.pricing import quote
 
     month = YearMonth.of(today)
     personas = [
@@ -69,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             1_000_000,
         ),
     ]
-    quotes = [
+    return [
         (
             title,
             quote(
@@ -83,43 +104,159 @@ def run(args: argparse.Namespace) -> int:
         )
         for title, occupation, payer, income in personas
     ]
-    paid = [month - i for i in range(2, 13)]  # paid through two months ago
-    status = coverage_status(month - 12, paid, as_of=today)
 
+
+def _working_day(
+    args: argparse.Namespace, now: Callable[[], dt.datetime], out: Any
+) -> dict[str, Any]:
+    """Registrations, payments and a recovered dropped answer at every channel."""
+    from jamsostek_channels.clock import JAKARTA
+    from jamsostek_channels.errors import JamsostekError
+    from jamsostek_channels.journal import EntryState, Journal
+    from jamsostek_channels.model import CoverageState
+    from jamsostek_channels.receipts import render_text
+    from jamsostek_channels.testing import PersonFactory
+    from jamsostek_channels.testing.sandbox import Sandbox
+    from jamsostek_channels.validation import parse_participant
+
+    today = now().astimezone(JAKARTA).date()
+    sandbox = Sandbox(seed=args.seed, demo=16, clock=now).start()
+    summary: dict[str, Any] = {"sandbox": sandbox.base_url, "channels": {}}
+    receipts: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="jamsostek-demo-") as scratch:
+            journal = Journal(Path(scratch) / "journal.sqlite", clock=now)
+            payable = [
+                p["nik"]
+                for p in sandbox.demo_participants
+                if sandbox.host.coverage(p["nik"]).state is not CoverageState.LAPSED
+            ]
+            newcomers = [
+                parse_participant(person.data, as_of=today)
+                for person in PersonFactory(args.seed + 1, as_of=today).take(len(sandbox.channels))
+            ]
+            for index, name in enumerate(sandbox.channels):
+                client = sandbox.client(name, journal=journal, clock=now, poll_interval=0.05)
+                stats: Counter[str] = Counter()
+                # A worker registers at the counter; the OTP arrives on their phone.
+                challenge = client.register(newcomers[index], reference=f"REG-{name}-{index}")
+                otp = sandbox.host.last_otp(newcomers[index].phone)
+                registration = client.confirm_registration(challenge, otp)
+                stats["registered"] += 1
+                months = client.capabilities.month_counts
+                for turn, nik in enumerate(payable[index * 4 : index * 4 + 4]):
+                    count = months[turn % len(months)] if turn % 2 else 1
+                    reference = f"{name.upper()}-{turn:04d}"
+                    if turn == 1:
+                        # The answer to this payment is lost after the host applied it.
+                        sandbox.faults.inject("drop", match=reference)
+                        stats["dropped"] += 1
+                    try:
+                        receipt = client.pay(nik, months=count, reference=reference)
+                    except JamsostekError as error:
+                        stats[f"declined:{error.code}"] += 1
+                        continue
+                    stats["paid"] += 1
+                    stats["amount"] += receipt.amount
+                    stats["fees"] += receipt.admin_fee
+                    if turn == 1:
+                        entry = journal.get(name, "pay", reference)
+                        stats["recovered"] += (
+                            entry is not None and entry.state is EntryState.APPLIED
+                        )
+                    if turn == 0:
+                        receipts.append(render_text(receipt, client.capabilities.receipt_width))
+                settlement = client.settlement(today)
+                paid_refs = {
+                    e.reference
+                    for e in journal.entries(name, "pay")
+                    if e.state is EntryState.APPLIED
+                }
+                settled_refs = {r.reference for r in settlement}
+                summary["channels"][name] = {
+                    **dict(stats),
+                    "kpj": registration.kpj,
+                    "settlement_records": len(settlement),
+                    "settlement_matches_journal": paid_refs == settled_refs,
+                }
+            ledger = sandbox.host.ledger()
+            summary["ledger_payments"] = sum(1 for e in ledger if e.kind == "payment")
+            summary["ledger_references_unique"] = len({e.reference for e in ledger}) == len(ledger)
+            journal.close()
+    finally:
+        sandbox.stop()
+    summary["receipts"] = receipts
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from jamsostek_channels import clock
+    from jamsostek_channels.cli.output import console, print_json, safe
+    from jamsostek_channels.cli.quote import print_quote, summary
+    from jamsostek_channels.money import rupiah
+
+    now = _clock(args.as_of)
+    today = now().astimezone(clock.JAKARTA).date()
+    out = console()
+    checked = _validate(args, today, out)
+    quotes = _quotes(today)
+    day = _working_day(args, now, out)
+    channels = day["channels"]
+    ok = (
+        checked["caught"] == checked["spoiled"]
+        and all(c.get("recovered") == c.get("dropped") for c in channels.values())
+        and all(c["settlement_matches_journal"] for c in channels.values())
+        and day["ledger_references_unique"]
+    )
     if args.json:
         print_json(
             {
                 "as_of": today.isoformat(),
-                "participants": {
-                    "checked": len(people),
-                    "valid": valid,
-                    "invalid": len(people) - valid,
-                    "problems": dict(codes),
-                    "spoiled": spoiled,
-                    "caught": caught,
-                },
+                "participants": checked,
                 "quotes": {title: summary(q) for title, q in quotes},
-                "coverage_example": unstructure(status),
+                "working_day": {k: v for k, v in day.items() if k != "receipts"},
+                "ok": ok,
             }
         )
-        return 0 if caught == spoiled else 1
+        return 0 if ok else 1
 
     table = Table(
-        title=f"{len(people)} peserta diperiksa / participants checked", title_justify="left"
+        title=f"{checked['checked']} peserta diperiksa / participants checked", title_justify="left"
     )
     table.add_column("result")
     table.add_column("count", justify="right")
-    table.add_row("valid", str(valid))
-    for code, count in codes.most_common():
+    table.add_row("valid", str(checked["valid"]))
+    for code, count in checked["problems"].items():
         table.add_row(code, str(count))
-    table.add_row("spoiled rows caught as expected", f"{caught}/{spoiled}")
+    table.add_row("spoiled rows caught as expected", f"{checked['caught']}/{checked['spoiled']}")
     out.print(table)
-    for title, priced in quotes:
-        out.print(f"\n[bold]{title}[/bold]: 12 bulan mulai / months from {month}")
+    for title, priced in quotes[:2]:
+        out.print(f"\n[bold]{title}[/bold]")
         print_quote(priced, out)
     out.print(
-        f"\nStatus kepesertaan / coverage on {today}: paid through {status.paid_through} -> "
-        f"[bold]{status.state.value}[/bold], payable {', '.join(map(str, status.payable))}, "
-        f"pay by {status.pay_by}"
+        f"\n{quotes[2][0]}: 12 bulan / months = {rupiah(quotes[2][1].total)} (APBD: no discount)"
     )
-    return 0 if caught == spoiled else 1
+    out.print(f"\n[bold]Hari kerja di sandbox / a working day at {day['sandbox']}[/bold]")
+    for receipt in day["receipts"]:
+        out.print(safe(receipt))
+    day_table = Table(title="Kanal / channels", title_justify="left")
+    for column in ("channel", "new", "paid", "amount", "fees", "lost->found", "settled"):
+        day_table.add_column(column)
+    for name, stats in channels.items():
+        day_table.add_row(
+            name,
+            str(stats.get("registered", 0)),
+            str(stats.get("paid", 0)),
+            rupiah(stats.get("amount", 0)),
+            rupiah(stats.get("fees", 0)),
+            f"{stats.get('dropped', 0)} -> {stats.get('recovered', 0)}",
+            "= journal" if stats["settlement_matches_journal"] else "MISMATCH",
+        )
+    out.print(day_table)
+    out.print(
+        f"Host ledger: {day['ledger_payments']} payments, each reference once: "
+        f"{'yes' if day['ledger_references_unique'] else 'NO'}"
+    )
+    return 0 if ok else 1

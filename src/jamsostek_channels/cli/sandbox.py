@@ -52,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
         console(stderr=True).print("--port must be 0..65535")
         return 2
     try:
+        # A file left by an earlier run must not pass for this one's: readers wait for it to
+        # appear, so it appears only once this server is ready.
+        args.info_file.unlink(missing_ok=True)
+    except OSError as error:
+        console(stderr=True).print(safe(f"cannot write {args.info_file}: {error.strerror}"))
+        return 2
+    try:
         sandbox = Sandbox(port=args.port, seed=args.seed, demo=args.demo).start()
     except OSError as error:
         console(stderr=True).print(safe(f"cannot listen on port {args.port}: {error.strerror}"))
@@ -63,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        sandbox.write_info(args.info_file)
+        try:
+            sandbox.write_info(args.info_file)
+        except OSError as error:
+            console(stderr=True).print(safe(f"cannot write {args.info_file}: {error.strerror}"))
+            return 2
         info = sandbox.info()
         if args.json:
             print_json(
