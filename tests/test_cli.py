@@ -427,7 +427,14 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     quotes = document["quotes"]
     assert quotes["Ojek online driver"]["total"] == 344_850
     assert quotes["Pedagang pasar / market trader"]["total"] == 399_300
-    assert document["coverage_example"]["state"] == "in-arrears"
+    assert document["ok"] is True
+    day = document["working_day"]
+    assert set(day["channels"]) == {"linkaja", "bni-agen46"}
+    for stats in day["channels"].values():
+        assert stats["registered"] == 1
+        assert stats["dropped"] == stats["recovered"] == 1
+        assert stats["settlement_matches_journal"] is True
+    assert day["ledger_references_unique"] is True
 
 
 # The installed script ------------------------------------------------------------------------
