@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import foundation
+from bench import channels, foundation
 from bench.harness import print_results
 
 
 def main() -> int:
-    results = foundation.run()
+    selected = set(sys.argv[1:]) or {"foundation", "channels"}
+    results = []
+    if "foundation" in selected:
+        results += foundation.run()
+    if "channels" in selected:
+        results += channels.run()
     print_results(results)
     return 0 if all(r.ok for r in results) else 1
 

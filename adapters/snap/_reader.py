@@ -94,7 +94,9 @@ def check_text(
         raise FieldInvalid(wire, "must not be empty")
     if len(value) > max_length:
         raise FieldInvalid(wire, f"at most {max_length} characters")
-    if _BAD_CHARACTERS.search(value):
+    # Printable ASCII (nearly every field) cannot hold a control character or a surrogate:
+    # two C-level checks instead of a regular-expression scan.
+    if not (value.isascii() and value.isprintable()) and _BAD_CHARACTERS.search(value):
         raise FieldInvalid(wire, "control characters or lone surrogates")
     if pattern is not None and not pattern.fullmatch(value):
         raise FieldInvalid(wire, "wrong format")
@@ -157,7 +159,9 @@ class Reader:
 
     def text(self, key: str, *, max_length: int, pattern: re.Pattern[str] | None = None) -> str:
         """A mandatory string field."""
-        value = self.value(key)
+        value = self._data.get(key)  # inlined present()/value(): this runs for every field
+        if value is None or value == "":
+            self.missing(key)
         try:
             return check_text(value, key, max_length=max_length, pattern=pattern)
         except FieldInvalid as error:
@@ -167,9 +171,13 @@ class Reader:
         self, key: str, *, max_length: int, pattern: re.Pattern[str] | None = None
     ) -> str | None:
         """An optional string field (absent, ``null`` or ``""`` is ``None``)."""
-        if not self.present(key):
+        value = self._data.get(key)
+        if value is None or value == "":
             return None
-        return self.text(key, max_length=max_length, pattern=pattern)
+        try:
+            return check_text(value, key, max_length=max_length, pattern=pattern)
+        except FieldInvalid as error:
+            self.reraise(error)
 
     def integer(self, key: str, *, low: int, high: int) -> int:
         """A mandatory JSON integer in ``low..high`` (not a boolean, not a fraction)."""

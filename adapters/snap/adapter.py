@@ -58,6 +58,8 @@ from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
 
 __all__ = ["SnapAdapter"]
 
+#: Identifiers reserved from the journal at a time (see SnapAdapter._sequence).
+SEQUENCE_BLOCK = 64
 #: Refresh the token this long before the biller says it expires.
 TOKEN_MARGIN = dt.timedelta(seconds=60)
 _JSON = "application/json"
@@ -83,6 +85,7 @@ class _Headers:
             body,
             timestamp,
             empty_body=adapter.profile.empty_body,
+            minified=True,  # our encoders write compact JSON: no need to minify it again
         )
         return {
             "Content-Type": _JSON,
@@ -126,6 +129,8 @@ class SnapAdapter:
             f"{parts.scheme}://{parts.netloc}", timeouts=timeouts, verify=verify, name=profile.name
         )
         self._instance = journal.instance_id
+        self._sequence_lock = threading.Lock()
+        self._blocks: dict[str, tuple[int, int]] = {}
         self._token_lock = threading.Lock()
         self._token: tuple[str, dt.datetime] | None = None
 
@@ -145,11 +150,19 @@ class SnapAdapter:
 
     def _sequence(self, kind: str, prefix: str) -> str:
         """A journaled, never-repeating id: ``prefix + journal instance + yyyymmdd + sequence``
-        (at most 26 characters), unique per partner per day across restarts and instances."""
+        (at most 26 characters), unique per partner per day across restarts and instances.
+
+        Numbers come from blocks reserved durably in the journal (one commit per block, not per
+        call); a restart skips what was left of its block, so none is ever used twice."""
         day = self._clock().astimezone(_clock.JAKARTA).date()
-        partner = self.credentials.partner_id
-        value = self._journal.next_sequence(f"snap:{kind}:{partner}:{day.isoformat()}")
-        return external_id(day, value, prefix + self._instance)
+        name = f"snap:{kind}:{self.credentials.partner_id}:{day.isoformat()}"
+        with self._sequence_lock:
+            next_value, end = self._blocks.get(name, (0, 0))
+            if next_value >= end:
+                next_value = self._journal.reserve(name, SEQUENCE_BLOCK)
+                end = next_value + SEQUENCE_BLOCK
+            self._blocks[name] = (next_value + 1, end)
+        return external_id(day, next_value, prefix + self._instance)
 
     def _access_token(self, *, renew: bool = False) -> str:
         with self._token_lock:

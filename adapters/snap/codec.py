@@ -33,7 +33,7 @@ import enum
 import json
 import re
 from collections.abc import Callable
-from typing import Any, TypeGuard, TypeVar
+from typing import Any, TypeGuard, TypeVar, cast
 
 import attrs
 
@@ -333,7 +333,42 @@ def _period(reader: Reader, key: str) -> YearMonth:
 
 
 def _build(reader: Reader, factory: Callable[..., _T], **values: object) -> _T:
-    """Construct a wire type; a validator's refusal becomes case 01 with the field's path."""
+    """Construct a wire type from values the reader has already checked field by field.
+
+    The type's own validators (which guard the encoders) would check the same fields again, so
+    decoding builds the instance directly (converters still run); a missing field is a
+    programming error here, never the wire's. Building through ``factory`` on any doubt keeps
+    the refusal a case 01 with the field's path.
+    """
+    cls = cast("type[_T]", factory)
+    fields = attrs.fields(cast("type[attrs.AttrsInstance]", cls))
+    if len(values) != len(fields) and any(
+        f.name not in values and f.default is attrs.NOTHING for f in fields
+    ):
+        return _validated(reader, factory, values)
+    instance = object.__new__(cls)
+    for field in fields:
+        value = values[field.name] if field.name in values else _default(field)
+        if field.converter is not None:
+            value = cast("Callable[[object], object]", field.converter)(value)
+        object.__setattr__(instance, field.name, value)
+    post_init = getattr(instance, "__attrs_post_init__", None)
+    if post_init is not None:
+        try:
+            post_init()
+        except FieldInvalid as error:
+            reader.reraise(error)
+    return instance
+
+
+def _default(field: attrs.Attribute[Any]) -> object:
+    default: Any = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return default.factory()
+    return default
+
+
+def _validated(reader: Reader, factory: Callable[..., _T], values: dict[str, object]) -> _T:
     try:
         return factory(**values)
     except FieldInvalid as error:

@@ -337,7 +337,7 @@ class Client:
             "months": count,
         }
         try:
-            entry, created = self.journal.begin(self.channel, _PAY, reference, record)
+            entry, created = self.journal.begin(self.channel, _PAY, reference, record, attempt=True)
         except InvalidInput:
             # Another thread or process journaled this reference since the lookup above, with
             # its own inquiry (so the records differ): the same payment if customer, months and
@@ -349,10 +349,12 @@ class Client:
             return self._settle_existing(existing)
         if not created:  # another thread or process got there first
             return self._settle_existing(entry)
-        return self._send(entry, request)
+        return self._send(entry, request, counted=True)
 
-    def _send(self, entry: Entry, request: PaymentRequest) -> Receipt:
-        entry = self.journal.attempt(entry.id)
+    def _send(self, entry: Entry, request: PaymentRequest, *, counted: bool = False) -> Receipt:
+        """Send a journaled payment; ``counted``: its attempt was recorded with the entry."""
+        if not counted:
+            entry = self.journal.attempt(entry.id)
         try:
             result = self.adapter.pay(request)
         except NotDelivered:
@@ -369,12 +371,12 @@ class Client:
             # Sent, and no answer we can read: the money may have moved.
             entry = self.journal.finish(entry.id, EntryState.UNKNOWN)
             return self._resolve_in_line(entry, resend=False)
-        return self._record(entry, result)
+        return self._record(entry, request, result)
 
-    def _record(self, entry: Entry, result: PaymentResult) -> Receipt:
+    def _record(self, entry: Entry, request: PaymentRequest, result: PaymentResult) -> Receipt:
         if result.state is PaymentState.APPLIED:
             entry = self.journal.finish(entry.id, EntryState.APPLIED, unstructure(result))
-            return self._receipt(entry)
+            return self._receipt_of(entry, request, result)
         if result.state is PaymentState.REVERSED:
             self.journal.finish(entry.id, EntryState.REVERSED, unstructure(result))
             raise HostDeclined("host.reversal_refused", host_code=result.host_code)
@@ -450,8 +452,11 @@ class Client:
         return self._resolve_in_line(entry, resend=True)
 
     def _receipt(self, entry: Entry) -> Receipt:
-        request = _request_of(entry)
+        """The receipt of an applied payment, rebuilt from its journal entry."""
         result = structure(dict(entry.outcome or {}), PaymentResult)
+        return self._receipt_of(entry, _request_of(entry), result)
+
+    def _receipt_of(self, entry: Entry, request: PaymentRequest, result: PaymentResult) -> Receipt:
         return Receipt(
             channel=self.channel,
             channel_reference=entry.reference,
@@ -462,7 +467,7 @@ class Client:
             periods=result.periods or request.periods,
             amount=result.amount or request.amount,
             admin_fee=request.admin_fee,
-            paid_at=result.paid_at or entry.updated_at,
+            paid_at=(result.paid_at or entry.updated_at).astimezone(_clock.JAKARTA),
         )
 
     def status(self, reference: str) -> PaymentResult:

@@ -322,9 +322,18 @@ class Journal:
     # Entries --------------------------------------------------------------------------------
 
     def begin(
-        self, channel: str, operation: str, reference: str, request: Mapping[str, Any]
+        self,
+        channel: str,
+        operation: str,
+        reference: str,
+        request: Mapping[str, Any],
+        *,
+        attempt: bool = False,
     ) -> tuple[Entry, bool]:
         """Record a request before it is sent; ``(entry, created)``.
+
+        ``attempt=True`` records the first attempt in the same commit (one durable write on the
+        payment path instead of two; :meth:`attempt` counts later ones).
 
         When the reference is already journaled with the same request, the existing entry comes
         back with ``created=False`` (the caller returns its outcome instead of sending again).
@@ -341,8 +350,17 @@ class Journal:
             if row is None:
                 cursor = db.execute(
                     "INSERT INTO entries (channel, operation, reference, state, request,"
-                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (channel, operation, reference, EntryState.PENDING, payload, now, now),
+                    " attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        channel,
+                        operation,
+                        reference,
+                        EntryState.PENDING,
+                        payload,
+                        int(attempt),
+                        now,
+                        now,
+                    ),
                 )
                 row = db.execute(
                     "SELECT * FROM entries WHERE id = ?", (cursor.lastrowid,)
@@ -548,13 +566,21 @@ class Journal:
     def next_sequence(self, name: str) -> int:
         """The next value of a named counter (1, 2, ...), durable before it is returned, so a
         restarted process never hands out a value twice."""
+        return self.reserve(name, 1)
+
+    def reserve(self, name: str, count: int) -> int:
+        """Reserve ``count`` consecutive values of a named counter; returns the first. The
+        reservation is durable before it is returned: values handed out from it are never
+        handed out again, even if the process dies before using them all (they are skipped)."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
         with self._write() as db:
             db.execute(
-                "INSERT INTO sequences (name, value) VALUES (?, 1)"
-                " ON CONFLICT (name) DO UPDATE SET value = value + 1",
-                (name,),
+                "INSERT INTO sequences (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                (name, count),
             )
-            value: int = db.execute(
+            last: int = db.execute(
                 "SELECT value FROM sequences WHERE name = ?", (name,)
             ).fetchone()[0]
-        return value
+        return last - count + 1

@@ -17,6 +17,7 @@ import importlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,7 @@ class Sandbox:
             gateway, credentials = _builder(GATEWAYS[name])(self.host, prefix, self.faults)
             self.channels[name] = SandboxChannel(name, prefix, gateway, credentials)
         self._port = port
+        self.stats: dict[str, float] = {"gateway_seconds": 0.0, "gateway_requests": 0}
         self.server: LoopbackServer | None = None
         self._mock: Any = None
         self.seed_demo()
@@ -174,7 +176,13 @@ class Sandbox:
             return self._control(request, path)
         for channel in self.channels.values():
             if path.startswith(channel.prefix + "/"):
-                return channel.gateway(request)
+                started = time.perf_counter()
+                try:
+                    return channel.gateway(request)
+                finally:
+                    # Server-side work, for benchmarks that separate it from the client's.
+                    self.stats["gateway_seconds"] += time.perf_counter() - started
+                    self.stats["gateway_requests"] += 1
         return _json(404, {"error": "no such channel"})
 
     def info(self) -> dict[str, Any]:
@@ -264,6 +272,10 @@ class Sandbox:
             return _json(200, {"participants": self._participants()})
         if method == "GET" and action == "otp":
             return _json(200, {"otp": self.host.last_otp(query["phone"])})
+        if method == "GET" and action == "stats":
+            return _json(200, self.stats)
+        if method == "POST" and action == "echo":
+            return _json(200, {})
         if method == "POST" and action == "clock":
             moment = self.host.advance(dt.timedelta(seconds=float(body.get("advance_seconds", 0))))
             return _json(200, {"now": moment.isoformat()})
