@@ -465,6 +465,30 @@ def _response_json(code: ResponseCode, message: str, data: dict[str, object] | N
     return _dump(body)
 
 
+def _encode_answer(response: Any, data_json: Callable[[Any], dict[str, object]]) -> bytes:
+    """Server side: ``responseCode``, ``responseMessage`` and ``virtualAccountData`` if any."""
+    data = response.virtual_account
+    return _response_json(
+        response.response_code,
+        response.response_message,
+        None if data is None else data_json(data),
+    )
+
+
+def _decode_answer(body: bytes, factory: Callable[..., _T], read: Callable[[Reader], Any]) -> _T:
+    """Client side: the status line, then ``virtualAccountData`` read by ``read`` when the
+    answer must (or may) carry it."""
+    reader = Reader.load(body)
+    code, message = _status_line(reader)
+    return _build(
+        reader,
+        factory,
+        response_code=code,
+        response_message=message,
+        virtual_account=_response_data(reader, code, read),
+    )
+
+
 def _check_response_line(instance: Any, attribute: Any, value: Any) -> None:
     check_text(value, "responseMessage", max_length=RESPONSE_MESSAGE_MAX)
 
@@ -779,25 +803,12 @@ def _read_inquiry_data(reader: Reader) -> SnapInquiryData:
 
 def encode_inquiry_response(response: SnapInquiryResponse) -> bytes:
     """Server side: the inquiry answer."""
-    data = response.virtual_account
-    return _response_json(
-        response.response_code,
-        response.response_message,
-        None if data is None else _inquiry_data_json(data),
-    )
+    return _encode_answer(response, _inquiry_data_json)
 
 
 def decode_inquiry_response(body: bytes) -> SnapInquiryResponse:
     """Client side: an inquiry answer (map its code with ``codes.error_for``)."""
-    reader = Reader.load(body)
-    code, message = _status_line(reader)
-    return _build(
-        reader,
-        SnapInquiryResponse,
-        response_code=code,
-        response_message=message,
-        virtual_account=_response_data(reader, code, _read_inquiry_data),
-    )
+    return _decode_answer(body, SnapInquiryResponse, _read_inquiry_data)
 
 
 # -- payment (service 25) -------------------------------------------------------------------
@@ -998,25 +1009,12 @@ def _read_payment_data(reader: Reader) -> SnapPaymentData:
 
 def encode_payment_response(response: SnapPaymentResponse) -> bytes:
     """Server side: the payment answer."""
-    data = response.virtual_account
-    return _response_json(
-        response.response_code,
-        response.response_message,
-        None if data is None else _payment_data_json(data),
-    )
+    return _encode_answer(response, _payment_data_json)
 
 
 def decode_payment_response(body: bytes) -> SnapPaymentResponse:
     """Client side: a payment answer; the result is ``paymentFlagStatus``, not the code alone."""
-    reader = Reader.load(body)
-    code, message = _status_line(reader)
-    return _build(
-        reader,
-        SnapPaymentResponse,
-        response_code=code,
-        response_message=message,
-        virtual_account=_response_data(reader, code, _read_payment_data),
-    )
+    return _decode_answer(body, SnapPaymentResponse, _read_payment_data)
 
 
 # -- status (service 26) --------------------------------------------------------------------
@@ -1183,25 +1181,12 @@ def _read_status_data(reader: Reader) -> SnapStatusData:
 
 def encode_status_response(response: SnapStatusResponse) -> bytes:
     """Server side: the status answer."""
-    data = response.virtual_account
-    return _response_json(
-        response.response_code,
-        response.response_message,
-        None if data is None else _status_data_json(data),
-    )
+    return _encode_answer(response, _status_data_json)
 
 
 def decode_status_response(body: bytes) -> SnapStatusResponse:
     """Client side: a status answer (404 01 = the biller never saw the payment)."""
-    reader = Reader.load(body)
-    code, message = _status_line(reader)
-    return _build(
-        reader,
-        SnapStatusResponse,
-        response_code=code,
-        response_message=message,
-        virtual_account=_response_data(reader, code, _read_status_data),
-    )
+    return _decode_answer(body, SnapStatusResponse, _read_status_data)
 
 
 # -- from the library's wire-neutral types ----------------------------------------------------
