@@ -13,7 +13,6 @@ from typing import Literal
 
 from jamsostek_channels.errors import (
     AuthenticationFailed,
-    JamsostekError,
     MalformedMessage,
     NotDelivered,
     OutcomeUnknown,
@@ -43,38 +42,20 @@ _RESPONSE_MESSAGES: Mapping[str, str] = {
 }
 
 
-class _HostCoded(JamsostekError):
-    """Adds ``host_code``: the SNAP ``responseCode`` an answer carried (``None`` when the error
-    was found locally, e.g. by a decoder)."""
-
-    host_code: str | None
-
-    def __init__(
-        self,
-        code: str,
-        params: Mapping[str, object] | None = None,
-        *,
-        host_code: str | None = None,
-        field: str | None = None,
-    ) -> None:
-        self.host_code = host_code
-        super().__init__(code, params, field=field)
-
-
-class SnapAuthenticationFailed(_HostCoded, AuthenticationFailed):
+class SnapAuthenticationFailed(AuthenticationFailed):
     """A 401 answer (signature or token refused)."""
 
 
-class SnapNotDelivered(_HostCoded, NotDelivered):
+class SnapNotDelivered(NotDelivered):
     """An answer that says "not processed" (429): nothing was applied; try again later."""
 
 
-class SnapOutcomeUnknown(_HostCoded, OutcomeUnknown):
+class SnapOutcomeUnknown(OutcomeUnknown):
     """An answer after which a payment may or may not have been applied (5xx, 504, or a
     reference conflict): resolve it by status inquiry, never by paying again."""
 
 
-class SnapFieldError(_HostCoded, MalformedMessage):
+class SnapFieldError(MalformedMessage):
     """A SNAP body that cannot be accepted, with the SNAP case that says why.
 
     Raised by the decoders (``host_code`` is ``None``; a server answers

@@ -70,6 +70,8 @@ class JamsostekError(Exception):
     message_id: str
     message_en: str
     field: str | None
+    #: The other side's own code when an answer caused this (e.g. SNAP ``4042512``), for support.
+    host_code: str | None
 
     def __init__(
         self,
@@ -77,9 +79,11 @@ class JamsostekError(Exception):
         params: Mapping[str, object] | None = None,
         *,
         field: str | None = None,
+        host_code: str | None = None,
     ) -> None:
         self.code = code
         self.field = field
+        self.host_code = host_code
         self.message_id, self.message_en = render(code, params or {})
         super().__init__(f"[{code}] {self.message_en} / {self.message_id}")
 
@@ -117,19 +121,6 @@ class CapabilityRefused(JamsostekError):
 
 class HostDeclined(JamsostekError):
     """The host or channel answered and declined; ``host_code`` is its own code."""
-
-    host_code: str | None
-
-    def __init__(
-        self,
-        code: str,
-        params: Mapping[str, object] | None = None,
-        *,
-        host_code: str | None = None,
-        field: str | None = None,
-    ) -> None:
-        self.host_code = host_code
-        super().__init__(code, params, field=field)
 
 
 class NotDelivered(JamsostekError):
