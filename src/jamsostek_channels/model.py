@@ -82,6 +82,7 @@ class Confidence(enum.StrEnum):
 
 
 _PROGRAMS = tuple(Program)
+_SEXES: dict[str, Sex] = {sex.value: sex for sex in Sex}
 _PROGRAM_VALUES = frozenset(p.value for p in Program)
 
 
@@ -194,8 +195,8 @@ def _normalise(**values: object) -> dict[str, object]:
         out["nik"] = _nik.compact(out["nik"])
     if isinstance(out["name"], str):
         out["name"] = _clean_text(out["name"])
-    if isinstance(out["sex"], str) and out["sex"] in Sex._value2member_map_:
-        out["sex"] = Sex(out["sex"])
+    if isinstance(out["sex"], str):
+        out["sex"] = _SEXES.get(out["sex"], out["sex"])
     if isinstance(out["phone"], str):
         out["phone"] = _phone.compact(out["phone"])
     if isinstance(out["email"], str):

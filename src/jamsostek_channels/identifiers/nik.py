@@ -48,6 +48,8 @@ class NikParts:
 
 def compact(number: str) -> str:
     """Remove spaces, dots and hyphens."""
+    if number.isascii() and number.isdigit():  # already compact: skip the regular expression
+        return number
     return _SEPARATORS.sub("", number)
 
 

@@ -367,11 +367,16 @@ class RuleSet:
         self.income_levels = tuple(sorted(income_levels, key=lambda r: (r.valid_from, r.level)))
         self.programs = tuple(programs)
         self._program_rows = {row.program: row for row in self.programs}
+        self._bpu_programs = frozenset(row.program for row in self.programs if row.available)
         self.discounts = tuple(discounts)
         self.occupations: Mapping[str, Occupation] = {o.code: o for o in occupations}
         self.payers: Mapping[PayerKind, PayerRule] = {p.kind: p for p in payers}
         self.schemes: Mapping[str, Scheme] = {s.code: s for s in schemes}
         self.policy = policy
+        self._always_together = frozenset(p.value for p in policy.always_together)
+        self._jht_mandatory = frozenset(
+            o.code for o in self.occupations.values() if o.jht_mandatory
+        )
         self._check()
         self._levels_by_period: dict[YearMonth, tuple[list[int], list[IncomeLevel]]] = {}
         self._due_dates: dict[YearMonth, dt.date] = {}
@@ -430,6 +435,13 @@ class RuleSet:
         self, programs: Iterable[str], occupations: Iterable[str], field: str = "programs"
     ) -> list[Problem]:
         """JKK+JKM always together, JHT never alone, JHT for individual employers, BPU only."""
+        codes = set(programs)
+        if codes <= self._bpu_programs:  # the common case: every code known and for BPU
+            ok = self._always_together <= codes and (
+                Program.JHT in codes or self._jht_mandatory.isdisjoint(occupations)
+            )
+            if ok:
+                return []
         found: list[Problem] = []
         chosen: set[Program] = set()
         for code in programs:
