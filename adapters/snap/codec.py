@@ -257,8 +257,11 @@ def virtual_account_no(partner_service_id: str, customer_no: str) -> str:
 
 def encode_amount(rupiah: int) -> dict[str, str]:
     """``36800`` → ``{"value": "36800.00", "currency": "IDR"}``."""
-    _money("amount")(None, None, rupiah)
+    _check_amount(None, None, rupiah)
     return {"value": f"{rupiah}.00", "currency": "IDR"}
+
+
+_check_amount = _money("amount")
 
 
 def _read_amount(reader: Reader) -> int:

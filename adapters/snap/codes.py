@@ -19,6 +19,7 @@ so the caller asks for its status instead of paying again.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -103,10 +104,9 @@ class ResponseCode:
     @classmethod
     def parse(cls, text: object) -> ResponseCode:
         """Read 7 digits; anything else is :class:`SnapFieldError` on ``responseCode``."""
-        match = _CODE.fullmatch(text) if isinstance(text, str) else None
-        if match is None:
+        if not isinstance(text, str):
             raise SnapFieldError("01", "responseCode")
-        return cls(int(match[1]), match[2], match[3])
+        return _parse_code(text)
 
     def format(self) -> str:
         return f"{self.http:03d}{self.service}{self.case}"
@@ -118,6 +118,15 @@ class ResponseCode:
     def successful(self) -> bool:
         """``200xx00``: the call was carried out (its result is in the body's status fields)."""
         return self.http == 200 and self.case == "00"
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_code(text: str) -> ResponseCode:
+    """Codes repeat (a channel answers with a few dozen): parsed once each, as immutable values."""
+    match = _CODE.fullmatch(text)
+    if match is None:
+        raise SnapFieldError("01", "responseCode")
+    return ResponseCode(int(match[1]), match[2], match[3])
 
 
 @attrs.frozen

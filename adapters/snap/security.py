@@ -328,6 +328,11 @@ def parse_timestamp(text: str) -> dt.datetime:
     match = _TIMESTAMP.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise MalformedMessage("message.malformed", {"reason": "bad timestamp"})
+    if match[7] is None or len(match[7]) in (3, 6):
+        try:  # the usual forms: the C parser, once the pattern has vouched for the text
+            return dt.datetime.fromisoformat(text).astimezone(JAKARTA)
+        except (ValueError, OverflowError):
+            pass  # e.g. "+0700" without a colon: read field by field below
     year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
     fraction = (match[7] or "").ljust(6, "0")[:6]
     zone = match[8]
