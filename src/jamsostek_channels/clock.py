@@ -9,12 +9,14 @@ can fix it.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 __all__ = ["JAKARTA", "now", "today"]
 
-#: The one time zone the rules speak in. ``tzdata`` is a dependency so this works on any OS.
-JAKARTA = ZoneInfo("Asia/Jakarta")
+#: The one time zone the rules speak in: Asia/Jakarta, Western Indonesian Time. It has been
+#: UTC+7 without daylight saving since 1964, so a fixed offset is exact for every date this
+#: library handles, needs no time-zone database on the host, and converts several times faster
+#: than a ZoneInfo on the payment path.
+JAKARTA = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 def now() -> dt.datetime:

@@ -65,7 +65,6 @@ CREATE TABLE IF NOT EXISTS entries (
     UNIQUE (channel, operation, reference)
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
-CREATE INDEX IF NOT EXISTS entries_created ON entries (channel, created_at);
 CREATE TABLE IF NOT EXISTS outbox (
     id              INTEGER PRIMARY KEY,
     channel         TEXT NOT NULL,
@@ -348,9 +347,10 @@ class Journal:
                 (channel, operation, reference),
             ).fetchone()
             if row is None:
-                cursor = db.execute(
+                row = db.execute(
                     "INSERT INTO entries (channel, operation, reference, state, request,"
-                    " attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " RETURNING *",
                     (
                         channel,
                         operation,
@@ -361,9 +361,6 @@ class Journal:
                         now,
                         now,
                     ),
-                )
-                row = db.execute(
-                    "SELECT * FROM entries WHERE id = ?", (cursor.lastrowid,)
                 ).fetchone()
                 return _entry(row), True
         existing = _entry(row)
@@ -392,12 +389,11 @@ class Journal:
         count_attempt: bool,
     ) -> Entry:
         with self._write() as db:
-            db.execute(
+            row = db.execute(
                 "UPDATE entries SET state = ?, outcome = COALESCE(?, outcome),"
-                " attempts = attempts + ?, updated_at = ? WHERE id = ?",
+                " attempts = attempts + ?, updated_at = ? WHERE id = ? RETURNING *",
                 (state, _dumps(outcome), int(count_attempt), self._now(), entry_id),
-            )
-            row = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            ).fetchone()
         if row is None:
             raise KeyError(entry_id)
         return _entry(row)
