@@ -289,13 +289,6 @@ _TIMESTAMP = re.compile(
 )
 
 
-def _offset_text(offset: dt.timedelta) -> str:
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    hours, minutes = divmod(abs(minutes), 60)
-    return f"{sign}{hours:02d}:{minutes:02d}"
-
-
 def format_timestamp(moment: dt.datetime, *, millis: bool = False) -> str:
     """X-TIMESTAMP text in Asia/Jakarta: ``2026-11-22T09:30:00+07:00``, or with ``.SSS``.
 
@@ -306,16 +299,8 @@ def format_timestamp(moment: dt.datetime, *, millis: bool = False) -> str:
     offset = moment.utcoffset()
     if offset is None:
         raise ValueError("format_timestamp needs an aware datetime")
-    local = moment.astimezone(JAKARTA)
-    local_offset = local.utcoffset()
-    assert local_offset is not None
-    text = (
-        f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
-        f"T{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
-    )
-    if millis:
-        text += f".{local.microsecond // 1000:03d}"
-    return text + _offset_text(local_offset)
+    # JAKARTA is a fixed +07:00 zone, so isoformat writes exactly SNAP's form.
+    return moment.astimezone(JAKARTA).isoformat(timespec="milliseconds" if millis else "seconds")
 
 
 def parse_timestamp(text: str) -> dt.datetime:
