@@ -863,8 +863,9 @@ def test_paying_a_reversed_reference_again_is_refused_without_sending(
 ) -> None:
     client.pay(NIK, months=1, reference="POS-0001")
     client.reverse("POS-0001")
-    with pytest.raises(HostDeclined):
+    with pytest.raises(HostDeclined) as error:
         client.pay(NIK, months=1, reference="POS-0001")
+    assert error.value.code == "payment.reversed"
     assert adapter.calls["pay"] == 1
     assert payments(host) == ["POS-0001"]
 
@@ -951,6 +952,7 @@ def test_a_queued_reversal_expires(
     assert item is not None
     assert item.state is OutboxState.EXPIRED  # a person must look at it
     assert client.recover().unresolved == 0
+    assert client.reverse("POS-0001").state is ReversalState.EXPIRED
 
 
 def test_reversing_an_unknown_reference(client: Client, adapter: Recording) -> None:
@@ -1249,3 +1251,15 @@ def test_no_full_nik_in_reprs_errors_or_logs(
     for text in texts:
         assert NIK not in text
         assert other not in text
+
+
+def test_an_unanswered_inquiry_is_not_a_payment_outcome(
+    client: Client, faults: Faults, host: FakeHost, journal: Journal
+) -> None:
+    faults.inject(FaultKind.DROP, match="/direct/inquire")
+    with pytest.raises(NotDelivered) as error:
+        client.pay(NIK, months=1, reference="POS-0001")
+    assert error.value.code == "transport.not_delivered"
+    assert journal.get("direct", "pay", "POS-0001") is None  # nothing journaled, nothing sent
+    assert payments(host) == []
+    assert client.pay(NIK, months=1, reference="POS-0001").channel_reference == "POS-0001"

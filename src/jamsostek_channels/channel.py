@@ -232,6 +232,7 @@ class PaymentResult:
 class ReversalState(enum.StrEnum):
     REVERSED = "reversed"
     QUEUED = "queued"  #: stored and retried until the host accepts it (store-and-forward)
+    EXPIRED = "expired"  #: never accepted before its deadline: a person must look
     NOT_FOUND = "not-found"  #: nothing to reverse: the payment was never applied
     REFUSED = "refused"  #: the host will not reverse it (e.g. past the cut-off)
 

@@ -259,11 +259,19 @@ class Client:
         """Masked name, coverage, and what ``months`` months would cost when ``payer`` pays
         (default: the worker), with the channel's admin fee apart."""
         self._require(Operation.INQUIRE)
-        inquiry = self.adapter.inquire(
-            self._customer(customer), self._months(months), self.agent_id, payer
-        )
+        inquiry = self._inquire(self._customer(customer), self._months(months), payer)
         fee = self.capabilities.admin_fee.fee_for(inquiry.amount)
         return attrs.evolve(inquiry, admin_fee=fee)
+
+    def _inquire(self, customer: CustomerId, months: int, payer: Payer | None) -> Inquiry:
+        """An inquiry moves no money: an unanswered one is simply not delivered (safe to ask
+        again), never the "payment outcome unknown" a lost payment answer is."""
+        try:
+            return self.adapter.inquire(customer, months, self.agent_id, payer)
+        except OutcomeUnknown:
+            raise NotDelivered(
+                "transport.not_delivered", {"reason": "inquiry unanswered"}
+            ) from None
 
     def history(self, customer: CustomerId | str) -> tuple[HistoryEntry, ...]:
         self._require(Operation.HISTORY)
@@ -317,7 +325,7 @@ class Client:
             _check_same_payment(existing, parsed, count, payer)
             return self._settle_existing(existing)
 
-        inquiry = self.adapter.inquire(parsed, count, self.agent_id, payer)
+        inquiry = self._inquire(parsed, count, payer)
         self._amount(inquiry.amount)
         request = PaymentRequest(
             reference=reference,
@@ -379,7 +387,7 @@ class Client:
             return self._receipt_of(entry, request, result)
         if result.state is PaymentState.REVERSED:
             self.journal.finish(entry.id, EntryState.REVERSED, unstructure(result))
-            raise HostDeclined("host.reversal_refused", host_code=result.host_code)
+            raise HostDeclined("payment.reversed", host_code=result.host_code)
         if result.state is PaymentState.DECLINED:
             declined = HostDeclined("host.rejected", {"code": result.host_code or "-"})
             self.journal.finish(entry.id, EntryState.DECLINED, _declined_outcome(declined))
@@ -443,7 +451,7 @@ class Client:
                 host_code=outcome.get("host_code"),
             )
         if entry.state is EntryState.REVERSED:
-            raise HostDeclined("host.reversal_refused", host_code="reversed")
+            raise HostDeclined("payment.reversed", host_code="reversed")
         if entry.state is EntryState.NOT_APPLIED:
             # Surely never applied: send the same request again, marked as a repeat.
             request = attrs.evolve(_request_of(entry), repeat=True)
@@ -516,10 +524,11 @@ class Client:
         if item.state is OutboxState.PENDING:
             return self._deliver_reversal(item.id, reference)
         entry = self._entry(entry)
-        state = (
-            ReversalState.REVERSED if entry.state is EntryState.REVERSED else ReversalState.REFUSED
-        )
-        return ReversalResult(reference, state)
+        if entry.state is EntryState.REVERSED:
+            return ReversalResult(reference, ReversalState.REVERSED)
+        if item.state is OutboxState.EXPIRED:  # never answered in time: a person must look
+            return ReversalResult(reference, ReversalState.EXPIRED, host_code=item.last_error)
+        return ReversalResult(reference, ReversalState.REFUSED, host_code=item.last_error)
 
     def _deliver_reversal(self, item_id: int, reference: str) -> ReversalResult:
         entry = self.journal.get(self.channel, _PAY, reference)
@@ -527,9 +536,16 @@ class Client:
         item = next(i for i in self.journal.outbox(self.channel) if i.id == item_id)
         try:
             result = self.adapter.reverse(_request_of(entry), item.repeat)
-        except (NotDelivered, OutcomeUnknown, MalformedMessage) as error:
+        except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
+            # Not (surely) accepted: keep it queued; an authentication failure is retried too,
+            # as credentials are renewed.
             self.journal.retry_later(item_id, self._clock() + self._reversal_backoff, error.code)
             return ReversalResult(reference, ReversalState.QUEUED)
+        except HostDeclined as declined:
+            self.journal.delivered(
+                item_id, OutboxState.REJECTED, declined.host_code or declined.code
+            )
+            return ReversalResult(reference, ReversalState.REFUSED, host_code=declined.host_code)
         if result.state is ReversalState.REVERSED:
             self.journal.delivered(item_id, OutboxState.ACCEPTED)
             self.journal.finish(entry.id, EntryState.REVERSED, {"reversed": True})

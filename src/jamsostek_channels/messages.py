@@ -240,6 +240,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Auto-debit needs the first month paid.",
     ),
     "host.reversal_refused": ("Pembatalan ditolak.", "The reversal was refused."),
+    "payment.reversed": (
+        "Pembayaran dengan referensi ini sudah dibatalkan.",
+        "The payment with this reference was reversed.",
+    ),
     "host.not_found": ("Transaksi tidak ditemukan.", "Transaction not found."),
     "host.busy": ("Terlalu banyak permintaan; coba lagi.", "Too many requests; try again."),
     "host.error": (
