@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from bench import channels, foundation
+from bench import channels, foundation, reconcile
 from bench.harness import print_results
 
 
 def main() -> int:
-    selected = set(sys.argv[1:]) or {"foundation", "channels"}
+    selected = set(sys.argv[1:]) or {"foundation", "channels", "reconcile"}
     results = []
     if "foundation" in selected:
         results += foundation.run()
     if "channels" in selected:
         results += channels.run()
+    if "reconcile" in selected:
+        results += reconcile.run()
     print_results(results)
     return 0 if all(r.ok for r in results) else 1
 

@@ -35,7 +35,7 @@ def _common() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from jamsostek_channels.cli import chaos, check, demo, quote, sandbox
+    from jamsostek_channels.cli import chaos, check, demo, quote, reconcile, sandbox
 
     parser = argparse.ArgumentParser(
         prog="jamsostek-channels",
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(commands, common)
     sandbox.add_parser(commands, common)
     chaos.add_parser(commands, common)
+    reconcile.add_parser(commands, common)
     return parser
 
 
