@@ -1,0 +1,22 @@
+"""Kantor Pos (Pos Indonesia): post-office counters over SOAP 1.1, the reference profile.
+
+Nothing about a Kantor Pos host-to-host integration is public, so this package *defines* one
+(``docs/channels/kantorpos.md``, the XSDs in ``schemas/kantorpos/``) and keeps every
+partner-specific value in configuration (``profile.toml``). Modules, one job each, usable from
+either side of the wire (the library as the counter's client, the fake gateway as server):
+
+* :mod:`.xmlsafe` — the one hardened way in for XML (size, DOCTYPE/entities, depth, UTF-8) and
+  the XSD loader and validator;
+* :mod:`.soap` — SOAP 1.1 envelopes and Faults;
+* :mod:`.messages` — every message: attrs types, exact-bytes encoders, strict decoders, and the
+  converters to and from the library's wire-neutral types; the daily settlement file;
+* :mod:`.codes` — the 2-3 digit response codes and what each means to the library;
+* :mod:`.profile` — the profile: endpoint, SOAPActions, offices, tellers, limits, fees, codes;
+* :mod:`.examples` — one valid example of every message (the documentation's examples).
+
+Nothing here is imported by ``import jamsostek_channels``; import the modules you use.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,1969 @@
+"""The Kantor Pos messages (version 1), for both sides of the wire.
+
+Every message is an attrs frozen type with an ``encode_*`` that produces the exact bytes to
+send and a strict ``decode_*`` that reads received bytes back, so
+``decode_x(encode_x(message)) == message``. The client (the counter, through the library)
+encodes requests and decodes answers; the server (the fake gateway, or a partner's test double)
+decodes requests and encodes answers.
+
+* ``register``: :class:`PosRegistrationRequest` -> :class:`PosRegistrationChallenge`
+* ``confirm``: :class:`PosRegistrationConfirm` -> :class:`PosRegistrationResult`
+* ``inquire``: :class:`PosInquiryRequest` -> :class:`PosInquiryResponse`
+* ``pay``: :class:`PosPaymentRequest` -> :class:`PosPaymentResponse`
+* ``status``: :class:`PosStatusRequest` -> :class:`PosStatusResponse`
+* ``reverse``: :class:`PosReversalRequest` -> :class:`PosReversalResponse`
+
+The XSD element of ``PosX`` is ``kp:X``. Refusals travel as a SOAP Fault
+(:class:`PosFault`); the daily :class:`PosSettlementFile` is a plain XML document.
+
+Wire rules kept here:
+
+* UTF-8, an XML declaration, the envelope declaring ``soap`` and ``kp``
+  (:data:`NAMESPACE`, ``urn:jamsostek-channels:kantorpos:1``), two-space indentation, and
+  ``version="1.0"`` on the message element;
+* money is whole rupiah, months ``YYYY-MM``, instants ``2026-11-23T09:30:05+07:00`` (Asia/Jakarta;
+  a fraction only when there is one), booleans ``true``/``false``; optional fields that are
+  ``None`` are left out;
+* every message is validated against the XSDs **on the way out** as well as in: encoding an
+  invalid message (a negative amount, a naive datetime, a text with a line break) raises
+  :class:`~jamsostek_channels.errors.MalformedMessage` naming the element, before a byte is sent.
+
+Decoding is total: whatever the bytes, a decoder returns its type or raises
+:class:`~jamsostek_channels.errors.MalformedMessage` (from :mod:`.xmlsafe`, the envelope, the
+schema, or a rule the schema cannot say: a total that is not the sum of its bills, a settlement
+trailer that disagrees with its records, an APPLIED payment without its host reference). An
+answer decoder that finds a SOAP Fault raises the library error its response code means (see
+:mod:`.codes`): :class:`~.errors.KantorPosDeclined` (a ``HostDeclined``) or
+:class:`~.errors.KantorPosRefused` (a ``MalformedMessage``: the host refused our message).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Final, Protocol, TypeAlias, TypeVar, cast
+
+import attrs
+from lxml import etree
+
+from jamsostek_channels.adapters.kantorpos import soap, xmlsafe
+from jamsostek_channels.adapters.kantorpos.codes import ResponseCodes
+from jamsostek_channels.adapters.kantorpos.xmlsafe import malformed
+from jamsostek_channels.channel import (
+    Bill,
+    CustomerId,
+    CustomerIdKind,
+    Inquiry,
+    OtpChallenge,
+    PaymentRequest,
+    PaymentResult,
+    PaymentState,
+    Registration,
+    RegistrationRequest,
+    ReversalResult,
+    ReversalState,
+    SettlementRecord,
+    SettlementState,
+)
+from jamsostek_channels.clock import JAKARTA
+from jamsostek_channels.errors import JamsostekError, MalformedMessage
+from jamsostek_channels.model import CoverageState, Participant, Payer, PayerKind, Program, Sex
+from jamsostek_channels.period import YearMonth
+
+__all__ = [
+    "ENVELOPE_SCHEMA",
+    "MESSAGE_LIMITS",
+    "NAMESPACE",
+    "OPERATION_ELEMENTS",
+    "SETTLEMENT_LIMITS",
+    "SETTLEMENT_SCHEMA",
+    "VERSION",
+    "Limits",
+    "PaymentStatus",
+    "PosAnswer",
+    "PosBill",
+    "PosFault",
+    "PosInquiryRequest",
+    "PosInquiryResponse",
+    "PosMessage",
+    "PosParticipant",
+    "PosPayer",
+    "PosPaymentRequest",
+    "PosPaymentResponse",
+    "PosRegistrationChallenge",
+    "PosRegistrationConfirm",
+    "PosRegistrationRequest",
+    "PosRegistrationResult",
+    "PosRequest",
+    "PosReversalRequest",
+    "PosReversalResponse",
+    "PosSettlementFile",
+    "PosSettlementRecord",
+    "PosSettlementTrailer",
+    "PosStatusRequest",
+    "PosStatusResponse",
+    "ReversalStatus",
+    "SettlementStatus",
+    "TransactionStatus",
+    "challenge_for",
+    "challenge_from",
+    "decode_fault",
+    "decode_inquiry_request",
+    "decode_inquiry_response",
+    "decode_payment_request",
+    "decode_payment_response",
+    "decode_registration_challenge",
+    "decode_registration_confirm",
+    "decode_registration_request",
+    "decode_registration_result",
+    "decode_request",
+    "decode_reversal_request",
+    "decode_reversal_response",
+    "decode_settlement_file",
+    "decode_status_request",
+    "decode_status_response",
+    "element_name",
+    "encode",
+    "encode_fault",
+    "encode_inquiry_request",
+    "encode_inquiry_response",
+    "encode_payment_request",
+    "encode_payment_response",
+    "encode_registration_challenge",
+    "encode_registration_confirm",
+    "encode_registration_request",
+    "encode_registration_result",
+    "encode_reversal_request",
+    "encode_reversal_response",
+    "encode_settlement_file",
+    "encode_status_request",
+    "encode_status_response",
+    "fault_for",
+    "format_instant",
+    "inquiry_from_response",
+    "inquiry_request_for",
+    "inquiry_response_for",
+    "operation_of",
+    "payment_request_for",
+    "payment_response_for",
+    "payment_result_from",
+    "registration_confirm_for",
+    "registration_from",
+    "registration_request_for",
+    "registration_result_for",
+    "reversal_request_for",
+    "reversal_response_for",
+    "reversal_result_from",
+    "settlement_file_for",
+    "settlement_records_from",
+    "status_request_for",
+    "status_response_for",
+]
+
+#: The namespace of version 1; its last segment is the major version.
+NAMESPACE: Final = "urn:jamsostek-channels:kantorpos:1"
+#: The minor version, written on every message element (``version="1.0"``).
+VERSION: Final = "1.0"
+#: The XSD a whole SOAP envelope is validated against (it imports the messages' XSD).
+ENVELOPE_SCHEMA: Final = "kantorpos-envelope-1.xsd"
+#: The XSD of the daily settlement file.
+SETTLEMENT_SCHEMA: Final = "kantorpos-settlement-1.xsd"
+
+_PREFIX = "kp"
+_NSMAP: dict[str, str] = {_PREFIX: NAMESPACE}
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+@attrs.frozen
+class Limits:
+    """The hardened reader's limits for one kind of document (see :mod:`.xmlsafe`)."""
+
+    max_bytes: int = xmlsafe.MAX_BYTES
+    max_depth: int = xmlsafe.MAX_DEPTH
+
+
+#: Limits for SOAP messages: 256 KiB, 32 levels.
+MESSAGE_LIMITS: Final = Limits()
+#: Limits for a settlement file: 4 MiB (a busy office's day is a few hundred kilobytes).
+SETTLEMENT_LIMITS: Final = Limits(max_bytes=4 * 1024 * 1024)
+
+
+def _q(local: str) -> str:
+    return f"{{{NAMESPACE}}}{local}"
+
+
+# -- statuses ---------------------------------------------------------------------------------
+
+
+class PaymentStatus(enum.StrEnum):
+    """A payment's answer: the host's decision, recorded under the reference."""
+
+    APPLIED = "APPLIED"
+    DECLINED = "DECLINED"
+    PENDING = "PENDING"
+
+
+class TransactionStatus(enum.StrEnum):
+    """A status inquiry's answer."""
+
+    APPLIED = "APPLIED"
+    DECLINED = "DECLINED"
+    PENDING = "PENDING"
+    REVERSED = "REVERSED"
+    NOT_FOUND = "NOT_FOUND"
+
+
+class ReversalStatus(enum.StrEnum):
+    REVERSED = "REVERSED"
+    NOT_FOUND = "NOT_FOUND"  #: nothing to reverse: the payment was never applied
+    REFUSED = "REFUSED"  #: the host will not reverse it (responseCode says why)
+
+
+class SettlementStatus(enum.StrEnum):
+    PAID = "PAID"
+    REVERSED = "REVERSED"
+
+
+# -- the message types --------------------------------------------------------------------------
+
+
+def _mask(value: str) -> str:
+    return f"{value[:4]}{'*' * max(len(value) - 8, 0)}{value[-4:]}" if len(value) > 8 else "****"
+
+
+@attrs.frozen
+class PosParticipant:
+    """A participant as ``kp:participant`` carries it: the wire's values, not yet checked by
+    the rules (:meth:`to_participant` does that)."""
+
+    nik: str = attrs.field(repr=_mask)
+    name: str
+    birth_date: dt.date
+    sex: Sex
+    phone: str = attrs.field(repr=_mask)
+    email: str | None
+    address: str
+    postal_code: str
+    occupations: tuple[str, ...]
+    income: int
+    programs: tuple[Program, ...]
+
+    @classmethod
+    def of(cls, participant: Participant) -> PosParticipant:
+        return cls(
+            nik=participant.nik,
+            name=participant.name,
+            birth_date=participant.birth_date,
+            sex=participant.sex,
+            phone=participant.phone,
+            email=participant.email,
+            address=participant.address,
+            postal_code=participant.postal_code,
+            occupations=participant.occupations,
+            income=participant.income,
+            programs=participant.programs,
+        )
+
+    def to_participant(self) -> Participant:
+        """The model's participant; raises :class:`~jamsostek_channels.errors.InvalidInput`
+        listing every rule problem (the host answers those as a refusal)."""
+        return Participant(
+            nik=self.nik,
+            name=self.name,
+            birth_date=self.birth_date,
+            sex=self.sex,
+            phone=self.phone,
+            email=self.email,
+            address=self.address,
+            postal_code=self.postal_code,
+            occupations=self.occupations,
+            income=self.income,
+            programs=self.programs,
+        )
+
+
+@attrs.frozen
+class PosPayer:
+    """``kp:payer`` / ``kp:registeredBy``: who pays, as the wire carries it."""
+
+    kind: PayerKind
+    scheme: str | None = None
+    name: str | None = None
+    reference: str | None = None
+
+    @classmethod
+    def of(cls, payer: Payer) -> PosPayer:
+        return cls(payer.kind, payer.scheme, payer.name, payer.reference)
+
+    def to_payer(self) -> Payer:
+        """The model's payer; raises :class:`~jamsostek_channels.errors.InvalidInput` when the
+        rules refuse it (an unknown scheme code, a missing name)."""
+        return Payer(self.kind, name=self.name, scheme=self.scheme, reference=self.reference)
+
+
+@attrs.frozen
+class PosBill:
+    period: YearMonth
+    amount: int
+    discount: str | None = None
+
+
+@attrs.frozen
+class PosRegistrationRequest:
+    office: str
+    teller: str
+    reference: str
+    requested_at: dt.datetime
+    participant: PosParticipant
+    registered_by: PosPayer
+
+
+@attrs.frozen
+class PosRegistrationChallenge:
+    reference: str
+    challenge_id: str
+    phone_masked: str
+    expires_at: dt.datetime
+
+
+@attrs.frozen
+class PosRegistrationConfirm:
+    office: str
+    teller: str
+    reference: str
+    challenge_id: str
+    otp: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class PosRegistrationResult:
+    reference: str
+    kpj: str
+    nik_masked: str
+    name: str
+    registered_from: YearMonth
+    programs: tuple[Program, ...]
+
+
+@attrs.frozen
+class PosInquiryRequest:
+    office: str
+    teller: str
+    customer: CustomerId
+    months: int
+    reference: str | None = None
+    payer: PosPayer | None = None
+
+
+@attrs.frozen
+class PosInquiryResponse:
+    """``total`` must be the sum of the bills (checked both ways)."""
+
+    inquiry_id: str
+    customer: CustomerId
+    kpj: str
+    name_masked: str
+    programs: tuple[Program, ...]
+    coverage_state: CoverageState
+    bills: tuple[PosBill, ...]
+    total: int
+    admin_fee: int
+    valid_until: dt.datetime | None = None
+
+
+@attrs.frozen
+class PosPaymentRequest:
+    office: str
+    teller: str
+    reference: str
+    customer: CustomerId
+    periods: tuple[YearMonth, ...]
+    amount: int
+    admin_fee: int
+    payer: PosPayer
+    requested_at: dt.datetime
+    inquiry_id: str | None = None
+    repeat: bool = False
+
+
+@attrs.frozen
+class PosPaymentResponse:
+    """APPLIED needs ``host_reference``, ``periods`` and ``paid_at`` (checked both ways)."""
+
+    reference: str
+    status: PaymentStatus
+    response_code: str
+    amount: int
+    host_reference: str | None = None
+    periods: tuple[YearMonth, ...] = ()
+    paid_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class PosStatusRequest:
+    office: str
+    teller: str
+    reference: str
+
+
+@attrs.frozen
+class PosStatusResponse:
+    """APPLIED and REVERSED need ``host_reference`` and ``paid_at`` (checked both ways)."""
+
+    reference: str
+    status: TransactionStatus
+    response_code: str
+    host_reference: str | None = None
+    periods: tuple[YearMonth, ...] = ()
+    amount: int | None = None
+    paid_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class PosReversalRequest:
+    office: str
+    teller: str
+    reference: str
+    amount: int
+    requested_at: dt.datetime
+    repeat: bool = False
+
+
+@attrs.frozen
+class PosReversalResponse:
+    reference: str
+    status: ReversalStatus
+    response_code: str
+    reversed_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class PosFault:
+    """A SOAP Fault of this profile: ``response_code`` is what a receiver acts on."""
+
+    code: soap.FaultCode
+    string: str
+    response_code: str | None = None
+    reference: str | None = None
+    message_id: str | None = None
+    message_en: str | None = None
+    subcode: str | None = None
+
+
+@attrs.frozen
+class PosSettlementRecord:
+    reference: str
+    host_reference: str
+    nik_masked: str
+    periods: tuple[YearMonth, ...]
+    amount: int
+    admin_fee: int
+    paid_at: dt.datetime
+    state: SettlementStatus
+    teller: str | None = None
+    reversed_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class PosSettlementTrailer:
+    record_count: int
+    paid_count: int
+    paid_amount: int
+    paid_admin_fee: int
+    reversed_count: int
+    reversed_amount: int
+
+    @classmethod
+    def of(cls, records: Iterable[PosSettlementRecord]) -> PosSettlementTrailer:
+        every = tuple(records)
+        paid = [r for r in every if r.state is SettlementStatus.PAID]
+        reversed_ = [r for r in every if r.state is SettlementStatus.REVERSED]
+        return cls(
+            record_count=len(every),
+            paid_count=len(paid),
+            paid_amount=sum(r.amount for r in paid),
+            paid_admin_fee=sum(r.admin_fee for r in paid),
+            reversed_count=len(reversed_),
+            reversed_amount=sum(r.amount for r in reversed_),
+        )
+
+
+@attrs.frozen
+class PosSettlementFile:
+    """One office's business day. The trailer is computed from the records when encoding and
+    checked against them when decoding."""
+
+    office: str
+    business_date: dt.date
+    generated_at: dt.datetime
+    records: tuple[PosSettlementRecord, ...]
+
+    @property
+    def trailer(self) -> PosSettlementTrailer:
+        return PosSettlementTrailer.of(self.records)
+
+
+#: Any request a server receives.
+PosRequest: TypeAlias = (
+    PosRegistrationRequest
+    | PosRegistrationConfirm
+    | PosInquiryRequest
+    | PosPaymentRequest
+    | PosStatusRequest
+    | PosReversalRequest
+)
+#: Any answer a client receives (a Fault is raised, not returned).
+PosAnswer: TypeAlias = (
+    PosRegistrationChallenge
+    | PosRegistrationResult
+    | PosInquiryResponse
+    | PosPaymentResponse
+    | PosStatusResponse
+    | PosReversalResponse
+)
+PosMessage: TypeAlias = PosRequest | PosAnswer
+
+#: operation -> (request element, answer element), as the SOAPAction names the operation.
+OPERATION_ELEMENTS: Final[Mapping[str, tuple[str, str]]] = {
+    "register": ("RegistrationRequest", "RegistrationChallenge"),
+    "confirm": ("RegistrationConfirm", "RegistrationResult"),
+    "inquire": ("InquiryRequest", "InquiryResponse"),
+    "pay": ("PaymentRequest", "PaymentResponse"),
+    "status": ("StatusRequest", "StatusResponse"),
+    "reverse": ("ReversalRequest", "ReversalResponse"),
+}
+
+
+def element_name(message: PosMessage | PosSettlementFile) -> str:
+    """The XSD element of a message type: ``PosPaymentRequest`` -> ``"PaymentRequest"``."""
+    return type(message).__name__.removeprefix("Pos")
+
+
+def operation_of(message: PosMessage) -> str:
+    """The operation (SOAPAction key in the profile) a request or answer belongs to."""
+    name = element_name(message)
+    for operation, elements in OPERATION_ELEMENTS.items():
+        if name in elements:
+            return operation
+    raise KeyError(name)
+
+
+# -- cross-field rules the XSD cannot say (checked when encoding and when decoding) -------------
+
+
+def _rules(message: object) -> None:
+    if isinstance(message, PosInquiryResponse):
+        if message.total != sum(bill.amount for bill in message.bills):
+            raise malformed("InquiryResponse total is not the sum of its bills", field="total")
+    elif isinstance(message, PosPaymentResponse | PosStatusResponse):
+        settled = {TransactionStatus.APPLIED, TransactionStatus.REVERSED}
+        if message.status in settled and (
+            message.host_reference is None or message.paid_at is None
+        ):
+            name = element_name(message)
+            raise malformed(
+                f"{name} with status {message.status.value} needs hostReference and paidAt",
+                field="hostReference",
+            )
+        if message.status == PaymentStatus.APPLIED and not message.periods:
+            name = element_name(message)
+            raise malformed(f"{name} with status APPLIED needs periods", field="periods")
+    elif isinstance(message, PosSettlementRecord) and (
+        message.state is SettlementStatus.PAID and message.reversed_at is not None
+    ):
+        raise malformed("a PAID settlement record has no reversedAt", field="record/reversedAt")
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+class _Unencodable(Exception):
+    def __init__(self, element: str, problem: str) -> None:
+        self.element = element
+        super().__init__(f"{element}: {problem}")
+
+
+def format_instant(moment: dt.datetime) -> str:
+    """``2026-11-23T09:30:05+07:00``: Asia/Jakarta, seconds, a fraction only when there is one.
+    Raises ``ValueError`` for a naive datetime."""
+    if not isinstance(moment, dt.datetime) or moment.utcoffset() is None:
+        raise ValueError("an aware datetime is needed")
+    local = moment.astimezone(JAKARTA)
+    text = (
+        f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
+        f"T{local.hour:02d}:{local.minute:02d}:{local.second:02d}"
+    )
+    if local.microsecond:
+        text += f".{local.microsecond:06d}"
+    return text + "+07:00"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _put(parent: etree._Element, name: str, text: str) -> etree._Element:
+    element = etree.SubElement(parent, _q(name))
+    try:
+        element.text = text
+    except (ValueError, TypeError):  # a character XML cannot carry
+        raise _Unencodable(name, "a character XML cannot carry") from None
+    return element
+
+
+def _text(parent: etree._Element, name: str, value: object) -> None:
+    if not isinstance(value, str):
+        raise _Unencodable(name, "must be a string")
+    _put(parent, name, value)
+
+
+def _opt_text(parent: etree._Element, name: str, value: object) -> None:
+    if value is not None:
+        _text(parent, name, value)
+
+
+def _int(parent: etree._Element, name: str, value: object) -> None:
+    if not _is_int(value):
+        raise _Unencodable(name, "must be an integer")
+    _put(parent, name, str(value))
+
+
+def _opt_int(parent: etree._Element, name: str, value: object) -> None:
+    if value is not None:
+        _int(parent, name, value)
+
+
+def _bool(parent: etree._Element, name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise _Unencodable(name, "must be a boolean")
+    _put(parent, name, "true" if value else "false")
+
+
+def _enum(parent: etree._Element, name: str, value: object, kind: type[enum.Enum]) -> None:
+    if not isinstance(value, kind):
+        raise _Unencodable(name, f"must be a {kind.__name__}")
+    _put(parent, name, str(value.value))
+
+
+def _month(parent: etree._Element, name: str, value: object) -> None:
+    if not isinstance(value, YearMonth):
+        raise _Unencodable(name, "must be a YearMonth")
+    _put(parent, name, str(value))
+
+
+def _date(parent: etree._Element, name: str, value: object) -> None:
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise _Unencodable(name, "must be a date")
+    _put(parent, name, value.isoformat())
+
+
+def _instant(parent: etree._Element, name: str, value: object) -> None:
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        raise _Unencodable(name, "must be an aware datetime")
+    try:
+        text = format_instant(value)
+    except (ValueError, OverflowError):
+        raise _Unencodable(name, "out of range") from None
+    _put(parent, name, text)
+
+
+def _opt_instant(parent: etree._Element, name: str, value: object) -> None:
+    if value is not None:
+        _instant(parent, name, value)
+
+
+def _sequence(value: object, name: str, kind: type) -> tuple[object, ...]:
+    if not isinstance(value, tuple) or not all(isinstance(item, kind) for item in value):
+        raise _Unencodable(name, f"must be a tuple of {kind.__name__}")
+    return value
+
+
+def _programs(parent: etree._Element, programs: object) -> None:
+    holder = etree.SubElement(parent, _q("programs"))
+    for program in _sequence(programs, "programs", Program):
+        _enum(holder, "program", program, Program)
+
+
+def _periods(parent: etree._Element, periods: object) -> None:
+    holder = etree.SubElement(parent, _q("periods"))
+    for period in _sequence(periods, "periods", YearMonth):
+        _month(holder, "month", period)
+
+
+def _customer(parent: etree._Element, customer: object) -> None:
+    if not isinstance(customer, CustomerId):
+        raise _Unencodable("customer", "must be a CustomerId")
+    holder = etree.SubElement(parent, _q("customer"))
+    tag = "nik" if customer.kind is CustomerIdKind.NIK else "kpj"
+    _text(holder, tag, customer.value)
+
+
+def _payer(parent: etree._Element, name: str, payer: object) -> None:
+    if not isinstance(payer, PosPayer):
+        raise _Unencodable(name, "must be a PosPayer")
+    holder = etree.SubElement(parent, _q(name))
+    _enum(holder, "kind", payer.kind, PayerKind)
+    _opt_text(holder, "scheme", payer.scheme)
+    _opt_text(holder, "name", payer.name)
+    _opt_text(holder, "reference", payer.reference)
+
+
+class _HasCounter(Protocol):
+    @property
+    def office(self) -> str: ...
+
+    @property
+    def teller(self) -> str: ...
+
+
+def _counter(parent: etree._Element, message: _HasCounter) -> None:
+    _text(parent, "office", message.office)
+    _text(parent, "teller", message.teller)
+
+
+def _write_registration_request(root: etree._Element, m: PosRegistrationRequest) -> None:
+    _counter(root, m)
+    _text(root, "reference", m.reference)
+    _instant(root, "requestedAt", m.requested_at)
+    p = m.participant
+    if not isinstance(p, PosParticipant):
+        raise _Unencodable("participant", "must be a PosParticipant")
+    holder = etree.SubElement(root, _q("participant"))
+    _text(holder, "nik", p.nik)
+    _text(holder, "name", p.name)
+    _date(holder, "birthDate", p.birth_date)
+    _enum(holder, "sex", p.sex, Sex)
+    _text(holder, "phone", p.phone)
+    _opt_text(holder, "email", p.email)
+    _text(holder, "address", p.address)
+    _text(holder, "postalCode", p.postal_code)
+    occupations = etree.SubElement(holder, _q("occupations"))
+    for occupation in _sequence(p.occupations, "occupations", str):
+        _text(occupations, "occupation", occupation)
+    _int(holder, "income", p.income)
+    _programs(holder, p.programs)
+    _payer(root, "registeredBy", m.registered_by)
+
+
+def _write_registration_challenge(root: etree._Element, m: PosRegistrationChallenge) -> None:
+    _text(root, "reference", m.reference)
+    _text(root, "challengeId", m.challenge_id)
+    _text(root, "phoneMasked", m.phone_masked)
+    _instant(root, "expiresAt", m.expires_at)
+
+
+def _write_registration_confirm(root: etree._Element, m: PosRegistrationConfirm) -> None:
+    _counter(root, m)
+    _text(root, "reference", m.reference)
+    _text(root, "challengeId", m.challenge_id)
+    _text(root, "otp", m.otp)
+
+
+def _write_registration_result(root: etree._Element, m: PosRegistrationResult) -> None:
+    _text(root, "reference", m.reference)
+    _text(root, "kpj", m.kpj)
+    _text(root, "nikMasked", m.nik_masked)
+    _text(root, "name", m.name)
+    _month(root, "registeredFrom", m.registered_from)
+    _programs(root, m.programs)
+
+
+def _write_inquiry_request(root: etree._Element, m: PosInquiryRequest) -> None:
+    _counter(root, m)
+    _opt_text(root, "reference", m.reference)
+    _customer(root, m.customer)
+    _int(root, "months", m.months)
+    if m.payer is not None:
+        _payer(root, "payer", m.payer)
+
+
+def _write_inquiry_response(root: etree._Element, m: PosInquiryResponse) -> None:
+    _text(root, "inquiryId", m.inquiry_id)
+    _customer(root, m.customer)
+    _text(root, "kpj", m.kpj)
+    _text(root, "nameMasked", m.name_masked)
+    _programs(root, m.programs)
+    _enum(root, "coverageState", m.coverage_state, CoverageState)
+    bills = etree.SubElement(root, _q("bills"))
+    for bill in _sequence(m.bills, "bills", PosBill):
+        assert isinstance(bill, PosBill)
+        holder = etree.SubElement(bills, _q("bill"))
+        _month(holder, "period", bill.period)
+        _int(holder, "amount", bill.amount)
+        _opt_text(holder, "discount", bill.discount)
+    _int(root, "total", m.total)
+    _int(root, "adminFee", m.admin_fee)
+    _opt_instant(root, "validUntil", m.valid_until)
+
+
+def _write_payment_request(root: etree._Element, m: PosPaymentRequest) -> None:
+    _counter(root, m)
+    _text(root, "reference", m.reference)
+    _customer(root, m.customer)
+    _opt_text(root, "inquiryId", m.inquiry_id)
+    _periods(root, m.periods)
+    _int(root, "amount", m.amount)
+    _int(root, "adminFee", m.admin_fee)
+    _payer(root, "payer", m.payer)
+    _bool(root, "repeat", m.repeat)
+    _instant(root, "requestedAt", m.requested_at)
+
+
+def _write_payment_response(root: etree._Element, m: PosPaymentResponse) -> None:
+    _text(root, "reference", m.reference)
+    _enum(root, "status", m.status, PaymentStatus)
+    _text(root, "responseCode", m.response_code)
+    _opt_text(root, "hostReference", m.host_reference)
+    if m.periods:
+        _periods(root, m.periods)
+    _int(root, "amount", m.amount)
+    _opt_instant(root, "paidAt", m.paid_at)
+
+
+def _write_status_request(root: etree._Element, m: PosStatusRequest) -> None:
+    _counter(root, m)
+    _text(root, "reference", m.reference)
+
+
+def _write_status_response(root: etree._Element, m: PosStatusResponse) -> None:
+    _text(root, "reference", m.reference)
+    _enum(root, "status", m.status, TransactionStatus)
+    _text(root, "responseCode", m.response_code)
+    _opt_text(root, "hostReference", m.host_reference)
+    if m.periods:
+        _periods(root, m.periods)
+    _opt_int(root, "amount", m.amount)
+    _opt_instant(root, "paidAt", m.paid_at)
+
+
+def _write_reversal_request(root: etree._Element, m: PosReversalRequest) -> None:
+    _counter(root, m)
+    _text(root, "reference", m.reference)
+    _int(root, "amount", m.amount)
+    _bool(root, "repeat", m.repeat)
+    _instant(root, "requestedAt", m.requested_at)
+
+
+def _write_reversal_response(root: etree._Element, m: PosReversalResponse) -> None:
+    _text(root, "reference", m.reference)
+    _enum(root, "status", m.status, ReversalStatus)
+    _text(root, "responseCode", m.response_code)
+    _opt_instant(root, "reversedAt", m.reversed_at)
+
+
+def _write_fault_detail(detail: etree._Element, fault: PosFault) -> None:
+    holder = etree.SubElement(detail, _q("FaultDetail"))
+    holder.set("version", VERSION)
+    _text(holder, "responseCode", fault.response_code)
+    _opt_text(holder, "reference", fault.reference)
+    _opt_text(holder, "messageId", fault.message_id)
+    _opt_text(holder, "messageEn", fault.message_en)
+
+
+def _write_settlement(root: etree._Element, m: PosSettlementFile) -> None:
+    _text(root, "office", m.office)
+    _date(root, "businessDate", m.business_date)
+    _instant(root, "generatedAt", m.generated_at)
+    for record in _sequence(m.records, "record", PosSettlementRecord):
+        assert isinstance(record, PosSettlementRecord)
+        _rules(record)
+        holder = etree.SubElement(root, _q("record"))
+        _text(holder, "reference", record.reference)
+        _text(holder, "hostReference", record.host_reference)
+        _opt_text(holder, "teller", record.teller)
+        _text(holder, "nikMasked", record.nik_masked)
+        _periods(holder, record.periods)
+        _int(holder, "amount", record.amount)
+        _int(holder, "adminFee", record.admin_fee)
+        _instant(holder, "paidAt", record.paid_at)
+        _enum(holder, "state", record.state, SettlementStatus)
+        _opt_instant(holder, "reversedAt", record.reversed_at)
+    trailer = m.trailer
+    holder = etree.SubElement(root, _q("trailer"))
+    _int(holder, "recordCount", trailer.record_count)
+    _int(holder, "paidCount", trailer.paid_count)
+    _int(holder, "paidAmount", trailer.paid_amount)
+    _int(holder, "paidAdminFee", trailer.paid_admin_fee)
+    _int(holder, "reversedCount", trailer.reversed_count)
+    _int(holder, "reversedAmount", trailer.reversed_amount)
+
+
+_Writer = Callable[[etree._Element, object], None]
+
+_WRITERS: dict[type, _Writer] = {
+    PosRegistrationRequest: _write_registration_request,  # type: ignore[dict-item]
+    PosRegistrationChallenge: _write_registration_challenge,  # type: ignore[dict-item]
+    PosRegistrationConfirm: _write_registration_confirm,  # type: ignore[dict-item]
+    PosRegistrationResult: _write_registration_result,  # type: ignore[dict-item]
+    PosInquiryRequest: _write_inquiry_request,  # type: ignore[dict-item]
+    PosInquiryResponse: _write_inquiry_response,  # type: ignore[dict-item]
+    PosPaymentRequest: _write_payment_request,  # type: ignore[dict-item]
+    PosPaymentResponse: _write_payment_response,  # type: ignore[dict-item]
+    PosStatusRequest: _write_status_request,  # type: ignore[dict-item]
+    PosStatusResponse: _write_status_response,  # type: ignore[dict-item]
+    PosReversalRequest: _write_reversal_request,  # type: ignore[dict-item]
+    PosReversalResponse: _write_reversal_response,  # type: ignore[dict-item]
+}
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return _DECLARATION + etree.tostring(
+        root, encoding="UTF-8", xml_declaration=False, pretty_print=True
+    )
+
+
+def _unencodable(error: _Unencodable, message: str) -> MalformedMessage:
+    return malformed(f"cannot encode {message}: {error}", field=f"{message}/{error.element}")
+
+
+def encode(message: PosMessage) -> bytes:
+    """The SOAP envelope carrying ``message``, validated against the XSD, as bytes.
+
+    Raises :class:`MalformedMessage` (naming the element) for a message the schema refuses.
+    """
+    writer = _WRITERS.get(type(message))
+    if writer is None:
+        raise malformed(f"{type(message).__name__} is not a Kantor Pos message")
+    name = element_name(message)
+    _rules(message)
+    envelope, body = soap.new_envelope(nsmap=_NSMAP)
+    root = etree.SubElement(body, _q(name))
+    root.set("version", VERSION)
+    try:
+        writer(root, message)
+    except _Unencodable as error:
+        raise _unencodable(error, name) from None
+    xmlsafe.validate(envelope, xmlsafe.load_schema(ENVELOPE_SCHEMA))
+    return _serialize(envelope)
+
+
+def encode_registration_request(message: PosRegistrationRequest) -> bytes:
+    """Client side: ``register``."""
+    return encode(message)
+
+
+def encode_registration_challenge(message: PosRegistrationChallenge) -> bytes:
+    """Server side: the answer to ``register`` (an OTP was sent)."""
+    return encode(message)
+
+
+def encode_registration_confirm(message: PosRegistrationConfirm) -> bytes:
+    """Client side: ``confirm`` with the OTP."""
+    return encode(message)
+
+
+def encode_registration_result(message: PosRegistrationResult) -> bytes:
+    """Server side: the answer to ``confirm`` (the KPJ)."""
+    return encode(message)
+
+
+def encode_inquiry_request(message: PosInquiryRequest) -> bytes:
+    """Client side: ``inquire``."""
+    return encode(message)
+
+
+def encode_inquiry_response(message: PosInquiryResponse) -> bytes:
+    """Server side: the answer to ``inquire``."""
+    return encode(message)
+
+
+def encode_payment_request(message: PosPaymentRequest) -> bytes:
+    """Client side: ``pay``."""
+    return encode(message)
+
+
+def encode_payment_response(message: PosPaymentResponse) -> bytes:
+    """Server side: the answer to ``pay``."""
+    return encode(message)
+
+
+def encode_status_request(message: PosStatusRequest) -> bytes:
+    """Client side: ``status``."""
+    return encode(message)
+
+
+def encode_status_response(message: PosStatusResponse) -> bytes:
+    """Server side: the answer to ``status``."""
+    return encode(message)
+
+
+def encode_reversal_request(message: PosReversalRequest) -> bytes:
+    """Client side: ``reverse``."""
+    return encode(message)
+
+
+def encode_reversal_response(message: PosReversalResponse) -> bytes:
+    """Server side: the answer to ``reverse``."""
+    return encode(message)
+
+
+def encode_fault(fault: PosFault) -> bytes:
+    """Server side: a SOAP Fault envelope (sent with HTTP 500). Without a ``response_code``
+    the Fault has no ``detail``."""
+    if not isinstance(fault, PosFault) or not isinstance(fault.code, soap.FaultCode):
+        raise malformed("not a PosFault")
+    if not isinstance(fault.string, str):
+        raise malformed("cannot encode Fault: faultstring must be a string", field="faultstring")
+    try:
+        envelope, detail = soap.build_fault(
+            fault.code, fault.string, subcode=fault.subcode, nsmap=_NSMAP
+        )
+    except (ValueError, TypeError):
+        raise malformed("cannot encode Fault: a character XML cannot carry") from None
+    if fault.response_code is None:
+        parent = detail.getparent()
+        assert parent is not None
+        parent.remove(detail)
+    else:
+        try:
+            _write_fault_detail(detail, fault)
+        except _Unencodable as error:
+            raise _unencodable(error, "FaultDetail") from None
+    xmlsafe.validate(envelope, xmlsafe.load_schema(ENVELOPE_SCHEMA))
+    return _serialize(envelope)
+
+
+def encode_settlement_file(settlement: PosSettlementFile) -> bytes:
+    """The day's settlement file (a plain XML document, trailer computed from the records)."""
+    if not isinstance(settlement, PosSettlementFile):
+        raise malformed("not a PosSettlementFile")
+    root = etree.Element(_q("SettlementFile"), nsmap=_NSMAP)
+    root.set("version", VERSION)
+    try:
+        _write_settlement(root, settlement)
+    except _Unencodable as error:
+        raise _unencodable(error, "SettlementFile") from None
+    xmlsafe.validate(root, xmlsafe.load_schema(SETTLEMENT_SCHEMA))
+    return _serialize(root)
+
+
+# -- reading (the schema has vouched for the structure; values are converted here) -------------
+
+_INSTANT = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,6}))?(Z|([+-])([0-9]{2}):([0-9]{2}))"
+)
+
+
+class _Fields:
+    """An element's children by tag, looked up in a dict (``find`` costs a path compile per
+    call): the schema has vouched that each non-repeated child occurs at most once."""
+
+    __slots__ = ("_children", "element")
+
+    def __init__(self, element: etree._Element) -> None:
+        self.element = element
+        self._children = {child.tag: child for child in element}
+
+    def find(self, tag: str) -> etree._Element | None:
+        return self._children.get(tag)
+
+    def iterchildren(self, tag: str) -> Iterator[etree._Element]:
+        return self.element.iterchildren(tag)
+
+
+def _element(element: _Fields, name: str) -> etree._Element:
+    child = element.find(_q(name))
+    if child is None:  # the schema makes this impossible; kept total all the same
+        raise malformed(f"{name} is missing", field=name)
+    return child
+
+
+def _child(element: _Fields, name: str) -> _Fields:
+    return _Fields(_element(element, name))
+
+
+def _read_text(element: _Fields, name: str) -> str:
+    return _element(element, name).text or ""
+
+
+def _read_opt_text(element: _Fields, name: str) -> str | None:
+    child = element.find(_q(name))
+    return None if child is None else (child.text or "")
+
+
+def _read_int(element: _Fields, name: str) -> int:
+    text = _read_text(element, name).strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise malformed(f"{name} is not a whole number", field=name)
+    return int(text)
+
+
+def _read_opt_int(element: _Fields, name: str) -> int | None:
+    return None if element.find(_q(name)) is None else _read_int(element, name)
+
+
+def _read_bool(element: _Fields, name: str) -> bool:
+    text = _read_text(element, name).strip()
+    if text not in ("true", "false", "1", "0"):
+        raise malformed(f"{name} is not a boolean", field=name)
+    return text in ("true", "1")
+
+
+def _read_enum(element: _Fields, name: str, kind: type[_E]) -> _E:
+    try:
+        return kind(_read_text(element, name))
+    except ValueError:
+        raise malformed(f"{name} is not one of the allowed values", field=name) from None
+
+
+def _parse_month(text: str, name: str) -> YearMonth:
+    try:
+        return YearMonth.parse(text)
+    except ValueError:
+        raise malformed(f"{name} is not a month (YYYY-MM)", field=name) from None
+
+
+def _read_month(element: _Fields, name: str) -> YearMonth:
+    return _parse_month(_read_text(element, name), name)
+
+
+def _read_date(element: _Fields, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(_read_text(element, name).strip())
+    except ValueError:
+        raise malformed(f"{name} is not a date", field=name) from None
+
+
+def _parse_instant(text: str, name: str) -> dt.datetime:
+    match = _INSTANT.fullmatch(text.strip())
+    if match is None:
+        raise malformed(f"{name} is not a date-time with an offset", field=name)
+    try:
+        if match[8] == "Z":
+            zone = dt.UTC
+        else:
+            sign = -1 if match[9] == "-" else 1
+            zone = dt.timezone(sign * dt.timedelta(hours=int(match[10]), minutes=int(match[11])))
+        moment = dt.datetime(
+            int(match[1]),
+            int(match[2]),
+            int(match[3]),
+            int(match[4]),
+            int(match[5]),
+            int(match[6]),
+            int((match[7] or "0").ljust(6, "0")),
+            tzinfo=zone,
+        )
+        return moment.astimezone(JAKARTA)
+    except (ValueError, OverflowError):
+        raise malformed(f"{name} is not a valid date-time", field=name) from None
+
+
+def _read_instant(element: _Fields, name: str) -> dt.datetime:
+    return _parse_instant(_read_text(element, name), name)
+
+
+def _read_opt_instant(element: _Fields, name: str) -> dt.datetime | None:
+    return None if element.find(_q(name)) is None else _read_instant(element, name)
+
+
+def _read_programs(element: _Fields) -> tuple[Program, ...]:
+    holder = _child(element, "programs")
+    found = []
+    for child in holder.iterchildren(_q("program")):
+        try:
+            found.append(Program(child.text or ""))
+        except ValueError:
+            raise malformed("program is not one of the allowed values", field="program") from None
+    return tuple(found)
+
+
+def _read_periods(element: _Fields, *, optional: bool = False) -> tuple[YearMonth, ...]:
+    holder = element.find(_q("periods"))
+    if holder is None:
+        if optional:
+            return ()
+        raise malformed("periods is missing", field="periods")
+    return tuple(_parse_month(c.text or "", "month") for c in holder.iterchildren(_q("month")))
+
+
+def _read_customer(element: _Fields) -> CustomerId:
+    holder = _child(element, "customer")
+    nik = holder.find(_q("nik"))
+    if nik is not None:
+        return CustomerId(CustomerIdKind.NIK, nik.text or "")
+    return CustomerId(CustomerIdKind.KPJ, _read_text(holder, "kpj"))
+
+
+def _read_payer(element: _Fields) -> PosPayer:
+    return PosPayer(
+        kind=_read_enum(element, "kind", PayerKind),
+        scheme=_read_opt_text(element, "scheme"),
+        name=_read_opt_text(element, "name"),
+        reference=_read_opt_text(element, "reference"),
+    )
+
+
+def _read_registration_request(element: etree._Element) -> PosRegistrationRequest:
+    e = _Fields(element)
+    p = _child(e, "participant")
+    occupations = _child(p, "occupations")
+    return PosRegistrationRequest(
+        office=_read_text(e, "office"),
+        teller=_read_text(e, "teller"),
+        reference=_read_text(e, "reference"),
+        requested_at=_read_instant(e, "requestedAt"),
+        participant=PosParticipant(
+            nik=_read_text(p, "nik"),
+            name=_read_text(p, "name"),
+            birth_date=_read_date(p, "birthDate"),
+            sex=_read_enum(p, "sex", Sex),
+            phone=_read_text(p, "phone"),
+            email=_read_opt_text(p, "email"),
+            address=_read_text(p, "address"),
+            postal_code=_read_text(p, "postalCode"),
+            occupations=tuple(c.text or "" for c in occupations.iterchildren(_q("occupation"))),
+            income=_read_int(p, "income"),
+            programs=_read_programs(p),
+        ),
+        registered_by=_read_payer(_child(e, "registeredBy")),
+    )
+
+
+def _read_registration_challenge(element: etree._Element) -> PosRegistrationChallenge:
+    e = _Fields(element)
+    return PosRegistrationChallenge(
+        reference=_read_text(e, "reference"),
+        challenge_id=_read_text(e, "challengeId"),
+        phone_masked=_read_text(e, "phoneMasked"),
+        expires_at=_read_instant(e, "expiresAt"),
+    )
+
+
+def _read_registration_confirm(element: etree._Element) -> PosRegistrationConfirm:
+    e = _Fields(element)
+    return PosRegistrationConfirm(
+        office=_read_text(e, "office"),
+        teller=_read_text(e, "teller"),
+        reference=_read_text(e, "reference"),
+        challenge_id=_read_text(e, "challengeId"),
+        otp=_read_text(e, "otp"),
+    )
+
+
+def _read_registration_result(element: etree._Element) -> PosRegistrationResult:
+    e = _Fields(element)
+    return PosRegistrationResult(
+        reference=_read_text(e, "reference"),
+        kpj=_read_text(e, "kpj"),
+        nik_masked=_read_text(e, "nikMasked"),
+        name=_read_text(e, "name"),
+        registered_from=_read_month(e, "registeredFrom"),
+        programs=_read_programs(e),
+    )
+
+
+def _read_inquiry_request(element: etree._Element) -> PosInquiryRequest:
+    e = _Fields(element)
+    payer = e.find(_q("payer"))
+    return PosInquiryRequest(
+        office=_read_text(e, "office"),
+        teller=_read_text(e, "teller"),
+        customer=_read_customer(e),
+        months=_read_int(e, "months"),
+        reference=_read_opt_text(e, "reference"),
+        payer=None if payer is None else _read_payer(_Fields(payer)),
+    )
+
+
+def _read_bill(element: etree._Element) -> PosBill:
+    e = _Fields(element)
+    return PosBill(
+        period=_read_month(e, "period"),
+        amount=_read_int(e, "amount"),
+        discount=_read_opt_text(e, "discount"),
+    )
+
+
+def _read_inquiry_response(element: etree._Element) -> PosInquiryResponse:
+    e = _Fields(element)
+    bills = _child(e, "bills")
+    return PosInquiryResponse(
+        inquiry_id=_read_text(e, "inquiryId"),
+        customer=_read_customer(e),
+        kpj=_read_text(e, "kpj"),
+        name_masked=_read_text(e, "nameMasked"),
+        programs=_read_programs(e),
+        coverage_state=_read_enum(e, "coverageState", CoverageState),
+        bills=tuple(_read_bill(bill) for bill in bills.iterchildren(_q("bill"))),
+        total=_read_int(e, "total"),
+        admin_fee=_read_int(e, "adminFee"),
+        valid_until=_read_opt_instant(e, "validUntil"),
+    )
+
+
+def _read_payment_request(element: etree._Element) -> PosPaymentRequest:
+    e = _Fields(element)
+    return PosPaymentRequest(
+        office=_read_text(e, "office"),
+        teller=_read_text(e, "teller"),
+        reference=_read_text(e, "reference"),
+        customer=_read_customer(e),
+        inquiry_id=_read_opt_text(e, "inquiryId"),
+        periods=_read_periods(e),
+        amount=_read_int(e, "amount"),
+        admin_fee=_read_int(e, "adminFee"),
+        payer=_read_payer(_child(e, "payer")),
+        repeat=_read_bool(e, "repeat"),
+        requested_at=_read_instant(e, "requestedAt"),
+    )
+
+
+def _read_payment_response(element: etree._Element) -> PosPaymentResponse:
+    e = _Fields(element)
+    return PosPaymentResponse(
+        reference=_read_text(e, "reference"),
+        status=_read_enum(e, "status", PaymentStatus),
+        response_code=_read_text(e, "responseCode"),
+        host_reference=_read_opt_text(e, "hostReference"),
+        periods=_read_periods(e, optional=True),
+        amount=_read_int(e, "amount"),
+        paid_at=_read_opt_instant(e, "paidAt"),
+    )
+
+
+def _read_status_request(element: etree._Element) -> PosStatusRequest:
+    e = _Fields(element)
+    return PosStatusRequest(
+        office=_read_text(e, "office"),
+        teller=_read_text(e, "teller"),
+        reference=_read_text(e, "reference"),
+    )
+
+
+def _read_status_response(element: etree._Element) -> PosStatusResponse:
+    e = _Fields(element)
+    return PosStatusResponse(
+        reference=_read_text(e, "reference"),
+        status=_read_enum(e, "status", TransactionStatus),
+        response_code=_read_text(e, "responseCode"),
+        host_reference=_read_opt_text(e, "hostReference"),
+        periods=_read_periods(e, optional=True),
+        amount=_read_opt_int(e, "amount"),
+        paid_at=_read_opt_instant(e, "paidAt"),
+    )
+
+
+def _read_reversal_request(element: etree._Element) -> PosReversalRequest:
+    e = _Fields(element)
+    return PosReversalRequest(
+        office=_read_text(e, "office"),
+        teller=_read_text(e, "teller"),
+        reference=_read_text(e, "reference"),
+        amount=_read_int(e, "amount"),
+        repeat=_read_bool(e, "repeat"),
+        requested_at=_read_instant(e, "requestedAt"),
+    )
+
+
+def _read_reversal_response(element: etree._Element) -> PosReversalResponse:
+    e = _Fields(element)
+    return PosReversalResponse(
+        reference=_read_text(e, "reference"),
+        status=_read_enum(e, "status", ReversalStatus),
+        response_code=_read_text(e, "responseCode"),
+        reversed_at=_read_opt_instant(e, "reversedAt"),
+    )
+
+
+_READERS: dict[str, Callable[[etree._Element], PosMessage]] = {
+    "RegistrationRequest": _read_registration_request,
+    "RegistrationChallenge": _read_registration_challenge,
+    "RegistrationConfirm": _read_registration_confirm,
+    "RegistrationResult": _read_registration_result,
+    "InquiryRequest": _read_inquiry_request,
+    "InquiryResponse": _read_inquiry_response,
+    "PaymentRequest": _read_payment_request,
+    "PaymentResponse": _read_payment_response,
+    "StatusRequest": _read_status_request,
+    "StatusResponse": _read_status_response,
+    "ReversalRequest": _read_reversal_request,
+    "ReversalResponse": _read_reversal_response,
+}
+_REQUEST_ELEMENTS = frozenset(request for request, _ in OPERATION_ELEMENTS.values())
+
+
+def _display(element: etree._Element) -> str:
+    tag = element.tag if isinstance(element.tag, str) else "?"
+    namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    local = local[:40]
+    if namespace == NAMESPACE:
+        return local
+    if namespace == soap.SOAP_NS:
+        return f"soap:{local}"
+    return f"{local} in another namespace" if namespace else f"{local} without a namespace"
+
+
+def _read_fault(envelope: etree._Element, fault_element: etree._Element) -> PosFault:
+    xmlsafe.validate(envelope, xmlsafe.load_schema(ENVELOPE_SCHEMA))
+    fault = soap.read_fault(fault_element)
+    element = next(iter(fault.detail), None)
+    if element is None:
+        return PosFault(fault.code, fault.string, subcode=fault.subcode)
+    detail = _Fields(element)
+    return PosFault(
+        code=fault.code,
+        string=fault.string,
+        response_code=_read_text(detail, "responseCode"),
+        reference=_read_opt_text(detail, "reference"),
+        message_id=_read_opt_text(detail, "messageId"),
+        message_en=_read_opt_text(detail, "messageEn"),
+        subcode=fault.subcode,
+    )
+
+
+def _payload(data: bytes, limits: Limits) -> tuple[etree._Element, etree._Element]:
+    root = xmlsafe.parse(data, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+    return root, soap.open_envelope(root)
+
+
+def _decode(
+    data: bytes,
+    expected: frozenset[str],
+    *,
+    limits: Limits,
+    codes: ResponseCodes | None,
+) -> PosMessage:
+    """Parse, open the envelope, turn a Fault into its error (answers only: ``codes`` given),
+    check the element, validate the envelope, read the message and check its cross-field
+    rules."""
+    envelope, payload = _payload(data, limits)
+    if payload.tag == soap.FAULT:
+        if codes is None:
+            raise malformed("a request cannot be a soap:Fault", field="soap:Fault")
+        raise _fault_error(_read_fault(envelope, payload), codes)
+    name = _display(payload)
+    if name not in expected:
+        wanted = " or ".join(sorted(expected))
+        raise malformed(f"expected {wanted}, not {name}", field=name)
+    xmlsafe.validate(envelope, xmlsafe.load_schema(ENVELOPE_SCHEMA))
+    message = _READERS[name](payload)
+    _rules(message)
+    return message
+
+
+def _fault_error(fault: PosFault, codes: ResponseCodes) -> JamsostekError:
+    code = fault.response_code
+    if code is None:
+        if fault.code in (soap.FaultCode.VERSION_MISMATCH, soap.FaultCode.MUST_UNDERSTAND):
+            code = codes.code_for("message.malformed")
+        elif fault.code is soap.FaultCode.SERVER:
+            code = codes.unknown_failure
+        else:
+            code = codes.unknown_refusal
+    error = codes.error_for(code, fault=fault.code, soap_fault=fault)
+    if error is None:
+        return malformed("a soap:Fault carried a success code", field="responseCode")
+    return error
+
+
+def _default_codes() -> ResponseCodes:
+    from jamsostek_channels.adapters.kantorpos.profile import default_profile
+
+    return default_profile().response_codes
+
+
+def _answer(data: bytes, name: str, limits: Limits, codes: ResponseCodes | None) -> PosMessage:
+    return _decode(
+        data,
+        frozenset({name}),
+        limits=limits,
+        codes=codes if codes is not None else _default_codes(),
+    )
+
+
+def _request(data: bytes, name: str, limits: Limits) -> PosMessage:
+    return _decode(data, frozenset({name}), limits=limits, codes=None)
+
+
+def _as(message: PosMessage, kind: type[_T]) -> _T:
+    assert isinstance(message, kind)
+    return message
+
+
+def decode_request(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosRequest:
+    """Server side: any request, whichever operation it is (check it against the SOAPAction
+    with :func:`operation_of`)."""
+    return cast(PosRequest, _decode(data, _REQUEST_ELEMENTS, limits=limits, codes=None))
+
+
+def decode_registration_request(
+    data: bytes, *, limits: Limits = MESSAGE_LIMITS
+) -> PosRegistrationRequest:
+    return _as(_request(data, "RegistrationRequest", limits), PosRegistrationRequest)
+
+
+def decode_registration_confirm(
+    data: bytes, *, limits: Limits = MESSAGE_LIMITS
+) -> PosRegistrationConfirm:
+    return _as(_request(data, "RegistrationConfirm", limits), PosRegistrationConfirm)
+
+
+def decode_inquiry_request(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosInquiryRequest:
+    return _as(_request(data, "InquiryRequest", limits), PosInquiryRequest)
+
+
+def decode_payment_request(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosPaymentRequest:
+    return _as(_request(data, "PaymentRequest", limits), PosPaymentRequest)
+
+
+def decode_status_request(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosStatusRequest:
+    return _as(_request(data, "StatusRequest", limits), PosStatusRequest)
+
+
+def decode_reversal_request(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosReversalRequest:
+    return _as(_request(data, "ReversalRequest", limits), PosReversalRequest)
+
+
+def decode_registration_challenge(
+    data: bytes, *, codes: ResponseCodes | None = None, limits: Limits = MESSAGE_LIMITS
+) -> PosRegistrationChallenge:
+    """Client side: the answer to ``register`` (``codes``: the profile's response codes, used
+    when the answer is a Fault; default: the reference profile's)."""
+    return _as(_answer(data, "RegistrationChallenge", limits, codes), PosRegistrationChallenge)
+
+
+def decode_registration_result(
+    data: bytes, *, codes: ResponseCodes | None = None, limits: Limits = MESSAGE_LIMITS
+) -> PosRegistrationResult:
+    return _as(_answer(data, "RegistrationResult", limits, codes), PosRegistrationResult)
+
+
+def decode_inquiry_response(
+    data: bytes, *, codes: ResponseCodes | None = None, limits: Limits = MESSAGE_LIMITS
+) -> PosInquiryResponse:
+    return _as(_answer(data, "InquiryResponse", limits, codes), PosInquiryResponse)
+
+
+def decode_payment_response(
+    data: bytes, *, codes: ResponseCodes | None = None, limits: Limits = MESSAGE_LIMITS
+) -> PosPaymentResponse:
+    return _as(_answer(data, "PaymentResponse", limits, codes), PosPaymentResponse)
+
+
+def decode_status_response(
+    data: bytes, *, codes: ResponseCodes | None = None, limits: Limits = MESSAGE_LIMITS
+) -> PosStatusResponse:
+    return _as(_answer(data, "StatusResponse", limits, codes), PosStatusResponse)
+
+
+def decode_reversal_response(
+    data: bytes, *, codes: ResponseCodes | None = None, limits: Limits = MESSAGE_LIMITS
+) -> PosReversalResponse:
+    return _as(_answer(data, "ReversalResponse", limits, codes), PosReversalResponse)
+
+
+def decode_fault(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosFault:
+    """A Fault envelope read as it is (not turned into an error): for tests and logs."""
+    envelope, payload = _payload(data, limits)
+    if payload.tag != soap.FAULT:
+        raise malformed(f"expected soap:Fault, not {_display(payload)}", field="soap:Body")
+    return _read_fault(envelope, payload)
+
+
+def _read_settlement_record(element: etree._Element) -> PosSettlementRecord:
+    e = _Fields(element)
+    record = PosSettlementRecord(
+        reference=_read_text(e, "reference"),
+        host_reference=_read_text(e, "hostReference"),
+        teller=_read_opt_text(e, "teller"),
+        nik_masked=_read_text(e, "nikMasked"),
+        periods=_read_periods(e),
+        amount=_read_int(e, "amount"),
+        admin_fee=_read_int(e, "adminFee"),
+        paid_at=_read_instant(e, "paidAt"),
+        state=_read_enum(e, "state", SettlementStatus),
+        reversed_at=_read_opt_instant(e, "reversedAt"),
+    )
+    _rules(record)
+    return record
+
+
+_TRAILER_FIELDS = (
+    ("recordCount", "record_count"),
+    ("paidCount", "paid_count"),
+    ("paidAmount", "paid_amount"),
+    ("paidAdminFee", "paid_admin_fee"),
+    ("reversedCount", "reversed_count"),
+    ("reversedAmount", "reversed_amount"),
+)
+
+
+def decode_settlement_file(data: bytes, *, limits: Limits = SETTLEMENT_LIMITS) -> PosSettlementFile:
+    """The day's settlement file, validated, with its trailer checked against its records
+    (count, paid and reversed totals): a file that disagrees with itself is refused whole."""
+    root = xmlsafe.parse(data, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+    if root.tag != _q("SettlementFile"):
+        raise malformed(f"expected SettlementFile, not {_display(root)}", field=_display(root))
+    xmlsafe.validate(root, xmlsafe.load_schema(SETTLEMENT_SCHEMA))
+    fields = _Fields(root)
+    settlement = PosSettlementFile(
+        office=_read_text(fields, "office"),
+        business_date=_read_date(fields, "businessDate"),
+        generated_at=_read_instant(fields, "generatedAt"),
+        records=tuple(_read_settlement_record(r) for r in root.iterchildren(_q("record"))),
+    )
+    trailer = _child(fields, "trailer")
+    computed = settlement.trailer
+    for wire, attribute in _TRAILER_FIELDS:
+        if _read_int(trailer, wire) != getattr(computed, attribute):
+            raise malformed(
+                f"the trailer's {wire} disagrees with the records", field=f"trailer/{wire}"
+            )
+    return settlement
+
+
+# -- from and to the library's wire-neutral types -----------------------------------------------
+
+
+def registration_request_for(
+    request: RegistrationRequest, *, office: str, teller: str
+) -> PosRegistrationRequest:
+    """Client side: ``register`` for a :class:`~jamsostek_channels.channel.RegistrationRequest`."""
+    return PosRegistrationRequest(
+        office=office,
+        teller=teller,
+        reference=request.reference,
+        requested_at=request.requested_at,
+        participant=PosParticipant.of(request.participant),
+        registered_by=PosPayer.of(request.payer),
+    )
+
+
+def challenge_for(challenge: OtpChallenge) -> PosRegistrationChallenge:
+    """Server side: the answer to ``register``."""
+    return PosRegistrationChallenge(
+        reference=challenge.reference,
+        challenge_id=challenge.challenge_id,
+        phone_masked=challenge.phone_masked,
+        expires_at=challenge.expires_at,
+    )
+
+
+def challenge_from(message: PosRegistrationChallenge) -> OtpChallenge:
+    return OtpChallenge(
+        reference=message.reference,
+        challenge_id=message.challenge_id,
+        phone_masked=message.phone_masked,
+        expires_at=message.expires_at,
+    )
+
+
+def registration_confirm_for(
+    challenge: OtpChallenge, otp: str, *, office: str, teller: str
+) -> PosRegistrationConfirm:
+    return PosRegistrationConfirm(
+        office=office,
+        teller=teller,
+        reference=challenge.reference,
+        challenge_id=challenge.challenge_id,
+        otp=otp,
+    )
+
+
+def registration_result_for(registration: Registration) -> PosRegistrationResult:
+    """Server side: the answer to ``confirm``."""
+    return PosRegistrationResult(
+        reference=registration.reference,
+        kpj=registration.kpj,
+        nik_masked=registration.nik_masked,
+        name=registration.name,
+        registered_from=registration.registered,
+        programs=registration.programs,
+    )
+
+
+def registration_from(message: PosRegistrationResult) -> Registration:
+    return Registration(
+        reference=message.reference,
+        kpj=message.kpj,
+        nik_masked=message.nik_masked,
+        name=message.name,
+        registered=message.registered_from,
+        programs=message.programs,
+    )
+
+
+def inquiry_request_for(
+    customer: CustomerId,
+    months: int,
+    *,
+    office: str,
+    teller: str,
+    reference: str | None = None,
+    payer: Payer | None = None,
+) -> PosInquiryRequest:
+    """Client side: ``inquire`` (``payer`` left out: the participant pays)."""
+    return PosInquiryRequest(
+        office=office,
+        teller=teller,
+        customer=customer,
+        months=months,
+        reference=reference,
+        payer=None if payer is None else PosPayer.of(payer),
+    )
+
+
+def inquiry_response_for(
+    inquiry: Inquiry, *, valid_until: dt.datetime | None = None
+) -> PosInquiryResponse:
+    """Server side: the answer to ``inquire``."""
+    return PosInquiryResponse(
+        inquiry_id=inquiry.inquiry_id,
+        customer=inquiry.customer,
+        kpj=inquiry.kpj,
+        name_masked=inquiry.name_masked,
+        programs=inquiry.programs,
+        coverage_state=inquiry.state,
+        bills=tuple(PosBill(b.period, b.amount, b.discount) for b in inquiry.bills),
+        total=inquiry.amount,
+        admin_fee=inquiry.admin_fee,
+        valid_until=valid_until,
+    )
+
+
+def inquiry_from_response(message: PosInquiryResponse) -> Inquiry:
+    """Client side: the answer to ``inquire`` as the library's
+    :class:`~jamsostek_channels.channel.Inquiry`."""
+    return Inquiry(
+        customer=message.customer,
+        inquiry_id=message.inquiry_id,
+        kpj=message.kpj,
+        name_masked=message.name_masked,
+        programs=message.programs,
+        state=message.coverage_state,
+        bills=tuple(Bill(b.period, b.amount, b.discount) for b in message.bills),
+        amount=message.total,
+        admin_fee=message.admin_fee,
+    )
+
+
+def payment_request_for(
+    request: PaymentRequest, *, office: str, teller: str | None = None
+) -> PosPaymentRequest:
+    """Client side: ``pay``. ``teller`` defaults to the request's ``agent_id``."""
+    return PosPaymentRequest(
+        office=office,
+        teller=teller if teller is not None else (request.agent_id or ""),
+        reference=request.reference,
+        customer=request.customer,
+        inquiry_id=request.inquiry_id,
+        periods=request.periods,
+        amount=request.amount,
+        admin_fee=request.admin_fee,
+        payer=PosPayer.of(request.payer),
+        repeat=request.repeat,
+        requested_at=request.requested_at,
+    )
+
+
+def status_request_for(
+    request: PaymentRequest, *, office: str, teller: str | None = None
+) -> PosStatusRequest:
+    return PosStatusRequest(
+        office=office,
+        teller=teller if teller is not None else (request.agent_id or ""),
+        reference=request.reference,
+    )
+
+
+def reversal_request_for(
+    request: PaymentRequest,
+    repeat: bool,
+    *,
+    office: str,
+    at: dt.datetime,
+    teller: str | None = None,
+) -> PosReversalRequest:
+    return PosReversalRequest(
+        office=office,
+        teller=teller if teller is not None else (request.agent_id or ""),
+        reference=request.reference,
+        amount=request.amount,
+        repeat=repeat,
+        requested_at=at,
+    )
+
+
+_PAYMENT_STATES = {
+    "APPLIED": PaymentState.APPLIED,
+    "DECLINED": PaymentState.DECLINED,
+    "PENDING": PaymentState.PENDING,
+    "REVERSED": PaymentState.REVERSED,
+    "NOT_FOUND": PaymentState.NOT_FOUND,
+}
+
+
+def payment_result_from(message: PosPaymentResponse | PosStatusResponse) -> PaymentResult:
+    """Client side: a payment's or status inquiry's answer as a
+    :class:`~jamsostek_channels.channel.PaymentResult` (``host_code`` is the response code;
+    turn a DECLINED one into an error with ``codes.error_for``)."""
+    return PaymentResult(
+        reference=message.reference,
+        state=_PAYMENT_STATES[message.status.value],
+        host_reference=message.host_reference,
+        periods=message.periods,
+        amount=message.amount or 0,
+        paid_at=message.paid_at,
+        host_code=message.response_code,
+    )
+
+
+def _result_code(result: PaymentResult, codes: ResponseCodes) -> str:
+    if result.state is PaymentState.PENDING:
+        return codes.pending
+    if result.state in (PaymentState.DECLINED, PaymentState.NOT_FOUND):
+        if result.host_code is not None and result.host_code in codes:
+            return result.host_code
+        if result.state is PaymentState.NOT_FOUND:
+            return codes.code_for("host.not_found")
+        return codes.unknown_refusal
+    return codes.success
+
+
+def payment_response_for(result: PaymentResult, *, codes: ResponseCodes) -> PosPaymentResponse:
+    """Server side: the answer to ``pay`` (APPLIED, DECLINED or PENDING only: anything else
+    raises ``ValueError``). A DECLINED result's ``host_code`` is its response code."""
+    status = PaymentStatus(result.state.name)
+    return PosPaymentResponse(
+        reference=result.reference,
+        status=status,
+        response_code=_result_code(result, codes),
+        host_reference=result.host_reference,
+        periods=result.periods,
+        amount=result.amount,
+        paid_at=result.paid_at,
+    )
+
+
+def status_response_for(result: PaymentResult, *, codes: ResponseCodes) -> PosStatusResponse:
+    """Server side: the answer to ``status``."""
+    return PosStatusResponse(
+        reference=result.reference,
+        status=TransactionStatus(result.state.name),
+        response_code=_result_code(result, codes),
+        host_reference=result.host_reference,
+        periods=result.periods,
+        amount=None if result.state is PaymentState.NOT_FOUND else result.amount,
+        paid_at=result.paid_at,
+    )
+
+
+_REVERSAL_STATES = {
+    ReversalStatus.REVERSED: ReversalState.REVERSED,
+    ReversalStatus.NOT_FOUND: ReversalState.NOT_FOUND,
+    ReversalStatus.REFUSED: ReversalState.REFUSED,
+}
+
+
+def reversal_result_from(message: PosReversalResponse) -> ReversalResult:
+    return ReversalResult(
+        reference=message.reference,
+        state=_REVERSAL_STATES[message.status],
+        host_code=message.response_code,
+    )
+
+
+def reversal_response_for(
+    result: ReversalResult, *, codes: ResponseCodes, reversed_at: dt.datetime | None = None
+) -> PosReversalResponse:
+    """Server side: the answer to ``reverse`` (a QUEUED result is the client's, never an
+    answer: ``ValueError``)."""
+    status = ReversalStatus(result.state.name)
+    if status is ReversalStatus.REVERSED:
+        code = codes.success
+    elif result.host_code is not None and result.host_code in codes:
+        code = result.host_code
+    elif status is ReversalStatus.NOT_FOUND:
+        code = codes.code_for("host.not_found")
+    else:
+        code = codes.code_for("host.reversal_refused")
+    return PosReversalResponse(
+        reference=result.reference, status=status, response_code=code, reversed_at=reversed_at
+    )
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())[:255] or "-"
+
+
+def fault_for(
+    error: JamsostekError, *, codes: ResponseCodes, reference: str | None = None
+) -> PosFault:
+    """Server side: the Fault that answers ``error`` (its code mapped through ``codes``).
+
+    A malformed request is ``soap:Client`` with code 30 (31 when too large); a SOAP 1.2
+    envelope ``soap:VersionMismatch``; a refusal ``soap:Client`` and a failure of the host
+    ``soap:Server``, as the code's entry says.
+    """
+    code = codes.code_for(error.code)
+    faultcode = codes.fault_for(code)
+    if isinstance(error, soap.EnvelopeVersionMismatch):
+        faultcode = soap.FaultCode.VERSION_MISMATCH
+    return PosFault(
+        code=faultcode,
+        string=_clean(error.message_en),
+        response_code=code,
+        reference=reference,
+        message_id=_clean(error.message_id),
+        message_en=_clean(error.message_en),
+    )
+
+
+_SETTLEMENT_STATES = {
+    SettlementStatus.PAID: SettlementState.PAID,
+    SettlementStatus.REVERSED: SettlementState.REVERSED,
+}
+
+
+def settlement_records_from(
+    settlement: PosSettlementFile, *, channel: str = "kantorpos"
+) -> tuple[SettlementRecord, ...]:
+    """The file's records as the library's reconciliation reads them."""
+    return tuple(
+        SettlementRecord(
+            channel=channel,
+            reference=r.reference,
+            host_reference=r.host_reference,
+            nik_masked=r.nik_masked,
+            periods=r.periods,
+            amount=r.amount,
+            admin_fee=r.admin_fee,
+            paid_at=r.paid_at,
+            state=_SETTLEMENT_STATES[r.state],
+        )
+        for r in settlement.records
+    )
+
+
+def settlement_file_for(
+    records: Iterable[SettlementRecord],
+    *,
+    office: str,
+    business_date: dt.date,
+    generated_at: dt.datetime,
+) -> PosSettlementFile:
+    """A settlement file from the library's records (their order kept)."""
+    return PosSettlementFile(
+        office=office,
+        business_date=business_date,
+        generated_at=generated_at,
+        records=tuple(
+            PosSettlementRecord(
+                reference=r.reference,
+                host_reference=r.host_reference,
+                nik_masked=r.nik_masked,
+                periods=r.periods,
+                amount=r.amount,
+                admin_fee=r.admin_fee,
+                paid_at=r.paid_at,
+                state=SettlementStatus(r.state.name),
+            )
+            for r in records
+        ),
+    )
