@@ -700,7 +700,7 @@ def test_a_big_settlement_file_is_read_under_its_own_limit() -> None:
     with pytest.raises(MalformedMessage) as caught:
         kp.decode_settlement_file(document, limits=kp.MESSAGE_LIMITS)
     assert caught.value.code == "message.too_large"
-    assert PROFILE.settlement_limits.max_bytes == 4 * 1024 * 1024
+    assert PROFILE.settlement_limits.max_bytes == 64 * 1024 * 1024  # 100,000 lines fit
 
 
 def test_settlement_records_convert_both_ways() -> None:

@@ -188,8 +188,8 @@ class Limits:
 
 #: Limits for SOAP messages: 256 KiB, 32 levels.
 MESSAGE_LIMITS: Final = Limits()
-#: Limits for a settlement file: 4 MiB (a busy office's day is a few hundred kilobytes).
-SETTLEMENT_LIMITS: Final = Limits(max_bytes=4 * 1024 * 1024)
+#: Limits for a settlement file: 64 MiB (100,000 lines, a very busy day, are about 40 MB).
+SETTLEMENT_LIMITS: Final = Limits(max_bytes=64 * 1024 * 1024)
 
 
 def _q(local: str) -> str:

@@ -154,7 +154,7 @@ def _from_data(data: Mapping[str, Any]) -> KantorPosProfile:
         offices=frozenset(str(o) for o in data.get("offices", [])),
         teller_pattern=re.compile(str(data["teller_pattern"])),
         max_message_bytes=int(data.get("max_message_bytes", 256 * 1024)),
-        settlement_max_bytes=int(data.get("settlement_max_bytes", 4 * 1024 * 1024)),
+        settlement_max_bytes=int(data.get("settlement_max_bytes", 64 * 1024 * 1024)),
         max_depth=int(data.get("max_depth", 32)),
         response_codes=_response_codes(data),
         capabilities=_capabilities(data["capabilities"]),
