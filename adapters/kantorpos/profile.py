@@ -27,7 +27,7 @@ import attrs
 from jamsostek_channels.adapters.kantorpos.codes import ResponseCodeInfo, ResponseCodes
 from jamsostek_channels.adapters.kantorpos.messages import Limits
 from jamsostek_channels.adapters.kantorpos.soap import FaultCode
-from jamsostek_channels.channel import Capabilities, CustomerIdKind, FeeSchedule, Operation
+from jamsostek_channels.channel import Capabilities
 
 __all__ = ["OPERATIONS", "PROFILES", "KantorPosProfile", "default_profile", "load_profile"]
 
@@ -92,24 +92,6 @@ class KantorPosProfile:
         return self.settlement_path.format(office=office, date=date)
 
 
-def _capabilities(data: Mapping[str, Any]) -> Capabilities:
-    fee = data.get("admin_fee", {})
-    return Capabilities(
-        operations=frozenset(Operation(o) for o in data["operations"]),
-        customer_ids=frozenset(CustomerIdKind(c) for c in data["customer_ids"]),
-        min_amount=int(data.get("min_amount", 1)),
-        max_amount=None if data.get("max_amount") is None else int(data["max_amount"]),
-        month_counts=tuple(int(m) for m in data["month_counts"]),
-        admin_fee=FeeSchedule(
-            flat=int(fee.get("flat", 0)),
-            tiers=tuple((int(bound), int(amount)) for bound, amount in fee.get("tiers", [])),
-        ),
-        receipt_width=int(data.get("receipt_width", 40)),
-        sponsor_registration=bool(data.get("sponsor_registration", True)),
-        agent_id_required=bool(data.get("agent_id_required", False)),
-    )
-
-
 def _response_codes(data: Mapping[str, Any]) -> ResponseCodes:
     entries = []
     for code, entry in data["response_codes"].items():
@@ -157,7 +139,7 @@ def _from_data(data: Mapping[str, Any]) -> KantorPosProfile:
         settlement_max_bytes=int(data.get("settlement_max_bytes", 64 * 1024 * 1024)),
         max_depth=int(data.get("max_depth", 32)),
         response_codes=_response_codes(data),
-        capabilities=_capabilities(data["capabilities"]),
+        capabilities=Capabilities.from_mapping(data["capabilities"]),
     )
 
 

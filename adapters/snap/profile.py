@@ -12,11 +12,11 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
-from jamsostek_channels.channel import Capabilities, CustomerIdKind, FeeSchedule, Operation
+from jamsostek_channels.channel import Capabilities
 
 __all__ = ["PROFILES", "SnapCredentials", "SnapProfile", "load_profile"]
 
@@ -54,24 +54,6 @@ class SnapCredentials:
     partner_id: str
 
 
-def _capabilities(data: dict[str, Any]) -> Capabilities:
-    fee = data.get("admin_fee", {})
-    return Capabilities(
-        operations=frozenset(Operation(o) for o in data["operations"]),
-        customer_ids=frozenset(CustomerIdKind(c) for c in data["customer_ids"]),
-        min_amount=int(data.get("min_amount", 1)),
-        max_amount=None if data.get("max_amount") is None else int(data["max_amount"]),
-        month_counts=tuple(int(m) for m in data["month_counts"]),
-        admin_fee=FeeSchedule(
-            flat=int(fee.get("flat", 0)),
-            tiers=tuple((int(bound), int(amount)) for bound, amount in fee.get("tiers", [])),
-        ),
-        receipt_width=int(data.get("receipt_width", 40)),
-        sponsor_registration=bool(data.get("sponsor_registration", True)),
-        agent_id_required=bool(data.get("agent_id_required", False)),
-    )
-
-
 def load_profile(name_or_path: str | Path) -> SnapProfile:
     """A shipped profile by name (``"linkaja"``) or any profile file by path."""
     if isinstance(name_or_path, str) and name_or_path in PROFILES:
@@ -90,7 +72,7 @@ def load_profile(name_or_path: str | Path) -> SnapProfile:
         channel_id=str(data["channel_id"]),
         channel_code=int(data["channel_code"]),
         external_id_prefix=str(data.get("external_id_prefix", "")),
-        capabilities=_capabilities(data["capabilities"]),
+        capabilities=Capabilities.from_mapping(data["capabilities"]),
         path_prefix=str(data.get("path_prefix", "")).rstrip("/"),
         empty_body="omit" if data.get("empty_body") == "omit" else "hash-empty",
         timestamp_millis=bool(data.get("timestamp_millis", False)),

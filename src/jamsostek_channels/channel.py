@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -138,6 +139,26 @@ class Capabilities:
     receipt_width: int = 40  #: printer columns: 32, 40 or 48
     sponsor_registration: bool = True  #: a sponsor may register someone else (SERTAKAN)
     agent_id_required: bool = False  #: an agent's id travels with every call
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Capabilities:
+        """From a profile's ``[capabilities]`` table (TOML): every channel's profile reads its
+        capabilities the same way."""
+        fee = data.get("admin_fee", {})
+        return cls(
+            operations=frozenset(Operation(o) for o in data["operations"]),
+            customer_ids=frozenset(CustomerIdKind(c) for c in data["customer_ids"]),
+            min_amount=int(data.get("min_amount", 1)),
+            max_amount=None if data.get("max_amount") is None else int(data["max_amount"]),
+            month_counts=tuple(int(m) for m in data["month_counts"]),
+            admin_fee=FeeSchedule(
+                flat=int(fee.get("flat", 0)),
+                tiers=tuple((int(bound), int(amount)) for bound, amount in fee.get("tiers", [])),
+            ),
+            receipt_width=int(data.get("receipt_width", 40)),
+            sponsor_registration=bool(data.get("sponsor_registration", True)),
+            agent_id_required=bool(data.get("agent_id_required", False)),
+        )
 
 
 @attrs.frozen
