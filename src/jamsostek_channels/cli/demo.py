@@ -110,11 +110,13 @@ def _working_day(
     args: argparse.Namespace, now: Callable[[], dt.datetime], out: Any
 ) -> dict[str, Any]:
     """Registrations, payments and a recovered dropped answer at every channel."""
+    from jamsostek_channels.channel import Operation, ReversalState
     from jamsostek_channels.clock import JAKARTA
     from jamsostek_channels.errors import JamsostekError
     from jamsostek_channels.journal import EntryState, Journal
     from jamsostek_channels.model import CoverageState
     from jamsostek_channels.receipts import render_text
+    from jamsostek_channels.reconcile import reconcile_journal
     from jamsostek_channels.testing import PersonFactory
     from jamsostek_channels.testing.sandbox import Sandbox
     from jamsostek_channels.validation import parse_participant
@@ -166,18 +168,20 @@ def _working_day(
                         )
                     if turn == 0:
                         receipts.append(render_text(receipt, client.capabilities.receipt_width))
+                if Operation.REVERSE in client.capabilities.operations:
+                    # The counter made a mistake: the first payment is reversed the same day.
+                    reversal = client.reverse(f"{name.upper()}-0000")
+                    stats["reversed"] += reversal.state is ReversalState.REVERSED
                 settlement = client.settlement(today)
-                paid_refs = {
-                    e.reference
-                    for e in journal.entries(name, "pay")
-                    if e.state is EntryState.APPLIED
-                }
-                settled_refs = {r.reference for r in settlement}
+                report = reconcile_journal(settlement, journal, channel=name, day=today)
                 summary["channels"][name] = {
                     **dict(stats),
                     "kpj": registration.kpj,
                     "settlement_records": len(settlement),
-                    "settlement_matches_journal": paid_refs == settled_refs,
+                    "settlement_matches_journal": report.balanced,
+                    "reconciliation": {
+                        category: len(lines) for category, lines in report.categories().items()
+                    },
                 }
             ledger = sandbox.host.ledger()
             summary["ledger_payments"] = sum(1 for e in ledger if e.kind == "payment")
@@ -242,7 +246,16 @@ def run(args: argparse.Namespace) -> int:
     for receipt in day["receipts"]:
         out.print(safe(receipt))
     day_table = Table(title="Kanal / channels", title_justify="left")
-    for column in ("channel", "new", "paid", "amount", "fees", "lost->found", "settled"):
+    for column in (
+        "channel",
+        "new",
+        "paid",
+        "amount",
+        "fees",
+        "lost->found",
+        "reversed",
+        "reconciled",
+    ):
         day_table.add_column(column)
     for name, stats in channels.items():
         day_table.add_row(
@@ -252,7 +265,8 @@ def run(args: argparse.Namespace) -> int:
             rupiah(stats.get("amount", 0)),
             rupiah(stats.get("fees", 0)),
             f"{stats.get('dropped', 0)} -> {stats.get('recovered', 0)}",
-            "= journal" if stats["settlement_matches_journal"] else "MISMATCH",
+            str(stats.get("reversed", 0)),
+            "balanced" if stats["settlement_matches_journal"] else "NOT BALANCED",
         )
     out.print(day_table)
     out.print(
