@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
 
     now = _clock(args.as_of)
     today = now().astimezone(clock.JAKARTA).date()
-    out = console()
+    out = console(min_width=100)
     checked = _validate(args, today, out)
     quotes = _quotes(today)
     day = _working_day(args, now, out)

@@ -15,10 +15,15 @@ if TYPE_CHECKING:
 __all__ = ["console", "print_json", "print_problems", "safe"]
 
 
-def console(stderr: bool = False) -> Console:
+def console(stderr: bool = False, *, min_width: int = 0) -> Console:
+    """A rich console; ``min_width`` widens it when output is not a terminal (rich would
+    assume 80 columns and squeeze wide tables)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    out = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    if not out.is_terminal and out.width < min_width:
+        out = Console(stderr=stderr, highlight=False, soft_wrap=False, width=min_width)
+    return out
 
 
 def safe(text: object) -> str:
