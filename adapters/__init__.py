@@ -25,6 +25,7 @@ __all__ = ["CHANNELS", "open_adapter"]
 CHANNELS: Mapping[str, str] = {
     "linkaja": "jamsostek_channels.adapters.linkaja",
     "bni-agen46": "jamsostek_channels.adapters.bni_agen46",
+    "kantorpos": "jamsostek_channels.adapters.kantorpos.adapter",
 }
 
 

@@ -429,7 +429,7 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert quotes["Pedagang pasar / market trader"]["total"] == 399_300
     assert document["ok"] is True
     day = document["working_day"]
-    assert set(day["channels"]) == {"linkaja", "bni-agen46"}
+    assert set(day["channels"]) == {"linkaja", "bni-agen46", "kantorpos"}
     for stats in day["channels"].values():
         assert stats["registered"] == 1
         assert stats["dropped"] == stats["recovered"] == 1

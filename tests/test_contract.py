@@ -34,6 +34,7 @@ CHANNELS = {
     "linkaja": "transfer-va/payment",
     "bni-agen46": "transfer-va/payment",
     "direct": "/direct/pay",
+    "kantorpos": "kp:PaymentRequest",
 }
 
 

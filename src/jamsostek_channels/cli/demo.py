@@ -185,7 +185,8 @@ def _working_day(
                 }
             ledger = sandbox.host.ledger()
             summary["ledger_payments"] = sum(1 for e in ledger if e.kind == "payment")
-            summary["ledger_references_unique"] = len({e.reference for e in ledger}) == len(ledger)
+            paid = [e.reference for e in ledger if e.kind == "payment"]
+            summary["ledger_references_unique"] = len(set(paid)) == len(paid)
             journal.close()
     finally:
         sandbox.stop()

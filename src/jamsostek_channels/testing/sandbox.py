@@ -47,6 +47,7 @@ IN_PROCESS_URL = "https://bpjs.sandbox.test"
 GATEWAYS: Mapping[str, str] = {
     "linkaja": "jamsostek_channels.testing.snap_biller:linkaja_gateway",
     "bni-agen46": "jamsostek_channels.testing.snap_biller:bni_agen46_gateway",
+    "kantorpos": "jamsostek_channels.testing.kantorpos_gateway:kantorpos_gateway",
 }
 
 #: The credential fields every channel entry of the info file has (null when unused).

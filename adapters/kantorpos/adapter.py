@@ -1,0 +1,421 @@
+"""The Kantor Pos channel adapter: the shared channel interface spoken as the post-office SOAP
+profile (``docs/channels/kantorpos.md``).
+
+It only translates: :class:`~jamsostek_channels.client.Client` has already checked the rules,
+the capabilities and journaled the request. Here a request becomes one SOAP 1.1 envelope
+(:mod:`.messages`, validated against the XSDs before a byte leaves), ``POST``-ed to the profile's
+``endpoint_path`` under the base URL's path with ``SOAPAction: "<profile.soap_action(op)>"``;
+an answer becomes the library's types, a SOAP Fault the library error its response code means:
+
+* ``retry_safe`` codes (``91`` busy: nothing was applied) raise
+  :class:`~jamsostek_channels.errors.NotDelivered`;
+* ``needs_status`` codes (``96`` malfunction, ``94`` reference conflict) raise
+  :class:`~jamsostek_channels.errors.OutcomeUnknown` on the money operations (``pay`` and
+  ``reverse``: their fate is settled by a status inquiry, never by paying again) and
+  :class:`~jamsostek_channels.errors.HostDeclined` elsewhere;
+* every other refusal is :class:`~.errors.KantorPosDeclined` (a ``HostDeclined``), or
+  :class:`~.errors.KantorPosRefused` (a ``MalformedMessage``) when the host refused our message.
+
+A payment's ``DECLINED`` answer is a :class:`~jamsostek_channels.channel.PaymentResult` with the
+channel's code in ``host_code`` (the client journals the decline), ``PENDING`` one in
+``PENDING``. An answer other than HTTP 200 or a SOAP Fault says nothing about a payment's fate:
+:class:`~jamsostek_channels.errors.OutcomeUnknown` for ``pay`` and ``reverse``.
+
+**Counter identity.** Every call carries the office (the post office's *nopend*, fixed per
+adapter) and the teller: the client's ``agent_id`` when it is a teller id of the profile's
+format, else the ``teller`` the adapter was built with (registration, which carries no agent id,
+always uses that one). With neither, the call is refused before anything is sent
+(``capability.agent_required``).
+
+**Settlement** is a file, not a SOAP call: :meth:`KantorPosAdapter.settlement` ``GET``\\ s the
+day's file at ``profile.settlement_location(office, day)`` under the base URL's path and reads it
+with the settlement limits; ``history`` and auto-debit are not offered (``CapabilityRefused``).
+
+Settings (:func:`from_settings`, the sandbox info file's fields): ``base_url``, ``partner_id``
+= the office code, ``channel_id`` = the default teller id (``office`` / ``teller`` are accepted
+as clearer synonyms, and ``profile`` as the path of an adjusted profile file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from jamsostek_channels import clock as _clock
+from jamsostek_channels.adapters.kantorpos import messages as kp
+from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined, KantorPosRefused
+from jamsostek_channels.adapters.kantorpos.profile import KantorPosProfile, load_profile
+from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE
+from jamsostek_channels.channel import (
+    AutoDebitMandate,
+    Capabilities,
+    CustomerId,
+    HistoryEntry,
+    Inquiry,
+    OtpChallenge,
+    PaymentRequest,
+    PaymentResult,
+    PaymentState,
+    Registration,
+    RegistrationRequest,
+    ReversalResult,
+    SettlementRecord,
+)
+from jamsostek_channels.errors import (
+    CapabilityRefused,
+    HostDeclined,
+    MalformedMessage,
+    NotDelivered,
+    OutcomeUnknown,
+)
+from jamsostek_channels.journal import Journal
+from jamsostek_channels.model import Payer, PayerKind
+from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
+
+__all__ = ["KantorPosAdapter", "from_settings"]
+
+#: Operations whose fate a lost or failed answer leaves open.
+MONEY_OPERATIONS = frozenset({"pay", "reverse"})
+_XML = "application/xml"
+_T = TypeVar("_T")
+
+
+class KantorPosAdapter:
+    """The Kantor Pos channel as an :class:`~jamsostek_channels.channel.Adapter` (see the module
+    docstring).
+
+    ``base_url`` is the host with any deployment prefix (``https://h2h.example/bpjs``): the
+    profile's paths are requested under that prefix. ``office`` must be an office the profile
+    accepts and ``teller``, when given, a teller id of its format (``ValueError`` otherwise).
+    ``transport``, when given, carries every call (SOAP and the settlement file).
+    """
+
+    def __init__(
+        self,
+        profile: KantorPosProfile,
+        *,
+        base_url: str,
+        journal: Journal,
+        office: str,
+        teller: str | None = None,
+        timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen: one shared default is safe
+        clock: Callable[[], dt.datetime] = _clock.now,
+        transport: HttpTransport | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        if not profile.accepts_office(office):
+            raise ValueError(f"office {office!r} is not an office of profile {profile.name!r}")
+        if teller is not None and not profile.accepts_teller(teller):
+            raise ValueError(f"teller {teller!r} is not a teller id of profile {profile.name!r}")
+        self.profile = profile
+        self.name = profile.name
+        self.capabilities: Capabilities = profile.capabilities
+        self.office = office
+        self.teller = teller
+        self._journal = journal
+        self._clock = clock
+        parts = urlsplit(base_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        self._prefix = parts.path.rstrip("/")
+        self._transport = transport or HttpTransport(
+            origin,
+            timeouts=timeouts,
+            verify=verify,
+            name=profile.name,
+            max_response_bytes=profile.max_message_bytes,
+        )
+        # The day's file may be far larger than any SOAP answer: its own read limit.
+        self._files = transport or HttpTransport(
+            origin,
+            timeouts=timeouts,
+            verify=verify,
+            name=profile.name,
+            max_response_bytes=profile.settlement_max_bytes,
+        )
+
+    def close(self) -> None:
+        self._transport.close()
+        if self._files is not self._transport:
+            self._files.close()
+
+    def __repr__(self) -> str:
+        return f"KantorPosAdapter({self.name!r}, office={self.office!r})"
+
+    # Plumbing -------------------------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        """The path every SOAP call is ``POST``-ed to."""
+        return self._prefix + self.profile.endpoint_path
+
+    def _teller(self, agent_id: str | None) -> str:
+        if agent_id and self.profile.accepts_teller(agent_id):
+            return agent_id
+        if self.teller is not None:
+            return self.teller
+        raise CapabilityRefused("capability.agent_required", {"channel": self.name})
+
+    def _call(
+        self,
+        operation: str,
+        message: kp.PosRequest,
+        decode: Callable[[bytes], _T],
+        *,
+        reference: str | None = None,
+    ) -> _T:
+        """Send one request; return its decoded answer or raise the library error it means."""
+        body = kp.encode(message)  # validated against the XSD: nothing invalid is ever sent
+        response = self._transport.send(
+            "POST",
+            self.endpoint,
+            body,
+            headers={
+                "Content-Type": CONTENT_TYPE,
+                "Accept": "text/xml",
+                "SOAPAction": f'"{self.profile.soap_action(operation)}"',
+            },
+            reference=reference,
+        )
+        money = operation in MONEY_OPERATIONS
+        try:
+            return self._read(response, decode, money=money, reference=reference)
+        except KantorPosDeclined as declined:
+            raise self._mapped(declined, money=money, reference=reference) from None
+
+    def _read(
+        self,
+        response: HttpResponse,
+        decode: Callable[[bytes], _T],
+        *,
+        money: bool,
+        reference: str | None,
+    ) -> _T:
+        if response.status in (200, 500):
+            try:
+                return decode(response.body)
+            except (KantorPosDeclined, KantorPosRefused):
+                raise
+            except MalformedMessage:
+                if response.status == 200 or not money:
+                    raise
+                # A 500 that is not a SOAP Fault (a proxy's error page): nothing to read.
+        if money:
+            raise OutcomeUnknown(
+                "outcome.unknown",
+                {"reference": reference or "-"},
+                host_code=f"HTTP {response.status}",
+            )
+        raise HostDeclined(
+            "host.error", {"code": f"HTTP {response.status}"}, host_code=str(response.status)
+        )
+
+    def _mapped(
+        self, declined: KantorPosDeclined, *, money: bool, reference: str | None
+    ) -> Exception:
+        info = declined.info
+        if info.retry_safe:
+            return NotDelivered(
+                "transport.not_delivered",
+                {"reason": f"{info.label.lower()} ({info.code})"},
+                host_code=info.code,
+            )
+        if info.needs_status and money:
+            return OutcomeUnknown(
+                "outcome.unknown", {"reference": reference or "-"}, host_code=info.code
+            )
+        return declined
+
+    def _codes(self) -> dict[str, Any]:
+        return {"codes": self.profile.response_codes, "limits": self.profile.message_limits}
+
+    # Registration -----------------------------------------------------------------------------
+
+    def request_registration(self, request: RegistrationRequest) -> OtpChallenge:
+        message = kp.registration_request_for(
+            request, office=self.office, teller=self._teller(None)
+        )
+        answer = self._call(
+            "register",
+            message,
+            lambda body: kp.decode_registration_challenge(body, **self._codes()),
+            reference=request.reference,
+        )
+        return kp.challenge_from(answer)
+
+    def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration:
+        message = kp.registration_confirm_for(
+            challenge, otp, office=self.office, teller=self._teller(None)
+        )
+        answer = self._call(
+            "confirm",
+            message,
+            lambda body: kp.decode_registration_result(body, **self._codes()),
+            reference=challenge.reference,
+        )
+        return kp.registration_from(answer)
+
+    # Inquiry ----------------------------------------------------------------------------------
+
+    def inquire(
+        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
+    ) -> Inquiry:
+        message = kp.inquiry_request_for(
+            customer,
+            months,
+            office=self.office,
+            teller=self._teller(agent_id),
+            # The worker paying is the default; any other payer can change the price.
+            payer=None if payer is None or payer.kind is PayerKind.SELF else payer,
+        )
+        answer = self._call(
+            "inquire", message, lambda body: kp.decode_inquiry_response(body, **self._codes())
+        )
+        if answer.customer != customer:
+            raise MalformedMessage(
+                "message.malformed", {"reason": "the inquiry answers for another customer"}
+            )
+        return kp.inquiry_from_response(answer)
+
+    # Payments ---------------------------------------------------------------------------------
+
+    def pay(self, request: PaymentRequest) -> PaymentResult:
+        message = kp.payment_request_for(
+            request, office=self.office, teller=self._teller(request.agent_id)
+        )
+        answer = self._call(
+            "pay",
+            message,
+            lambda body: kp.decode_payment_response(body, **self._codes()),
+            reference=request.reference,
+        )
+        result = self._checked(request, kp.payment_result_from(answer))
+        if result.state is PaymentState.APPLIED and (
+            result.periods != request.periods or result.amount != request.amount
+        ):
+            # The host applied something other than what we sent: never paper over it.
+            raise MalformedMessage(
+                "message.malformed", {"reason": "the paid months differ from the request"}
+            )
+        return result
+
+    def payment_status(self, request: PaymentRequest) -> PaymentResult:
+        message = kp.status_request_for(
+            request, office=self.office, teller=self._teller(request.agent_id)
+        )
+        answer = self._call(
+            "status",
+            message,
+            lambda body: kp.decode_status_response(body, **self._codes()),
+            reference=request.reference,
+        )
+        return self._checked(request, kp.payment_result_from(answer))
+
+    @staticmethod
+    def _checked(request: PaymentRequest, result: PaymentResult) -> PaymentResult:
+        if result.reference != request.reference:
+            raise MalformedMessage(
+                "message.malformed", {"reason": "the answer is for another reference"}
+            )
+        return result
+
+    def reverse(self, request: PaymentRequest, repeat: bool) -> ReversalResult:
+        message = kp.reversal_request_for(
+            request,
+            repeat,
+            office=self.office,
+            at=self._clock(),
+            teller=self._teller(request.agent_id),
+        )
+        answer = self._call(
+            "reverse",
+            message,
+            lambda body: kp.decode_reversal_response(body, **self._codes()),
+            reference=request.reference,
+        )
+        if answer.reference != request.reference:
+            raise MalformedMessage(
+                "message.malformed", {"reason": "the answer is for another reference"}
+            )
+        return kp.reversal_result_from(answer)
+
+    # Settlement -------------------------------------------------------------------------------
+
+    def settlement_path(self, day: dt.date) -> str:
+        """The path the day's settlement file is fetched from."""
+        return self._prefix + self.profile.settlement_location(self.office, day.isoformat())
+
+    def settlement(self, day: dt.date) -> tuple[SettlementRecord, ...]:
+        """The office's settlement file for ``day``, read with the settlement limits; a file for
+        another office or day is refused whole (``MalformedMessage``)."""
+        response = self._files.send(
+            "GET", self.settlement_path(day), headers={"Accept": _XML}, reference=day.isoformat()
+        )
+        if response.status != 200:
+            try:
+                fault = kp.decode_fault(response.body, limits=self.profile.message_limits)
+            except MalformedMessage:
+                fault = None
+            if fault is not None and fault.response_code is not None:
+                error = self.profile.response_codes.error_for(
+                    fault.response_code, fault=fault.code, soap_fault=fault
+                )
+                if error is not None:
+                    raise error
+            if response.status == 404:
+                raise HostDeclined("host.not_found", host_code="404")
+            raise HostDeclined(
+                "host.error", {"code": f"HTTP {response.status}"}, host_code=str(response.status)
+            )
+        settlement = kp.decode_settlement_file(response.body, limits=self.profile.settlement_limits)
+        if settlement.office != self.office or settlement.business_date != day:
+            raise MalformedMessage(
+                "message.malformed", {"reason": "the settlement file is for another office or day"}
+            )
+        return kp.settlement_records_from(settlement, channel=self.name)
+
+    # Not offered at a cash counter -----------------------------------------------------------
+
+    def _not_offered(self, operation: str) -> CapabilityRefused:
+        return CapabilityRefused(
+            "capability.operation", {"channel": self.name, "operation": operation}
+        )
+
+    def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]:
+        raise self._not_offered("history")
+
+    def enrol_autodebit(self, customer: CustomerId, months: int, payer: Payer) -> AutoDebitMandate:
+        raise self._not_offered("autodebit")
+
+    def cancel_autodebit(self, mandate_id: str) -> AutoDebitMandate:
+        raise self._not_offered("autodebit")
+
+
+def _setting(settings: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = settings.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+def from_settings(
+    settings: Mapping[str, Any], *, journal: Journal, **options: Any
+) -> KantorPosAdapter:
+    """``settings``: ``base_url``; the office code in ``office`` or ``partner_id``; the default
+    teller in ``teller`` or ``channel_id`` (optional); ``profile``: a path to an adjusted
+    profile file (default: the reference profile). ``options``: the adapter's keyword
+    arguments (``timeouts``, ``clock``, ``transport``, ``verify``)."""
+    profile = load_profile(str(settings.get("profile") or "kantorpos"))
+    office = _setting(settings, "office", "partner_id")
+    if office is None:
+        raise KeyError("kantorpos settings need the office code (office or partner_id)")
+    return KantorPosAdapter(
+        profile,
+        base_url=str(settings["base_url"]),
+        journal=journal,
+        office=office,
+        teller=_setting(settings, "teller", "channel_id"),
+        **options,
+    )

@@ -1,0 +1,369 @@
+"""A fake Kantor Pos gateway: BPJS Ketenagakerjaan's side of the post-office SOAP wire, over a
+:class:`~jamsostek_channels.testing.host.FakeHost`.
+
+The counters (the library's :class:`~jamsostek_channels.adapters.kantorpos.adapter.
+KantorPosAdapter`, or any client written from ``docs/channels/kantorpos.md`` alone) call it.
+Modelled on moto, like :mod:`.snap_biller`: :class:`KantorPosGateway` holds the small wire-level
+*state* (which office and teller took each payment, declined payments and their codes, when a
+payment was reversed), its handlers translate SOAP into calls on the host, and a
+:class:`~jamsostek_channels.testing.wire.Router` routes. Every rule about participants, bills,
+prices and payments is the host's; envelopes, messages, XSD validation and response codes are
+:mod:`jamsostek_channels.adapters.kantorpos`'s. Nothing is re-implemented here.
+
+Routes (under ``prefix``)::
+
+    POST {endpoint_path}      one SOAP 1.1 envelope; the SOAPAction names the operation
+    GET  {settlement_path}    the office's settlement file for a day (plain XML)
+
+Answers:
+
+* a request is read by the hardened decoder (size, no DOCTYPE, depth, UTF-8, XSD): anything it
+  refuses, hostile XML included (XXE, "billion laughs", deep nesting), is a ``soap:Client``
+  Fault with code ``30`` (``31`` too large; a SOAP 1.2 envelope ``soap:VersionMismatch``) and
+  HTTP 500, never a crash; a ``Content-Type`` other than ``text/xml``, or a SOAPAction that
+  does not name the Body's operation, is ``30`` too;
+* an office the profile does not accept, or a teller id not of its format: ``05``;
+* host refusals are Faults with the code the profile maps the host's error to (``14``, ``101``,
+  ``102``, ``103``, ...), input the rules refuse is ``30`` naming the fields (never values);
+* **pay**: the host's decision, recorded under the reference: ``APPLIED``, or ``DECLINED`` with
+  the refusal's code (a decline is remembered: the same reference with the same content gets
+  the same answer, and its status is ``DECLINED``); the same reference with other content is a
+  Fault ``94``. An amount over the profile's ``max_amount`` is declined ``51``, an admin fee
+  other than the profile's schedule ``13``;
+* **status**: ``APPLIED``/``REVERSED``/``DECLINED``/``NOT_FOUND``; a planned
+  :attr:`~jamsostek_channels.testing.wire.FaultKind.PENDING` fault whose ``match`` is in the
+  request answers ``PENDING`` (``09``);
+* **reverse**: ``REVERSED``, ``NOT_FOUND`` (``25``) or ``REFUSED`` (``76``; ``13`` when the
+  amount is not the payment's);
+* **settlement**: the payments the office took through this channel on the day (``REVERSED``
+  for one reversed since), as ``kp:SettlementFile``; an unknown office or a malformed date is
+  HTTP 404 with a Fault.
+
+Wire faults (drop, delay, error, reset) are applied by the wire layer around the gateway. The
+state follows the host: when the host is reset it is forgotten; :meth:`KantorPosGateway.reset`
+forgets it at once (``gateway.__self__`` is the :class:`KantorPosGateway`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from jamsostek_channels.adapters.kantorpos import messages as kp
+from jamsostek_channels.adapters.kantorpos.profile import KantorPosProfile, load_profile
+from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE
+from jamsostek_channels.adapters.kantorpos.xmlsafe import malformed
+from jamsostek_channels.channel import (
+    PaymentRequest,
+    PaymentResult,
+    PaymentState,
+    RegistrationRequest,
+    ReversalResult,
+    ReversalState,
+)
+from jamsostek_channels.errors import HostDeclined, InvalidInput, JamsostekError
+from jamsostek_channels.testing.host import FakeHost
+from jamsostek_channels.testing.wire import Faults, Gateway, Router, WireRequest, WireResponse
+
+__all__ = ["SANDBOX_OFFICE", "SANDBOX_TELLER", "KantorPosGateway", "kantorpos_gateway"]
+
+#: The office and teller the sandbox's info file gives a client (reference profile values).
+SANDBOX_OFFICE = "40115"
+SANDBOX_TELLER = "LKT01"
+
+_XML_HEADERS: Mapping[str, str] = {"content-type": CONTENT_TYPE}
+_FILE_HEADERS: Mapping[str, str] = {"content-type": "application/xml; charset=utf-8"}
+
+
+@attrs.frozen
+class _Declined:
+    """A declined payment: what it asked for, and the answer it got."""
+
+    content: tuple[object, ...]
+    result: PaymentResult
+
+
+def _content(message: kp.PosPaymentRequest) -> tuple[object, ...]:
+    return (message.customer, message.periods, message.amount, message.admin_fee, message.payer)
+
+
+def _host_state(host: FakeHost) -> object:
+    """An object that lives exactly as long as the host's data (see ``snap_biller``)."""
+    return getattr(host, "_payments", None)
+
+
+def _path_pattern(template: str) -> re.Pattern[str]:
+    """``/x/{office}/{date}.xml`` -> a regex with named groups ``office`` and ``date``."""
+    parts = []
+    for literal, field, _spec, _conversion in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if field:
+            parts.append(f"(?P<{field}>[^/]+?)")
+    return re.compile("".join(parts))
+
+
+class KantorPosGateway:
+    """BPJS Ketenagakerjaan's Kantor Pos endpoint over a :class:`FakeHost` (see the module
+    docstring). ``gateway`` is the ``WireRequest -> WireResponse`` callable; :meth:`info` the
+    fields a client needs. Thread-safe: one lock serialises requests."""
+
+    def __init__(
+        self,
+        host: FakeHost,
+        profile: KantorPosProfile | None = None,
+        *,
+        prefix: str = "",
+        faults: Faults | None = None,
+        office: str = SANDBOX_OFFICE,
+        teller: str = SANDBOX_TELLER,
+    ) -> None:
+        self.host = host
+        self.profile = profile or load_profile("kantorpos")
+        if not self.profile.accepts_office(office) or not self.profile.accepts_teller(teller):
+            raise ValueError("the sandbox office and teller must be ones the profile accepts")
+        self.prefix = prefix.rstrip("/")
+        self.faults = faults if faults is not None else Faults()
+        self.office = office
+        self.teller = teller
+        self.channel = self.profile.name
+        self._lock = threading.RLock()
+        self._settlement_pattern = _path_pattern(self.prefix + self.profile.settlement_path)
+        self._handlers: Mapping[str, Callable[[WireRequest, Any], kp.PosAnswer]] = {
+            "register": self._register,
+            "confirm": self._confirm,
+            "inquire": self._inquire,
+            "pay": self._pay,
+            "status": self._status,
+            "reverse": self._reverse,
+        }
+        self._router = Router()
+        self._router.add("POST", re.escape(self.endpoint), self._soap)
+        self._router.add("GET", self._settlement_pattern.pattern, self._settlement)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the wire-level state (the host's own state is the host's)."""
+        with self._lock:
+            self._counters: dict[str, tuple[str, str]] = {}  # reference -> (office, teller)
+            self._declined: dict[str, _Declined] = {}
+            self._reversed_at: dict[str, dt.datetime] = {}
+            self._host_state = _host_state(self.host)
+
+    def __repr__(self) -> str:
+        return f"<KantorPosGateway {self.endpoint} office={self.office}>"
+
+    @property
+    def endpoint(self) -> str:
+        return self.prefix + self.profile.endpoint_path
+
+    def info(self) -> dict[str, Any]:
+        """The sandbox info file's fields: the office code in ``partner_id``, the default teller
+        in ``channel_id``; no secrets (mutual TLS is outside the sandbox)."""
+        return {
+            "base_url": None,
+            "client_id": None,
+            "client_secret": None,
+            "private_key_pem": None,
+            "partner_id": self.office,
+            "partner_service_id": None,
+            "channel_id": self.teller,
+        }
+
+    def gateway(self, request: WireRequest) -> WireResponse:
+        with self._lock:
+            if _host_state(self.host) is not self._host_state:
+                self.reset()  # the host was reset: nothing it no longer has is replayed
+            return self._router(request)
+
+    # SOAP ---------------------------------------------------------------------------------
+
+    def _fault(
+        self, error: JamsostekError, reference: str | None, *, status: int = 500
+    ) -> WireResponse:
+        if isinstance(error, InvalidInput):
+            fields = ", ".join(sorted({p.field for p in error.problems}))[:200]
+            error = malformed(f"refused by the rules ({fields or 'input'})")
+        fault = kp.fault_for(error, codes=self.profile.response_codes, reference=reference)
+        return WireResponse(status, kp.encode_fault(fault), _XML_HEADERS)
+
+    def _soap(self, request: WireRequest) -> WireResponse:
+        reference: str | None = None
+        try:
+            if not request.header("content-type").lower().startswith("text/xml"):
+                raise malformed("the Content-Type must be text/xml; charset=utf-8")
+            message = kp.decode_request(request.body, limits=self.profile.message_limits)
+            reference = getattr(message, "reference", None)
+            operation = kp.operation_of(message)
+            if self.profile.operation_for(request.header("soapaction")) != operation:
+                raise malformed(
+                    "the SOAPAction does not name the Body's operation", field="SOAPAction"
+                )
+            if not self.profile.accepts_office(message.office):
+                raise HostDeclined("host.rejected", {"code": "office"})
+            if not self.profile.accepts_teller(message.teller):
+                raise HostDeclined("host.rejected", {"code": "teller"})
+            answer = self._handlers[operation](request, message)
+        except JamsostekError as error:
+            return self._fault(error, reference)
+        return WireResponse(200, kp.encode(answer), _XML_HEADERS)
+
+    def _register(
+        self, request: WireRequest, message: kp.PosRegistrationRequest
+    ) -> kp.PosRegistrationChallenge:
+        registration = RegistrationRequest(
+            reference=message.reference,
+            participant=message.participant.to_participant(),
+            payer=message.registered_by.to_payer(),
+            requested_at=message.requested_at,
+        )
+        return kp.challenge_for(self.host.request_registration(self.channel, registration))
+
+    def _confirm(
+        self, request: WireRequest, message: kp.PosRegistrationConfirm
+    ) -> kp.PosRegistrationResult:
+        registration = self.host.confirm_registration(message.challenge_id, message.otp)
+        return kp.registration_result_for(registration)
+
+    def _inquire(
+        self, request: WireRequest, message: kp.PosInquiryRequest
+    ) -> kp.PosInquiryResponse:
+        payer = None if message.payer is None else message.payer.to_payer()
+        inquiry = self.host.inquire(
+            message.customer, message.months, channel=self.channel, payer=payer
+        )
+        fee = self.profile.capabilities.admin_fee.fee_for(inquiry.amount)
+        return kp.inquiry_response_for(
+            attrs.evolve(inquiry, admin_fee=fee),
+            valid_until=self.host.now() + self.host.inquiry_ttl,
+        )
+
+    def _pay(self, request: WireRequest, message: kp.PosPaymentRequest) -> kp.PosPaymentResponse:
+        codes = self.profile.response_codes
+        declined = self._declined.get(message.reference)
+        if declined is not None:
+            if declined.content != _content(message):
+                raise HostDeclined("host.conflict")
+            return kp.payment_response_for(declined.result, codes=codes)
+        payment = PaymentRequest(
+            reference=message.reference,
+            customer=message.customer,
+            periods=message.periods,
+            amount=message.amount,
+            admin_fee=message.admin_fee,
+            payer=message.payer.to_payer(),
+            inquiry_id=message.inquiry_id,
+            requested_at=message.requested_at,
+            agent_id=message.teller,
+            repeat=message.repeat,
+        )
+        try:
+            result = self._apply(payment)
+        except HostDeclined as error:
+            if error.code == "host.conflict":
+                raise  # not a decision about this payment: a Fault (94)
+            result = PaymentResult(
+                reference=message.reference,
+                state=PaymentState.DECLINED,
+                amount=message.amount,
+                host_code=codes.code_for(error.code),
+            )
+            self._declined[message.reference] = _Declined(_content(message), result)
+            return kp.payment_response_for(result, codes=codes)
+        self._counters.setdefault(message.reference, (message.office, message.teller))
+        if result.state is PaymentState.REVERSED:  # a repeat answers the first answer
+            result = attrs.evolve(result, state=PaymentState.APPLIED)
+        return kp.payment_response_for(result, codes=codes)
+
+    def _apply(self, payment: PaymentRequest) -> PaymentResult:
+        capabilities = self.profile.capabilities
+        known = self.host.payment_status(self.channel, payment.reference)
+        if known.state is PaymentState.NOT_FOUND:  # checks for a new payment only
+            if capabilities.max_amount is not None and payment.amount > capabilities.max_amount:
+                raise HostDeclined("host.limit_exceeded")
+            if payment.admin_fee != capabilities.admin_fee.fee_for(payment.amount):
+                raise HostDeclined("host.amount_mismatch")
+        return self.host.pay(self.channel, payment)
+
+    def _status(self, request: WireRequest, message: kp.PosStatusRequest) -> kp.PosStatusResponse:
+        codes = self.profile.response_codes
+        if self.faults.pending(request):
+            pending = PaymentResult(reference=message.reference, state=PaymentState.PENDING)
+            return kp.status_response_for(pending, codes=codes)
+        result = self.host.payment_status(self.channel, message.reference)
+        declined = self._declined.get(message.reference)
+        if result.state is PaymentState.NOT_FOUND and declined is not None:
+            result = declined.result
+        return kp.status_response_for(result, codes=codes)
+
+    def _reverse(
+        self, request: WireRequest, message: kp.PosReversalRequest
+    ) -> kp.PosReversalResponse:
+        codes = self.profile.response_codes
+        known = self.host.payment_status(self.channel, message.reference)
+        if known.state is not PaymentState.NOT_FOUND and known.amount != message.amount:
+            refused = ReversalResult(
+                message.reference, ReversalState.REFUSED, codes.code_for("host.amount_mismatch")
+            )
+            return kp.reversal_response_for(refused, codes=codes)
+        result = self.host.reverse(self.channel, message.reference)
+        reversed_at = None
+        if result.state is ReversalState.REVERSED:
+            reversed_at = self._reversed_at.setdefault(message.reference, self.host.now())
+        return kp.reversal_response_for(result, codes=codes, reversed_at=reversed_at)
+
+    # The settlement file ------------------------------------------------------------------
+
+    def settlement_file(self, office: str, day: dt.date) -> kp.PosSettlementFile:
+        """The office's settlement file for ``day`` (every payment it took through this
+        channel that day, in the order taken)."""
+        with self._lock:
+            records = []
+            for record in self.host.settlement(self.channel, day):
+                taken_by = self._counters.get(record.reference)
+                if taken_by is None or taken_by[0] != office:
+                    continue
+                line = kp.settlement_file_for(
+                    (record,), office=office, business_date=day, generated_at=record.paid_at
+                ).records[0]
+                reversed_at = (
+                    self._reversed_at.get(record.reference)
+                    if line.state is kp.SettlementStatus.REVERSED
+                    else None
+                )
+                records.append(attrs.evolve(line, teller=taken_by[1], reversed_at=reversed_at))
+            return kp.PosSettlementFile(
+                office=office,
+                business_date=day,
+                generated_at=self.host.now(),
+                records=tuple(records),
+            )
+
+    def _settlement(self, request: WireRequest) -> WireResponse:
+        match = self._settlement_pattern.fullmatch(urlsplit(request.path).path)
+        assert match is not None  # the router matched the same pattern
+        office, date = match["office"], match["date"]
+        if not self.profile.accepts_office(office):
+            return self._fault(HostDeclined("host.rejected", {"code": "office"}), None, status=404)
+        try:
+            if len(date) != 10:
+                raise ValueError(date)
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            return self._fault(malformed("the date must be YYYY-MM-DD"), None, status=404)
+        body = kp.encode_settlement_file(self.settlement_file(office, day))
+        return WireResponse(200, body, _FILE_HEADERS)
+
+
+def kantorpos_gateway(
+    host: FakeHost, prefix: str, faults: Faults
+) -> tuple[Gateway, dict[str, Any]]:
+    """The Kantor Pos gateway for the sandbox: ``(gateway, info-file fields)``."""
+    gateway = KantorPosGateway(host, prefix=prefix, faults=faults)
+    return gateway.gateway, gateway.info()
