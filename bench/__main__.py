@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import channels, foundation, reconcile
+from bench import channels, foundation, kantorpos, reconcile
 from bench.harness import print_results
 
 
 def main() -> int:
-    selected = set(sys.argv[1:]) or {"foundation", "channels", "reconcile"}
+    selected = set(sys.argv[1:]) or {"foundation", "channels", "reconcile", "kantorpos"}
     results = []
     if "foundation" in selected:
         results += foundation.run()
@@ -17,6 +17,8 @@ def main() -> int:
         results += channels.run()
     if "reconcile" in selected:
         results += reconcile.run()
+    if "kantorpos" in selected:
+        results += kantorpos.run()
     print_results(results)
     return 0 if all(r.ok for r in results) else 1
 
