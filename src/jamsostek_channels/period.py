@@ -14,6 +14,7 @@ YearMonth(year=2027, month=1)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator
 from typing import overload
@@ -45,10 +46,9 @@ class YearMonth:
     @classmethod
     def parse(cls, text: str) -> YearMonth:
         """Read ``YYYY-MM``; raises :class:`ValueError` on anything else."""
-        match = _PATTERN.fullmatch(text.strip()) if isinstance(text, str) else None
-        if match is None:
+        if not isinstance(text, str):
             raise ValueError(f"expected YYYY-MM, got {text!r}")
-        return cls(int(match[1]), int(match[2]))
+        return _parse(text)
 
     @classmethod
     def of(cls, day: dt.date) -> YearMonth:
@@ -95,6 +95,21 @@ class YearMonth:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> YearMonth:
+    """Months repeat (a settlement file names the same few thousands of times): each text is
+    read once; failures are not cached."""
+    match = _PATTERN.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"expected YYYY-MM, got {text!r}")
+    year, month = int(match[1]), int(match[2])
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 1..12, got {month}")
+    if not 1900 <= year <= 9999:
+        raise ValueError(f"year must be 1900..9999, got {year}")
+    return YearMonth.from_index(year * 12 + month - 1)
 
 
 _INTERNED: dict[int, YearMonth] = {}

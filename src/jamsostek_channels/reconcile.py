@@ -61,6 +61,7 @@ __all__ = [
     "ReconciliationReport",
     "Sum",
     "Totals",
+    "collector_paused",
     "reconcile",
     "reconcile_journal",
 ]
@@ -221,7 +222,7 @@ class ReconciliationReport:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause CPython's cycle collector while a reconciliation builds its objects.
 
     Reading 100,000 journal entries and building as many lines allocates millions of small
@@ -415,7 +416,7 @@ def reconcile(
     of other days only when the file references them. The journal keeps one entry per
     reference; two relevant entries with one reference raise :class:`ValueError`.
     """
-    with _collector_paused():
+    with collector_paused():
         return _reconcile(records, journal_entries, channel, day)
 
 
@@ -429,7 +430,7 @@ def reconcile_journal(
     """:func:`reconcile` against a :class:`~jamsostek_channels.journal.Journal`: its ``pay``
     entries for ``channel`` requested on WIB ``day``, plus any entry of another day the file
     references (``other_day`` when it agrees, else the category of its disagreement)."""
-    with _collector_paused():
+    with collector_paused():
         entries = journal.entries(channel, _PAY)
         return _reconcile(records, entries, channel, day)
 

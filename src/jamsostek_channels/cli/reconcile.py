@@ -309,9 +309,9 @@ def _open_journal(path: Path) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from jamsostek_channels.reconcile import _collector_paused
+    from jamsostek_channels.reconcile import collector_paused
 
-    with _collector_paused():  # a day's file is ~100,000 records: see reconcile.py
+    with collector_paused():  # a day's file is ~100,000 records: see reconcile.py
         return _run(args)
 
 
