@@ -720,3 +720,25 @@ def test_sigkill_in_a_write_loop_leaves_a_consistent_journal(
         assert [e.reference for e in j.unresolved()] in ([], [f"R{last + 1}"])
         stored = j.next_sequence("ext") - 1
         assert stored in (last, last + 1)
+
+
+def test_project_extracts_fields_in_sql(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "project.sqlite")
+    entry, _ = journal.begin(
+        "kantorpos",
+        "pay",
+        "KP-1",
+        {"request": {"amount": 36800, "periods": ["2026-11"], "customer": {"value": "x"}}},
+    )
+    journal.finish(entry.id, EntryState.APPLIED, {"host_reference": "H1"})
+    journal.begin("kantorpos", "register", "KP-2", {"request": {"amount": 1}})
+    journal.begin("linkaja", "pay", "LA-1", {"request": {"amount": 2}})
+    rows = journal.project(
+        "kantorpos", "pay", ["$.request.amount", "$.request.periods", "$outcome.host_reference"]
+    )
+    assert [(r[0], r[1], r[3], r[4], r[5]) for r in rows] == [
+        ("KP-1", "applied", 36800, '["2026-11"]', "H1")
+    ]
+    # A path is a bound parameter, never SQL: a hostile one extracts nothing and breaks nothing.
+    assert journal.project("kantorpos", "pay", ["$.x') FROM entries; --"])[0][3] is None
+    journal.close()

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -240,9 +241,10 @@ def collector_paused() -> Iterator[None]:
 
 
 class _Side(NamedTuple):
-    """The journal's side of a payment, read once from its entry."""
+    """The journal's side of a payment, read once from its entry (or its projected row)."""
 
-    entry: Entry
+    state: EntryState
+    customer: str  #: the journal's customer id: only ever shown masked (_masked_customer)
     amount: int | None
     admin_fee: int | None
     host_reference: str | None
@@ -263,15 +265,74 @@ def _as_dict(value: object) -> dict[str, Any]:
 
 def _side(entry: Entry) -> _Side:
     request = _as_dict(entry.request.get("request"))
-    requested_at: dt.datetime | None = None
-    text = request.get("requested_at")
-    if type(text) is str:
+    outcome = entry.outcome
+    host = _as_dict(outcome).get("host_reference") if outcome is not None else None
+    customer = _as_dict(request.get("customer")).get("value")
+    periods = request.get("periods")
+    return _make_side(
+        entry.state,
+        customer,
+        request.get("amount"),
+        request.get("admin_fee"),
+        host,
+        tuple(periods) if type(periods) is list else (),
+        request.get("requested_at"),
+        entry.created_at,
+    )
+
+
+#: What reconciliation reads of a journaled payment, as JSON paths for Journal.project.
+_PROJECTION = (
+    "$.request.customer.value",
+    "$.request.amount",
+    "$.request.admin_fee",
+    "$.request.periods",
+    "$.request.requested_at",
+    "$outcome.host_reference",
+)
+
+
+def _side_of_row(row: tuple[Any, ...]) -> tuple[str, _Side]:
+    """``(reference, side)`` from a :meth:`Journal.project` row of :data:`_PROJECTION`."""
+    reference, state, created_at, customer, amount, fee, periods, requested_at, host = row
+    months: tuple[Any, ...] = ()
+    if type(periods) is str:
         try:
-            requested_at = dt.datetime.fromisoformat(text)
+            loaded = json.loads(periods)
+        except ValueError:
+            loaded = None
+        if type(loaded) is list:
+            months = tuple(loaded)
+    return reference, _make_side(
+        EntryState(state),
+        customer,
+        amount,
+        fee,
+        host,
+        months,
+        requested_at,
+        dt.datetime.fromisoformat(created_at),
+    )
+
+
+def _make_side(
+    state: EntryState,
+    customer: object,
+    amount: object,
+    admin_fee: object,
+    host: object,
+    periods: tuple[Any, ...],
+    requested_text: object,
+    created_at: dt.datetime,
+) -> _Side:
+    requested_at: dt.datetime | None = None
+    if type(requested_text) is str:
+        try:
+            requested_at = dt.datetime.fromisoformat(requested_text)
         except ValueError:
             requested_at = None
     if requested_at is None:
-        requested_at = entry.created_at
+        requested_at = created_at
     offset = requested_at.utcoffset()
     if offset is None:  # a naive time: the library's times are WIB
         requested_at = requested_at.replace(tzinfo=JAKARTA)
@@ -280,15 +341,13 @@ def _side(entry: Entry) -> _Side:
         day = requested_at.date()
     else:
         day = requested_at.astimezone(JAKARTA).date()
-    outcome = entry.outcome
-    host = _as_dict(outcome).get("host_reference") if outcome is not None else None
-    periods = request.get("periods")
     return _Side(
-        entry,
-        _money(request.get("amount")),
-        _money(request.get("admin_fee")),
+        state,
+        customer if type(customer) is str else "",
+        _money(amount),
+        _money(admin_fee),
         host if type(host) is str and host else None,
-        tuple(periods) if type(periods) is list else (),
+        periods,
         requested_at,
         day,
     )
@@ -298,9 +357,8 @@ def _masked_customer(side: _Side) -> str:
     """The journal's customer id, masked: the full number never leaves this function."""
     from jamsostek_channels.identifiers import kpj, nik
 
-    customer = _as_dict(_as_dict(side.entry.request.get("request")).get("customer"))
-    value = customer.get("value")
-    if type(value) is not str or not value:
+    value = side.customer
+    if not value:
         return ""
     return nik.mask(value) if len(value) == 16 else kpj.mask(value)
 
@@ -337,7 +395,7 @@ def _line(
             reason,
             _masked_customer(side),
             _parse_periods(side.periods),
-            journal_state=side.entry.state,
+            journal_state=side.state,
             journal_amount=side.amount,
             journal_admin_fee=side.admin_fee,
             journal_host_reference=side.host_reference,
@@ -367,7 +425,7 @@ def _line(
         record.admin_fee,
         record.host_reference,
         record.paid_at,
-        side.entry.state,
+        side.state,
         side.amount,
         side.admin_fee,
         side.host_reference,
@@ -416,8 +474,13 @@ def reconcile(
     of other days only when the file references them. The journal keeps one entry per
     reference; two relevant entries with one reference raise :class:`ValueError`.
     """
+    sides = (
+        (entry.reference, _side(entry))
+        for entry in journal_entries
+        if entry.operation == _PAY and entry.channel == channel
+    )
     with collector_paused():
-        return _reconcile(records, journal_entries, channel, day)
+        return _reconcile(records, sides, channel, day)
 
 
 def reconcile_journal(
@@ -431,13 +494,14 @@ def reconcile_journal(
     entries for ``channel`` requested on WIB ``day``, plus any entry of another day the file
     references (``other_day`` when it agrees, else the category of its disagreement)."""
     with collector_paused():
-        entries = journal.entries(channel, _PAY)
-        return _reconcile(records, entries, channel, day)
+        # A few fields per entry, extracted by SQLite: no whole request is parsed here.
+        sides = map(_side_of_row, journal.project(channel, _PAY, _PROJECTION))
+        return _reconcile(records, sides, channel, day)
 
 
 def _reconcile(
     records: Iterable[SettlementRecord],
-    journal_entries: Iterable[Entry],
+    journal_sides: Iterable[tuple[str, _Side]],
     channel: str,
     day: dt.date,
 ) -> ReconciliationReport:
@@ -472,11 +536,7 @@ def _reconcile(
     # The journal: the day's entries, and other days' entries the file references.
     today: dict[str, _Side] = {}
     elsewhere: dict[str, _Side] = {}
-    for entry in journal_entries:
-        if entry.operation != _PAY or entry.channel != channel:
-            continue
-        reference = entry.reference
-        side = _side(entry)
+    for reference, side in journal_sides:
         if side.day == day:
             target = today
         elif reference in first:
@@ -518,7 +578,7 @@ def _reconcile(
                 out["missing_in_journal"].append(_line(reference, None, record, None))
                 continue
         side = found
-        state = side.entry.state
+        state = side.state
         if (  # the common case first, cheaply
             state is _APPLIED
             and record.state is _PAID
@@ -555,7 +615,7 @@ def _reconcile(
     for reference, side in today.items():
         if reference in first:
             continue
-        state = side.entry.state
+        state = side.state
         if state is _APPLIED:
             out["missing_in_settlement"].append(_line(reference, None, None, side))
         elif state is _REVERSED:
@@ -610,7 +670,7 @@ def _totals(
         )
     by_state: dict[EntryState, list[tuple[int | None, int | None]]] = {s: [] for s in EntryState}
     for side in today.values():
-        by_state[side.entry.state].append((side.amount, side.admin_fee))
+        by_state[side.state].append((side.amount, side.admin_fee))
     return Totals(
         categories=categories,
         file_paid=_sum((r.amount, r.admin_fee) for r in records if r.state is _PAID),
