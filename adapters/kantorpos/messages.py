@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final, Protocol, TypeAlias, TypeVar, cast
@@ -192,7 +193,9 @@ MESSAGE_LIMITS: Final = Limits()
 SETTLEMENT_LIMITS: Final = Limits(max_bytes=64 * 1024 * 1024)
 
 
+@functools.cache
 def _q(local: str) -> str:
+    """``{namespace}local``: built once per element name (the set of names is the schema's)."""
     return f"{{{NAMESPACE}}}{local}"
 
 
@@ -1135,7 +1138,7 @@ def _parse_instant(text: str, name: str) -> dt.datetime:
         raise malformed(f"{name} is not a date-time with an offset", field=name)
     if match[7] is None or len(match[7]) in (3, 6):
         try:  # the usual forms: the C parser, once the pattern has vouched for the text
-            return dt.datetime.fromisoformat(text.strip())
+            return dt.datetime.fromisoformat(text.strip()).astimezone(JAKARTA)
         except ValueError:
             pass  # read field by field below, which names the problem
     try:
@@ -1571,22 +1574,57 @@ def decode_fault(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosFault:
     return _read_fault(envelope, payload)
 
 
+def _whole(text: str, name: str) -> int:
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise malformed(f"{name} is not a whole number", field=name)
+    return int(text)
+
+
 def _read_settlement_record(element: etree._Element) -> PosSettlementRecord:
-    e = _Fields(element)
-    record = PosSettlementRecord(
-        reference=_read_text(e, "reference"),
-        host_reference=_read_text(e, "hostReference"),
-        teller=_read_opt_text(e, "teller"),
-        nik_masked=_read_text(e, "nikMasked"),
-        periods=_read_periods(e),
-        amount=_read_int(e, "amount"),
-        admin_fee=_read_int(e, "adminFee"),
-        paid_at=_read_instant(e, "paidAt"),
-        state=_read_enum(e, "state", SettlementStatus),
-        reversed_at=_read_opt_instant(e, "reversedAt"),
-    )
+    """One record, read in a single pass over its children: a day's file has ~100,000 of them
+    (the schema has already vouched for their presence, order and format)."""
+    texts: dict[str, str] = {}
+    months: tuple[YearMonth, ...] = ()
+    for child in element:
+        if child.tag == _Q_PERIODS:
+            months = tuple(_parse_month(m.text or "", "month") for m in child)
+        else:
+            texts[child.tag] = child.text or ""
+    try:
+        reversed_at = texts.get(_Q_REVERSED_AT)
+        state_text = texts[_Q_STATE]
+        if state_text not in SettlementStatus._value2member_map_:
+            raise malformed("state is not one of the allowed values", field="state")
+        record = PosSettlementRecord(
+            reference=texts[_Q_REFERENCE],
+            host_reference=texts[_Q_HOST_REFERENCE],
+            teller=texts.get(_Q_TELLER),
+            nik_masked=texts[_Q_NIK_MASKED],
+            periods=months,
+            amount=_whole(texts[_Q_AMOUNT], "amount"),
+            admin_fee=_whole(texts[_Q_ADMIN_FEE], "adminFee"),
+            paid_at=_parse_instant(texts[_Q_PAID_AT], "paidAt"),
+            state=SettlementStatus(state_text),
+            reversed_at=None if reversed_at is None else _parse_instant(reversed_at, "reversedAt"),
+        )
+    except KeyError as missing:  # the schema makes this impossible; kept total all the same
+        name = str(missing.args[0]).rpartition("}")[2]
+        raise malformed(f"{name} is missing", field=name) from None
     _rules(record)
     return record
+
+
+_Q_PERIODS = _q("periods")
+_Q_REFERENCE = _q("reference")
+_Q_HOST_REFERENCE = _q("hostReference")
+_Q_TELLER = _q("teller")
+_Q_NIK_MASKED = _q("nikMasked")
+_Q_AMOUNT = _q("amount")
+_Q_ADMIN_FEE = _q("adminFee")
+_Q_PAID_AT = _q("paidAt")
+_Q_STATE = _q("state")
+_Q_REVERSED_AT = _q("reversedAt")
 
 
 _TRAILER_FIELDS = (

@@ -59,6 +59,14 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return result
 
 
+# One decoder for every body: ``json.loads`` with these options would build (and throw away) a
+# new decoder and scanner on each call.
+_DECODER = json.JSONDecoder(
+    parse_float=Decimal, parse_constant=_no_constants, object_pairs_hook=_unique_keys
+)
+_decode = _DECODER.decode
+
+
 def load_json(body: bytes, *, limit: int | None = MAX_BODY_BYTES) -> object:
     """Parse ``body`` as one strict JSON value, or raise :class:`SnapFieldError` (case 00)."""
     if not isinstance(body, bytes | bytearray):
@@ -70,12 +78,7 @@ def load_json(body: bytes, *, limit: int | None = MAX_BODY_BYTES) -> object:
     except UnicodeDecodeError:
         raise SnapFieldError("00", reason="the body is not UTF-8") from None
     try:
-        return json.loads(
-            text,
-            parse_float=Decimal,
-            parse_constant=_no_constants,
-            object_pairs_hook=_unique_keys,
-        )
+        return _decode(text)
     except RecursionError:
         raise SnapFieldError("00", reason="the body is nested too deeply") from None
     except _Duplicate:
@@ -149,6 +152,11 @@ class Reader:
         value = self._data.get(key)
         return value is not None and value != ""
 
+    def get(self, key: str) -> object:
+        """The raw value of ``key`` (``None`` when absent), unchecked: for a caller's fast path
+        that then checks everything the typed readers below would."""
+        return self._data.get(key)
+
     def value(self, key: str) -> object:
         """The mandatory value of ``key``, of any JSON type."""
         if not self.present(key):
@@ -159,13 +167,18 @@ class Reader:
 
     def text(self, key: str, *, max_length: int, pattern: re.Pattern[str] | None = None) -> str:
         """A mandatory string field."""
-        value = self._data.get(key)  # inlined present()/value(): this runs for every field
+        # check_text() inlined (same checks, same order): this runs for every field received.
+        value = self._data.get(key)
         if value is None or value == "":
             self.missing(key)
-        try:
-            return check_text(value, key, max_length=max_length, pattern=pattern)
-        except FieldInvalid as error:
-            self.reraise(error)
+        if (
+            value.__class__ is not str
+            or len(value) > max_length
+            or (not (value.isascii() and value.isprintable()) and _BAD_CHARACTERS.search(value))
+            or (pattern is not None and not pattern.fullmatch(value))
+        ):
+            return self._checked(value, key, max_length, pattern)
+        return value
 
     def opt_text(
         self, key: str, *, max_length: int, pattern: re.Pattern[str] | None = None
@@ -174,6 +187,20 @@ class Reader:
         value = self._data.get(key)
         if value is None or value == "":
             return None
+        if (
+            value.__class__ is not str
+            or len(value) > max_length
+            or (not (value.isascii() and value.isprintable()) and _BAD_CHARACTERS.search(value))
+            or (pattern is not None and not pattern.fullmatch(value))
+        ):
+            return self._checked(value, key, max_length, pattern)
+        return value
+
+    def _checked(
+        self, value: object, key: str, max_length: int, pattern: re.Pattern[str] | None
+    ) -> str:
+        # The slow path of text()/opt_text(): whatever the fast checks doubted, decided by
+        # check_text() itself (a str subclass, or a refusal as case 01 with the path).
         try:
             return check_text(value, key, max_length=max_length, pattern=pattern)
         except FieldInvalid as error:
@@ -218,7 +245,15 @@ class Reader:
 
     def children(self, key: str, *, max_items: int) -> Iterator[Reader]:
         """An optional array of objects (absent is empty)."""
-        for path, element in self.items(key, max_items=max_items):
+        # items() inlined: the paths are made one by one, as each element is reached.
+        value = self._data.get(key)
+        if value is None or value == "":
+            return
+        if not isinstance(value, list) or len(value) > max_items:
+            self.invalid(key)
+        base = self.where(key)
+        for index, element in enumerate(value):
+            path = f"{base}[{index}]"
             if not isinstance(element, dict):
                 raise SnapFieldError("01", path)
             yield Reader(element, path)

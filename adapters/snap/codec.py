@@ -285,13 +285,30 @@ def decode_amount(value: object, field: str = "amount") -> int:
     return _read_amount(Reader(value, field))
 
 
+def _fast_amount(value: object) -> int | None:
+    # Just the amounts _read_amount accepts (a 19-character-at-most ASCII "N.00" in "IDR"), read
+    # without building a child Reader; anything else is None and goes the long way for its error.
+    if type(value) is dict:
+        text = value.get("value")
+        currency = value.get("currency")
+        if type(text) is str and type(currency) is str and currency == "IDR":
+            match = _AMOUNT.fullmatch(text)
+            if match is not None and match[2] == "00":
+                return int(match[1])
+    return None
+
+
 def _amount(reader: Reader, key: str) -> int:
-    return _read_amount(reader.child(key))
+    rupiah = _fast_amount(reader.get(key))
+    return _read_amount(reader.child(key)) if rupiah is None else rupiah
 
 
 def _opt_amount(reader: Reader, key: str) -> int | None:
-    child = reader.opt_child(key)
-    return None if child is None else _read_amount(child)
+    value = reader.get(key)
+    if value is None or value == "":
+        return None
+    rupiah = _fast_amount(value)
+    return _read_amount(reader.child(key)) if rupiah is None else rupiah
 
 
 def _opt_time(reader: Reader, key: str) -> dt.datetime | None:
@@ -343,32 +360,75 @@ def _build(reader: Reader, factory: Callable[..., _T], **values: object) -> _T:
     programming error here, never the wire's. Building through ``factory`` on any doubt keeps
     the refusal a case 01 with the field's path.
     """
-    cls = cast("type[_T]", factory)
-    fields = attrs.fields(cast("type[attrs.AttrsInstance]", cls))
-    if len(values) != len(fields) and any(
-        f.name not in values and f.default is attrs.NOTHING for f in fields
-    ):
+    plan = _PLANS.get(factory)
+    if plan is None:
+        plan = _PLANS[factory] = _plan(factory)
+    make, count, required, post_init = plan
+    if len(values) != count and not required.issubset(values):
         return _validated(reader, factory, values)
-    instance = object.__new__(cls)
-    for field in fields:
-        value = values[field.name] if field.name in values else _default(field)
-        if field.converter is not None:
-            value = cast("Callable[[object], object]", field.converter)(value)
-        object.__setattr__(instance, field.name, value)
-    post_init = getattr(instance, "__attrs_post_init__", None)
+    instance = make(**values)
     if post_init is not None:
         try:
-            post_init()
+            post_init(instance)
         except FieldInvalid as error:
             reader.reraise(error)
-    return instance
+    return cast("_T", instance)
 
 
-def _default(field: attrs.Attribute[Any]) -> object:
-    default: Any = field.default
-    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        return default.factory()
-    return default
+_Plan = tuple[Callable[..., object], int, frozenset[str], Callable[[Any], None] | None]
+#: Per wire type (never per value): a constructor that skips the validators, and its fields.
+_PLANS: dict[object, _Plan] = {}
+
+
+def _plan(factory: Callable[..., object]) -> _Plan:
+    """Write (once per wire type) ``make(**fields)``: the attrs ``__init__`` minus validators.
+
+    Defaults, factories and converters are kept exactly; only the validators are left out.
+    """
+    cls = cast("type[attrs.AttrsInstance]", factory)
+    scope: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
+    params, lines, required = [], [], set()
+    for index, field in enumerate(attrs.fields(cls)):
+        name = field.name
+        default: Any = field.default
+        if default is attrs.NOTHING:
+            required.add(name)
+            params.append(name)
+        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            scope[f"_factory{index}"] = default.factory
+            params.append(f"{name}=_NOTHING")
+            lines.append(f"    if {name} is _NOTHING: {name} = _factory{index}()")
+        else:
+            scope[f"_default{index}"] = default
+            params.append(f"{name}=_default{index}")
+        if field.converter is not None:
+            scope[f"_convert{index}"] = field.converter
+            lines.append(f"    {name} = _convert{index}({name})")
+        lines.append(f"    _set(self, {name!r}, {name})")
+    scope["_NOTHING"] = attrs.NOTHING
+    source = "\n".join(
+        [f"def make(*, {', '.join(params)}):", "    self = _new(_cls)", *lines, "    return self"]
+    )
+    exec(source, scope)  # noqa: S102 - our own field names, as attrs itself does
+    return (
+        scope["make"],
+        len(params),
+        frozenset(required),
+        getattr(cls, "__attrs_post_init__", None),
+    )
+
+
+def _trusted(factory: Callable[..., _T]) -> Callable[..., _T]:
+    """``factory``'s constructor without its validators, for values a reader has checked.
+
+    Only for wire types without ``__attrs_post_init__`` (use :func:`_build` for those).
+    """
+    plan = _PLANS.get(factory)
+    if plan is None:
+        plan = _PLANS[factory] = _plan(factory)
+    if plan[3] is not None:
+        raise TypeError(f"{factory!r} has a post-init check: build it with _build")
+    return cast("Callable[..., _T]", plan[0])
 
 
 def _validated(reader: Reader, factory: Callable[..., _T], values: dict[str, object]) -> _T:
@@ -378,8 +438,13 @@ def _validated(reader: Reader, factory: Callable[..., _T], values: dict[str, obj
         reader.reraise(error)
 
 
+#: One encoder for every body (``json.dumps`` with options would build a new one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_encode = _ENCODER.encode
+
+
 def _dump(body: dict[str, object]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _encode(body).encode("utf-8")
 
 
 def _compact(fields: dict[str, object]) -> dict[str, object]:
@@ -483,9 +548,7 @@ def _decode_answer(body: bytes, factory: Callable[..., _T], read: Callable[[Read
     answer must (or may) carry it."""
     reader = Reader.load(body)
     code, message = _status_line(reader)
-    return _build(
-        reader,
-        factory,
+    return _trusted(factory)(
         response_code=code,
         response_message=message,
         virtual_account=_response_data(reader, code, read),
@@ -573,15 +636,16 @@ def _paid_bill_json(bill: SnapPaidBill, index: int) -> dict[str, object]:
 
 def _read_paid_bill(reader: Reader) -> SnapPaidBill:
     reader.opt_text("billCode", max_length=2, pattern=_TWO_DIGITS)
-    return _build(
-        reader,
-        SnapPaidBill,
+    return _make_paid_bill(
         period=_period(reader, "billNo"),
         amount=_amount(reader, "billAmount"),
         biller_reference_id=reader.opt_text("billerReferenceId", max_length=BILLER_REFERENCE_MAX),
         status=reader.opt_text("status", max_length=2, pattern=_TWO_DIGITS),
         reason=_opt_bilingual(reader, "reason", REASON_MAX),
     )
+
+
+_make_paid_bill = _trusted(SnapPaidBill)
 
 
 def _paid_bills_of(reader: Reader) -> tuple[SnapPaidBill, ...]:
@@ -990,9 +1054,7 @@ def _payment_data_json(data: SnapPaymentData) -> dict[str, object]:
 
 def _read_payment_data(reader: Reader) -> SnapPaymentData:
     service_id, customer = _va_ids(reader, consistent=False)
-    return _build(
-        reader,
-        SnapPaymentData,
+    return _make_payment_data(
         partner_service_id=service_id,
         customer_no=customer,
         payment_request_id=reader.text("paymentRequestId", max_length=REQUEST_ID_MAX),
@@ -1008,6 +1070,9 @@ def _read_payment_data(reader: Reader) -> SnapPaymentData:
         bill_details=_paid_bills_of(reader),
         free_texts=_free_texts_of(reader),
     )
+
+
+_make_payment_data = _trusted(SnapPaymentData)
 
 
 def encode_payment_response(response: SnapPaymentResponse) -> bytes:
