@@ -23,7 +23,9 @@ sees the document):
    by one compiled XPath, before anything reads the tree (the deepest Kantor Pos message is 6
    levels);
 6. no attribute from the XML Schema instance namespace (``xsi:type``, ``xsi:nil``,
-   ``xsi:schemaLocation``): a sender cannot steer the validator.
+   ``xsi:schemaLocation``): a sender cannot steer the validator. The tree is searched
+   whenever the bytes spell the namespace or hold any reference (``&``), so a namespace
+   spelled with a character reference is still caught.
 
 Schemas come from the installed package (``jamsostek_channels.schemas``, folder
 ``kantorpos/``) through :mod:`importlib.resources`, are parsed with the same hardened parser,
@@ -75,6 +77,8 @@ XSI_NS: Final = "http://www.w3.org/2001/XMLSchema-instance"
 
 _BOM = b"\xef\xbb\xbf"
 _XSI_ATTRIBUTE = etree.XPath(f"boolean(//@*[namespace-uri()='{XSI_NS}'])")
+#: The XSI namespace's distinctive part, as the bytes must spell it without a reference.
+_XSI_BYTES = b"XMLSchema-instance"
 #: ``<?xml version="1.x" encoding="…" standalone="…"?>``, each part as XML 1.0 allows it.
 _DECLARATION = re.compile(
     rb"<\?xml\s+version\s*=\s*([\"'])1\.[0-9]+\1"
@@ -179,13 +183,19 @@ def parse(data: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH
     except (etree.LxmlError, ValueError, TypeError):  # defensive: lxml refusing the input
         raise malformed("not well-formed XML") from None
     tree = root.getroottree()
-    docinfo = tree.docinfo
-    if getattr(docinfo, "doctype", "") or getattr(docinfo, "internalDTD", None) is not None:
-        raise malformed("a DOCTYPE or entity declaration is not allowed")
-    if _deeper_than(max_depth)(tree):
+    # A DOCTYPE is markup, never spelled by a reference: without "<!" in the bytes there is none.
+    if b"<!" in raw:
+        docinfo = tree.docinfo
+        if getattr(docinfo, "doctype", "") or getattr(docinfo, "internalDTD", None) is not None:
+            raise malformed("a DOCTYPE or entity declaration is not allowed")
+    # Every element starts with a "<" not followed by "/": with no more of those than
+    # max_depth, no element can be deeper, and the tree need not be searched.
+    if raw.count(b"<") - raw.count(b"</") > max_depth and _deeper_than(max_depth)(tree):
         raise malformed(f"nested more than {max_depth} levels deep")
-    # Always evaluated: a character reference can spell the namespace so no byte search finds it.
-    if _XSI_ATTRIBUTE(tree):
+    # An xsi: attribute needs the XSI namespace declared, spelled either literally or with a
+    # character reference (there are no other entities: no DTD). Bytes with neither cannot hold
+    # one; otherwise the tree is searched, so a namespace spelled with a reference is caught.
+    if (b"&" in raw or _XSI_BYTES in raw) and _XSI_ATTRIBUTE(tree):
         raise malformed("xsi: attributes are not allowed")
     return root
 
