@@ -1089,11 +1089,22 @@ def _read_opt_text(element: _Fields, name: str) -> str | None:
     return None if child is None else (child.text or "")
 
 
-def _read_int(element: _Fields, name: str) -> int:
-    text = _read_text(element, name).strip()
+def _whole(text: str, name: str) -> int:
+    text = text.strip()
     if not text.isascii() or not text.isdigit() or len(text) > 12:
         raise malformed(f"{name} is not a whole number", field=name)
     return int(text)
+
+
+def _bool_of(text: str, name: str) -> bool:
+    text = text.strip()
+    if text not in ("true", "false", "1", "0"):
+        raise malformed(f"{name} is not a boolean", field=name)
+    return text in ("true", "1")
+
+
+def _read_int(element: _Fields, name: str) -> int:
+    return _whole(_read_text(element, name), name)
 
 
 def _read_opt_int(element: _Fields, name: str) -> int | None:
@@ -1101,10 +1112,7 @@ def _read_opt_int(element: _Fields, name: str) -> int | None:
 
 
 def _read_bool(element: _Fields, name: str) -> bool:
-    text = _read_text(element, name).strip()
-    if text not in ("true", "false", "1", "0"):
-        raise malformed(f"{name} is not a boolean", field=name)
-    return text in ("true", "1")
+    return _bool_of(_read_text(element, name), name)
 
 
 def _read_enum(element: _Fields, name: str, kind: type[_E]) -> _E:
@@ -1309,13 +1317,6 @@ def _present(child: etree._Element | None, name: str) -> etree._Element:
     if child is None:  # the schema makes this impossible; kept total all the same
         raise malformed(f"{name} is missing", field=name)
     return child
-
-
-def _bool_of(text: str, name: str) -> bool:
-    text = text.strip()
-    if text not in ("true", "false", "1", "0"):
-        raise malformed(f"{name} is not a boolean", field=name)
-    return text in ("true", "1")
 
 
 def _read_payment_request(element: etree._Element) -> PosPaymentRequest:
@@ -1609,13 +1610,6 @@ def decode_fault(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosFault:
     if payload.tag != soap.FAULT:
         raise malformed(f"expected soap:Fault, not {_display(payload)}", field="soap:Body")
     return _read_fault(envelope, payload)
-
-
-def _whole(text: str, name: str) -> int:
-    text = text.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 12:
-        raise malformed(f"{name} is not a whole number", field=name)
-    return int(text)
 
 
 def _read_settlement_record(element: etree._Element) -> PosSettlementRecord:
