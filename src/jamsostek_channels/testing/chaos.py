@@ -223,6 +223,7 @@ def _worker(argv: Sequence[str]) -> int:
     from jamsostek_channels.client import Client
     from jamsostek_channels.errors import JamsostekError
     from jamsostek_channels.journal import Journal
+    from jamsostek_channels.testing.sandbox import DEFAULT_AGENT_ID
     from jamsostek_channels.transport import Timeouts
 
     parser = argparse.ArgumentParser(prog="chaos worker")
@@ -242,7 +243,7 @@ def _worker(argv: Sequence[str]) -> int:
         journal=journal,
         timeouts=Timeouts(connect=2.0, read=_HOLD_SECONDS * 4),
     )
-    agent = "AGEN46-0001" if adapter.capabilities.agent_id_required else None
+    agent = DEFAULT_AGENT_ID if adapter.capabilities.agent_id_required else None
     killing = cast("Adapter", _Killing(adapter, args.kill_at))
     client = Client(killing, journal=journal, agent_id=agent, poll_interval=0.05)
     if args.recover:

@@ -174,6 +174,8 @@ class KantorPosGateway:
             "partner_id": self.office,
             "partner_service_id": None,
             "channel_id": self.teller,
+            # Not an info-file field: the agent id a sandbox client uses at this channel.
+            "agent_id": self.teller,
         }
 
     def gateway(self, request: WireRequest) -> WireResponse:

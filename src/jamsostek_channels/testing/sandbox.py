@@ -36,7 +36,10 @@ from jamsostek_channels.testing.wire import (
     install,
 )
 
-__all__ = ["GATEWAYS", "IN_PROCESS_URL", "Sandbox", "SandboxChannel"]
+__all__ = ["DEFAULT_AGENT_ID", "GATEWAYS", "IN_PROCESS_URL", "Sandbox", "SandboxChannel"]
+
+#: The agent id sandbox clients use where a channel needs one and its gateway names none.
+DEFAULT_AGENT_ID = "AGEN46-0001"
 
 #: Where an in-process sandbox answers (through ``responses``; nothing listens there).
 IN_PROCESS_URL = "https://bpjs.sandbox.test"
@@ -160,7 +163,10 @@ class Sandbox:
             name, self.info()["channels"][name], journal=journal, **adapter_options
         )
         if adapter.capabilities.agent_id_required:
-            options.setdefault("agent_id", "AGEN46-0001")
+            # The channel's own kind of agent id (a post-office teller, a bank agent) when its
+            # gateway names one.
+            agent = self.channels[name].credentials.get("agent_id") or DEFAULT_AGENT_ID
+            options.setdefault("agent_id", agent)
         if "clock" in adapter_options:
             options["clock"] = adapter_options["clock"]
         return Client(adapter, journal=journal, **options)
