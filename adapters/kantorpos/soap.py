@@ -1,5 +1,5 @@
-"""SOAP 1.1 envelopes as the Kantor Pos profile uses them: build one around a payload, open one
-to find its payload, and build or read a SOAP Fault.
+"""SOAP 1.1 envelopes as the Kantor Pos profile uses them: write one around a payload, open one
+to find its payload, and write or read a SOAP Fault.
 
 The profile is a strict subset of SOAP 1.1 (namespace :data:`SOAP_NS`), document/literal:
 
@@ -20,28 +20,31 @@ caller's next step (:mod:`.messages`).
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Final
 
 import attrs
 from lxml import etree
 
 from jamsostek_channels.adapters.kantorpos.xmlsafe import malformed
+from jamsostek_channels.adapters.kantorpos.xmltext import escape
 from jamsostek_channels.errors import MalformedMessage
 
 __all__ = [
     "BODY",
     "CONTENT_TYPE",
     "ENVELOPE",
+    "ENVELOPE_TAIL",
     "FAULT",
+    "FAULT_TAIL",
     "HEADER",
     "SOAP12_NS",
     "SOAP_NS",
     "EnvelopeVersionMismatch",
     "FaultCode",
     "SoapFault",
-    "build_envelope",
-    "build_fault",
-    "new_envelope",
+    "envelope_head",
+    "fault_lines",
     "open_envelope",
     "read_fault",
 ]
@@ -88,52 +91,46 @@ class SoapFault:
     detail: tuple[etree._Element, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
-def _nsmap(payload_nsmap: dict[str, str] | None) -> dict[str, str]:
+@functools.cache
+def envelope_head(payload_nsmap: tuple[tuple[str, str], ...] = ()) -> str:
+    """The lines opening ``soap:Envelope/soap:Body`` (no line end after the last). The
+    payload's prefixes, given as ``(prefix, uri)`` pairs, are declared once, on the envelope,
+    after ``soap``; the payload goes at depth 2 (four spaces), then :data:`ENVELOPE_TAIL`."""
     nsmap: dict[str, str] = {"soap": SOAP_NS}
-    for prefix, uri in (payload_nsmap or {}).items():
+    for prefix, uri in payload_nsmap:
         if prefix not in nsmap and uri != SOAP_NS:
             nsmap[prefix] = uri
-    return nsmap
+    declarations = "".join(f' xmlns:{prefix}="{uri}"' for prefix, uri in nsmap.items())
+    return f"<soap:Envelope{declarations}>\n  <soap:Body>"
 
 
-def new_envelope(*, nsmap: dict[str, str] | None = None) -> tuple[etree._Element, etree._Element]:
-    """An empty ``soap:Envelope/soap:Body``: ``(envelope, body)``. Build the payload inside
-    ``body`` (``etree.SubElement(body, …)``) so its prefixes, declared here through ``nsmap``,
-    are declared once, on the envelope."""
-    envelope = etree.Element(ENVELOPE, nsmap=_nsmap(nsmap))
-    body = etree.SubElement(envelope, BODY)
-    return envelope, body
+#: The lines closing what :func:`envelope_head` opened.
+ENVELOPE_TAIL: Final = "  </soap:Body>\n</soap:Envelope>"
 
 
-def build_envelope(
-    payload: etree._Element, *, nsmap: dict[str, str] | None = None
-) -> etree._Element:
-    """``soap:Envelope/soap:Body/payload`` around an element built elsewhere."""
-    envelope, body = new_envelope(nsmap=nsmap)
-    body.append(payload)
-    return envelope
-
-
-def build_fault(
-    code: FaultCode,
-    string: str,
-    *,
-    subcode: str | None = None,
-    actor: str | None = None,
-    nsmap: dict[str, str] | None = None,
-) -> tuple[etree._Element, etree._Element]:
-    """An envelope whose Body is one ``soap:Fault``: ``(envelope, detail)``. ``detail`` is the
-    Fault's (last) ``detail`` element, for the caller to fill; remove it to send none."""
-    envelope, body = new_envelope(nsmap=nsmap)
-    fault = etree.SubElement(body, FAULT)
-    etree.SubElement(fault, "faultcode").text = f"soap:{code.value}" + (
-        f".{subcode}" if subcode else ""
-    )
-    etree.SubElement(fault, "faultstring").text = string[:_FAULT_STRING_MAX]
+def fault_lines(
+    code: FaultCode, string: str, *, subcode: str | None = None, actor: str | None = None
+) -> list[str]:
+    """The lines of a ``soap:Fault`` at depth 2, open after ``faultstring`` (and
+    ``faultactor``): add a ``detail`` element's lines at depth 3 if there is one, then
+    :data:`FAULT_TAIL`. A ``faultstring`` longer than 512 characters is cut; a character XML
+    cannot carry raises :class:`~.xmltext.Unencodable`."""
+    lines = [
+        "    <soap:Fault>",
+        "      <faultcode>"
+        + escape("faultcode", f"soap:{code.value}" + (f".{subcode}" if subcode else ""))
+        + "</faultcode>",
+        "      <faultstring>"
+        + escape("faultstring", string[:_FAULT_STRING_MAX])
+        + "</faultstring>",
+    ]
     if actor is not None:
-        etree.SubElement(fault, "faultactor").text = actor
-    detail = etree.SubElement(fault, "detail")
-    return envelope, detail
+        lines.append("      <faultactor>" + escape("faultactor", actor) + "</faultactor>")
+    return lines
+
+
+#: The line closing what :func:`fault_lines` opened.
+FAULT_TAIL: Final = "    </soap:Fault>"
 
 
 def _blank(text: str | None) -> bool:

@@ -60,6 +60,7 @@ __all__ = [
     "malformed",
     "new_parser",
     "parse",
+    "parse_valid",
     "schema_names",
     "schema_parser",
     "schema_text",
@@ -85,6 +86,8 @@ _DECLARATION = re.compile(
     rb"(?:\s+encoding\s*=\s*([\"'])([A-Za-z][A-Za-z0-9._\-]*)\2)?"
     rb"(?:\s+standalone\s*=\s*([\"'])(?:yes|no)\4)?\s*\?>"
 )
+#: The declaration every document of this profile starts with (the regex need not read it).
+_OUR_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 _MARKUP_DECLARATION = re.compile(rb"<!\s*(?i:doctype|entity|element|attlist|notation)")
 _UTF8_NAMES = frozenset({"utf-8", "utf8"})
 #: libxml2's own nesting limit without huge_tree; it stops parsing there.
@@ -140,14 +143,15 @@ def _check_bytes(data: bytes) -> bytes:
             raise malformed("the document is not UTF-8") from None
     if b"\x00" in data:
         raise malformed("the document contains a NUL byte")
-    if data.startswith(b"<?xml"):
+    if data.startswith(b"<?xml") and not data.startswith(_OUR_DECLARATION):
         declaration = _DECLARATION.match(data)
         if declaration is None:
             raise malformed("the XML declaration is not well formed")
         encoding = declaration[3]
         if encoding is not None and encoding.decode("ascii").lower() not in _UTF8_NAMES:
             raise malformed("the document must be encoded in UTF-8")
-    if b"<!" in data and _MARKUP_DECLARATION.search(data):
+    # "!" alone is found far faster than "<!", and most documents have none.
+    if b"!" in data and b"<!" in data and _MARKUP_DECLARATION.search(data):
         raise malformed("a DOCTYPE or entity declaration is not allowed")
     return data
 
@@ -162,13 +166,8 @@ def _deeper_than(depth: int) -> etree.XPath:
     return etree.XPath("boolean(" + "/*" * (depth + 1) + ")")
 
 
-def parse(data: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> etree._Element:
-    """The root element of ``data``, parsed under every rule in the module docstring.
-
-    Raises :class:`MalformedMessage`: ``message.too_large`` over ``max_bytes``, otherwise
-    ``message.malformed`` with a reason such as "a DOCTYPE or entity declaration is not
-    allowed" or "not well-formed XML (line 3)".
-    """
+def _parsed(data: bytes, max_bytes: int) -> tuple[bytes, etree._Element]:
+    """Steps 1 to 4: ``(bytes without a byte-order mark, root)``."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise malformed("the message is not bytes")
     if len(data) > max_bytes:
@@ -182,22 +181,61 @@ def parse(data: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH
         raise malformed(f"not well-formed XML (line {error.lineno or 1})") from None
     except (etree.LxmlError, ValueError, TypeError):  # defensive: lxml refusing the input
         raise malformed("not well-formed XML") from None
-    tree = root.getroottree()
     # A DOCTYPE is markup, never spelled by a reference: without "<!" in the bytes there is none.
-    if b"<!" in raw:
-        docinfo = tree.docinfo
+    if b"!" in raw and b"<!" in raw:
+        docinfo = root.getroottree().docinfo
         if getattr(docinfo, "doctype", "") or getattr(docinfo, "internalDTD", None) is not None:
             raise malformed("a DOCTYPE or entity declaration is not allowed")
-    # Every element starts with a "<" not followed by "/": with no more of those than
-    # max_depth, no element can be deeper, and the tree need not be searched.
-    if raw.count(b"<") - raw.count(b"</") > max_depth and _deeper_than(max_depth)(tree):
-        raise malformed(f"nested more than {max_depth} levels deep")
-    # An xsi: attribute needs the XSI namespace declared, spelled either literally or with a
-    # character reference (there are no other entities: no DTD). Bytes with neither cannot hold
-    # one; otherwise the tree is searched, so a namespace spelled with a reference is caught.
-    if (b"&" in raw or _XSI_BYTES in raw) and _XSI_ATTRIBUTE(tree):
+    return raw, root
+
+
+def _check_xsi(raw: bytes, root: etree._Element) -> None:
+    """Step 6. An xsi: attribute needs the XSI namespace declared, spelled either literally or
+    with a character reference (there are no other entities: no DTD). Bytes with neither cannot
+    hold one; otherwise the tree is searched, so a namespace spelled with a reference is
+    caught."""
+    if (b"&" in raw or _XSI_BYTES in raw) and _XSI_ATTRIBUTE(root):
         raise malformed("xsi: attributes are not allowed")
+
+
+def _check_depth(raw: bytes, root: etree._Element, max_depth: int) -> None:
+    """Step 5. Every element starts with a "<" not followed by "/": with no more of those than
+    ``max_depth``, no element can be deeper, and the tree need not be searched."""
+    if raw.count(b"<") - raw.count(b"</") > max_depth and _deeper_than(max_depth)(root):
+        raise malformed(f"nested more than {max_depth} levels deep")
+
+
+def parse(data: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH) -> etree._Element:
+    """The root element of ``data``, parsed under every rule in the module docstring.
+
+    Raises :class:`MalformedMessage`: ``message.too_large`` over ``max_bytes``, otherwise
+    ``message.malformed`` with a reason such as "a DOCTYPE or entity declaration is not
+    allowed" or "not well-formed XML (line 3)".
+    """
+    raw, root = _parsed(data, max_bytes)
+    _check_depth(raw, root, max_depth)
+    _check_xsi(raw, root)
     return root
+
+
+def parse_valid(
+    data: bytes,
+    schema: etree.XMLSchema,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+) -> tuple[etree._Element, bool]:
+    """:func:`parse`, then whether the document is valid against ``schema``: ``(root,
+    valid)``. The validator (C code, bounded by libxml2's own depth limit) runs before the depth
+    search, which only an invalid document needs: a valid one is no deeper than its schema
+    allows (``tests/test_kantorpos_xml.py`` holds every shipped schema under
+    :data:`MAX_DEPTH`). Call :func:`validate` for the worded error of an invalid one."""
+    raw, root = _parsed(data, max_bytes)
+    _check_xsi(raw, root)  # before the validator: a sender must not steer it
+    if schema.validate(root):
+        return root, True
+    _check_depth(raw, root, max_depth)
+    return root, False
 
 
 # -- schemas ---------------------------------------------------------------------------------
