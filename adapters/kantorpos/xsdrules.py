@@ -36,6 +36,7 @@ __all__ = [
     "UnsupportedSchema",
     "schema_rules",
     "translate_pattern",
+    "type_checks",
 ]
 
 #: The XSD holding the message elements (it includes the shared types).
@@ -488,6 +489,20 @@ class _Compiler:
                 children[rule.name] = rule
             else:
                 raise UnsupportedSchema(f"particle xs:{etree.QName(particle).localname}")
+
+
+@functools.cache
+def type_checks(name: str) -> Mapping[str, tuple[Check | None, Check | None]]:
+    """Every named simple type of the shipped schema ``name`` (and what it includes), and the
+    built-in types the schemas use as ``xs:…``: ``(check, canonical)`` as a :class:`Rule`
+    holds them. For tests that hold the compiled checks equal to libxml2's."""
+    compiler = _Compiler(name)
+    types = {f"xs:{local}": compiler.simple_type(_XS, local) for local in _BUILTINS}
+    types.update({local: compiler.simple_type(_KP, local) for local in compiler.simple})
+    return {
+        local: (simple.compiled(), simple.compiled(canonical=True))
+        for local, simple in sorted(types.items())
+    }
 
 
 @functools.cache
