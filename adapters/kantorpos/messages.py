@@ -1541,7 +1541,9 @@ def decode_inquiry_request(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> P
 
 
 def decode_payment_request(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosPaymentRequest:
-    return _as(_request(data, "PaymentRequest", limits), PosPaymentRequest)
+    message = _decode(data, _ONLY["PaymentRequest"], limits=limits, codes=None)
+    assert isinstance(message, PosPaymentRequest)
+    return message
 
 
 def decode_status_request(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosStatusRequest:

@@ -168,11 +168,13 @@ def _deeper_than(depth: int) -> etree.XPath:
 
 def _parsed(data: bytes, max_bytes: int) -> tuple[bytes, etree._Element]:
     """Steps 1 to 4: ``(bytes without a byte-order mark, root)``."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise malformed("the message is not bytes")
+    if data.__class__ is not bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise malformed("the message is not bytes")
+        data = bytes(data)
     if len(data) > max_bytes:
         raise MalformedMessage("message.too_large", {"max": max_bytes})
-    raw = _check_bytes(bytes(data))
+    raw = _check_bytes(data)
     try:
         root = _build_tree(raw)
     except etree.XMLSyntaxError as error:
@@ -194,7 +196,7 @@ def _check_xsi(raw: bytes, root: etree._Element) -> None:
     with a character reference (there are no other entities: no DTD). Bytes with neither cannot
     hold one; otherwise the tree is searched, so a namespace spelled with a reference is
     caught."""
-    if (b"&" in raw or _XSI_BYTES in raw) and _XSI_ATTRIBUTE(root):
+    if (b"&" in raw or raw.find(_XSI_BYTES) >= 0) and _XSI_ATTRIBUTE(root):
         raise malformed("xsi: attributes are not allowed")
 
 

@@ -208,12 +208,6 @@ def _instant_text(element: str, value: object) -> str:
         raise Unencodable(element, "out of range") from None
 
 
-def _enum_text(element: str, value: object, kind: type[enum.Enum]) -> str:
-    if not isinstance(value, kind):
-        raise Unencodable(element, f"must be a {kind.__name__}")
-    return str(value.value)
-
-
 def _type_error(element: str, kind: type) -> Unencodable:
     return Unencodable(element, f"must be a {kind.__name__}")
 
@@ -249,7 +243,6 @@ class _Source:
             "_month_text": _month_text,
             "_date_text": _date_text,
             "_instant_text": _instant_text,
-            "_enum_text": _enum_text,
             "_type_error": _type_error,
             "_sequence_error": _sequence_error,
         }
@@ -295,20 +288,29 @@ def _leaf_code(
     elif leaf.kind == "enum":
         assert leaf.enum_type is not None, element
         kind = src.name(leaf.enum_type, "E")
-        src.emit(code_depth, f"t = _enum_text({element!r}, {value}, {kind})")
+        src.emit(code_depth, f"t = {value}")
+        src.emit(code_depth, f"if not isinstance(t, {kind}):")
+        src.emit(code_depth + 1, f"raise _type_error({element!r}, {kind})")
+        string_values = all(isinstance(member.value, str) for member in leaf.enum_type)
+        src.emit(code_depth, "t = t.value" if string_values else "t = str(t.value)")
     else:
         src.emit(code_depth, f"t = {_FORMATTERS[leaf.kind]}({element!r}, {value})")
     # A formatter's text is canonical: only the facets remain (see xsdrules.Rule).
     checking = rule.check if leaf.kind == "text" else rule.canonical
+    escaping = leaf.kind == "text"
     if checking is not None:
         check = src.name(checking, "check")
         src.emit(code_depth, f"if not {check}(t):")
         src.emit(code_depth + 1, "valid = False")
+        if escaping and rule.markup_free:
+            # Only a text its type refuses can need escaping: escape it for libxml2 to read.
+            src.emit(code_depth + 1, f"t = escape({element!r}, t)")
+            escaping = False
     if unique is not None:
         src.emit(code_depth, f"if t in {unique}:")
         src.emit(code_depth + 1, "valid = False")
         src.emit(code_depth, f"{unique}.add(t)")
-    if leaf.kind == "text":
+    if escaping:
         src.emit(code_depth, "if special(t):")
         src.emit(code_depth + 1, f"t = escape({element!r}, t)")
     indent = _INDENT * xml_depth

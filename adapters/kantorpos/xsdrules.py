@@ -61,9 +61,10 @@ class Rule:
     ``check`` takes any text; ``canonical`` only a text in its base type's canonical lexical
     form (what the encoder's formatters write: ``str(int)``, ``date.isoformat()``,
     ``true``/``false``, an ISO instant), so only the restrictions' facets remain to check.
-    ``None`` means there is nothing to check."""
+    ``None`` means there is nothing to check. ``markup_free``: no valid text holds a
+    character element content must escape."""
 
-    __slots__ = ("canonical", "check", "children", "name", "unique")
+    __slots__ = ("canonical", "check", "children", "markup_free", "name", "unique")
 
     def __init__(
         self,
@@ -75,6 +76,7 @@ class Rule:
         self.name = name
         self.check = simple.compiled() if simple is not None else None
         self.canonical = simple.compiled(canonical=True) if simple is not None else None
+        self.markup_free = simple is not None and simple.markup_free
         self.children = children
         self.unique = unique
 
@@ -137,47 +139,69 @@ def _translate_class(pattern: str, at: int) -> tuple[str, int]:
         first = False
 
 
-@functools.cache
-def translate_pattern(pattern: str) -> re.Pattern[str]:
-    """An XSD ``xs:pattern`` as a compiled Python expression to ``fullmatch`` with.
+#: The characters element content must escape: a type that can hold none needs no escaping.
+_MARKUP = "&<>\r"
 
-    XSD patterns are implicitly anchored, ``.`` excludes both line ends, ``\\s`` is four
-    characters and ``^``/``$`` are ordinary characters; the escapes XSD adds (``\\i``, ``\\c``,
-    ``\\p{…}``) and class subtraction are refused (:class:`UnsupportedSchema`)."""
+
+def _admits_markup(atom: str) -> bool:
+    """Whether the one-character expression ``atom`` matches a character to escape."""
+    return any(re.fullmatch(atom, char) for char in _MARKUP)
+
+
+@functools.cache
+def _translated(pattern: str) -> tuple[re.Pattern[str], bool]:
+    """:func:`translate_pattern`, and whether a text it matches can hold a character to
+    escape (so ``False`` is exact: every character comes from one of the atoms tested)."""
     out: list[str] = []
+    markup = False
     at = 0
     while at < len(pattern):
         char = pattern[at]
+        atom: str | None = None
         if char == "\\":
             escaped = pattern[at + 1 : at + 2]
             if escaped in _LITERAL_ESCAPES:
-                out.append(_escape_char(escaped))
+                atom = _escape_char(escaped)
             elif escaped in _CONTROL_ESCAPES:
-                out.append(_escape_char(_CONTROL_ESCAPES[escaped]))
+                atom = _escape_char(_CONTROL_ESCAPES[escaped])
             elif escaped == "s":
-                out.append("[" + "".join(_escape_char(c) for c in _XSD_SPACE) + "]")
+                atom = "[" + "".join(_escape_char(c) for c in _XSD_SPACE) + "]"
             elif escaped == "S":
-                out.append("[^" + "".join(_escape_char(c) for c in _XSD_SPACE) + "]")
+                atom = "[^" + "".join(_escape_char(c) for c in _XSD_SPACE) + "]"
             elif escaped in ("d", "D"):
-                out.append("\\" + escaped)  # both mean Unicode's decimal digits (Nd)
+                atom = "\\" + escaped  # both mean Unicode's decimal digits (Nd)
             else:
                 raise UnsupportedSchema(f"escape \\{escaped} in pattern {pattern!r}")
             at += 2
         elif char == "[":
-            item, at = _translate_class(pattern, at)
-            out.append(item)
+            atom, at = _translate_class(pattern, at)
         elif char == ".":
-            out.append("[^\\n\\r]")
+            atom = "[^\\n\\r]"
             at += 1
         elif char in "^$":
-            out.append(_escape_char(char))
+            atom = _escape_char(char)
             at += 1
         elif char == "(" and pattern.startswith("(?", at):
             raise UnsupportedSchema(f"'(?' in pattern {pattern!r}")
-        else:
-            out.append(char)  # ( ) | ? * + { } digits , and ordinary characters
+        elif char in "()|?*+{}":
+            out.append(char)  # structure: groups, alternatives, quantifiers
             at += 1
-    return re.compile("(?:" + "".join(out) + ")")
+            continue
+        else:
+            atom = _escape_char(char)  # an ordinary character (or a quantifier's digit)
+            at += 1
+        markup = markup or _admits_markup(atom)
+        out.append(atom)
+    return re.compile("(?:" + "".join(out) + ")"), markup
+
+
+def translate_pattern(pattern: str) -> re.Pattern[str]:
+    """An XSD ``xs:pattern`` as a compiled Python expression to ``fullmatch`` with.
+
+    XSD patterns are implicitly anchored, ``.`` excludes both line ends, ``\\s`` is four
+    characters and ``^``/``$`` are ordinary characters; the escapes XSD adds (``\\i``,
+    ``\\c``, ``\\p{…}``) and class subtraction are refused (:class:`UnsupportedSchema`)."""
+    return _translated(pattern)[0]
 
 
 # -- simple types --------------------------------------------------------------------------------
@@ -217,7 +241,7 @@ class _SimpleType:
     ``collapse``), and for integer types their ``bounds``, which ``minInclusive`` and
     ``maxInclusive`` narrow."""
 
-    __slots__ = ("bounds", "collapse", "facets", "lexical")
+    __slots__ = ("bounds", "collapse", "facets", "lexical", "markup_free")
 
     def __init__(
         self,
@@ -225,11 +249,14 @@ class _SimpleType:
         collapse: bool,
         bounds: tuple[int, int] | None = None,
         facets: tuple[Check, ...] = (),
+        markup_free: bool = False,
     ) -> None:
         self.lexical = lexical
         self.collapse = collapse
         self.bounds = bounds
         self.facets = facets
+        #: No valid text of a string type holds a character to escape (& < > CR).
+        self.markup_free = markup_free
 
     def compiled(self, *, canonical: bool = False) -> Check | None:
         """One check of a text; ``canonical``: of a text in the base type's canonical form
@@ -308,15 +335,20 @@ def _restricted(base: _SimpleType, facets: dict[str, list[str]]) -> _SimpleType:
     """``base`` with one derivation step's facets (patterns of one step are alternatives)."""
     checks = list(base.facets)
     bounds = base.bounds
+    markup_free = base.markup_free
     for kind, values in facets.items():
         if kind == "pattern":
             expressions = tuple(translate_pattern(value) for value in values)
+            if not base.collapse and not any(_translated(value)[1] for value in values):
+                markup_free = True
             if len(expressions) == 1:
                 checks.append(expressions[0].fullmatch)
             else:
                 checks.append(_any_of(expressions))
         elif kind == "enumeration":
             checks.append(frozenset(values).__contains__)
+            if not base.collapse and not any(set(value) & set(_MARKUP) for value in values):
+                markup_free = True
         elif len(values) != 1:
             raise UnsupportedSchema(f"{kind} given twice in one restriction")
         elif kind in ("minInclusive", "maxInclusive"):
@@ -331,7 +363,7 @@ def _restricted(base: _SimpleType, facets: dict[str, list[str]]) -> _SimpleType:
             checks.append(_length(kind, int(values[0])))
         else:
             raise UnsupportedSchema(f"facet xs:{kind}")
-    return _SimpleType(base.lexical, base.collapse, bounds, tuple(checks))
+    return _SimpleType(base.lexical, base.collapse, bounds, tuple(checks), markup_free)
 
 
 # -- the schema as rules -------------------------------------------------------------------------
