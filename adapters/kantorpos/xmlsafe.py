@@ -27,6 +27,11 @@ sees the document):
    whenever the bytes spell the namespace or hold any reference (``&``), so a namespace
    spelled with a character reference is still caught.
 
+:func:`parse_valid` is :func:`parse` for a reader that validates next: it checks rule 6, runs
+the validator (C code, bounded by libxml2's own depth limit) and searches the depth (rule 5)
+only when the document is not valid - a valid one is no deeper than its schema allows, which
+the tests hold under :data:`MAX_DEPTH` for every shipped schema.
+
 Schemas come from the installed package (``jamsostek_channels.schemas``, folder
 ``kantorpos/``) through :mod:`importlib.resources`, are parsed with the same hardened parser,
 and their ``xs:include``/``xs:import`` are answered from that folder only: any other location
