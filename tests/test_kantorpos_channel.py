@@ -198,23 +198,22 @@ def test_every_call_is_one_soap_post_with_its_soapaction(
         assert (message.office, message.teller) == (SANDBOX_OFFICE, "LKT02")
 
 
-def test_the_teller_is_the_agent_id_or_the_configured_one(
+def test_an_agent_id_that_is_not_a_teller_id_is_refused(
     sandbox: Sandbox, clock: Clock, spy: Spy
 ) -> None:
     nik = payable(sandbox)
     generic = make_client(sandbox, clock, agent_id="AGEN46-0001")  # not a teller id
-    generic.inquire(nik, months=1)
-    assert kp.decode_request(spy.requests[-1].body).teller == SANDBOX_TELLER
-    settings = {**sandbox.info()["channels"][CHANNEL], "channel_id": None}
-    bare = Client(
-        from_settings(settings, journal=Journal(), clock=clock),
-        journal=Journal(),
-        agent_id="AGEN46-0001",
-        clock=clock,
-    )
     sent = len(spy.requests)
+    with pytest.raises(CapabilityRefused) as not_teller:
+        generic.pay(nik, months=1, reference="KP-NOT-A-TELLER")
+    assert not_teller.value.code == "capability.agent_not_teller"
+    assert "AGEN46" not in str(not_teller.value)
+    assert len(spy.requests) == sent  # refused before anything was sent
+    # Straight to an adapter without a configured teller: no teller at all to name.
+    settings = {**sandbox.info()["channels"][CHANNEL], "channel_id": None}
+    bare = from_settings(settings, journal=Journal(), clock=clock)
     with pytest.raises(CapabilityRefused) as refused:
-        bare.inquire(nik, months=1)
+        bare.inquire(CustomerId.parse(nik), 1, None)
     assert refused.value.code == "capability.agent_required"
     assert len(spy.requests) == sent  # refused before anything was sent
 

@@ -22,9 +22,11 @@ channel's code in ``host_code`` (the client journals the decline), ``PENDING`` o
 :class:`~jamsostek_channels.errors.OutcomeUnknown` for ``pay`` and ``reverse``.
 
 **Counter identity.** Every call carries the office (the post office's *nopend*, fixed per
-adapter) and the teller: the client's ``agent_id`` when it is a teller id of the profile's
-format, else the ``teller`` the adapter was built with (registration, which carries no agent id,
-always uses that one). With neither, the call is refused before anything is sent
+adapter) and the teller: the client's ``agent_id``, which must be a teller id of the profile's
+format (another kind of agent id is refused before anything is sent,
+``capability.agent_not_teller``: the office's records must name the person who took the money),
+or, without one, the ``teller`` the adapter was built with (registration, which carries no agent
+id, always uses that one). With neither, the call is refused before anything is sent
 (``capability.agent_required``).
 
 **Settlement** is a file, not a SOAP call: :meth:`KantorPosAdapter.settlement` ``GET``\\ s the
@@ -151,8 +153,12 @@ class KantorPosAdapter:
         return self._prefix + self.profile.endpoint_path
 
     def _teller(self, agent_id: str | None) -> str:
-        if agent_id and self.profile.accepts_teller(agent_id):
-            return agent_id
+        if agent_id:
+            if self.profile.accepts_teller(agent_id):
+                return agent_id
+            # Booking it under the configured teller would put another person's name on the
+            # payment in the office's records: refused instead.
+            raise CapabilityRefused("capability.agent_not_teller", {"channel": self.name})
         if self.teller is not None:
             return self.teller
         raise CapabilityRefused("capability.agent_required", {"channel": self.name})

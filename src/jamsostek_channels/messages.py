@@ -202,6 +202,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Kanal {channel} memerlukan ID agen.",
         "Channel {channel} needs an agent id.",
     ),
+    "capability.agent_not_teller": (
+        "Kanal {channel} memerlukan ID petugas loket sebagai ID agen.",
+        "Channel {channel} needs a counter teller's id as the agent id.",
+    ),
     # Host answers (each channel's codes map onto these)
     "host.customer_not_found": ("Peserta tidak ditemukan.", "Participant not found."),
     "host.lapsed": (
