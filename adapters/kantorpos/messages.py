@@ -873,11 +873,11 @@ def encode(message: PosMessage) -> bytes:
     compiled = _compiled().get(type(message))
     if compiled is None:
         raise malformed(f"{type(message).__name__} is not a Kantor Pos message")
-    _rules(message)
     try:
         written = compiled.write(message)
     except Unencodable as error:
         raise _unencodable(error, compiled.name) from None
+    _rules(message)  # after the writer: it has checked the types the rules compute with
     document = (compiled.head + "\n".join(written.lines) + compiled.tail).encode("utf-8")
     document = _DECLARATION + document
     shape = (compiled.name, written.shape)
@@ -1307,7 +1307,7 @@ def _vouched_instant(text: str, name: str) -> dt.datetime:
 def _read_payment_request(element: etree._Element) -> PosPaymentRequest:
     """The hot path of a counter's day, read by position: the schema fixes the children's
     order and only ``inquiryId`` is optional, so their count says whether it is there (a tag
-    costs lxml a string to build; ``tests/test_kantorpos_messages.py`` reads every optional
+    costs lxml a string to build; ``tests/test_kantorpos_writer.py`` reads every optional
     combination both ways)."""
     children = list(element)
     at = 5 if len(children) == 11 else 4  # where periods are

@@ -115,18 +115,19 @@ def fault_lines(
     ``faultactor``): add a ``detail`` element's lines at depth 3 if there is one, then
     :data:`FAULT_TAIL`. A ``faultstring`` longer than 512 characters is cut; a character XML
     cannot carry raises :class:`~.xmltext.Unencodable`."""
-    lines = [
-        "    <soap:Fault>",
-        "      <faultcode>"
-        + escape("faultcode", f"soap:{code.value}" + (f".{subcode}" if subcode else ""))
-        + "</faultcode>",
-        "      <faultstring>"
-        + escape("faultstring", string[:_FAULT_STRING_MAX])
-        + "</faultstring>",
-    ]
+    code_text = f"soap:{code.value}" + (f".{subcode}" if subcode else "")
+    lines = ["    <soap:Fault>", _line("faultcode", code_text)]
+    lines.append(_line("faultstring", string[:_FAULT_STRING_MAX]))
     if actor is not None:
-        lines.append("      <faultactor>" + escape("faultactor", actor) + "</faultactor>")
+        lines.append(_line("faultactor", actor))
     return lines
+
+
+def _line(name: str, text: str) -> str:
+    """One unqualified Fault child at depth 3; ``<x/>`` when empty, as lxml writes it."""
+    if not text:
+        return f"      <{name}/>"
+    return f"      <{name}>{escape(name, text)}</{name}>"
 
 
 #: The line closing what :func:`fault_lines` opened.

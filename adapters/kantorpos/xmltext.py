@@ -15,8 +15,9 @@ What a compiled writer does, element by element:
   error) instead of sending them;
 * escapes ``&``, ``<``, ``>`` and carriage returns (``&amp;`` ``&lt;`` ``&gt;`` ``&#13;``) and
   refuses a character XML 1.0 cannot carry;
-* writes two-space indented lines, ``<kp:x/>`` for an element with nothing inside - byte for
-  byte what ``lxml.etree.tostring(..., pretty_print=True)`` writes for the same tree;
+* writes two-space indented lines, ``<kp:x/>`` for an element with nothing inside (an empty
+  text included) - byte for byte what ``lxml.etree.tostring(..., pretty_print=True)`` writes
+  for the same document parsed;
 * records the *shape*: every choice the layout leaves open (an optional element present or
   not, a choice's branch, a list's length), for the caller's once-per-shape validation of the
   structure by libxml2.
@@ -167,7 +168,10 @@ class Written(NamedTuple):
 def _int_text(element: str, value: object) -> str:
     if not isinstance(value, int) or isinstance(value, bool):
         raise Unencodable(element, "must be an integer")
-    return str(value)
+    try:
+        return str(value)
+    except ValueError:  # more digits than Python converts (and any schema allows)
+        raise Unencodable(element, "out of range") from None
 
 
 def _bool_text(element: str, value: object) -> str:
@@ -315,7 +319,16 @@ def _leaf_code(
         src.emit(code_depth + 1, f"t = escape({element!r}, t)")
     indent = _INDENT * xml_depth
     qname = src.prefix + element
-    src.emit(code_depth, f"out({indent + '<' + qname + '>'!r} + t + {'</' + qname + '>'!r})")
+    line = f"out({indent + '<' + qname + '>'!r} + t + {'</' + qname + '>'!r})"
+    if leaf.kind == "text" and (checking is None or checking("")):
+        # An empty text is an element with nothing inside, which lxml writes <x/> (a text
+        # the type refuses goes to libxml2, where the spelling does not matter).
+        src.emit(code_depth, "if not t:")
+        src.emit(code_depth + 1, f"out({indent + '<' + qname + '/>'!r})")
+        src.emit(code_depth, "else:")
+        src.emit(code_depth + 1, line)
+    else:
+        src.emit(code_depth, line)
 
 
 def _open(src: _Source, code_depth: int, xml_depth: int, element: str) -> None:
