@@ -831,16 +831,28 @@ def test_a_settlement_file_in_any_valid_form_is_read_the_same(tmp_path: Path) ->
     )
 
 
-def test_without_the_schema_a_record_out_of_layout_is_refused_not_misread(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("element", "name"),
+    [
+        (b"<kp:state>PAID</kp:state>", "state"),
+        (b"<kp:office>40115</kp:office>", "office"),
+        (re.compile(rb"<kp:trailer>.*</kp:trailer>", re.S), "trailer"),
+    ],
+)
+def test_without_the_schema_an_element_out_of_place_is_refused_not_misread(
+    monkeypatch: pytest.MonkeyPatch, element: bytes | re.Pattern[bytes], name: str
 ) -> None:
-    # The reader relies on the XSD for the layout, but stays total on its own: a record whose
-    # shape it does not recognise is read field by field, which names what is missing.
+    # The reader takes elements where the XSD puts them, but stays total on its own: what is
+    # not where it should be is looked for by name, and a missing one is named.
     monkeypatch.setattr(xmlsafe, "validate", lambda document, schema: None)
-    document = SETTLEMENT.replace(b"<kp:state>PAID</kp:state>", b"", 1)
+    if isinstance(element, bytes):
+        document = SETTLEMENT.replace(element, b"", 1)
+    else:
+        document = element.sub(b"", SETTLEMENT)
+    assert document != SETTLEMENT
     error = refusal(kp.decode_settlement_file, document)
-    assert error.field == "state"
-    assert "state is missing" in error.message_en
+    assert error.field == name
+    assert f"{name} is missing" in error.message_en
 
 
 # -- converters to and from the library's wire-neutral types --------------------------------------

@@ -1757,7 +1757,6 @@ _Q_PAID_AT = _q("paidAt")
 _Q_STATE = _q("state")
 _Q_REVERSED_AT = _q("reversedAt")
 _Q_RECORD = _q("record")
-_Q_TRAILER = _q("trailer")
 
 
 _TRAILER_FIELDS = (
@@ -1770,8 +1769,11 @@ _TRAILER_FIELDS = (
 )
 
 
-def _settlement_element(root: etree._Element, name: str) -> etree._Element:
-    # iterchildren filters in C: the root holds every record, so no Python dict of its children.
+def _settlement_element(root: etree._Element, name: str, position: int) -> etree._Element:
+    # The XSD fixes where the header fields and the trailer are: taken from there (lxml's
+    # iterchildren looks ahead for the next match, past every record), looked for only if not.
+    if -len(root) <= position < len(root) and root[position].tag == _q(name):
+        return root[position]
     child = next(root.iterchildren(_q(name)), None)
     if child is None:  # the schema makes this impossible; kept total all the same
         raise malformed(f"{name} is missing", field=name)
@@ -1788,23 +1790,19 @@ def _decode_settlement(
     if root.tag != _q("SettlementFile"):
         raise malformed(f"expected SettlementFile, not {_display(root)}", field=_display(root))
     xmlsafe.validate(root, xmlsafe.load_schema(SETTLEMENT_SCHEMA))
-    office = _settlement_element(root, "office").text or ""
+    office = _settlement_element(root, "office", 0).text or ""
     try:
         business_date = dt.date.fromisoformat(
-            (_settlement_element(root, "businessDate").text or "").strip()
+            (_settlement_element(root, "businessDate", 1).text or "").strip()
         )
     except ValueError:
         raise malformed("businessDate is not a date", field="businessDate") from None
     generated_at = _parse_instant(
-        _settlement_element(root, "generatedAt").text or "", "generatedAt"
+        _settlement_element(root, "generatedAt", 2).text or "", "generatedAt"
     )
     read = _SettlementReader()
     rows = [read(record) for record in root.iterchildren(_Q_RECORD)]
-    # The schema puts the trailer last: taken from there, not found past every record.
-    last = root[-1] if len(root) else None
-    if last is None or last.tag != _Q_TRAILER:
-        last = _settlement_element(root, "trailer")
-    trailer = _Fields(last)
+    trailer = _Fields(_settlement_element(root, "trailer", -1))
     computed = _trailer_of(rows)
     for wire, attribute in _TRAILER_FIELDS:
         if _read_int(trailer, wire) != getattr(computed, attribute):
