@@ -1695,7 +1695,9 @@ class _SettlementReader:
         self._months: dict[tuple[str, ...], tuple[YearMonth, ...]] = {}
 
     def __call__(self, element: etree._Element) -> _RecordRow:
-        children = list(element)
+        # One C call for all the children (list(element) steps an iterator per child); the
+        # stubs only know an int index.
+        children: list[etree._Element] = element[:]  # type: ignore[index,assignment]
         count = len(children)
         # reference, hostReference, [teller], nikMasked, periods, amount, adminFee, paidAt, state,
         # [reversedAt]: nikMasked is at 2, or at 3 after a teller.
