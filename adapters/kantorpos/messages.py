@@ -1727,7 +1727,7 @@ class _SettlementReader:
                 self._number(children[at + 3].text or "", "adminFee"),
                 _vouched_instant(children[at + 4].text or "", "paidAt"),
                 state,
-                children[2].text or "" if at == 3 else None,
+                (children[2].text or "") if at == 3 else None,
                 _vouched_instant(children[at + 6].text or "", "reversedAt") if tail == 7 else None,
             )
         )
