@@ -1683,10 +1683,10 @@ def _vouched_instant(text: str, name: str) -> dt.datetime:
 
 
 class _SettlementReader:
-    """Reads a validated file's records by position (the XSD fixes their children's order), so
-    no tag is read but the few that place the optional ones; amounts and month lists repeat all
-    day and are converted once per distinct text. A layout it does not recognise goes to
-    :func:`_read_settlement_record`."""
+    """Reads a validated file's records by position (the XSD fixes their children's order): only
+    the few tags that place the optional elements and confirm the layout are read. Amounts and
+    month lists repeat all day and are converted once per distinct text. A layout it does not
+    recognise goes to :func:`_read_settlement_record`."""
 
     __slots__ = ("_months", "_numbers")
 
