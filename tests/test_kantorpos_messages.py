@@ -27,6 +27,7 @@ from jamsostek_channels.adapters.kantorpos.profile import (
     default_profile,
     load_profile,
 )
+from jamsostek_channels.adapters.kantorpos.settlement import read_settlement_file
 from jamsostek_channels.channel import (
     CustomerId,
     CustomerIdKind,
@@ -730,6 +731,128 @@ def test_an_empty_day_is_a_valid_settlement_file() -> None:
     document = kp.encode_settlement_file(empty)
     assert b"<kp:recordCount>0</kp:recordCount>" in document
     assert kp.decode_settlement_file(document) == empty
+
+
+def _layouts() -> kp.PosSettlementFile:
+    """One record per layout: with and without a teller, with and without a reversal time."""
+    at = dt.datetime(2026, 11, 23, 11, 0, tzinfo=JAKARTA)
+    paid, reversed_ = kp.SettlementStatus.PAID, kp.SettlementStatus.REVERSED
+    shapes = [
+        (None, paid, None),
+        ("LKT01", paid, None),
+        (None, reversed_, at),
+        ("LKT01", reversed_, at),
+        (None, reversed_, None),
+        ("LKT02", reversed_, None),
+    ]
+    base = message("settlement").records[1]
+    records = tuple(
+        attrs.evolve(
+            base,
+            reference=f"KP40115-20261123-{index:04d}",
+            host_reference=f"BPJS{index:012d}",
+            teller=teller,
+            state=state,
+            reversed_at=reversed_at,
+        )
+        for index, (teller, state, reversed_at) in enumerate(shapes)
+    )
+    return attrs.evolve(message("settlement"), records=records)
+
+
+def test_every_record_layout_is_read_back_exactly(tmp_path: Path) -> None:
+    # Records are read by position (the XSD fixes the order); the optional elements move the
+    # rest, so every mix of them must land in the right fields.
+    settlement = _layouts()
+    document = kp.encode_settlement_file(settlement)
+    assert kp.decode_settlement_file(document) == settlement
+    path = tmp_path / "settlement.xml"
+    path.write_bytes(document)
+    expected = kp.settlement_records_from(settlement, channel=PROFILE.name)
+    assert read_settlement_file(path, profile=PROFILE) == (settlement.business_date, expected)
+
+
+# Every form the schema allows, none the encoder writes: another prefix and a default namespace,
+# a character reference and CDATA in a value, a comment between fields, whitespace around numbers
+# and instants, other offsets, fractions of 1, 3 and 6 digits.
+OTHER_FORM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<SettlementFile xmlns="urn:jamsostek-channels:kantorpos:1" version="1.0"><office>40115</office>
+  <businessDate>2026-11-23</businessDate>
+  <generatedAt> 2026-11-23T16:15:00Z </generatedAt>
+  <record><reference>KP-&#x41;<![CDATA[1]]></reference><hostReference>H1</hostReference>
+    <!-- dropped by the parser -->
+    <nikMasked>3201********0001</nikMasked>
+    <periods><month>2026-11</month><month>2026-12</month></periods>
+    <amount> 33600 </amount>
+    <adminFee>
+      2500
+    </adminFee>
+    <paidAt>2026-11-23T02:31:11.5Z</paidAt>
+    <state>PAID</state>
+  </record>
+  <k:record xmlns:k="urn:jamsostek-channels:kantorpos:1">
+    <k:reference>KP-2</k:reference><k:hostReference>H2</k:hostReference><k:teller>LKT01</k:teller>
+    <k:nikMasked>3201********0002</k:nikMasked><k:periods><k:month>2026-11</k:month></k:periods>
+    <k:amount>16800</k:amount><k:adminFee>2500</k:adminFee>
+    <k:paidAt>2026-11-22T21:01:02.123-05:30</k:paidAt><k:state>REVERSED</k:state>
+    <k:reversedAt> 2026-11-23T10:00:00.000001+07:00 </k:reversedAt>
+  </k:record>
+  <trailer><recordCount>2</recordCount><paidCount>1</paidCount><paidAmount>33600</paidAmount>
+    <paidAdminFee>2500</paidAdminFee><reversedCount>1</reversedCount>
+    <reversedAmount>16800</reversedAmount></trailer>
+</SettlementFile>
+"""
+
+
+def test_a_settlement_file_in_any_valid_form_is_read_the_same(tmp_path: Path) -> None:
+    assert schema_valid(OTHER_FORM, kp.SETTLEMENT_SCHEMA)
+    settlement = kp.decode_settlement_file(OTHER_FORM)
+    first, second = settlement.records
+    assert settlement.generated_at == dt.datetime(2026, 11, 23, 23, 15, tzinfo=JAKARTA)
+    assert (first.reference, first.teller, first.amount, first.admin_fee) == (
+        "KP-A1",
+        None,
+        33600,
+        2500,
+    )
+    assert first.periods == (YearMonth(2026, 11), YearMonth(2026, 12))
+    assert first.paid_at == dt.datetime(2026, 11, 23, 9, 31, 11, 500_000, tzinfo=JAKARTA)
+    assert (second.teller, second.state) == ("LKT01", kp.SettlementStatus.REVERSED)
+    assert second.paid_at == dt.datetime(2026, 11, 23, 9, 31, 2, 123_000, tzinfo=JAKARTA)
+    assert second.reversed_at == dt.datetime(2026, 11, 23, 10, 0, 0, 1, tzinfo=JAKARTA)
+    # Every instant is given in Asia/Jakarta, whatever offset the file used.
+    moments = [settlement.generated_at, first.paid_at, second.paid_at, second.reversed_at]
+    assert all(moment is not None and moment.tzinfo is JAKARTA for moment in moments)
+    path = tmp_path / "settlement.xml"
+    path.write_bytes(OTHER_FORM)
+    assert read_settlement_file(path) == (
+        settlement.business_date,
+        kp.settlement_records_from(settlement),
+    )
+
+
+@pytest.mark.parametrize(
+    ("element", "name"),
+    [
+        (b"<kp:state>PAID</kp:state>", "state"),
+        (b"<kp:office>40115</kp:office>", "office"),
+        (re.compile(rb"<kp:trailer>.*</kp:trailer>", re.S), "trailer"),
+    ],
+)
+def test_without_the_schema_an_element_out_of_place_is_refused_not_misread(
+    monkeypatch: pytest.MonkeyPatch, element: bytes | re.Pattern[bytes], name: str
+) -> None:
+    # The reader takes elements where the XSD puts them, but stays total on its own: what is
+    # not where it should be is looked for by name, and a missing one is named.
+    monkeypatch.setattr(xmlsafe, "validate", lambda document, schema: None)
+    if isinstance(element, bytes):
+        document = SETTLEMENT.replace(element, b"", 1)
+    else:
+        document = element.sub(b"", SETTLEMENT)
+    assert document != SETTLEMENT
+    error = refusal(kp.decode_settlement_file, document)
+    assert error.field == name
+    assert f"{name} is missing" in error.message_en
 
 
 # -- converters to and from the library's wire-neutral types --------------------------------------

@@ -595,6 +595,35 @@ def test_every_reference_lands_in_exactly_one_category(
     json.dumps(report.as_dict())
 
 
+@given(payments=st.lists(_payment, max_size=25))
+def test_the_journal_file_and_its_entries_reconcile_alike(payments: list[dict[str, Any]]) -> None:
+    # reconcile_journal reads a few projected fields per entry (month lists loaded once per
+    # distinct text); reconcile reads whole entries. Both must see the same journal.
+    records, entries, journal = _scenario(payments)
+    try:
+        projected = reconcile_journal(records, journal, channel=CHANNEL, day=DAY)
+    finally:
+        journal.close()
+    assert projected == reconcile(records, entries, channel=CHANNEL, day=DAY)
+
+
+def test_journaled_months_that_are_not_a_list_read_as_none(book: Book) -> None:
+    # Month lists are loaded once per distinct text: a bad one is no months for every entry
+    # that carries it, and a good one is unaffected.
+    for reference in ("KP-1", "KP-2", "KP-3"):
+        book.pay(reference)
+    with sqlite3.connect(book.journal.path) as db:
+        db.execute(
+            "UPDATE entries SET request = json_set(request, '$.request.periods', ?)"
+            " WHERE reference IN ('KP-1', 'KP-2')",
+            ("2026-11",),
+        )
+    db.close()
+    report = run_on(book, [settled("KP-1"), settled("KP-2"), settled("KP-3")])
+    assert only(report) == {"matched": ["KP-3"], "amount_mismatch": ["KP-1", "KP-2"]}
+    assert {line.reason for line in report.amount_mismatch} == {"periods"}
+
+
 # The command -----------------------------------------------------------------------------------
 
 

@@ -1600,9 +1600,25 @@ def decode_fault(data: bytes, *, limits: Limits = MESSAGE_LIMITS) -> PosFault:
     return _read_fault(envelope, payload)
 
 
-def _read_settlement_record(element: etree._Element) -> PosSettlementRecord:
-    """One record, read in a single pass over its children: a day's file has ~100,000 of them
-    (the schema has already vouched for their presence, order and format)."""
+#: A settlement record's values, in :class:`PosSettlementRecord`'s field order.
+_RecordRow: TypeAlias = tuple[
+    str,
+    str,
+    str,
+    tuple[YearMonth, ...],
+    int,
+    int,
+    dt.datetime,
+    SettlementStatus,
+    str | None,
+    dt.datetime | None,
+]
+_SETTLEMENT_STATUSES: Final = {status.value: status for status in SettlementStatus}
+
+
+def _read_settlement_record(element: etree._Element) -> _RecordRow:
+    """One record, its children found by tag: the reference reader, which names a missing
+    child. :class:`_SettlementReader` reads the usual layout faster and falls back to this."""
     texts: dict[str, str] = {}
     months: tuple[YearMonth, ...] = ()
     for child in element:
@@ -1612,26 +1628,103 @@ def _read_settlement_record(element: etree._Element) -> PosSettlementRecord:
             texts[child.tag] = child.text or ""
     try:
         reversed_at = texts.get(_Q_REVERSED_AT)
-        state_text = texts[_Q_STATE]
-        if state_text not in SettlementStatus._value2member_map_:
+        state = _SETTLEMENT_STATUSES.get(texts[_Q_STATE])
+        if state is None:
             raise malformed("state is not one of the allowed values", field="state")
-        record = PosSettlementRecord(
-            reference=texts[_Q_REFERENCE],
-            host_reference=texts[_Q_HOST_REFERENCE],
-            teller=texts.get(_Q_TELLER),
-            nik_masked=texts[_Q_NIK_MASKED],
-            periods=months,
-            amount=_whole(texts[_Q_AMOUNT], "amount"),
-            admin_fee=_whole(texts[_Q_ADMIN_FEE], "adminFee"),
-            paid_at=_parse_instant(texts[_Q_PAID_AT], "paidAt"),
-            state=SettlementStatus(state_text),
-            reversed_at=None if reversed_at is None else _parse_instant(reversed_at, "reversedAt"),
+        return _checked_row(
+            (
+                texts[_Q_REFERENCE],
+                texts[_Q_HOST_REFERENCE],
+                texts[_Q_NIK_MASKED],
+                months,
+                _whole(texts[_Q_AMOUNT], "amount"),
+                _whole(texts[_Q_ADMIN_FEE], "adminFee"),
+                _parse_instant(texts[_Q_PAID_AT], "paidAt"),
+                state,
+                texts.get(_Q_TELLER),
+                None if reversed_at is None else _parse_instant(reversed_at, "reversedAt"),
+            )
         )
     except KeyError as missing:  # the schema makes this impossible; kept total all the same
         name = str(missing.args[0]).rpartition("}")[2]
         raise malformed(f"{name} is missing", field=name) from None
-    _rules(record)
-    return record
+
+
+def _checked_row(row: _RecordRow) -> _RecordRow:
+    # The cross-field rule lives in _rules; only a record with a reversal time can break it.
+    if row[9] is not None:
+        _rules(PosSettlementRecord(*row))
+    return row
+
+
+def _vouched_instant(text: str, name: str) -> dt.datetime:
+    """:func:`_parse_instant` for a text the XSD has already matched against its Instant
+    pattern: the C parser reads every form that pattern allows, so the regex is not run again
+    (anything it cannot read, such as an impossible date, goes the long way and is named)."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return _parse_instant(text, name)
+    if moment.tzinfo is None:
+        return _parse_instant(text, name)
+    return moment.astimezone(JAKARTA)
+
+
+class _SettlementReader:
+    """Reads a validated file's records by position (the XSD fixes their children's order): only
+    the few tags that place the optional elements and confirm the layout are read. Amounts and
+    month lists repeat all day and are converted once per distinct text. A layout it does not
+    recognise goes to :func:`_read_settlement_record`."""
+
+    __slots__ = ("_months", "_numbers")
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+        self._months: dict[tuple[str, ...], tuple[YearMonth, ...]] = {}
+
+    def __call__(self, element: etree._Element) -> _RecordRow:
+        # One C call for all the children (list(element) steps an iterator per child); the
+        # stubs only know an int index.
+        children: list[etree._Element] = element[:]  # type: ignore[index,assignment]
+        count = len(children)
+        # reference, hostReference, [teller], nikMasked, periods, amount, adminFee, paidAt, state,
+        # [reversedAt]: nikMasked is at 2, or at 3 after a teller.
+        at = 3 if count > 8 and children[2].tag == _Q_TELLER else 2
+        tail = count - at
+        if (
+            tail not in (6, 7)
+            or children[at + 1].tag != _Q_PERIODS
+            or children[at + 5].tag != _Q_STATE
+            or (tail == 7 and children[at + 6].tag != _Q_REVERSED_AT)
+        ):
+            return _read_settlement_record(element)
+        key = tuple([month.text or "" for month in children[at + 1]])
+        months = self._months.get(key)
+        if months is None:
+            months = self._months[key] = tuple(_parse_month(text, "month") for text in key)
+        state = _SETTLEMENT_STATUSES.get(children[at + 5].text or "")
+        if state is None:
+            raise malformed("state is not one of the allowed values", field="state")
+        return _checked_row(
+            (
+                children[0].text or "",
+                children[1].text or "",
+                children[at].text or "",
+                months,
+                self._number(children[at + 2].text or "", "amount"),
+                self._number(children[at + 3].text or "", "adminFee"),
+                _vouched_instant(children[at + 4].text or "", "paidAt"),
+                state,
+                (children[2].text or "") if at == 3 else None,
+                _vouched_instant(children[at + 6].text or "", "reversedAt") if tail == 7 else None,
+            )
+        )
+
+    def _number(self, text: str, name: str) -> int:
+        number = self._numbers.get(text)
+        if number is None:
+            number = self._numbers[text] = _whole(text, name)
+        return number
 
 
 _Q_PERIODS = _q("periods")
@@ -1653,6 +1746,7 @@ _Q_ADMIN_FEE = _q("adminFee")
 _Q_PAID_AT = _q("paidAt")
 _Q_STATE = _q("state")
 _Q_REVERSED_AT = _q("reversedAt")
+_Q_RECORD = _q("record")
 
 
 _TRAILER_FIELDS = (
@@ -1665,28 +1759,80 @@ _TRAILER_FIELDS = (
 )
 
 
-def decode_settlement_file(data: bytes, *, limits: Limits = SETTLEMENT_LIMITS) -> PosSettlementFile:
-    """The day's settlement file, validated, with its trailer checked against its records
-    (count, paid and reversed totals): a file that disagrees with itself is refused whole."""
+def _settlement_element(root: etree._Element, name: str, position: int) -> etree._Element:
+    # The XSD fixes where the header fields and the trailer are: taken from there (lxml's
+    # iterchildren looks ahead for the next match, past every record), looked for only if not.
+    if -len(root) <= position < len(root) and root[position].tag == _q(name):
+        return root[position]
+    child = next(root.iterchildren(_q(name)), None)
+    if child is None:  # the schema makes this impossible; kept total all the same
+        raise malformed(f"{name} is missing", field=name)
+    return child
+
+
+def _decode_settlement(
+    data: bytes, limits: Limits
+) -> tuple[str, dt.date, dt.datetime, list[_RecordRow]]:
+    """``(office, business date, generated at, records)`` of a settlement file: parsed,
+    validated against the XSD as a whole, every record read, then the trailer checked against
+    them. Nothing is returned from a file that disagrees with itself."""
     root = xmlsafe.parse(data, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
     if root.tag != _q("SettlementFile"):
         raise malformed(f"expected SettlementFile, not {_display(root)}", field=_display(root))
     xmlsafe.validate(root, xmlsafe.load_schema(SETTLEMENT_SCHEMA))
-    fields = _Fields(root)
-    settlement = PosSettlementFile(
-        office=_read_text(fields, "office"),
-        business_date=_read_date(fields, "businessDate"),
-        generated_at=_read_instant(fields, "generatedAt"),
-        records=tuple(_read_settlement_record(r) for r in root.iterchildren(_q("record"))),
+    office = _settlement_element(root, "office", 0).text or ""
+    try:
+        business_date = dt.date.fromisoformat(
+            (_settlement_element(root, "businessDate", 1).text or "").strip()
+        )
+    except ValueError:
+        raise malformed("businessDate is not a date", field="businessDate") from None
+    generated_at = _parse_instant(
+        _settlement_element(root, "generatedAt", 2).text or "", "generatedAt"
     )
-    trailer = _child(fields, "trailer")
-    computed = settlement.trailer
+    read = _SettlementReader()
+    rows = [read(record) for record in root.iterchildren(_Q_RECORD)]
+    trailer = _Fields(_settlement_element(root, "trailer", -1))
+    computed = _trailer_of(rows)
     for wire, attribute in _TRAILER_FIELDS:
         if _read_int(trailer, wire) != getattr(computed, attribute):
             raise malformed(
                 f"the trailer's {wire} disagrees with the records", field=f"trailer/{wire}"
             )
-    return settlement
+    return office, business_date, generated_at, rows
+
+
+def _trailer_of(rows: list[_RecordRow]) -> PosSettlementTrailer:
+    """:meth:`PosSettlementTrailer.of` over rows, in one pass."""
+    paid = paid_amount = paid_fee = reversed_count = reversed_amount = 0
+    for row in rows:
+        if row[7] is SettlementStatus.PAID:
+            paid += 1
+            paid_amount += row[4]
+            paid_fee += row[5]
+        elif row[7] is SettlementStatus.REVERSED:
+            reversed_count += 1
+            reversed_amount += row[4]
+    return PosSettlementTrailer(
+        record_count=len(rows),
+        paid_count=paid,
+        paid_amount=paid_amount,
+        paid_admin_fee=paid_fee,
+        reversed_count=reversed_count,
+        reversed_amount=reversed_amount,
+    )
+
+
+def decode_settlement_file(data: bytes, *, limits: Limits = SETTLEMENT_LIMITS) -> PosSettlementFile:
+    """The day's settlement file, validated, with its trailer checked against its records
+    (count, paid and reversed totals): a file that disagrees with itself is refused whole."""
+    office, business_date, generated_at, rows = _decode_settlement(data, limits)
+    return PosSettlementFile(
+        office=office,
+        business_date=business_date,
+        generated_at=generated_at,
+        records=tuple(PosSettlementRecord(*row) for row in rows),
+    )
 
 
 # -- from and to the library's wire-neutral types -----------------------------------------------
@@ -2009,6 +2155,20 @@ def settlement_records_from(
             state=_SETTLEMENT_STATES[r.state],
         )
         for r in settlement.records
+    )
+
+
+def _settlement_records_of(
+    data: bytes, *, limits: Limits, channel: str
+) -> tuple[dt.date, tuple[SettlementRecord, ...]]:
+    """``(business date, records)`` of a settlement file, as :func:`decode_settlement_file` then
+    :func:`settlement_records_from` give them (the same checks and refusals), without building
+    a :class:`PosSettlementRecord` per line first: a day's file has ~100,000 of them."""
+    _, business_date, _, rows = _decode_settlement(data, limits)
+    states = _SETTLEMENT_STATES
+    return business_date, tuple(
+        SettlementRecord(channel, r[0], r[1], r[2], r[3], r[4], r[5], r[6], states[r[7]])
+        for r in rows
     )
 
 

@@ -31,6 +31,7 @@ def read_settlement_file(
     limits = (profile or default_profile()).settlement_limits
     with Path(path).open("rb") as handle:
         data = handle.read(limits.max_bytes + 1)
-    settlement = kp.decode_settlement_file(data, limits=limits)
     name = profile.name if profile is not None else "kantorpos"
-    return settlement.business_date, kp.settlement_records_from(settlement, channel=name)
+    # decode_settlement_file + settlement_records_from in one step: the same checks, but no
+    # intermediate PosSettlementRecord per line.
+    return kp._settlement_records_of(data, limits=limits, channel=name)

@@ -463,7 +463,9 @@ class Journal:
             + " FROM entries WHERE channel = ? AND operation = ? ORDER BY id"
         )
         with self._read() as db:
-            return [tuple(row) for row in db.execute(query, (*params, channel, operation))]
+            cursor = db.cursor()
+            cursor.row_factory = None  # plain tuples: no sqlite3.Row per row to copy again
+            return cursor.execute(query, (*params, channel, operation)).fetchall()
 
     # Outbox (store and forward) ---------------------------------------------------------------
 

@@ -292,27 +292,48 @@ _PROJECTION = (
 )
 
 
-def _side_of_row(row: tuple[Any, ...]) -> tuple[str, _Side]:
-    """``(reference, side)`` from a :meth:`Journal.project` row of :data:`_PROJECTION`."""
-    reference, state, created_at, customer, amount, fee, periods, requested_at, host = row
-    months: tuple[Any, ...] = ()
-    if type(periods) is str:
-        try:
-            loaded = json.loads(periods)
-        except ValueError:
-            loaded = None
-        if type(loaded) is list:
-            months = tuple(loaded)
-    return reference, _make_side(
-        EntryState(state),
-        customer,
-        amount,
-        fee,
-        host,
-        months,
-        requested_at,
-        dt.datetime.fromisoformat(created_at),
-    )
+_ENTRY_STATES = {state.value: state for state in EntryState}
+
+
+class _RowSides:
+    """``(reference, side)`` from a :meth:`Journal.project` row of :data:`_PROJECTION`. A day's
+    entries journal the same few month lists over and over: each distinct JSON text is loaded
+    once."""
+
+    __slots__ = ("_months",)
+
+    def __init__(self) -> None:
+        self._months: dict[str, tuple[Any, ...]] = {}
+
+    def __call__(self, row: tuple[Any, ...]) -> tuple[str, _Side]:
+        reference, state, created_at, customer, amount, fee, periods, requested_at, host = row
+        months: tuple[Any, ...] = ()
+        if type(periods) is str:
+            found = self._months.get(periods)
+            if found is None:
+                found = self._months[periods] = _loaded_months(periods)
+            months = found
+        entry_state = _ENTRY_STATES.get(state)
+        if entry_state is None:
+            entry_state = EntryState(state)  # raises, naming the value
+        return reference, _make_side(
+            entry_state,
+            customer,
+            amount,
+            fee,
+            host,
+            months,
+            requested_at,
+            dt.datetime.fromisoformat(created_at),
+        )
+
+
+def _loaded_months(text: str) -> tuple[Any, ...]:
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        return ()
+    return tuple(loaded) if type(loaded) is list else ()
 
 
 def _make_side(
@@ -495,7 +516,7 @@ def reconcile_journal(
     references (``other_day`` when it agrees, else the category of its disagreement)."""
     with collector_paused():
         # A few fields per entry, extracted by SQLite: no whole request is parsed here.
-        sides = map(_side_of_row, journal.project(channel, _PAY, _PROJECTION))
+        sides = map(_RowSides(), journal.project(channel, _PAY, _PROJECTION))
         return _reconcile(records, sides, channel, day)
 
 
