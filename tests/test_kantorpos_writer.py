@@ -1495,3 +1495,27 @@ def test_the_real_schemas_compile_again_after_the_fakes() -> None:
     """The fixture's cache clearing leaves the shipped rules in place for everyone else."""
     assert "PaymentRequest" in xsdrules.schema_rules(xsdrules.MESSAGES_SCHEMA)
     assert "Rupiah" in xsdrules.type_checks(xsdrules.MESSAGES_SCHEMA)
+
+
+@pytest.mark.parametrize("name", ["payment.request", "inquiry.response"])
+def test_a_message_without_its_envelope_is_refused_though_the_schema_declares_it(
+    name: str,
+) -> None:
+    """The envelope XSD imports the messages as global elements, so a bare message is valid
+    against it: the reader must still see that it is not an envelope."""
+    root = etree.fromstring(DOCUMENTS[name])
+    bare = DECLARATION + etree.tostring(root[-1][0])
+    assert xmlsafe.parse_valid(bare, xmlsafe.load_schema(kp.ENVELOPE_SCHEMA))[1]
+    with pytest.raises(MalformedMessage, match=r"not a SOAP 1\.1 envelope"):
+        kp.decode_request(bare) if name.endswith("request") else kp.decode_inquiry_response(bare)
+
+
+def test_a_settlement_file_whose_root_is_another_global_element_is_refused() -> None:
+    periods = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<kp:periods xmlns:kp="urn:jamsostek-channels:kantorpos:1"><kp:month>2026-11</kp:month>'
+        b"</kp:periods>"
+    )
+    assert xmlsafe.parse_valid(periods, xmlsafe.load_schema(kp.SETTLEMENT_SCHEMA))[1]
+    with pytest.raises(MalformedMessage, match="expected SettlementFile"):
+        kp.decode_settlement_file(periods)
