@@ -1287,12 +1287,6 @@ def _read_inquiry_response(element: etree._Element) -> PosInquiryResponse:
     )
 
 
-def _present(child: etree._Element | None, name: str) -> etree._Element:
-    if child is None:  # the schema makes this impossible; kept total all the same
-        raise malformed(f"{name} is missing", field=name)
-    return child
-
-
 def _read_payment_request(element: etree._Element) -> PosPaymentRequest:
     """The hot path of a counter's day, read by position: the schema fixes the children's
     order and only ``inquiryId`` is optional, so their count says whether it is there (a tag
@@ -1721,15 +1715,7 @@ class _SettlementReader:
 
 
 _Q_PERIODS = _q("periods")
-_Q_MONTH = _q("month")
-_Q_OFFICE = _q("office")
-_Q_CUSTOMER = _q("customer")
 _Q_NIK = _q("nik")
-_Q_KPJ = _q("kpj")
-_Q_INQUIRY_ID = _q("inquiryId")
-_Q_PAYER = _q("payer")
-_Q_REPEAT = _q("repeat")
-_Q_REQUESTED_AT = _q("requestedAt")
 _Q_REFERENCE = _q("reference")
 _Q_HOST_REFERENCE = _q("hostReference")
 _Q_TELLER = _q("teller")
