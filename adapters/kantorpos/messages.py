@@ -1292,10 +1292,12 @@ def _read_payment_request(element: etree._Element) -> PosPaymentRequest:
     order and only ``inquiryId`` is optional, so their count says whether it is there (a tag
     costs lxml a string to build; ``tests/test_kantorpos_writer.py`` reads every optional
     combination both ways)."""
-    children = list(element)
+    # One C call for all the children (list() steps an iterator per child); the stubs only
+    # know an int index.
+    children: list[etree._Element] = element[:]  # type: ignore[index,assignment]
     at = 5 if len(children) == 11 else 4  # where periods are
     identifier = children[3][0]
-    payer = list(children[at + 3])
+    payer: list[etree._Element] = children[at + 3][:]  # type: ignore[index,assignment]
     return PosPaymentRequest(
         office=children[0].text or "",
         teller=children[1].text or "",
