@@ -43,7 +43,7 @@ import datetime as dt
 import enum
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, TypeAlias, TypeVar, cast
 
 import attrs
@@ -51,14 +51,11 @@ from lxml import etree
 
 from jamsostek_channels.adapters.kantorpos import soap, xmlsafe, xsdrules
 from jamsostek_channels.adapters.kantorpos.codes import ResponseCodes
+from jamsostek_channels.adapters.kantorpos.layouts import Choice, Group, Layout, Leaf, Repeat
+from jamsostek_channels.adapters.kantorpos.xmlread import Converter, Reader, compile_reader
 from jamsostek_channels.adapters.kantorpos.xmlsafe import malformed
 from jamsostek_channels.adapters.kantorpos.xmltext import DECLARATION as _DECLARATION
 from jamsostek_channels.adapters.kantorpos.xmltext import (
-    Choice,
-    Group,
-    Layout,
-    Leaf,
-    Repeat,
     Unencodable,
     Written,
     compile_writer,
@@ -752,11 +749,28 @@ _LAYOUTS: Final[dict[type, tuple[Layout, ...]]] = {
     ),
 }
 
+#: The message elements' local names (``PosPaymentRequest`` is ``kp:PaymentRequest``).
+_MESSAGE_NAMES: Final = tuple(kind.__name__.removeprefix("Pos") for kind in _LAYOUTS)
+
 _FAULT_DETAIL: Final = (
     Leaf("responseCode", "response_code"),
     Leaf("reference", "reference", optional=True),
     Leaf("messageId", "message_id", optional=True),
     Leaf("messageEn", "message_en", optional=True),
+)
+
+_TRAILER: Final = Group(
+    "trailer",
+    "trailer",
+    PosSettlementTrailer,
+    (
+        Leaf("recordCount", "record_count", "int"),
+        Leaf("paidCount", "paid_count", "int"),
+        Leaf("paidAmount", "paid_amount", "int"),
+        Leaf("paidAdminFee", "paid_admin_fee", "int"),
+        Leaf("reversedCount", "reversed_count", "int"),
+        Leaf("reversedAmount", "reversed_amount", "int"),
+    ),
 )
 
 _SETTLEMENT: Final = (
@@ -787,19 +801,7 @@ _SETTLEMENT: Final = (
         holder=False,
         each=_rules,
     ),
-    Group(
-        "trailer",
-        "trailer",
-        PosSettlementTrailer,
-        (
-            Leaf("recordCount", "record_count", "int"),
-            Leaf("paidCount", "paid_count", "int"),
-            Leaf("paidAmount", "paid_amount", "int"),
-            Leaf("paidAdminFee", "paid_admin_fee", "int"),
-            Leaf("reversedCount", "reversed_count", "int"),
-            Leaf("reversedAmount", "reversed_amount", "int"),
-        ),
-    ),
+    _TRAILER,
 )
 
 _VERSION_ATTRIBUTE: Final = f' version="{VERSION}"'
@@ -842,6 +844,43 @@ def _fault_detail_writer() -> Callable[[object], Written]:
 def _settlement_writer() -> Callable[[object], Written]:
     rules = xsdrules.schema_rules(SETTLEMENT_SCHEMA)
     return compile_writer(_SETTLEMENT, rules["SettlementFile"], depth=1)
+
+
+@attrs.frozen
+class _Readers:
+    """The compiled readers: every message by element name, a Fault's detail (as keyword
+    arguments of :class:`PosFault`) and a settlement file's trailer."""
+
+    messages: dict[str, Reader]
+    fault_detail: Reader
+    trailer: Reader
+
+
+@functools.cache
+def _compiled_readers() -> _Readers:
+    """Compiled on first use from the same layouts as the writers."""
+    rules = xsdrules.schema_rules(xsdrules.MESSAGES_SCHEMA)
+    converters: dict[str, Converter] = {
+        "int": _whole,
+        "bool": _bool_of,
+        "month": _parse_month,
+        "date": _date_of,
+        "instant": _vouched_instant,
+    }
+
+    def reader(fields: tuple[Layout, ...], rule: xsdrules.Rule, kind: type) -> Reader:
+        return compile_reader(fields, rule, kind, namespace=NAMESPACE, converters=converters)
+
+    settlement = xsdrules.schema_rules(SETTLEMENT_SCHEMA)["SettlementFile"]
+    assert settlement.children is not None
+    return _Readers(
+        messages={
+            name: reader(layout, rules[name], kind)
+            for name, (kind, layout) in zip(_MESSAGE_NAMES, _LAYOUTS.items(), strict=True)
+        },
+        fault_detail=reader(_FAULT_DETAIL, rules["FaultDetail"], dict),
+        trailer=reader(_TRAILER.fields, settlement.children["trailer"], PosSettlementTrailer),
+    )
 
 
 #: Message shapes libxml2 has validated (see :func:`encode`): ``(element, shape)``. Bounded:
@@ -1005,43 +1044,6 @@ _INSTANT = re.compile(
 )
 
 
-class _Fields:
-    """An element's children by tag, looked up in a dict (``find`` costs a path compile per
-    call): the schema has vouched that each non-repeated child occurs at most once."""
-
-    __slots__ = ("_children", "element")
-
-    def __init__(self, element: etree._Element) -> None:
-        self.element = element
-        self._children = {child.tag: child for child in element}
-
-    def find(self, tag: str) -> etree._Element | None:
-        return self._children.get(tag)
-
-    def iterchildren(self, tag: str) -> Iterator[etree._Element]:
-        return self.element.iterchildren(tag)
-
-
-def _element(element: _Fields, name: str) -> etree._Element:
-    child = element.find(_q(name))
-    if child is None:  # the schema makes this impossible; kept total all the same
-        raise malformed(f"{name} is missing", field=name)
-    return child
-
-
-def _child(element: _Fields, name: str) -> _Fields:
-    return _Fields(_element(element, name))
-
-
-def _read_text(element: _Fields, name: str) -> str:
-    return _element(element, name).text or ""
-
-
-def _read_opt_text(element: _Fields, name: str) -> str | None:
-    child = element.find(_q(name))
-    return None if child is None else (child.text or "")
-
-
 def _whole(text: str, name: str) -> int:
     text = text.strip()
     if not text.isascii() or not text.isdigit() or len(text) > 12:
@@ -1056,39 +1058,25 @@ def _bool_of(text: str, name: str) -> bool:
     return text in ("true", "1")
 
 
-def _read_int(element: _Fields, name: str) -> int:
-    return _whole(_read_text(element, name), name)
-
-
-def _read_opt_int(element: _Fields, name: str) -> int | None:
-    return None if element.find(_q(name)) is None else _read_int(element, name)
-
-
-def _read_bool(element: _Fields, name: str) -> bool:
-    return _bool_of(_read_text(element, name), name)
-
-
-def _read_enum(element: _Fields, name: str, kind: type[_E]) -> _E:
-    try:
-        return kind(_read_text(element, name))
-    except ValueError:
-        raise malformed(f"{name} is not one of the allowed values", field=name) from None
+#: Months by their text: a counter writes and reads the same few dozen all day.
+_MONTHS: dict[str, YearMonth] = {}
 
 
 def _parse_month(text: str, name: str) -> YearMonth:
+    month = _MONTHS.get(text)
+    if month is None:
+        try:
+            month = YearMonth.parse(text)
+        except ValueError:
+            raise malformed(f"{name} is not a month (YYYY-MM)", field=name) from None
+        if len(_MONTHS) < 4096:
+            _MONTHS[text] = month
+    return month
+
+
+def _date_of(text: str, name: str) -> dt.date:
     try:
-        return YearMonth.parse(text)
-    except ValueError:
-        raise malformed(f"{name} is not a month (YYYY-MM)", field=name) from None
-
-
-def _read_month(element: _Fields, name: str) -> YearMonth:
-    return _parse_month(_read_text(element, name), name)
-
-
-def _read_date(element: _Fields, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(_read_text(element, name).strip())
+        return dt.date.fromisoformat(text.strip())
     except ValueError:
         raise malformed(f"{name} is not a date", field=name) from None
 
@@ -1123,270 +1111,6 @@ def _parse_instant(text: str, name: str) -> dt.datetime:
         raise malformed(f"{name} is not a valid date-time", field=name) from None
 
 
-def _read_instant(element: _Fields, name: str) -> dt.datetime:
-    return _parse_instant(_read_text(element, name), name)
-
-
-def _read_opt_instant(element: _Fields, name: str) -> dt.datetime | None:
-    return None if element.find(_q(name)) is None else _read_instant(element, name)
-
-
-def _read_programs(element: _Fields) -> tuple[Program, ...]:
-    holder = _child(element, "programs")
-    found = []
-    for child in holder.iterchildren(_q("program")):
-        try:
-            found.append(Program(child.text or ""))
-        except ValueError:
-            raise malformed("program is not one of the allowed values", field="program") from None
-    return tuple(found)
-
-
-def _read_periods(element: _Fields, *, optional: bool = False) -> tuple[YearMonth, ...]:
-    holder = element.find(_q("periods"))
-    if holder is None:
-        if optional:
-            return ()
-        raise malformed("periods is missing", field="periods")
-    return tuple(_parse_month(c.text or "", "month") for c in holder.iterchildren(_q("month")))
-
-
-def _read_customer(element: _Fields) -> CustomerId:
-    holder = _child(element, "customer")
-    nik = holder.find(_q("nik"))
-    if nik is not None:
-        return CustomerId(CustomerIdKind.NIK, nik.text or "")
-    return CustomerId(CustomerIdKind.KPJ, _read_text(holder, "kpj"))
-
-
-_Q_SCHEME, _Q_NAME = _q("scheme"), _q("name")
-
-
-def _payer_kind(element: etree._Element) -> PayerKind:
-    try:
-        return PayerKind(element.text or "")
-    except ValueError:
-        raise malformed("kind is not one of the allowed values", field="kind") from None
-
-
-def _only_kind(element: etree._Element) -> PosPayer:
-    """A payer with its ``kind`` alone (a worker paying for themself)."""
-    return PosPayer(_payer_kind(element))
-
-
-def _read_payer(kind: etree._Element, others: Iterable[etree._Element] = ()) -> PosPayer:
-    """``kind`` (the schema puts it first), then the optional ``scheme``, ``name`` and
-    ``reference`` among ``others``."""
-    texts = {child.tag: child.text or "" for child in others}
-    get = texts.get
-    return PosPayer(_payer_kind(kind), get(_Q_SCHEME), get(_Q_NAME), get(_Q_REFERENCE))
-
-
-def _payer_of(element: etree._Element) -> PosPayer:
-    children = list(element)
-    if not children:  # the schema makes this impossible; kept total all the same
-        raise malformed("kind is missing", field="kind")
-    return _read_payer(children[0], children[1:])
-
-
-def _read_registration_request(element: etree._Element) -> PosRegistrationRequest:
-    e = _Fields(element)
-    p = _child(e, "participant")
-    occupations = _child(p, "occupations")
-    return PosRegistrationRequest(
-        office=_read_text(e, "office"),
-        teller=_read_text(e, "teller"),
-        reference=_read_text(e, "reference"),
-        requested_at=_read_instant(e, "requestedAt"),
-        participant=PosParticipant(
-            nik=_read_text(p, "nik"),
-            name=_read_text(p, "name"),
-            birth_date=_read_date(p, "birthDate"),
-            sex=_read_enum(p, "sex", Sex),
-            phone=_read_text(p, "phone"),
-            email=_read_opt_text(p, "email"),
-            address=_read_text(p, "address"),
-            postal_code=_read_text(p, "postalCode"),
-            occupations=tuple(c.text or "" for c in occupations.iterchildren(_q("occupation"))),
-            income=_read_int(p, "income"),
-            programs=_read_programs(p),
-        ),
-        registered_by=_payer_of(_element(e, "registeredBy")),
-    )
-
-
-def _read_registration_challenge(element: etree._Element) -> PosRegistrationChallenge:
-    e = _Fields(element)
-    return PosRegistrationChallenge(
-        reference=_read_text(e, "reference"),
-        challenge_id=_read_text(e, "challengeId"),
-        phone_masked=_read_text(e, "phoneMasked"),
-        expires_at=_read_instant(e, "expiresAt"),
-    )
-
-
-def _read_registration_confirm(element: etree._Element) -> PosRegistrationConfirm:
-    e = _Fields(element)
-    return PosRegistrationConfirm(
-        office=_read_text(e, "office"),
-        teller=_read_text(e, "teller"),
-        reference=_read_text(e, "reference"),
-        challenge_id=_read_text(e, "challengeId"),
-        otp=_read_text(e, "otp"),
-    )
-
-
-def _read_registration_result(element: etree._Element) -> PosRegistrationResult:
-    e = _Fields(element)
-    return PosRegistrationResult(
-        reference=_read_text(e, "reference"),
-        kpj=_read_text(e, "kpj"),
-        nik_masked=_read_text(e, "nikMasked"),
-        name=_read_text(e, "name"),
-        registered_from=_read_month(e, "registeredFrom"),
-        programs=_read_programs(e),
-    )
-
-
-def _read_inquiry_request(element: etree._Element) -> PosInquiryRequest:
-    e = _Fields(element)
-    payer = e.find(_q("payer"))
-    return PosInquiryRequest(
-        office=_read_text(e, "office"),
-        teller=_read_text(e, "teller"),
-        customer=_read_customer(e),
-        months=_read_int(e, "months"),
-        reference=_read_opt_text(e, "reference"),
-        payer=None if payer is None else _payer_of(payer),
-    )
-
-
-def _read_bill(element: etree._Element) -> PosBill:
-    e = _Fields(element)
-    return PosBill(
-        period=_read_month(e, "period"),
-        amount=_read_int(e, "amount"),
-        discount=_read_opt_text(e, "discount"),
-    )
-
-
-def _read_inquiry_response(element: etree._Element) -> PosInquiryResponse:
-    e = _Fields(element)
-    bills = _child(e, "bills")
-    return PosInquiryResponse(
-        inquiry_id=_read_text(e, "inquiryId"),
-        customer=_read_customer(e),
-        kpj=_read_text(e, "kpj"),
-        name_masked=_read_text(e, "nameMasked"),
-        programs=_read_programs(e),
-        coverage_state=_read_enum(e, "coverageState", CoverageState),
-        bills=tuple(_read_bill(bill) for bill in bills.iterchildren(_q("bill"))),
-        total=_read_int(e, "total"),
-        admin_fee=_read_int(e, "adminFee"),
-        valid_until=_read_opt_instant(e, "validUntil"),
-    )
-
-
-def _read_payment_request(element: etree._Element) -> PosPaymentRequest:
-    """The hot path of a counter's day, read by position: the schema fixes the children's
-    order and only ``inquiryId`` is optional, so their count says whether it is there (a tag
-    costs lxml a string to build; ``tests/test_kantorpos_writer.py`` reads every optional
-    combination both ways)."""
-    # One C call for all the children (list() steps an iterator per child); the stubs only
-    # know an int index.
-    children: list[etree._Element] = element[:]  # type: ignore[index,assignment]
-    at = 5 if len(children) == 11 else 4  # where periods are
-    identifier = children[3][0]
-    payer: list[etree._Element] = children[at + 3][:]  # type: ignore[index,assignment]
-    return PosPaymentRequest(
-        office=children[0].text or "",
-        teller=children[1].text or "",
-        reference=children[2].text or "",
-        customer=CustomerId(
-            CustomerIdKind.NIK if identifier.tag == _Q_NIK else CustomerIdKind.KPJ,
-            identifier.text or "",
-        ),
-        inquiry_id=children[4].text or "" if at == 5 else None,
-        periods=tuple([_parse_month(month.text or "", "month") for month in children[at]]),
-        amount=_whole(children[at + 1].text or "", "amount"),
-        admin_fee=_whole(children[at + 2].text or "", "adminFee"),
-        payer=_read_payer(payer[0], payer[1:]) if len(payer) > 1 else _only_kind(payer[0]),
-        repeat=_bool_of(children[at + 4].text or "", "repeat"),
-        requested_at=_vouched_instant(children[at + 5].text or "", "requestedAt"),
-    )
-
-
-def _read_payment_response(element: etree._Element) -> PosPaymentResponse:
-    e = _Fields(element)
-    return PosPaymentResponse(
-        reference=_read_text(e, "reference"),
-        status=_read_enum(e, "status", PaymentStatus),
-        response_code=_read_text(e, "responseCode"),
-        host_reference=_read_opt_text(e, "hostReference"),
-        periods=_read_periods(e, optional=True),
-        amount=_read_int(e, "amount"),
-        paid_at=_read_opt_instant(e, "paidAt"),
-    )
-
-
-def _read_status_request(element: etree._Element) -> PosStatusRequest:
-    e = _Fields(element)
-    return PosStatusRequest(
-        office=_read_text(e, "office"),
-        teller=_read_text(e, "teller"),
-        reference=_read_text(e, "reference"),
-    )
-
-
-def _read_status_response(element: etree._Element) -> PosStatusResponse:
-    e = _Fields(element)
-    return PosStatusResponse(
-        reference=_read_text(e, "reference"),
-        status=_read_enum(e, "status", TransactionStatus),
-        response_code=_read_text(e, "responseCode"),
-        host_reference=_read_opt_text(e, "hostReference"),
-        periods=_read_periods(e, optional=True),
-        amount=_read_opt_int(e, "amount"),
-        paid_at=_read_opt_instant(e, "paidAt"),
-    )
-
-
-def _read_reversal_request(element: etree._Element) -> PosReversalRequest:
-    e = _Fields(element)
-    return PosReversalRequest(
-        office=_read_text(e, "office"),
-        teller=_read_text(e, "teller"),
-        reference=_read_text(e, "reference"),
-        amount=_read_int(e, "amount"),
-        repeat=_read_bool(e, "repeat"),
-        requested_at=_read_instant(e, "requestedAt"),
-    )
-
-
-def _read_reversal_response(element: etree._Element) -> PosReversalResponse:
-    e = _Fields(element)
-    return PosReversalResponse(
-        reference=_read_text(e, "reference"),
-        status=_read_enum(e, "status", ReversalStatus),
-        response_code=_read_text(e, "responseCode"),
-        reversed_at=_read_opt_instant(e, "reversedAt"),
-    )
-
-
-_READERS: dict[str, Callable[[etree._Element], PosMessage]] = {
-    "RegistrationRequest": _read_registration_request,
-    "RegistrationChallenge": _read_registration_challenge,
-    "RegistrationConfirm": _read_registration_confirm,
-    "RegistrationResult": _read_registration_result,
-    "InquiryRequest": _read_inquiry_request,
-    "InquiryResponse": _read_inquiry_response,
-    "PaymentRequest": _read_payment_request,
-    "PaymentResponse": _read_payment_response,
-    "StatusRequest": _read_status_request,
-    "StatusResponse": _read_status_response,
-    "ReversalRequest": _read_reversal_request,
-    "ReversalResponse": _read_reversal_response,
-}
 _REQUEST_ELEMENTS = frozenset(request for request, _ in OPERATION_ELEMENTS.values())
 
 
@@ -1407,16 +1131,8 @@ def _read_fault(envelope: etree._Element, fault_element: etree._Element) -> PosF
     element = next(iter(fault.detail), None)
     if element is None:
         return PosFault(fault.code, fault.string, subcode=fault.subcode)
-    detail = _Fields(element)
-    return PosFault(
-        code=fault.code,
-        string=fault.string,
-        response_code=_read_text(detail, "responseCode"),
-        reference=_read_opt_text(detail, "reference"),
-        message_id=_read_opt_text(detail, "messageId"),
-        message_en=_read_opt_text(detail, "messageEn"),
-        subcode=fault.subcode,
-    )
+    detail: dict[str, str | None] = _compiled_readers().fault_detail(element)
+    return PosFault(fault.code, fault.string, subcode=fault.subcode, **detail)
 
 
 def _payload(data: bytes, limits: Limits) -> tuple[etree._Element, etree._Element]:
@@ -1447,17 +1163,21 @@ def _decode(
         payload = envelope[-1][0]
     else:
         payload = soap.open_envelope(envelope)
-    if payload.tag == soap.FAULT:
+    tag = payload.tag  # lxml builds the string anew on every read
+    if tag == soap.FAULT:
         if codes is None:
             raise malformed("a request cannot be a soap:Fault", field="soap:Fault")
         raise _fault_error(_read_fault(envelope, payload), codes)
-    name = _ELEMENT_NAMES.get(payload.tag) or _display(payload)
+    name = _ELEMENT_NAMES.get(tag) or _display(payload)
     if name not in expected:
         wanted = " or ".join(sorted(expected))
         raise malformed(f"expected {wanted}, not {name}", field=name)
     if not valid:
         xmlsafe.validate(envelope, schema)  # raises libxml2's first error, worded
-    message = _READERS[name](payload)
+    try:
+        message: PosMessage = _compiled_readers().messages[name](payload)
+    except IndexError:  # the schema makes this impossible; kept total all the same
+        raise malformed(f"{name} does not have its schema's layout", field=name) from None
     _rules(message)
     return message
 
@@ -1484,9 +1204,9 @@ def _default_codes() -> ResponseCodes:
 
 
 #: The local name of each message element, by its qualified tag.
-_ELEMENT_NAMES: Final = {_q(name): name for name in _READERS}
+_ELEMENT_NAMES: Final = {_q(name): name for name in _MESSAGE_NAMES}
 #: Each element as the one ``expected`` (built once, not per message).
-_ONLY: Final = {name: frozenset({name}) for name in _READERS}
+_ONLY: Final = {name: frozenset({name}) for name in _MESSAGE_NAMES}
 
 
 def _answer(data: bytes, name: str, limits: Limits, codes: ResponseCodes | None) -> PosMessage:
@@ -1778,10 +1498,10 @@ def _decode_settlement(
     )
     read = _SettlementReader()
     rows = [read(record) for record in root.iterchildren(_Q_RECORD)]
-    trailer = _Fields(_settlement_element(root, "trailer", -1))
+    trailer = _compiled_readers().trailer(_settlement_element(root, "trailer", -1))
     computed = _trailer_of(rows)
     for wire, attribute in _TRAILER_FIELDS:
-        if _read_int(trailer, wire) != getattr(computed, attribute):
+        if getattr(trailer, attribute) != getattr(computed, attribute):
             raise malformed(
                 f"the trailer's {wire} disagrees with the records", field=f"trailer/{wire}"
             )

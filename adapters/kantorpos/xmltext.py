@@ -2,9 +2,9 @@
 
 Building an lxml tree only to serialise it costs more than every other step of encoding a
 message, and a general-purpose writer object pays a Python call or two per element; so each
-message type's layout (:class:`Leaf`, :class:`Group`, :class:`Repeat`, :class:`Choice`) is
-compiled once, together with its XSD rules (:mod:`.xsdrules`), into one straight-line Python
-function - the way attrs builds ``__init__`` - that writes the element's lines.
+message type's layout (:mod:`.layouts`) is compiled once, together with its XSD rules
+(:mod:`.xsdrules`), into one straight-line Python function - the way attrs builds
+``__init__`` - that writes the element's lines.
 
 What a compiled writer does, element by element:
 
@@ -26,24 +26,25 @@ What a compiled writer does, element by element:
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import re
 from collections.abc import Callable, Mapping
 from typing import Final, NamedTuple
 
-import attrs
-
+from jamsostek_channels.adapters.kantorpos.layouts import (
+    Choice,
+    Group,
+    Layout,
+    Leaf,
+    Repeat,
+    Source,
+    declared,
+)
 from jamsostek_channels.adapters.kantorpos.xsdrules import Rule
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.period import YearMonth
 
 __all__ = [
     "DECLARATION",
-    "Choice",
-    "Group",
-    "Layout",
-    "Leaf",
-    "Repeat",
     "Unencodable",
     "Written",
     "compile_writer",
@@ -86,71 +87,6 @@ def format_instant(moment: dt.datetime) -> str:
         raise ValueError("an aware datetime is needed")
     local = moment if moment.tzinfo is JAKARTA else moment.astimezone(JAKARTA)
     return local.isoformat()  # this very form, for a fixed +07:00 zone
-
-
-# -- layouts -------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Leaf:
-    """An element with text: ``attribute`` of the object, formatted as ``kind``.
-
-    ``kind``: ``"text"`` (a str), ``"int"`` (whole, not bool), ``"bool"``, ``"month"``
-    (:class:`YearMonth`), ``"date"``, ``"instant"`` (aware datetime) or ``"enum"`` (a member
-    of ``enum_type``, written as its value). ``optional``: ``None`` leaves the element out.
-    """
-
-    element: str
-    attribute: str
-    kind: str = "text"
-    optional: bool = False
-    enum_type: type[enum.Enum] | None = None
-
-
-@attrs.frozen
-class Group:
-    """An element holding other elements, read from ``attribute`` (an instance of
-    ``python_type``; ``optional``: ``None`` leaves it out) or, with ``attribute`` ``""``, from
-    the object itself (a list item)."""
-
-    element: str
-    attribute: str
-    python_type: type
-    fields: tuple[Layout, ...]
-    optional: bool = False
-
-
-@attrs.frozen
-class Repeat:
-    """An element holding one ``item`` per member of the tuple ``attribute`` (members must be
-    ``python_type``). ``omit_empty``: an empty tuple leaves the holder out; ``holder``
-    ``False``: the items are written straight into the enclosing element (the settlement
-    file's records). ``each`` is called with every member before it is written (cross-field
-    rules)."""
-
-    element: str
-    attribute: str
-    item: Leaf | Group
-    python_type: type
-    omit_empty: bool = False
-    holder: bool = True
-    each: Callable[[object], None] | None = None
-
-
-@attrs.frozen
-class Choice:
-    """An element holding one of several leaves, chosen by the object's ``discriminator``
-    attribute: ``branches`` maps each of its values to the leaf written (``python_type``: the
-    object's type)."""
-
-    element: str
-    attribute: str
-    python_type: type
-    discriminator: str
-    branches: tuple[tuple[object, Leaf], ...]
-
-
-Layout = Leaf | Group | Repeat | Choice
 
 
 class Written(NamedTuple):
@@ -220,6 +156,13 @@ def _sequence_error(element: str, kind: type) -> Unencodable:
     return Unencodable(element, f"must be a tuple of {kind.__name__}")
 
 
+#: Inline forms of the formatters for their usual value: ``(test, text)`` of ``{v}``.
+_FAST_FORMS: Final[dict[str, tuple[str, str]]] = {
+    # Bounded: str() refuses an int of more than 4300 digits (the formatter says so).
+    "int": ("{v}.__class__ is int and -_BIG < {v} < _BIG", "str({v})"),
+    "instant": ("{v}.__class__ is _datetime and {v}.tzinfo is _JAKARTA", "{v}.isoformat()"),
+}
+
 _FORMATTERS: dict[str, str] = {
     "int": "_int_text",
     "bool": "_bool_text",
@@ -232,50 +175,26 @@ _FORMATTERS: dict[str, str] = {
 # -- the compiler --------------------------------------------------------------------------------
 
 
-class _Source:
-    """The Python source of one writer, and the objects it refers to by name."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.lines: list[str] = []
-        self.names: dict[str, object] = {
-            "Unencodable": Unencodable,
-            "escape": escape,
-            "special": _SPECIAL.search,
-            "_int_text": _int_text,
-            "_bool_text": _bool_text,
-            "_month_text": _month_text,
-            "_date_text": _date_text,
-            "_instant_text": _instant_text,
-            "_type_error": _type_error,
-            "_sequence_error": _sequence_error,
-        }
-        self._counter = 0
-
-    def name(self, value: object, stem: str) -> str:
-        """A name the generated code uses for ``value``."""
-        self._counter += 1
-        name = f"{stem}{self._counter}"
-        self.names[name] = value
-        return name
-
-    def local(self, stem: str) -> str:
-        self._counter += 1
-        return f"{stem}{self._counter}"
-
-    def emit(self, depth: int, line: str) -> None:
-        self.lines.append("    " * depth + line)
-
-
-def _declared(rules: Mapping[str, Rule], element: str) -> Rule:
-    rule = rules.get(element)
-    if rule is None:
-        raise LookupError(f"the schema declares no element {element} here")
-    return rule
+#: What every compiled writer's code refers to by name.
+_WRITER_NAMES: Final[dict[str, object]] = {
+    "Unencodable": Unencodable,
+    "escape": escape,
+    "special": _SPECIAL.search,
+    "_int_text": _int_text,
+    "_bool_text": _bool_text,
+    "_month_text": _month_text,
+    "_date_text": _date_text,
+    "_instant_text": _instant_text,
+    "_type_error": _type_error,
+    "_sequence_error": _sequence_error,
+    "_datetime": dt.datetime,
+    "_BIG": 10**18,
+    "_JAKARTA": JAKARTA,
+}
 
 
 def _leaf_code(
-    src: _Source,
+    src: Source,
     code_depth: int,
     xml_depth: int,
     leaf: Leaf,
@@ -297,6 +216,15 @@ def _leaf_code(
         src.emit(code_depth + 1, f"raise _type_error({element!r}, {kind})")
         string_values = all(isinstance(member.value, str) for member in leaf.enum_type)
         src.emit(code_depth, "t = t.value" if string_values else "t = str(t.value)")
+    elif leaf.kind in _FAST_FORMS:
+        # The usual value inline; anything else (a subclass, another zone, a wrong type)
+        # through the formatter, which checks and refuses.
+        kind, form = _FAST_FORMS[leaf.kind]
+        src.emit(code_depth, f"t = {value}")
+        src.emit(code_depth, f"if {kind.format(v='t')}:")
+        src.emit(code_depth + 1, f"t = {form.format(v='t')}")
+        src.emit(code_depth, "else:")
+        src.emit(code_depth + 1, f"t = {_FORMATTERS[leaf.kind]}({element!r}, t)")
     else:
         src.emit(code_depth, f"t = {_FORMATTERS[leaf.kind]}({element!r}, {value})")
     # A formatter's text is canonical: only the facets remain (see xsdrules.Rule).
@@ -331,20 +259,20 @@ def _leaf_code(
         src.emit(code_depth, line)
 
 
-def _open(src: _Source, code_depth: int, xml_depth: int, element: str) -> None:
+def _open(src: Source, code_depth: int, xml_depth: int, element: str) -> None:
     src.emit(code_depth, f"out({_INDENT * xml_depth + '<' + src.prefix + element + '>'!r})")
 
 
-def _close(src: _Source, code_depth: int, xml_depth: int, element: str) -> None:
+def _close(src: Source, code_depth: int, xml_depth: int, element: str) -> None:
     src.emit(code_depth, f"out({_INDENT * xml_depth + '</' + src.prefix + element + '>'!r})")
 
 
-def _empty(src: _Source, code_depth: int, xml_depth: int, element: str) -> None:
+def _empty(src: Source, code_depth: int, xml_depth: int, element: str) -> None:
     src.emit(code_depth, f"out({_INDENT * xml_depth + '<' + src.prefix + element + '/>'!r})")
 
 
 def _fields_code(
-    src: _Source,
+    src: Source,
     code_depth: int,
     xml_depth: int,
     fields: tuple[Layout, ...],
@@ -355,7 +283,7 @@ def _fields_code(
     """Code writing ``fields`` of the object named ``obj``; ``collect``: ``(field element,
     set)`` of an enclosing ``xs:unique`` that this object's leaf feeds."""
     for layout in fields:
-        rule = _declared(rules, layout.element)
+        rule = declared(rules, layout.element)
         value = f"{obj}.{layout.attribute}" if layout.attribute else obj
         if isinstance(layout, Leaf):
             unique = collect[1] if collect and collect[0] == layout.element else None
@@ -378,7 +306,7 @@ def _fields_code(
 
 
 def _group_code(
-    src: _Source,
+    src: Source,
     code_depth: int,
     xml_depth: int,
     group: Group,
@@ -403,7 +331,7 @@ def _group_code(
 
 
 def _repeat_code(
-    src: _Source, code_depth: int, xml_depth: int, repeat: Repeat, rule: Rule, value: str
+    src: Source, code_depth: int, xml_depth: int, repeat: Repeat, rule: Rule, value: str
 ) -> None:
     """The holder element and one item per member (or the items alone: ``holder=False``)."""
     items = src.local("items")
@@ -414,7 +342,7 @@ def _repeat_code(
     src.emit(code_depth, f"shape(len({items}))")
     if repeat.holder:
         assert rule.children is not None, repeat.element
-        item_rule = _declared(rule.children, repeat.item.element)
+        item_rule = declared(rule.children, repeat.item.element)
         unique_spec = rule.unique
         item_depth = xml_depth + 1
         if repeat.omit_empty:
@@ -466,7 +394,7 @@ def _repeat_code(
 
 
 def _choice_code(
-    src: _Source, code_depth: int, xml_depth: int, choice: Choice, rule: Rule, value: str
+    src: Source, code_depth: int, xml_depth: int, choice: Choice, rule: Rule, value: str
 ) -> None:
     assert rule.children is not None, choice.element
     var = src.local("c")
@@ -480,7 +408,7 @@ def _choice_code(
         branch = src.name(selector, "K")
         src.emit(code_depth, f"{keyword} {var}.{choice.discriminator} is {branch}:")
         src.emit(code_depth + 1, f"shape({index})")
-        leaf_rule = _declared(rule.children, leaf.element)
+        leaf_rule = declared(rule.children, leaf.element)
         leaf_value = f"{var}.{leaf.attribute}"
         _leaf_code(src, code_depth + 1, xml_depth + 1, leaf, leaf_rule, leaf_value, None)
     src.emit(code_depth, "else:")
@@ -496,7 +424,7 @@ def compile_writer(
     the layout names an element the schema does not declare there (a bug, found at import)."""
     if rule.children is None:
         raise LookupError(f"{rule.name} has no element content")
-    src = _Source(prefix)
+    src = Source(prefix, _WRITER_NAMES)
     src.emit(0, "def write(message):")
     src.emit(1, "lines = []")
     src.emit(1, "out = lines.append")
@@ -506,8 +434,4 @@ def compile_writer(
     _fields_code(src, 1, depth, fields, rule.children, "message")
     src.emit(1, "return Written(lines, valid, tuple(variable))")
     src.names["Written"] = Written
-    namespace = dict(src.names)
-    exec(compile("\n".join(src.lines), f"<kantorpos writer {rule.name}>", "exec"), namespace)  # noqa: S102
-    writer = namespace["write"]
-    assert callable(writer)
-    return writer
+    return src.function("write", f"<kantorpos writer {rule.name}>")  # type: ignore[return-value]
