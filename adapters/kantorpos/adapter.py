@@ -374,12 +374,14 @@ class KantorPosAdapter:
             raise HostDeclined(
                 "host.error", {"code": f"HTTP {response.status}"}, host_code=str(response.status)
             )
-        settlement = kp.decode_settlement_file(response.body, limits=self.profile.settlement_limits)
-        if settlement.office != self.office or settlement.business_date != day:
+        office, business_date, records = kp.read_settlement(
+            response.body, limits=self.profile.settlement_limits, channel=self.name
+        )
+        if office != self.office or business_date != day:
             raise MalformedMessage(
                 "message.malformed", {"reason": "the settlement file is for another office or day"}
             )
-        return kp.settlement_records_from(settlement, channel=self.name)
+        return records
 
     # Not offered at a cash counter -----------------------------------------------------------
 

@@ -159,6 +159,7 @@ __all__ = [
     "payment_request_for",
     "payment_response_for",
     "payment_result_from",
+    "read_settlement",
     "registration_confirm_for",
     "registration_from",
     "registration_request_for",
@@ -1864,17 +1865,22 @@ def settlement_records_from(
     )
 
 
-def _settlement_records_of(
-    data: bytes, *, limits: Limits, channel: str
-) -> tuple[dt.date, tuple[SettlementRecord, ...]]:
-    """``(business date, records)`` of a settlement file, as :func:`decode_settlement_file` then
-    :func:`settlement_records_from` give them (the same checks and refusals), without building
-    a :class:`PosSettlementRecord` per line first: a day's file has ~100,000 of them."""
-    _, business_date, _, rows = _decode_settlement(data, limits)
+def read_settlement(
+    data: bytes, *, limits: Limits = SETTLEMENT_LIMITS, channel: str = "kantorpos"
+) -> tuple[str, dt.date, tuple[SettlementRecord, ...]]:
+    """``(office, business date, records)`` of a settlement file, as
+    :func:`decode_settlement_file` then :func:`settlement_records_from` give them (the same
+    checks and refusals), without building a :class:`PosSettlementRecord` per line first: a
+    day's file has ~100,000 of them. What the adapter and ``reconcile`` read a file with."""
+    office, business_date, _, rows = _decode_settlement(data, limits)
     states = _SETTLEMENT_STATES
-    return business_date, tuple(
-        SettlementRecord(channel, r[0], r[1], r[2], r[3], r[4], r[5], r[6], states[r[7]])
-        for r in rows
+    return (
+        office,
+        business_date,
+        tuple(
+            SettlementRecord(channel, r[0], r[1], r[2], r[3], r[4], r[5], r[6], states[r[7]])
+            for r in rows
+        ),
     )
 
 

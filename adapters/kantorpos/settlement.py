@@ -32,6 +32,5 @@ def read_settlement_file(
     with Path(path).open("rb") as handle:
         data = handle.read(limits.max_bytes + 1)
     name = profile.name if profile is not None else "kantorpos"
-    # decode_settlement_file + settlement_records_from in one step: the same checks, but no
-    # intermediate PosSettlementRecord per line.
-    return kp._settlement_records_of(data, limits=limits, channel=name)
+    _, business_date, records = kp.read_settlement(data, limits=limits, channel=name)
+    return business_date, records
