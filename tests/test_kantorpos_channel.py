@@ -207,6 +207,7 @@ def test_an_agent_id_that_is_not_a_teller_id_is_refused(
     with pytest.raises(CapabilityRefused) as not_teller:
         generic.pay(nik, months=1, reference="KP-NOT-A-TELLER")
     assert not_teller.value.code == "capability.agent_not_teller"
+    assert not_teller.value.field == "agent_id"
     assert "AGEN46" not in str(not_teller.value)
     assert len(spy.requests) == sent  # refused before anything was sent
     # Straight to an adapter without a configured teller: no teller at all to name.

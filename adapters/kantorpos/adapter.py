@@ -158,7 +158,9 @@ class KantorPosAdapter:
                 return agent_id
             # Booking it under the configured teller would put another person's name on the
             # payment in the office's records: refused instead.
-            raise CapabilityRefused("capability.agent_not_teller", {"channel": self.name})
+            raise CapabilityRefused(
+                "capability.agent_not_teller", {"channel": self.name}, field="agent_id"
+            )
         if self.teller is not None:
             return self.teller
         raise CapabilityRefused("capability.agent_required", {"channel": self.name})
