@@ -687,14 +687,16 @@ hostile_payers = st.builds(
     st.none() | near(r"[A-Za-z0-9]{1,10}( [A-Za-z0-9]{1,10})?", "x" * 65),
 )
 hostile_references = near(r"[0-9A-Za-z._\-]{1,64}", "x" * 65, "KP 1")
+hostile_offices = near(r"[0-9A-Z]{3,10}")
+hostile_tellers = near(r"[0-9A-Za-z][0-9A-Za-z._\-]{0,19}")
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     st.builds(
         kp.PosPaymentRequest,
-        office=near(r"[0-9A-Z]{3,10}"),
-        teller=near(r"[0-9A-Za-z][0-9A-Za-z._\-]{0,19}"),
+        office=hostile_offices,
+        teller=hostile_tellers,
         reference=hostile_references,
         customer=hostile_customers,
         periods=hostile_periods,
@@ -813,8 +815,8 @@ hostile_participants = st.builds(
 @given(
     st.builds(
         kp.PosRegistrationRequest,
-        office=near(r"[0-9A-Z]{3,10}"),
-        teller=near(r"[0-9A-Za-z][0-9A-Za-z._\-]{0,19}"),
+        office=hostile_offices,
+        teller=hostile_tellers,
         reference=hostile_references,
         requested_at=hostile_instants,
         participant=hostile_participants,

@@ -1059,20 +1059,11 @@ def _bool_of(text: str, name: str) -> bool:
     return text in ("true", "1")
 
 
-#: Months by their text: a counter writes and reads the same few dozen all day.
-_MONTHS: dict[str, YearMonth] = {}
-
-
 def _parse_month(text: str, name: str) -> YearMonth:
-    month = _MONTHS.get(text)
-    if month is None:
-        try:
-            month = YearMonth.parse(text)
-        except ValueError:
-            raise malformed(f"{name} is not a month (YYYY-MM)", field=name) from None
-        if len(_MONTHS) < 4096:
-            _MONTHS[text] = month
-    return month
+    try:
+        return YearMonth.parse(text)  # cached per text there
+    except ValueError:
+        raise malformed(f"{name} is not a month (YYYY-MM)", field=name) from None
 
 
 def _date_of(text: str, name: str) -> dt.date:
