@@ -1263,3 +1263,41 @@ def test_an_unanswered_inquiry_is_not_a_payment_outcome(
     assert journal.get("direct", "pay", "POS-0001") is None  # nothing journaled, nothing sent
     assert payments(host) == []
     assert client.pay(NIK, months=1, reference="POS-0001").channel_reference == "POS-0001"
+
+
+# One clock ------------------------------------------------------------------------------------
+
+
+def test_the_clients_clock_reaches_its_journal_and_its_adapter(
+    host: FakeHost, clock: Clock
+) -> None:
+    journal = Journal()  # built with the wall clock
+    adapter = HostAdapter(host)
+    Client(adapter, journal=journal, clock=clock)
+    assert journal.clock is clock
+    assert adapter.clock is clock
+
+
+def test_without_a_clock_the_client_reads_its_adapters(host: FakeHost) -> None:
+    journal = Journal()
+    client = Client(HostAdapter(host), journal=journal)
+    assert journal.clock == host.now
+    assert client.journal is journal
+
+
+def test_a_queued_reversal_is_timed_by_the_clients_clock_not_the_wall(
+    host: FakeHost, faults: Faults, clock: Clock
+) -> None:
+    # The journal was opened with the wall clock; the client's clock is days behind it (NOW).
+    # Compared with wall time, the queued reversal would expire at once and vanish.
+    client = Client(
+        HostAdapter(host, faults=faults), journal=Journal(), clock=clock, sleep=lambda _: None
+    )
+    client.pay(NIK, months=1, reference="POS-0001")
+    faults.inject(FaultKind.RESET, match="/direct/reverse")
+    assert client.reverse("POS-0001").state is ReversalState.QUEUED
+    item = client.journal.outbox_item("direct", "reversal", "POS-0001")
+    assert item is not None
+    assert item.expires_at == NOW + dt.timedelta(days=1)
+    assert client.recover().reversals_delivered == ("POS-0001",)
+    assert reversals(host) == ["POS-0001"]

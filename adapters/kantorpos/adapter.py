@@ -103,7 +103,7 @@ class KantorPosAdapter:
         office: str,
         teller: str | None = None,
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen: one shared default is safe
-        clock: Callable[[], dt.datetime] = _clock.now,
+        clock: _clock.Clock = _clock.now,
         transport: HttpTransport | None = None,
         verify: bool | str = True,
     ) -> None:
@@ -117,7 +117,7 @@ class KantorPosAdapter:
         self.office = office
         self.teller = teller
         self._journal = journal
-        self._clock = clock
+        self.clock = clock
         parts = urlsplit(base_url)
         origin = f"{parts.scheme}://{parts.netloc}"
         self._prefix = parts.path.rstrip("/")
@@ -333,7 +333,7 @@ class KantorPosAdapter:
             request,
             repeat,
             office=self.office,
-            at=self._clock(),
+            at=self.clock(),
             teller=self._teller(request.agent_id),
         )
         answer = self._call(

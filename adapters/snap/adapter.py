@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -113,7 +113,7 @@ class SnapAdapter:
         base_url: str,
         journal: Journal,
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen: one shared default is safe
-        clock: Callable[[], dt.datetime] = _clock.now,
+        clock: _clock.Clock = _clock.now,
         transport: HttpTransport | None = None,
         verify: bool | str = True,
     ) -> None:
@@ -122,7 +122,7 @@ class SnapAdapter:
         self.name = profile.name
         self.capabilities: Capabilities = profile.capabilities
         self._journal = journal
-        self._clock = clock
+        self.clock = clock
         parts = urlsplit(base_url)
         self._prefix = parts.path.rstrip("/") + profile.path_prefix
         self._transport = transport or HttpTransport(
@@ -143,7 +143,7 @@ class SnapAdapter:
     # Plumbing -------------------------------------------------------------------------------------
 
     def _timestamp(self) -> str:
-        return format_timestamp(self._clock(), millis=self.profile.timestamp_millis)
+        return format_timestamp(self.clock(), millis=self.profile.timestamp_millis)
 
     def _path(self, path: str) -> str:
         return self._prefix + path
@@ -154,7 +154,7 @@ class SnapAdapter:
 
         Numbers come from blocks reserved durably in the journal (one commit per block, not per
         call); a restart skips what was left of its block, so none is ever used twice."""
-        day = self._clock().astimezone(_clock.JAKARTA).date()
+        day = self.clock().astimezone(_clock.JAKARTA).date()
         name = f"snap:{kind}:{self.credentials.partner_id}:{day.isoformat()}"
         with self._sequence_lock:
             next_value, end = self._blocks.get(name, (0, 0))
@@ -166,7 +166,7 @@ class SnapAdapter:
 
     def _access_token(self, *, renew: bool = False) -> str:
         with self._token_lock:
-            now = self._clock()
+            now = self.clock()
             if not renew and self._token is not None and now < self._token[1] - TOKEN_MARGIN:
                 return self._token[0]
             timestamp = self._timestamp()
@@ -235,7 +235,7 @@ class SnapAdapter:
             months,
             partner_service_id=self.profile.partner_service_id,
             inquiry_request_id=inquiry_id,
-            at=self._clock(),
+            at=self.clock(),
             agent_id=agent_id,
             channel_code=self.profile.channel_code,
             language=self.profile.language,

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from jamsostek_channels.clock import Clock
 from jamsostek_channels.errors import InvalidInput, Problem
 from jamsostek_channels.identifiers import kpj as _kpj
 from jamsostek_channels.identifiers import nik as _nik
@@ -317,6 +318,8 @@ class Adapter(Protocol):
 
     name: str
     capabilities: Capabilities
+    #: The time the adapter stamps its messages with; the client sets it to its own clock.
+    clock: Clock
 
     def request_registration(self, request: RegistrationRequest) -> OtpChallenge: ...
 

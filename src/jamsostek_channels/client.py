@@ -103,7 +103,10 @@ class Client:
     """One channel, seen through the shared interface.
 
     ``journal`` is required and should be a file in production (``Journal("path.sqlite")``);
-    ``":memory:"`` loses the idempotency record when the process ends. ``status_polls`` and
+    ``":memory:"`` loses the idempotency record when the process ends. ``clock`` is the one
+    time the client, its journal and its adapter read: it is handed to both, replacing any clock
+    the journal was built with. Without one, the adapter's (the wall clock unless the adapter
+    was given another). ``status_polls`` and
     ``poll_interval`` bound how long a payment whose answer was lost is resolved in-line before
     :class:`OutcomeUnknown` is raised.
     """
@@ -114,7 +117,7 @@ class Client:
         *,
         journal: Journal | str | Path,
         rules: RuleSet | None = None,
-        clock: Callable[[], dt.datetime] = _clock.now,
+        clock: _clock.Clock | None = None,
         agent_id: str | None = None,
         status_polls: int = 3,
         poll_interval: float = 0.5,
@@ -123,7 +126,14 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.adapter = adapter
-        self.journal = journal if isinstance(journal, Journal) else Journal(journal, clock=clock)
+        clock = clock or adapter.clock
+        if not isinstance(journal, Journal):
+            journal = Journal(journal, clock=clock)
+        # One clock for the whole payment: a reversal's expiry written by the client, the
+        # journal's stamps and the adapter's message times must never disagree.
+        journal.clock = clock
+        adapter.clock = clock
+        self.journal = journal
         self.rules = rules or default_rules()
         self._clock = clock
         self.agent_id = agent_id

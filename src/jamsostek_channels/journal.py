@@ -27,7 +27,7 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -205,10 +205,12 @@ class Journal:
         self,
         path: str | Path = ":memory:",
         *,
-        clock: Callable[[], dt.datetime] = _clock.now,
+        clock: _clock.Clock = _clock.now,
         busy_timeout: float = 30.0,
     ) -> None:
-        self._clock = clock
+        #: The time every entry and outbox item is stamped with; a :class:`Client` replaces it
+        #: with its own so the journal and the adapter read one clock.
+        self.clock = clock
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -316,7 +318,7 @@ class Journal:
         self.close()
 
     def _now(self) -> str:
-        return self._clock().isoformat()
+        return self.clock().isoformat()
 
     # Entries --------------------------------------------------------------------------------
 
@@ -521,7 +523,7 @@ class Journal:
     ) -> list[OutboxItem]:
         """Pending items whose next attempt is due (all pending ones with ``ignore_schedule``);
         items past ``expires_at`` are marked EXPIRED first and never returned."""
-        moment = (now or self._clock()).isoformat()
+        moment = (now or self.clock()).isoformat()
         with self._write() as db:
             # julianday(): compare instants, not ISO strings (their UTC offsets may differ).
             db.execute(

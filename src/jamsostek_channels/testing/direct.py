@@ -58,6 +58,7 @@ from jamsostek_channels.channel import (
     ReversalResult,
     SettlementRecord,
 )
+from jamsostek_channels.clock import Clock
 from jamsostek_channels.errors import HostDeclined, NotDelivered, OutcomeUnknown
 from jamsostek_channels.model import Payer
 from jamsostek_channels.testing.host import FakeHost
@@ -103,6 +104,8 @@ class HostAdapter:
         self.capabilities: Capabilities = capabilities or DEFAULT_CAPABILITIES
         self.faults = faults if faults is not None else Faults()
         self.closed = False
+        #: No message here carries a time: the host stamps everything with its own clock.
+        self.clock: Clock = host.now
 
     def __repr__(self) -> str:
         return f"HostAdapter(name={self.name!r}, host={self.host!r})"

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from jamsostek_channels.clock import Clock
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import (
     FaultKind,
@@ -96,7 +97,7 @@ class Sandbox:
         seed: int = 0,
         demo: int = 12,
         channels: tuple[str, ...] | None = None,
-        clock: Callable[[], dt.datetime] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.host = FakeHost(seed=seed, clock=clock)
         self.faults = Faults()
@@ -149,27 +150,36 @@ class Sandbox:
         install(mock, IN_PROCESS_URL, self.dispatch, self.faults)
         return mock
 
-    def client(self, name: str, *, journal: Any = ":memory:", **options: Any) -> Any:
+    def client(
+        self,
+        name: str,
+        *,
+        journal: Any = ":memory:",
+        clock: Clock | None = None,
+        **options: Any,
+    ) -> Any:
         """A :class:`~jamsostek_channels.client.Client` for channel ``name`` wired to this
-        sandbox with its test credentials (and an agent id where the channel needs one)."""
+        sandbox with its test credentials (and an agent id where the channel needs one).
+
+        The client, its journal and its adapter read ``clock``; by default the host's own
+        (:meth:`FakeHost.now`), so moving the host's time moves theirs too."""
         from jamsostek_channels.adapters import open_adapter
         from jamsostek_channels.client import Client
         from jamsostek_channels.journal import Journal
 
+        clock = clock or self.host.now
         if not isinstance(journal, Journal):
-            journal = Journal(journal)
-        adapter_options = {k: options.pop(k) for k in ("timeouts", "clock") if k in options}
+            journal = Journal(journal, clock=clock)
+        adapter_options = {k: options.pop(k) for k in ("timeouts",) if k in options}
         adapter = open_adapter(
-            name, self.info()["channels"][name], journal=journal, **adapter_options
+            name, self.info()["channels"][name], journal=journal, clock=clock, **adapter_options
         )
         if adapter.capabilities.agent_id_required:
             # The channel's own kind of agent id (a post-office teller, a bank agent) when its
             # gateway names one.
             agent = self.channels[name].credentials.get("agent_id") or DEFAULT_AGENT_ID
             options.setdefault("agent_id", agent)
-        if "clock" in adapter_options:
-            options["clock"] = adapter_options["clock"]
-        return Client(adapter, journal=journal, **options)
+        return Client(adapter, journal=journal, clock=clock, **options)
 
     def __enter__(self) -> Sandbox:
         return self.start()
