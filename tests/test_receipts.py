@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import subprocess
+import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +21,7 @@ from referencing.jsonschema import DRAFT202012
 from jamsostek_channels import schemas
 from jamsostek_channels.identifiers import nik as nik_id
 from jamsostek_channels.model import Program, Receipt
-from jamsostek_channels.money import rupiah
+from jamsostek_channels.money import in_words, rupiah
 from jamsostek_channels.period import YearMonth, month_range
 from jamsostek_channels.receipts import WIDTHS, period_text, render_text, structured
 
@@ -62,7 +65,7 @@ Iuran                           Rp36.800
 Biaya admin                      Rp2.500
 Total                           Rp39.300
 ----------------------------------------
-Terbilang: Tiga puluh enam ribu delapan
+Terbilang: Tiga puluh sembilan ribu tiga
 ratus rupiah
 ----------------------------------------
    Simpan struk ini sebagai bukti sah
@@ -79,9 +82,47 @@ def test_default_width_is_40_and_channel_code_without_label() -> None:
     assert max(len(line) for line in text.splitlines()) == 40
 
 
-def test_output_is_deterministic() -> None:
-    receipt = make_receipt()
-    assert render_text(receipt, 32) == render_text(receipt, 32)
+_RENDER_ELSEWHERE = """
+import datetime as dt, sys
+from jamsostek_channels.model import Program, Receipt
+from jamsostek_channels.period import YearMonth, month_range
+from jamsostek_channels.receipts import render_text
+receipt = Receipt(
+    channel="bank-contoh", channel_reference="TRX-20261122-0001", host_reference="BPJS-998877",
+    nik_masked="3201********0001", name="Siti Rahayu",
+    programs=(Program.JKM, Program.JHT, Program.JKK),
+    periods=tuple(reversed(list(month_range(YearMonth(2026, 11), 3)))),
+    amount=36_800, admin_fee=2_500,
+    paid_at=dt.datetime(2026, 11, 22, 2, 31, 5, tzinfo=dt.UTC),
+)
+sys.stdout.write(render_text(receipt, 32))
+"""
+
+
+@pytest.mark.parametrize("hash_seed", ["1", "2", "3"])
+def test_output_depends_on_the_receipt_alone(hash_seed: str) -> None:
+    # Programs and months given in another order, rendered in another process with another
+    # string-hash seed (set and dict orders change with it) and another clock: the same text.
+    receipt = make_receipt(programs=(Program.JKK, Program.JKM, Program.JHT))
+    here = render_text(receipt, 32)
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", _RENDER_ELSEWHERE],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed, "TZ": "America/Lima"},
+    ).stdout
+    assert elsewhere == here
+    assert "JKK, JKM, JHT" in here
+
+
+@given(st.integers(0, 10**12), st.integers(0, 50_000))
+def test_terbilang_spells_the_total_paid(amount: int, admin_fee: int) -> None:
+    receipt = make_receipt(amount=amount, admin_fee=admin_fee)
+    printed = " ".join(render_text(receipt, 48).split("Terbilang: ")[1].split("\n")[:-3])
+    assert printed == structured(receipt)["total_in_words"]
+    assert printed.lower() == in_words(amount + admin_fee)
 
 
 @pytest.mark.parametrize("width", [0, 31, 33, 39, 41, 47, 49, 80, -40])
@@ -350,7 +391,7 @@ def test_structured_example() -> None:
         "amount_text": "Rp36.800",
         "admin_fee_text": "Rp2.500",
         "total_text": "Rp39.300",
-        "amount_in_words": "Tiga puluh enam ribu delapan ratus rupiah",
+        "total_in_words": "Tiga puluh sembilan ribu tiga ratus rupiah",
         "paid_at_wib": "2026-11-22T09:31:05+07:00",
         "periods_text": "NOV 2026 - JAN 2027",
         "months_count": 3,

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 CHANNEL_FIELDS = {
+    "agent_id",
     "base_url",
     "client_id",
     "client_secret",
@@ -309,12 +310,19 @@ def _check_info_shape(info: dict[str, Any], *, loopback: bool = True) -> None:
         assert channel["base_url"] == f"{base}/{name}"
         for field in CHANNEL_FIELDS:
             assert channel[field] is None or isinstance(channel[field], str), (name, field)
-    for name in ("linkaja", "bni-agen46"):  # SNAP channels use every field
+    for name in ("linkaja", "bni-agen46"):  # SNAP channels use every field but the agent's
         channel = info["channels"][name]
-        assert all(channel[field] for field in CHANNEL_FIELDS), name
+        assert all(channel[field] for field in CHANNEL_FIELDS - {"agent_id"}), name
         assert "PRIVATE KEY" in channel["private_key_pem"]
         assert len(channel["partner_service_id"]) == 8
         assert re.fullmatch(r"[0-9]{5}", channel["channel_id"])
+    # The agent id a client sends where the channel needs one: a bank agent at BNI Agen46, the
+    # teller at a post office; LinkAja's customers pay for themselves.
+    assert info["channels"]["linkaja"]["agent_id"] is None
+    assert info["channels"]["bni-agen46"]["agent_id"]
+    if "kantorpos" in info["channels"]:
+        kantorpos = info["channels"]["kantorpos"]
+        assert kantorpos["agent_id"] == kantorpos["channel_id"]  # the default teller
     participants = info["participants"]
     assert len(participants) >= 10
     assert len({p["nik"] for p in participants}) == len(participants)

@@ -30,6 +30,7 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.testing.snap_biller import (
+    SANDBOX_AGENT_ID,
     BillerCredentials,
     SnapBiller,
     bni_agen46_gateway,
@@ -764,7 +765,10 @@ def test_credentials_and_info() -> None:
         "partner_id",
         "partner_service_id",
         "channel_id",
+        "agent_id",
     }
+    assert info["agent_id"] is None  # a LinkAja customer pays for themself
+    assert bni_agen46_gateway(host, "/bni-agen46", Faults())[1]["agent_id"] == SANDBOX_AGENT_ID
     assert info["channel_id"] == "95221"
     assert info["partner_service_id"] == "   89001"
     assert info["client_id"] == "linkaja-sandbox"

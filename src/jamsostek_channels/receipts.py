@@ -224,7 +224,8 @@ def render_text(receipt: Receipt, width: int = 40, *, channel_label: str | None 
     ``paid_at``). ``channel_label`` replaces the channel's code with a name for the customer
     ("Bank Contoh" rather than "bank-contoh"). Every line is at most ``width`` characters, the
     text ends with a newline, and the same receipt always gives the same text. *Terbilang* spells
-    out the contribution (*iuran*), which is what BPJS receives; the admin fee stays apart.
+    out the total the customer paid (contribution and admin fee), the figure printed above it:
+    in words, a receipt states what changed hands.
     """
     _check_width(width)
     paid = _wib(receipt.paid_at)
@@ -244,7 +245,7 @@ def render_text(receipt: Receipt, width: int = 40, *, channel_label: str | None 
     lines += _field("Biaya admin", rupiah(receipt.admin_fee), width)
     lines += _field("Total", rupiah(receipt.total), width)
     lines.append(rule)
-    lines += _wrap(f"Terbilang: {_words(receipt.amount)}", width)
+    lines += _wrap(f"Terbilang: {_words(receipt.total)}", width)
     lines.append(rule)
     lines += _centred(_FOOTER, width)
     return "\n".join(lines) + "\n"
@@ -255,8 +256,8 @@ def structured(receipt: Receipt) -> dict[str, object]:
 
     Every :class:`~jamsostek_channels.model.Receipt` field in its canonical JSON form, plus what
     the printed receipt shows, ready to display: ``total``, ``amount_text``, ``admin_fee_text``,
-    ``total_text`` (``"Rp36.800"``), ``amount_in_words`` (sentence-cased *terbilang* of the
-    contribution), ``paid_at_wib`` (ISO 8601, ``+07:00``), ``periods_text`` and ``months_count``
+    ``total_text`` (``"Rp36.800"``), ``total_in_words`` (sentence-cased *terbilang* of the
+    total paid), ``paid_at_wib`` (ISO 8601, ``+07:00``), ``periods_text`` and ``months_count``
     (distinct months). Raises :class:`ValueError` for a naive ``paid_at``.
     """
     from jamsostek_channels.converters import unstructure
@@ -270,7 +271,7 @@ def structured(receipt: Receipt) -> dict[str, object]:
         amount_text=rupiah(receipt.amount),
         admin_fee_text=rupiah(receipt.admin_fee),
         total_text=rupiah(receipt.total),
-        amount_in_words=_words(receipt.amount),
+        total_in_words=_words(receipt.total),
         paid_at_wib=paid.isoformat(),
         periods_text=period_text(receipt.periods),
         months_count=len(_months(receipt.periods)),

@@ -9,12 +9,16 @@ Kill points:
   still on the way (the gateway holds the answer back; the parent kills the worker as soon as
   the host's ledger shows the payment);
 * ``after-reply`` - the answer arrived, and the process dies before journaling it;
-* ``none`` - no crash (the control group).
+* ``none`` - no crash (the control group; the first run is always one).
 
 Every run uses a fresh worker process (``python -m jamsostek_channels.testing.chaos worker``)
 against one sandbox on loopback, then a second worker runs ``Client.recover()`` on the same
 journal file. Afterwards the ledger and the journal must agree: nothing applied twice, nothing
-the host applied that the journal calls unpaid (or the reverse), nothing left unresolved.
+the host applied that the journal calls unpaid (or the reverse), nothing left unresolved. And the
+run must have tested something: a payment whose last worker was not crashed (a control run, or
+the counter's retry) must have been applied, or the run is *vacuous* (a worker refused before
+sending anything - a wrong agent id, a lapsed participant - proves nothing about crashes).
+Each worker takes its channel's agent or teller id from the sandbox's info file.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,8 +40,11 @@ import attrs
 
 if TYPE_CHECKING:
     from jamsostek_channels.channel import Adapter
+    from jamsostek_channels.journal import Entry
+    from jamsostek_channels.testing.host import LedgerEntry
+    from jamsostek_channels.testing.sandbox import Sandbox
 
-__all__ = ["KILL_POINTS", "ChaosReport", "run_chaos"]
+__all__ = ["KILL_POINTS", "ChaosReport", "Comparison", "compare", "run_chaos"]
 
 KILL_POINTS = ("before-send", "after-commit", "after-reply", "none")
 CHANNEL = "linkaja"
@@ -55,11 +62,59 @@ class ChaosReport:
     lost: int  #: host and journal disagree on whether money moved
     duplicated: int  #: a reference or a month applied more than once
     unresolved: int  #: journal entries still without a known outcome after recover()
+    vacuous: int  #: payments whose last worker was not crashed, yet the host never applied
     kill_points: dict[str, int]
     recovered: dict[str, int]  #: what recover() found: applied / not-applied / unknown
+    refusals: dict[str, int]  #: error codes the uncrashed workers got (why a run is vacuous)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing lost, doubled or unresolved, and every uncrashed payment applied."""
+        return self.lost == self.duplicated == self.unresolved == self.vacuous == 0
 
     def as_dict(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        return {**attrs.asdict(self), "ok": self.ok}
+
+
+@attrs.frozen
+class Comparison:
+    """The fake host's ledger held against the journal's payment entries."""
+
+    applied: frozenset[str]  #: references the host applied and did not reverse
+    lost: int
+    duplicated: int
+    unresolved: int
+    vacuous: int
+
+
+def compare(
+    ledger: Sequence[LedgerEntry], entries: Mapping[str, Entry], uncrashed: Iterable[str]
+) -> Comparison:
+    """What the ledger (one channel's) and the journal (``reference -> entry``) disagree on;
+    ``uncrashed``: references whose last worker ran to its end, so which must be applied."""
+    from jamsostek_channels.journal import EntryState
+
+    payments = Counter(e.reference for e in ledger if e.kind == "payment")
+    reversed_refs = {e.reference for e in ledger if e.kind == "reversal"}
+    months = Counter((e.nik, month) for e in ledger if e.kind == "payment" for month in e.periods)
+    duplicated = sum(n - 1 for n in payments.values() if n > 1)
+    duplicated += sum(n - 1 for n in months.values() if n > 1)
+    applied = frozenset(ref for ref in payments if ref not in reversed_refs)
+    lost = 0
+    for reference, entry in entries.items():
+        host_applied = reference in applied
+        if entry.state is EntryState.APPLIED and not host_applied:
+            lost += 1  # a receipt for money the host never took
+        if host_applied and entry.state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
+            lost += 1  # money taken that the journal calls unpaid (it would be paid again)
+    lost += len(applied - set(entries))  # applied by the host, unknown to the journal
+    return Comparison(
+        applied=applied,
+        lost=lost,
+        duplicated=duplicated,
+        unresolved=sum(1 for e in entries.values() if not e.state.final),
+        vacuous=len(set(uncrashed) - applied),
+    )
 
 
 def _worker_command(*args: str) -> list[str]:
@@ -72,11 +127,12 @@ def run_chaos(
     *,
     workdir: Path,
     channel: str = CHANNEL,
+    agent_id: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ChaosReport:
-    """``runs`` payments, each in a worker killed at a random point, recovered, compared."""
-    from jamsostek_channels.journal import EntryState, Journal
-    from jamsostek_channels.model import CoverageState
+    """``runs`` payments, each in a worker killed at a random point, recovered, compared.
+    ``agent_id`` replaces the info file's agent (or teller) id."""
+    from jamsostek_channels.journal import Journal
     from jamsostek_channels.testing.sandbox import Sandbox
     from jamsostek_channels.testing.wire import FaultKind
 
@@ -89,15 +145,27 @@ def run_chaos(
     sandbox = Sandbox(seed=seed, demo=max(12, runs // 4 + 12), channels=(channel,)).start()
     kills: Counter[str] = Counter()
     recovered: Counter[str] = Counter()
+    refusals: Counter[str] = Counter()
+    uncrashed: set[str] = set()
+
+    def run_to_the_end(arguments: list[str], reference: str) -> None:
+        """A worker that is not crashed: its payment must apply."""
+        uncrashed.add(reference)
+        done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+            _worker_command(*arguments, "--kill-at", "none"),
+            capture_output=True,
+            text=True,
+            timeout=_WORKER_TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0:
+            refusals[_error_code(done.stdout)] += 1
+
     try:
         sandbox.write_info(info_file)
-        people = [
-            p["nik"]
-            for p in sandbox.demo_participants
-            if sandbox.host.coverage(p["nik"]).state is not CoverageState.LAPSED
-        ]
+        people = _payable(sandbox, channel)
         for run in range(runs):
-            kill = rng.choice(KILL_POINTS)
+            kill = rng.choice(KILL_POINTS) if run else "none"
             kills[kill] += 1
             nik = people[run % len(people)]
             reference = f"CH{seed}R{run}"
@@ -109,6 +177,8 @@ def run_chaos(
                 "--journal",
                 str(journal_file),
             ]
+            if agent_id is not None:
+                common += ["--agent-id", agent_id]
             pay = [*common, "--nik", nik, "--reference", reference]
             if kill == "after-commit":
                 sandbox.faults.inject(
@@ -127,6 +197,8 @@ def run_chaos(
                 if worker.poll() is None:
                     worker.send_signal(signal.SIGKILL)
                 worker.wait(timeout=_WORKER_TIMEOUT)
+            elif kill == "none":
+                run_to_the_end(pay, reference)
             else:
                 subprocess.run(  # noqa: S603 - our own module, fixed arguments
                     _worker_command(*pay, "--kill-at", kill),
@@ -149,13 +221,7 @@ def run_chaos(
             if rng.random() < 0.5:
                 # The counter retries with the same reference: one payment, never two.
                 kills["retried"] += 1
-                subprocess.run(  # noqa: S603 - our own module, fixed arguments
-                    _worker_command(*pay, "--kill-at", "none"),
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    timeout=_WORKER_TIMEOUT,
-                    check=False,
-                )
+                run_to_the_end(pay, reference)
             if progress is not None:
                 progress(run + 1)
 
@@ -168,32 +234,53 @@ def run_chaos(
     finally:
         sandbox.stop()
 
-    payments = Counter(e.reference for e in ledger if e.kind == "payment")
-    reversed_refs = {e.reference for e in ledger if e.kind == "reversal"}
-    months = Counter((e.nik, month) for e in ledger if e.kind == "payment" for month in e.periods)
-    duplicated = sum(n - 1 for n in payments.values() if n > 1)
-    duplicated += sum(n - 1 for n in months.values() if n > 1)
-    applied = {ref for ref in payments if ref not in reversed_refs}
-    lost = 0
-    for reference, entry in entries.items():
-        host_applied = reference in applied
-        if entry.state is EntryState.APPLIED and not host_applied:
-            lost += 1  # a receipt for money the host never took
-        if host_applied and entry.state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
-            lost += 1  # money taken that the journal calls unpaid (it would be paid again)
-    lost += len(applied - set(entries))  # applied by the host, unknown to the journal
-    unresolved = sum(1 for e in entries.values() if not e.state.final)
+    found = compare(ledger, entries, uncrashed)
     return ChaosReport(
         runs=runs,
         seed=seed,
         channel=channel,
-        payments_applied=len(applied),
-        lost=lost,
-        duplicated=duplicated,
-        unresolved=unresolved,
+        payments_applied=len(found.applied),
+        lost=found.lost,
+        duplicated=found.duplicated,
+        unresolved=found.unresolved,
+        vacuous=found.vacuous,
         kill_points=dict(sorted(kills.items())),
         recovered=dict(sorted(recovered.items())),
+        refusals=dict(sorted(refusals.items())),
     )
+
+
+def _payable(sandbox: Sandbox, channel: str) -> list[str]:
+    """The demo participants whose one month this channel takes: not lapsed, and not below its
+    minimum amount (a discounted month can be), so an uncrashed payment must apply."""
+    from jamsostek_channels.adapters import open_adapter
+    from jamsostek_channels.channel import CustomerId
+    from jamsostek_channels.journal import Journal
+    from jamsostek_channels.model import CoverageState
+
+    with Journal() as scratch:
+        adapter = open_adapter(channel, sandbox.info()["channels"][channel], journal=scratch)
+        minimum = adapter.capabilities.min_amount
+        adapter.close()
+    people = []
+    for person in sandbox.demo_participants:
+        nik = person["nik"]
+        if sandbox.host.coverage(nik).state is CoverageState.LAPSED:
+            continue
+        if sandbox.host.inquire(CustomerId.nik(nik), 1).amount >= minimum:
+            people.append(nik)
+    if not people:
+        raise ValueError(f"no demo participant can pay one month at {channel}")
+    return people
+
+
+def _error_code(stdout: str) -> str:
+    """The error code a worker printed (``{"error": code}``), or why there is none."""
+    try:
+        document = json.loads(stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return "worker.no_answer"
+    return str(document.get("error", "worker.no_answer"))
 
 
 # The worker process ------------------------------------------------------------------------------
@@ -223,7 +310,6 @@ def _worker(argv: Sequence[str]) -> int:
     from jamsostek_channels.client import Client
     from jamsostek_channels.errors import JamsostekError
     from jamsostek_channels.journal import Journal
-    from jamsostek_channels.testing.sandbox import DEFAULT_AGENT_ID
     from jamsostek_channels.transport import Timeouts
 
     parser = argparse.ArgumentParser(prog="chaos worker")
@@ -234,16 +320,17 @@ def _worker(argv: Sequence[str]) -> int:
     parser.add_argument("--reference")
     parser.add_argument("--kill-at", default="none", choices=KILL_POINTS)
     parser.add_argument("--recover", action="store_true")
+    parser.add_argument("--agent-id", help="instead of the info file's")
     args = parser.parse_args(argv)
-    info = json.loads(Path(args.info).read_text(encoding="utf-8"))
+    settings = json.loads(Path(args.info).read_text(encoding="utf-8"))["channels"][args.channel]
     journal = Journal(args.journal)
     adapter = open_adapter(
         args.channel,
-        info["channels"][args.channel],
+        settings,
         journal=journal,
         timeouts=Timeouts(connect=2.0, read=_HOLD_SECONDS * 4),
     )
-    agent = DEFAULT_AGENT_ID if adapter.capabilities.agent_id_required else None
+    agent = args.agent_id or settings["agent_id"]
     killing = cast("Adapter", _Killing(adapter, args.kill_at))
     client = Client(killing, journal=journal, agent_id=agent, poll_interval=0.05)
     if args.recover:

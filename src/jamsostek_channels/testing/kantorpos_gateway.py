@@ -174,8 +174,7 @@ class KantorPosGateway:
             "partner_id": self.office,
             "partner_service_id": None,
             "channel_id": self.teller,
-            # Not an info-file field: the agent id a sandbox client uses at this channel.
-            "agent_id": self.teller,
+            "agent_id": self.teller,  # at a post office the teller is the agent
         }
 
     def gateway(self, request: WireRequest) -> WireResponse:

@@ -37,10 +37,7 @@ from jamsostek_channels.testing.wire import (
     install,
 )
 
-__all__ = ["DEFAULT_AGENT_ID", "GATEWAYS", "IN_PROCESS_URL", "Sandbox", "SandboxChannel"]
-
-#: The agent id sandbox clients use where a channel needs one and its gateway names none.
-DEFAULT_AGENT_ID = "AGEN46-0001"
+__all__ = ["GATEWAYS", "IN_PROCESS_URL", "Sandbox", "SandboxChannel"]
 
 #: Where an in-process sandbox answers (through ``responses``; nothing listens there).
 IN_PROCESS_URL = "https://bpjs.sandbox.test"
@@ -63,6 +60,7 @@ INFO_FIELDS = (
     "partner_id",
     "partner_service_id",
     "channel_id",
+    "agent_id",  # the agent (or teller) id a client sends where the channel needs one
 )
 
 
@@ -170,15 +168,12 @@ class Sandbox:
         clock = clock or self.host.now
         if not isinstance(journal, Journal):
             journal = Journal(journal, clock=clock)
+        settings = self.info()["channels"][name]
         adapter_options = {k: options.pop(k) for k in ("timeouts",) if k in options}
-        adapter = open_adapter(
-            name, self.info()["channels"][name], journal=journal, clock=clock, **adapter_options
-        )
+        adapter = open_adapter(name, settings, journal=journal, clock=clock, **adapter_options)
         if adapter.capabilities.agent_id_required:
-            # The channel's own kind of agent id (a post-office teller, a bank agent) when its
-            # gateway names one.
-            agent = self.channels[name].credentials.get("agent_id") or DEFAULT_AGENT_ID
-            options.setdefault("agent_id", agent)
+            # The channel's own kind of agent id (a post-office teller, a bank agent).
+            options.setdefault("agent_id", settings["agent_id"])
         return Client(adapter, journal=journal, clock=clock, **options)
 
     def __enter__(self) -> Sandbox:

@@ -129,6 +129,7 @@ from jamsostek_channels.validation import parse_participant
 
 __all__ = [
     "DEFAULT_TOKEN_TTL",
+    "SANDBOX_AGENT_ID",
     "BillerCredentials",
     "SnapBiller",
     "bni_agen46_gateway",
@@ -137,6 +138,9 @@ __all__ = [
 
 #: How long an access token lives (SNAP: ``expiresIn`` "900").
 DEFAULT_TOKEN_TTL = dt.timedelta(seconds=900)
+
+#: The agent id the sandbox's info file gives a client of an agent channel (BNI Agen46).
+SANDBOX_AGENT_ID = "AGEN46-0001"
 
 _SUCCESS = "Successful"
 _SUCCESS_REASON = codec.Bilingual("Success", "Sukses")
@@ -388,6 +392,7 @@ class SnapBiller:
             "partner_id": self.credentials.partner_id,
             "partner_service_id": self.profile.partner_service_id,
             "channel_id": self.profile.channel_id,
+            "agent_id": SANDBOX_AGENT_ID if self.profile.capabilities.agent_id_required else None,
         }
 
     # Routes -------------------------------------------------------------------------------
