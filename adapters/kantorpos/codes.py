@@ -33,7 +33,7 @@ from jamsostek_channels.errors import JamsostekError
 from jamsostek_channels.messages import CATALOGUE
 
 if TYPE_CHECKING:
-    from jamsostek_channels.adapters.kantorpos.messages import PosFault
+    from jamsostek_channels.adapters.kantorpos.types import PosFault
 
 __all__ = ["ResponseCodeInfo", "ResponseCodes"]
 
