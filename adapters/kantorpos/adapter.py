@@ -3,8 +3,9 @@ profile (``docs/channels/kantorpos.md``).
 
 It only translates: :class:`~jamsostek_channels.client.Client` has already checked the rules,
 the capabilities and journaled the request. Here a request becomes one SOAP 1.1 envelope
-(:mod:`.codec`, validated by libxml2 against the XSDs before a byte leaves), ``POST``-ed to the profile's
-``endpoint_path`` under the base URL's path with ``SOAPAction: "<profile.soap_action(op)>"``;
+(:mod:`.codec`, validated by libxml2 against the XSDs before a byte leaves), ``POST``-ed to
+the profile's ``endpoint_path`` under the base URL's path with
+``SOAPAction: "<profile.soap_action(op)>"``;
 an answer becomes the library's types, a SOAP Fault the library error its response code means:
 
 * ``retry_safe`` codes (``91`` busy: nothing was applied) raise
