@@ -155,7 +155,6 @@ def _add(parent: etree._Element, name: str, text: str) -> None:
     try:
         child.text = text
     except ValueError:  # lxml refuses a character XML 1.0 cannot carry (NUL, a lone surrogate)
-        parent.remove(child)
         raise unencodable(parent, name, "a character XML cannot carry") from None
 
 
