@@ -20,11 +20,15 @@ import requests
 from conftest import participant_data
 
 from jamsostek_channels.adapters import open_adapter
-from jamsostek_channels.adapters.kantorpos import messages as kp
+from jamsostek_channels.adapters.kantorpos import codec
+from jamsostek_channels.adapters.kantorpos import types as kp
 from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter, from_settings
 from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined
 from jamsostek_channels.adapters.kantorpos.profile import load_profile
-from jamsostek_channels.adapters.kantorpos.settlement import read_settlement_file
+from jamsostek_channels.adapters.kantorpos.settlement import (
+    decode_settlement_file,
+    read_settlement_file,
+)
 from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE, FaultCode
 from jamsostek_channels.channel import (
     CustomerId,
@@ -99,7 +103,7 @@ class Spy:
         return self.inner(request)
 
     def answer_fault(self, match: str, code: str, fault: FaultCode = FaultCode.SERVER) -> None:
-        body = kp.encode_fault(kp.PosFault(fault, "planned", response_code=code))
+        body = codec.encode_fault(kp.PosFault(fault, "planned", response_code=code))
         self.planned.append((match, WireResponse(500, body, {"content-type": CONTENT_TYPE})))
 
     def bodies(self, element: str) -> list[str]:
@@ -193,7 +197,7 @@ def test_every_call_is_one_soap_post_with_its_soapaction(
         assert request.path == "/kantorpos" + PROFILE.endpoint_path
         assert request.header("content-type") == "text/xml; charset=utf-8"
         assert request.header("soapaction") == f'"{PROFILE.soap_action(operation)}"'
-        message = kp.decode_request(request.body)
+        message = codec.decode_request(request.body)
         assert kp.operation_of(message) == operation
         assert (message.office, message.teller) == (SANDBOX_OFFICE, "LKT02")
 
@@ -262,7 +266,7 @@ def test_registration_with_otp(sandbox: Sandbox, spy: Spy, client: Client) -> No
     assert registration.registered.year == 2026
     # Registration carries no agent id: the configured teller registers.
     (sent,) = spy.bodies("RegistrationRequest")
-    assert kp.decode_request(sent.encode()).teller == SANDBOX_TELLER
+    assert codec.decode_request(sent.encode()).teller == SANDBOX_TELLER
     inquiry = client.inquire(registration.kpj, months=3)
     assert inquiry.kpj == registration.kpj
     assert len(inquiry.bills) == 3
@@ -384,7 +388,7 @@ def test_the_client_journals_a_decline(sandbox: Sandbox, spy: Spy, client: Clien
             PAYMENT,
             WireResponse(
                 200,
-                kp.encode(
+                codec.encode(
                     kp.PosPaymentResponse(
                         reference="KP-DECL-2",
                         status=kp.PaymentStatus.DECLINED,
@@ -532,7 +536,7 @@ def test_settlement_round_trip_and_reconcile(
     adapter = adapter_of(client)
     fetched = requests.get(sandbox.base_url + adapter.settlement_path(day), timeout=5)
     assert fetched.status_code == 200
-    settlement = kp.decode_settlement_file(fetched.content)
+    settlement = decode_settlement_file(fetched.content)
     assert [r.teller for r in settlement.records] == ["LKT02"] * 3
     assert settlement.records[2].reversed_at is not None
     path = tmp_path / f"kantorpos-{SANDBOX_OFFICE}-{day.isoformat()}.xml"
@@ -565,7 +569,7 @@ def test_settlement_of_another_office_is_empty_and_unknown_offices_are_refused(
         sandbox.base_url + "/kantorpos/kantorpos/v1/settlement/99999/2026-11-23.xml", timeout=5
     )
     assert response.status_code == 404
-    assert kp.decode_fault(response.content).response_code == "05"
+    assert codec.decode_fault(response.content).response_code == "05"
 
 
 def test_a_sandbox_reset_forgets_the_gateways_state(sandbox: Sandbox, client: Client) -> None:
@@ -626,14 +630,14 @@ def test_hostile_xml_is_answered_with_a_fault_and_changes_nothing(served: Sandbo
         response = _post(served, body)
         assert response.status_code == 500, body[:40]
         assert response.headers["content-type"].startswith("text/xml")
-        fault = kp.decode_fault(response.content)
+        fault = codec.decode_fault(response.content)
         assert fault.code is FaultCode.CLIENT
         assert fault.response_code == "30"
         assert b"root:" not in response.content  # nothing of /etc/passwd
     too_large = _post(served, b"<x>" + b"a" * (PROFILE.max_message_bytes + 1) + b"</x>")
     assert too_large.status_code == 500
-    assert kp.decode_fault(too_large.content).response_code == "31"
-    version = kp.decode_fault(_post(served, SOAP12).content)
+    assert codec.decode_fault(too_large.content).response_code == "31"
+    version = codec.decode_fault(_post(served, SOAP12).content)
     assert version.code is FaultCode.VERSION_MISMATCH
     assert (served.host.ledger(), len(served.host.sms_outbox), repr(served.host)) == before
 
@@ -641,23 +645,25 @@ def test_hostile_xml_is_answered_with_a_fault_and_changes_nothing(served: Sandbo
 def test_requests_that_disagree_with_their_headers_or_profile_are_refused(
     served: Sandbox,
 ) -> None:
-    status = kp.encode(kp.PosStatusRequest(office="40115", teller="LKT01", reference="R-1"))
+    status = codec.encode(kp.PosStatusRequest(office="40115", teller="LKT01", reference="R-1"))
     assert _post(served, status).status_code == 200
     wrong_action = _post(served, status, action="pay")
-    assert kp.decode_fault(wrong_action.content).response_code == "30"
+    assert codec.decode_fault(wrong_action.content).response_code == "30"
     no_action = _post(served, status, SOAPAction="")
-    assert kp.decode_fault(no_action.content).response_code == "30"
+    assert codec.decode_fault(no_action.content).response_code == "30"
     as_json = _post(served, status, **{"Content-Type": "application/json"})
-    assert kp.decode_fault(as_json.content).response_code == "30"
-    other_office = kp.encode(kp.PosStatusRequest(office="99999", teller="LKT01", reference="R-1"))
-    refused = kp.decode_fault(_post(served, other_office).content)
+    assert codec.decode_fault(as_json.content).response_code == "30"
+    other_office = codec.encode(
+        kp.PosStatusRequest(office="99999", teller="LKT01", reference="R-1")
+    )
+    refused = codec.decode_fault(_post(served, other_office).content)
     assert (refused.code, refused.response_code, refused.reference) == (
         FaultCode.CLIENT,
         "05",
         "R-1",
     )
-    bad_teller = kp.encode(kp.PosStatusRequest(office="40115", teller="lkt-1", reference="R-1"))
-    assert kp.decode_fault(_post(served, bad_teller).content).response_code == "05"
+    bad_teller = codec.encode(kp.PosStatusRequest(office="40115", teller="lkt-1", reference="R-1"))
+    assert codec.decode_fault(_post(served, bad_teller).content).response_code == "05"
 
 
 def test_a_client_pays_over_the_loopback_after_hostile_requests(served: Sandbox) -> None:

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from jamsostek_channels.adapters.kantorpos import examples, soap, xmlsafe
-from jamsostek_channels.adapters.kantorpos import messages as kp
+from jamsostek_channels.adapters.kantorpos import codec, examples, mapping, soap, wire, xmlsafe
+from jamsostek_channels.adapters.kantorpos import types as kp
 from jamsostek_channels.adapters.kantorpos.codes import ResponseCodeInfo, ResponseCodes
 from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined, KantorPosRefused
 from jamsostek_channels.adapters.kantorpos.profile import (
@@ -27,7 +27,11 @@ from jamsostek_channels.adapters.kantorpos.profile import (
     default_profile,
     load_profile,
 )
-from jamsostek_channels.adapters.kantorpos.settlement import read_settlement_file
+from jamsostek_channels.adapters.kantorpos.settlement import (
+    decode_settlement_file,
+    encode_settlement_file,
+    read_settlement_file,
+)
 from jamsostek_channels.channel import (
     CustomerId,
     CustomerIdKind,
@@ -47,6 +51,7 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import HostDeclined, InvalidInput, MalformedMessage
 from jamsostek_channels.model import CoverageState, Payer, PayerKind, Program
 from jamsostek_channels.period import YearMonth
+from jamsostek_channels.testing import kantorpos_gateway as server
 from jamsostek_channels.validation import parse_participant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,44 +64,44 @@ NS = "urn:jamsostek-channels:kantorpos:1"
 TODAY = dt.date(2026, 11, 22)
 
 DECODER_OF: dict[type, Any] = {
-    kp.PosRegistrationRequest: kp.decode_registration_request,
-    kp.PosRegistrationChallenge: kp.decode_registration_challenge,
-    kp.PosRegistrationConfirm: kp.decode_registration_confirm,
-    kp.PosRegistrationResult: kp.decode_registration_result,
-    kp.PosInquiryRequest: kp.decode_inquiry_request,
-    kp.PosInquiryResponse: kp.decode_inquiry_response,
-    kp.PosPaymentRequest: kp.decode_payment_request,
-    kp.PosPaymentResponse: kp.decode_payment_response,
-    kp.PosStatusRequest: kp.decode_status_request,
-    kp.PosStatusResponse: kp.decode_status_response,
-    kp.PosReversalRequest: kp.decode_reversal_request,
-    kp.PosReversalResponse: kp.decode_reversal_response,
-    kp.PosFault: kp.decode_fault,
-    kp.PosSettlementFile: kp.decode_settlement_file,
+    kp.PosRegistrationRequest: codec.decode_registration_request,
+    kp.PosRegistrationChallenge: codec.decode_registration_challenge,
+    kp.PosRegistrationConfirm: codec.decode_registration_confirm,
+    kp.PosRegistrationResult: codec.decode_registration_result,
+    kp.PosInquiryRequest: codec.decode_inquiry_request,
+    kp.PosInquiryResponse: codec.decode_inquiry_response,
+    kp.PosPaymentRequest: codec.decode_payment_request,
+    kp.PosPaymentResponse: codec.decode_payment_response,
+    kp.PosStatusRequest: codec.decode_status_request,
+    kp.PosStatusResponse: codec.decode_status_response,
+    kp.PosReversalRequest: codec.decode_reversal_request,
+    kp.PosReversalResponse: codec.decode_reversal_response,
+    kp.PosFault: codec.decode_fault,
+    kp.PosSettlementFile: decode_settlement_file,
 }
 ENCODER_OF: dict[type, Any] = {
-    kp.PosRegistrationRequest: kp.encode_registration_request,
-    kp.PosRegistrationChallenge: kp.encode_registration_challenge,
-    kp.PosRegistrationConfirm: kp.encode_registration_confirm,
-    kp.PosRegistrationResult: kp.encode_registration_result,
-    kp.PosInquiryRequest: kp.encode_inquiry_request,
-    kp.PosInquiryResponse: kp.encode_inquiry_response,
-    kp.PosPaymentRequest: kp.encode_payment_request,
-    kp.PosPaymentResponse: kp.encode_payment_response,
-    kp.PosStatusRequest: kp.encode_status_request,
-    kp.PosStatusResponse: kp.encode_status_response,
-    kp.PosReversalRequest: kp.encode_reversal_request,
-    kp.PosReversalResponse: kp.encode_reversal_response,
-    kp.PosFault: kp.encode_fault,
-    kp.PosSettlementFile: kp.encode_settlement_file,
+    kp.PosRegistrationRequest: codec.encode_registration_request,
+    kp.PosRegistrationChallenge: codec.encode_registration_challenge,
+    kp.PosRegistrationConfirm: codec.encode_registration_confirm,
+    kp.PosRegistrationResult: codec.encode_registration_result,
+    kp.PosInquiryRequest: codec.encode_inquiry_request,
+    kp.PosInquiryResponse: codec.encode_inquiry_response,
+    kp.PosPaymentRequest: codec.encode_payment_request,
+    kp.PosPaymentResponse: codec.encode_payment_response,
+    kp.PosStatusRequest: codec.encode_status_request,
+    kp.PosStatusResponse: codec.encode_status_response,
+    kp.PosReversalRequest: codec.encode_reversal_request,
+    kp.PosReversalResponse: codec.encode_reversal_response,
+    kp.PosFault: codec.encode_fault,
+    kp.PosSettlementFile: encode_settlement_file,
 }
 RESPONSE_DECODERS = [
-    kp.decode_registration_challenge,
-    kp.decode_registration_result,
-    kp.decode_inquiry_response,
-    kp.decode_payment_response,
-    kp.decode_status_response,
-    kp.decode_reversal_response,
+    codec.decode_registration_challenge,
+    codec.decode_registration_result,
+    codec.decode_inquiry_response,
+    codec.decode_payment_response,
+    codec.decode_status_response,
+    codec.decode_reversal_response,
 ]
 
 
@@ -104,7 +109,7 @@ def message(name: str) -> Any:
     return MESSAGES[name]
 
 
-def schema_valid(document: bytes, schema: str = kp.ENVELOPE_SCHEMA) -> bool:
+def schema_valid(document: bytes, schema: str = wire.ENVELOPE_SCHEMA) -> bool:
     """Validated by lxml directly, outside the decoders."""
     return bool(xmlsafe.load_schema(schema).validate(etree.fromstring(document)))
 
@@ -129,7 +134,7 @@ def test_every_message_round_trips(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_every_encoded_message_is_valid_against_the_xsd(name: str) -> None:
     document = DOCUMENTS[name]
-    schema = kp.SETTLEMENT_SCHEMA if name == "settlement" else kp.ENVELOPE_SCHEMA
+    schema = wire.SETTLEMENT_SCHEMA if name == "settlement" else wire.ENVELOPE_SCHEMA
     assert schema_valid(document, schema)
     assert document.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')
     assert f'xmlns:kp="{NS}"'.encode() in document
@@ -139,7 +144,7 @@ def test_every_encoded_message_is_valid_against_the_xsd(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(n for n in MESSAGES if n.endswith(".request")))
 def test_decode_request_dispatches_on_the_element(name: str) -> None:
-    request = kp.decode_request(DOCUMENTS[name])
+    request = codec.decode_request(DOCUMENTS[name])
     assert request == MESSAGES[name]
     operation = kp.operation_of(request)
     assert kp.OPERATION_ELEMENTS[operation][0] == kp.element_name(request)
@@ -149,17 +154,17 @@ def test_decode_request_dispatches_on_the_element(name: str) -> None:
 
 def test_non_ascii_text_round_trips_as_utf8() -> None:
     original = attrs.evolve(message("confirm.response"), name="Ñoman Sëtiawan Ā’isyah")
-    encoded = kp.encode(original)
+    encoded = codec.encode(original)
     assert "Ñoman Sëtiawan Ā’isyah".encode() in encoded
-    assert kp.decode_registration_result(encoded) == original
+    assert codec.decode_registration_result(encoded) == original
 
 
 def test_instants_keep_fractions_and_come_back_in_jakarta() -> None:
     moment = dt.datetime(2026, 11, 23, 2, 30, 5, 120000, tzinfo=dt.UTC)
     original = attrs.evolve(message("reversal.response"), reversed_at=moment)
-    encoded = kp.encode(original)
+    encoded = codec.encode(original)
     assert b"<kp:reversedAt>2026-11-23T09:30:05.120000+07:00</kp:reversedAt>" in encoded
-    decoded = kp.decode_reversal_response(encoded)
+    decoded = codec.decode_reversal_response(encoded)
     assert decoded == original
     assert decoded.reversed_at is not None
     assert decoded.reversed_at.utcoffset() == dt.timedelta(hours=7)
@@ -169,11 +174,11 @@ def test_any_offset_and_z_are_accepted() -> None:
     document = DOCUMENTS["reversal.response"].replace(
         b"2026-11-23T09:40:01+07:00", b"2026-11-23T02:40:01Z"
     )
-    assert kp.decode_reversal_response(document) == message("reversal.response")
+    assert codec.decode_reversal_response(document) == message("reversal.response")
     document = DOCUMENTS["reversal.response"].replace(
         b"2026-11-23T09:40:01+07:00", b"2026-11-23T10:40:01.5+08:00"
     )
-    decoded = kp.decode_reversal_response(document)
+    decoded = codec.decode_reversal_response(document)
     assert decoded.reversed_at == dt.datetime(2026, 11, 23, 9, 40, 1, 500000, tzinfo=JAKARTA)
 
 
@@ -225,7 +230,7 @@ periods = st.lists(months, min_size=1, max_size=12, unique=True).map(tuple)
     )
 )
 def test_generated_payment_requests_round_trip(request: kp.PosPaymentRequest) -> None:
-    assert kp.decode_payment_request(kp.encode(request)) == request
+    assert codec.decode_payment_request(codec.encode(request)) == request
 
 
 bills = st.lists(
@@ -259,7 +264,7 @@ def test_generated_inquiry_responses_round_trip(
         admin_fee=2500,
         valid_until=valid_until,
     )
-    assert kp.decode_inquiry_response(kp.encode(response)) == response
+    assert codec.decode_inquiry_response(codec.encode(response)) == response
 
 
 records = st.builds(
@@ -290,7 +295,7 @@ def test_generated_settlement_files_round_trip(
         for r in generated
     ]
     settlement = kp.PosSettlementFile("40115", TODAY, data.draw(instants), tuple(reversed_))
-    decoded = kp.decode_settlement_file(kp.encode_settlement_file(settlement))
+    decoded = decode_settlement_file(encode_settlement_file(settlement))
     assert decoded == settlement
     assert decoded.trailer.record_count == len(generated)
 
@@ -407,7 +412,7 @@ def test_invalid_messages_are_refused_naming_the_element(
     document = PAYMENT.replace(*change, 1)
     assert document != PAYMENT
     assert not schema_valid(document)
-    error = refusal(kp.decode_payment_request, document)
+    error = refusal(codec.decode_payment_request, document)
     assert error.code == "message.malformed"
     assert error.field == field
     assert f"{field} {why}" in error.message_en
@@ -416,7 +421,7 @@ def test_invalid_messages_are_refused_naming_the_element(
 
 def test_a_message_in_another_namespace_is_refused() -> None:
     document = PAYMENT.replace(NS.encode(), b"urn:jamsostek-channels:kantorpos:2")
-    error = refusal(kp.decode_payment_request, document)
+    error = refusal(codec.decode_payment_request, document)
     assert "PaymentRequest in another namespace" in error.message_en
     assert error.field == "PaymentRequest in another namespace"
 
@@ -425,30 +430,30 @@ def test_a_child_in_another_namespace_is_refused() -> None:
     document = PAYMENT.replace(
         b"<kp:amount>72600</kp:amount>", b'<kq:amount xmlns:kq="urn:kantorpos:2">72600</kq:amount>'
     )
-    error = refusal(kp.decode_payment_request, document)
+    error = refusal(codec.decode_payment_request, document)
     assert error.field == "PaymentRequest/other:amount"
 
 
 def test_the_wrong_message_for_the_decoder_is_refused() -> None:
-    error = refusal(kp.decode_payment_response, PAYMENT)
+    error = refusal(codec.decode_payment_response, PAYMENT)
     assert "expected PaymentResponse, not PaymentRequest" in error.message_en
-    error = refusal(kp.decode_payment_request, DOCUMENTS["inquiry.fault"])
+    error = refusal(codec.decode_payment_request, DOCUMENTS["inquiry.fault"])
     assert "a request cannot be a soap:Fault" in error.message_en
-    error = refusal(kp.decode_request, DOCUMENTS["payment.response"])
+    error = refusal(codec.decode_request, DOCUMENTS["payment.response"])
     assert "expected" in error.message_en
-    error = refusal(kp.decode_settlement_file, PAYMENT)
+    error = refusal(decode_settlement_file, PAYMENT)
     assert "expected SettlementFile" in error.message_en
-    error = refusal(kp.decode_fault, PAYMENT)
+    error = refusal(codec.decode_fault, PAYMENT)
     assert "expected soap:Fault" in error.message_en
 
 
 def test_an_inquiry_total_that_is_not_the_sum_of_its_bills_is_refused_both_ways() -> None:
     wrong = attrs.evolve(message("inquiry.response"), total=72601)
     with pytest.raises(MalformedMessage, match="not the sum of its bills"):
-        kp.encode(wrong)
+        codec.encode(wrong)
     document = DOCUMENTS["inquiry.response"].replace(b"<kp:total>72600<", b"<kp:total>72601<")
     assert schema_valid(document)  # a rule the XSD cannot say
-    assert refusal(kp.decode_inquiry_response, document).field == "total"
+    assert refusal(codec.decode_inquiry_response, document).field == "total"
 
 
 @pytest.mark.parametrize("missing", ["host_reference", "paid_at", "periods"])
@@ -456,7 +461,7 @@ def test_an_applied_payment_needs_its_host_reference_time_and_months(missing: st
     value: Any = () if missing == "periods" else None
     wrong = attrs.evolve(message("payment.response"), **{missing: value})
     with pytest.raises(MalformedMessage, match="APPLIED needs"):
-        kp.encode(wrong)
+        codec.encode(wrong)
     wire = {"host_reference": b"hostReference", "paid_at": b"paidAt", "periods": b"periods"}
     document = re.sub(
         rb"\s*<kp:%s>.*?</kp:%s>" % (wire[missing], wire[missing]),
@@ -466,7 +471,7 @@ def test_an_applied_payment_needs_its_host_reference_time_and_months(missing: st
     )
     assert schema_valid(document)
     with pytest.raises(MalformedMessage, match="APPLIED needs"):
-        kp.decode_payment_response(document)
+        codec.decode_payment_response(document)
 
 
 @pytest.mark.parametrize(
@@ -505,20 +510,20 @@ def test_encoding_an_invalid_message_is_refused_before_sending(
 ) -> None:
     wrong = attrs.evolve(message("payment.request"), **change)
     with pytest.raises(MalformedMessage) as caught:
-        kp.encode(wrong)
+        codec.encode(wrong)
     assert caught.value.code == "message.malformed"
     assert caught.value.field == field
 
 
 def test_encode_refuses_what_is_not_a_message() -> None:
     with pytest.raises(MalformedMessage):
-        kp.encode(object())  # type: ignore[arg-type]
+        codec.encode(object())  # type: ignore[arg-type]
     with pytest.raises(MalformedMessage):
-        kp.encode_settlement_file(object())  # type: ignore[arg-type]
+        encode_settlement_file(object())  # type: ignore[arg-type]
     with pytest.raises(MalformedMessage):
-        kp.encode_fault(object())  # type: ignore[arg-type]
+        codec.encode_fault(object())  # type: ignore[arg-type]
     with pytest.raises(MalformedMessage):
-        kp.encode_fault(kp.PosFault(soap.FaultCode.CLIENT, "x", response_code="1"))
+        codec.encode_fault(kp.PosFault(soap.FaultCode.CLIENT, "x", response_code="1"))
 
 
 # -- Faults <-> library errors ------------------------------------------------------------------
@@ -538,12 +543,12 @@ def library_error(code: str) -> Any:
 @pytest.mark.parametrize("decoder", RESPONSE_DECODERS, ids=lambda d: d.__name__)
 def test_every_configured_code_travels_as_a_fault_and_back(code: str, decoder: Any) -> None:
     info = CODES[code]
-    fault = kp.fault_for(library_error(code), codes=CODES, reference="KP1")
+    fault = server.fault_for(library_error(code), codes=CODES, reference="KP1")
     assert fault.response_code == code
     assert fault.code is info.fault
-    document = kp.encode_fault(fault)
+    document = codec.encode_fault(fault)
     assert schema_valid(document)
-    assert kp.decode_fault(document) == fault
+    assert codec.decode_fault(document) == fault
     with pytest.raises((KantorPosDeclined, KantorPosRefused)) as caught:
         decoder(document, codes=CODES)
     error = caught.value
@@ -591,21 +596,21 @@ def test_faults_without_a_known_code_are_read_by_their_faultcode(
     code, _, subcode = faultcode.partition(".")
     fault = kp.PosFault(soap.FaultCode(code), "x", response_code=detail, subcode=subcode or None)
     with pytest.raises((HostDeclined, MalformedMessage)) as caught:
-        kp.decode_payment_response(kp.encode_fault(fault))
+        codec.decode_payment_response(codec.encode_fault(fault))
     assert caught.value.code == expected_code
     assert caught.value.host_code == expected_host
 
 
 def test_a_fault_carrying_a_success_code_is_malformed() -> None:
-    document = kp.encode_fault(kp.PosFault(soap.FaultCode.CLIENT, "ok?", response_code="00"))
-    error = refusal(kp.decode_payment_response, document)
+    document = codec.encode_fault(kp.PosFault(soap.FaultCode.CLIENT, "ok?", response_code="00"))
+    error = refusal(codec.decode_payment_response, document)
     assert not isinstance(error, KantorPosRefused)
     assert "success code" in error.message_en
 
 
 def test_a_malformed_request_is_answered_with_code_30_naming_the_element() -> None:
     _, error = examples.malformed_payment_request()
-    fault = kp.fault_for(error, codes=CODES)
+    fault = server.fault_for(error, codes=CODES)
     assert fault.code is soap.FaultCode.CLIENT
     assert fault.response_code == "30"
     assert fault.message_en is not None
@@ -616,10 +621,10 @@ def test_a_malformed_request_is_answered_with_code_30_naming_the_element() -> No
 def test_a_soap_12_request_is_answered_with_version_mismatch() -> None:
     soap12 = PAYMENT.replace(soap.SOAP_NS.encode(), soap.SOAP12_NS.encode())
     with pytest.raises(soap.EnvelopeVersionMismatch) as caught:
-        kp.decode_request(soap12)
-    fault = kp.fault_for(caught.value, codes=CODES)
+        codec.decode_request(soap12)
+    fault = server.fault_for(caught.value, codes=CODES)
     assert fault.code is soap.FaultCode.VERSION_MISMATCH
-    assert b"<faultcode>soap:VersionMismatch</faultcode>" in kp.encode_fault(fault)
+    assert b"<faultcode>soap:VersionMismatch</faultcode>" in codec.encode_fault(fault)
 
 
 def test_a_fault_with_a_foreign_faultcode_is_malformed() -> None:
@@ -627,7 +632,7 @@ def test_a_fault_with_a_foreign_faultcode_is_malformed() -> None:
         b"<faultcode>soap:Client</faultcode>",
         b'<faultcode xmlns:x="urn:x">x:Client</faultcode>',
     )
-    assert "faultcode" in refusal(kp.decode_inquiry_response, document).message_en
+    assert "faultcode" in refusal(codec.decode_inquiry_response, document).message_en
 
 
 # -- the settlement file ---------------------------------------------------------------------------
@@ -665,8 +670,8 @@ def test_a_trailer_that_disagrees_with_its_records_is_refused(element: str, valu
         SETTLEMENT,
     )
     assert document != SETTLEMENT
-    assert schema_valid(document, kp.SETTLEMENT_SCHEMA)
-    error = refusal(kp.decode_settlement_file, document)
+    assert schema_valid(document, wire.SETTLEMENT_SCHEMA)
+    error = refusal(decode_settlement_file, document)
     assert error.field == f"trailer/{element}"
     assert "disagrees with the records" in error.message_en
 
@@ -674,20 +679,20 @@ def test_a_trailer_that_disagrees_with_its_records_is_refused(element: str, valu
 def test_a_dropped_record_is_caught_by_the_trailer() -> None:
     start = SETTLEMENT.index(b"  <kp:record>")
     end = SETTLEMENT.index(b"</kp:record>\n", start) + len(b"</kp:record>\n")
-    error = refusal(kp.decode_settlement_file, SETTLEMENT[:start] + SETTLEMENT[end:])
+    error = refusal(decode_settlement_file, SETTLEMENT[:start] + SETTLEMENT[end:])
     assert error.field == "trailer/recordCount"
 
 
 def test_a_paid_record_with_a_reversal_time_is_refused() -> None:
     document = SETTLEMENT.replace(b"<kp:state>REVERSED</kp:state>", b"<kp:state>PAID</kp:state>")
-    assert "PAID settlement record" in refusal(kp.decode_settlement_file, document).message_en
+    assert "PAID settlement record" in refusal(decode_settlement_file, document).message_en
 
 
 def test_a_settlement_file_without_a_trailer_is_refused() -> None:
     document = re.sub(rb"\s*<kp:trailer>.*</kp:trailer>", b"", SETTLEMENT, flags=re.S)
     assert (
         "missing a child element (expected record, trailer)"
-        in refusal(kp.decode_settlement_file, document).message_en
+        in refusal(decode_settlement_file, document).message_en
     )
 
 
@@ -695,18 +700,18 @@ def test_a_big_settlement_file_is_read_under_its_own_limit() -> None:
     record = message("settlement").records[1]
     many = tuple(attrs.evolve(record, reference=f"KP40115-20261123-{i:05d}") for i in range(800))
     settlement = attrs.evolve(message("settlement"), records=many)
-    document = kp.encode_settlement_file(settlement)
+    document = encode_settlement_file(settlement)
     assert len(document) > 300 * 1024
-    assert kp.decode_settlement_file(document) == settlement
+    assert decode_settlement_file(document) == settlement
     with pytest.raises(MalformedMessage) as caught:
-        kp.decode_settlement_file(document, limits=kp.MESSAGE_LIMITS)
+        decode_settlement_file(document, limits=wire.MESSAGE_LIMITS)
     assert caught.value.code == "message.too_large"
     assert PROFILE.settlement_limits.max_bytes == 64 * 1024 * 1024  # 100,000 lines fit
 
 
 def test_settlement_records_convert_both_ways() -> None:
     settlement = message("settlement")
-    records = kp.settlement_records_from(settlement)
+    records = mapping.settlement_records_from(settlement)
     assert [r.state for r in records] == [
         SettlementState.REVERSED,
         SettlementState.PAID,
@@ -714,26 +719,26 @@ def test_settlement_records_convert_both_ways() -> None:
     ]
     assert all(r.channel == "kantorpos" for r in records)
     assert records[2].periods == tuple(YearMonth(2026, 11) + i for i in range(6))
-    again = kp.settlement_file_for(
+    again = server.settlement_file_for(
         records, office="40115", business_date=TODAY, generated_at=settlement.generated_at
     )
-    assert kp.settlement_records_from(again) == records
-    assert kp.decode_settlement_file(kp.encode_settlement_file(again)) == again
+    assert mapping.settlement_records_from(again) == records
+    assert decode_settlement_file(encode_settlement_file(again)) == again
 
 
 def test_an_empty_day_is_a_valid_settlement_file() -> None:
-    empty = kp.settlement_file_for(
+    empty = server.settlement_file_for(
         [],
         office="40115",
         business_date=TODAY,
         generated_at=dt.datetime(2026, 11, 22, 23, tzinfo=JAKARTA),
     )
-    document = kp.encode_settlement_file(empty)
+    document = encode_settlement_file(empty)
     assert b"<kp:recordCount>0</kp:recordCount>" in document
-    assert kp.decode_settlement_file(document) == empty
+    assert decode_settlement_file(document) == empty
 
 
-def _layouts() -> kp.PosSettlementFile:
+def _record_forms() -> kp.PosSettlementFile:
     """One record per layout: with and without a teller, with and without a reversal time."""
     at = dt.datetime(2026, 11, 23, 11, 0, tzinfo=JAKARTA)
     paid, reversed_ = kp.SettlementStatus.PAID, kp.SettlementStatus.REVERSED
@@ -761,14 +766,13 @@ def _layouts() -> kp.PosSettlementFile:
 
 
 def test_every_record_layout_is_read_back_exactly(tmp_path: Path) -> None:
-    # Records are read by position (the XSD fixes the order); the optional elements move the
-    # rest, so every mix of them must land in the right fields.
-    settlement = _layouts()
-    document = kp.encode_settlement_file(settlement)
-    assert kp.decode_settlement_file(document) == settlement
+    # Every mix of the optional elements (teller, reversedAt) lands in the right fields.
+    settlement = _record_forms()
+    document = encode_settlement_file(settlement)
+    assert decode_settlement_file(document) == settlement
     path = tmp_path / "settlement.xml"
     path.write_bytes(document)
-    expected = kp.settlement_records_from(settlement, channel=PROFILE.name)
+    expected = mapping.settlement_records_from(settlement, channel=PROFILE.name)
     assert read_settlement_file(path, profile=PROFILE) == (settlement.business_date, expected)
 
 
@@ -805,8 +809,8 @@ OTHER_FORM = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_a_settlement_file_in_any_valid_form_is_read_the_same(tmp_path: Path) -> None:
-    assert schema_valid(OTHER_FORM, kp.SETTLEMENT_SCHEMA)
-    settlement = kp.decode_settlement_file(OTHER_FORM)
+    assert schema_valid(OTHER_FORM, wire.SETTLEMENT_SCHEMA)
+    settlement = decode_settlement_file(OTHER_FORM)
     first, second = settlement.records
     assert settlement.generated_at == dt.datetime(2026, 11, 23, 23, 15, tzinfo=JAKARTA)
     assert (first.reference, first.teller, first.amount, first.admin_fee) == (
@@ -827,7 +831,7 @@ def test_a_settlement_file_in_any_valid_form_is_read_the_same(tmp_path: Path) ->
     path.write_bytes(OTHER_FORM)
     assert read_settlement_file(path) == (
         settlement.business_date,
-        kp.settlement_records_from(settlement),
+        mapping.settlement_records_from(settlement),
     )
 
 
@@ -842,15 +846,14 @@ def test_a_settlement_file_in_any_valid_form_is_read_the_same(tmp_path: Path) ->
 def test_without_the_schema_an_element_out_of_place_is_refused_not_misread(
     monkeypatch: pytest.MonkeyPatch, element: bytes | re.Pattern[bytes], name: str
 ) -> None:
-    # The reader takes elements where the XSD puts them, but stays total on its own: what is
-    # not where it should be is looked for by name, and a missing one is named.
+    # The reader relies on the XSD, but stays total on its own: a missing element is named.
     monkeypatch.setattr(xmlsafe, "validate", lambda document, schema: None)
     if isinstance(element, bytes):
         document = SETTLEMENT.replace(element, b"", 1)
     else:
         document = element.sub(b"", SETTLEMENT)
     assert document != SETTLEMENT
-    error = refusal(kp.decode_settlement_file, document)
+    error = refusal(decode_settlement_file, document)
     assert error.field == name
     assert f"{name} is missing" in error.message_en
 
@@ -863,18 +866,20 @@ AT = dt.datetime(2026, 11, 23, 9, 30, tzinfo=JAKARTA)
 def test_registration_converts_both_ways() -> None:
     participant = parse_participant(participant_data(), as_of=TODAY)
     request = RegistrationRequest("KP1", participant, Payer.self_paid(), AT)
-    wire = kp.registration_request_for(request, office="40115", teller="LKT01")
-    decoded = kp.decode_registration_request(kp.encode(wire))
+    wire = mapping.registration_request_for(request, office="40115", teller="LKT01")
+    decoded = codec.decode_registration_request(codec.encode(wire))
     assert decoded == wire
     assert decoded.participant.to_participant() == participant
     assert decoded.registered_by.to_payer() == Payer.self_paid()
     challenge = OtpChallenge("KP1", "OTP1", "0812****7890", AT)
     assert (
-        kp.challenge_from(kp.decode_registration_challenge(kp.encode(kp.challenge_for(challenge))))
+        mapping.challenge_from(
+            codec.decode_registration_challenge(codec.encode(server.challenge_for(challenge)))
+        )
         == challenge
     )
-    confirm = kp.registration_confirm_for(challenge, "123456", office="40115", teller="LKT01")
-    assert kp.decode_registration_confirm(kp.encode(confirm)) == confirm
+    confirm = mapping.registration_confirm_for(challenge, "123456", office="40115", teller="LKT01")
+    assert codec.decode_registration_confirm(codec.encode(confirm)) == confirm
     assert "123456" not in repr(confirm)
     registration = Registration(
         "KP1",
@@ -884,32 +889,37 @@ def test_registration_converts_both_ways() -> None:
         YearMonth(2026, 11),
         (Program.JKK, Program.JKM),
     )
-    wire_result = kp.registration_result_for(registration)
+    wire_result = server.registration_result_for(registration)
     assert (
-        kp.registration_from(kp.decode_registration_result(kp.encode(wire_result))) == registration
+        mapping.registration_from(codec.decode_registration_result(codec.encode(wire_result)))
+        == registration
     )
 
 
 def test_a_participant_the_rules_refuse_decodes_but_does_not_convert() -> None:
     document = DOCUMENTS["registration.request"].replace(b"1995-08-15", b"1995-08-16")
-    wire = kp.decode_registration_request(document)  # well-formed: the wire layer accepts it
+    wire = codec.decode_registration_request(document)  # well-formed: the wire layer accepts it
     with pytest.raises(InvalidInput):
         wire.participant.to_participant()  # the birth date does not match the NIK
     assert "3201015508950001" not in repr(wire)
 
 
 def test_inquiry_converts_both_ways() -> None:
-    inquiry = kp.inquiry_from_response(message("inquiry.response"))
+    inquiry = mapping.inquiry_from_response(message("inquiry.response"))
     assert isinstance(inquiry, Inquiry)
     assert inquiry.amount == 72600
     assert inquiry.admin_fee == 2500
     assert [b.discount for b in inquiry.bills] == ["PP 50/2025", "PP 50/2025", None]
     assert inquiry.state is CoverageState.DUE
-    again = kp.inquiry_response_for(inquiry, valid_until=message("inquiry.response").valid_until)
+    again = server.inquiry_response_for(
+        inquiry, valid_until=message("inquiry.response").valid_until
+    )
     assert again == message("inquiry.response")
     csr = Payer(PayerKind.CSR, name="PT Contoh", scheme="SC")
-    request = kp.inquiry_request_for(inquiry.customer, 3, office="40115", teller="LKT01", payer=csr)
-    decoded = kp.decode_inquiry_request(kp.encode(request))
+    request = mapping.inquiry_request_for(
+        inquiry.customer, 3, office="40115", teller="LKT01", payer=csr
+    )
+    decoded = codec.decode_inquiry_request(codec.encode(request))
     assert decoded.payer is not None
     assert decoded.payer.to_payer() == csr
 
@@ -930,68 +940,70 @@ def payment_request() -> PaymentRequest:
 
 def test_payment_status_and_reversal_requests_from_a_payment_request() -> None:
     request = payment_request()
-    assert kp.payment_request_for(request, office="40115") == message("payment.request")
-    assert kp.status_request_for(request, office="40115") == message("status.request")
-    reversal = kp.reversal_request_for(
+    assert mapping.payment_request_for(request, office="40115") == message("payment.request")
+    assert mapping.status_request_for(request, office="40115") == message("status.request")
+    reversal = mapping.reversal_request_for(
         request, False, office="40115", at=dt.datetime(2026, 11, 23, 9, 40, tzinfo=JAKARTA)
     )
     assert reversal == message("reversal.request")
-    assert kp.reversal_request_for(request, True, office="40115", at=AT, teller="LKT02").repeat
+    assert mapping.reversal_request_for(request, True, office="40115", at=AT, teller="LKT02").repeat
 
 
 def test_payment_results_convert_both_ways() -> None:
-    applied = kp.payment_result_from(message("payment.response"))
+    applied = mapping.payment_result_from(message("payment.response"))
     assert applied.state is PaymentState.APPLIED
     assert applied.host_reference == "BPJS000000000123"
     assert applied.host_code == "00"
-    assert kp.payment_response_for(applied, codes=CODES) == message("payment.response")
-    declined = kp.payment_result_from(message("payment-declined.response"))
+    assert server.payment_response_for(applied, codes=CODES) == message("payment.response")
+    declined = mapping.payment_result_from(message("payment-declined.response"))
     assert declined.state is PaymentState.DECLINED
     assert declined.host_code == "54"
     error = CODES.error_for(declined.host_code or "")
     assert isinstance(error, HostDeclined)
     assert error.code == "host.bill_paid"
-    assert kp.payment_response_for(declined, codes=CODES) == message("payment-declined.response")
+    assert server.payment_response_for(declined, codes=CODES) == message(
+        "payment-declined.response"
+    )
     pending = PaymentResult("KP9", PaymentState.PENDING, amount=1)
-    assert kp.payment_response_for(pending, codes=CODES).response_code == "09"
+    assert server.payment_response_for(pending, codes=CODES).response_code == "09"
     with pytest.raises(ValueError, match="NOT_FOUND"):
-        kp.payment_response_for(PaymentResult("KP9", PaymentState.NOT_FOUND), codes=CODES)
+        server.payment_response_for(PaymentResult("KP9", PaymentState.NOT_FOUND), codes=CODES)
 
 
 def test_status_results_convert_both_ways() -> None:
-    assert kp.payment_result_from(message("status.response")).state is PaymentState.APPLIED
+    assert mapping.payment_result_from(message("status.response")).state is PaymentState.APPLIED
     missing = PaymentResult("KP9", PaymentState.NOT_FOUND)
-    wire = kp.status_response_for(missing, codes=CODES)
+    wire = server.status_response_for(missing, codes=CODES)
     assert (wire.status, wire.response_code, wire.amount) == (
         kp.TransactionStatus.NOT_FOUND,
         "25",
         None,
     )
-    decoded = kp.decode_status_response(kp.encode(wire))
-    assert kp.payment_result_from(decoded) == PaymentResult(
+    decoded = codec.decode_status_response(codec.encode(wire))
+    assert mapping.payment_result_from(decoded) == PaymentResult(
         "KP9", PaymentState.NOT_FOUND, host_code="25"
     )
     reversed_ = attrs.evolve(
-        kp.payment_result_from(message("status.response")), state=PaymentState.REVERSED
+        mapping.payment_result_from(message("status.response")), state=PaymentState.REVERSED
     )
-    wire = kp.status_response_for(reversed_, codes=CODES)
+    wire = server.status_response_for(reversed_, codes=CODES)
     assert (
-        kp.payment_result_from(kp.decode_status_response(kp.encode(wire))).state
+        mapping.payment_result_from(codec.decode_status_response(codec.encode(wire))).state
         is PaymentState.REVERSED
     )
 
 
 def test_reversal_results_convert_both_ways() -> None:
-    assert kp.reversal_result_from(message("reversal.response")) == ReversalResult(
+    assert mapping.reversal_result_from(message("reversal.response")) == ReversalResult(
         "KP40115-20261123-0002", ReversalState.REVERSED, "00"
     )
     for state, code in [(ReversalState.NOT_FOUND, "25"), (ReversalState.REFUSED, "76")]:
-        wire = kp.reversal_response_for(ReversalResult("KP1", state), codes=CODES)
+        wire = server.reversal_response_for(ReversalResult("KP1", state), codes=CODES)
         assert wire.response_code == code
-        decoded = kp.decode_reversal_response(kp.encode(wire))
-        assert kp.reversal_result_from(decoded) == ReversalResult("KP1", state, code)
+        decoded = codec.decode_reversal_response(codec.encode(wire))
+        assert mapping.reversal_result_from(decoded) == ReversalResult("KP1", state, code)
     with pytest.raises(ValueError, match="QUEUED"):
-        kp.reversal_response_for(ReversalResult("KP1", ReversalState.QUEUED), codes=CODES)
+        server.reversal_response_for(ReversalResult("KP1", ReversalState.QUEUED), codes=CODES)
 
 
 # -- the profile ---------------------------------------------------------------------------------
@@ -1030,7 +1042,7 @@ def test_the_reference_profile() -> None:
         PROFILE.settlement_location("40115", "2026-11-23")
         == "/kantorpos/v1/settlement/40115/2026-11-23.xml"
     )
-    assert PROFILE.message_limits == kp.MESSAGE_LIMITS
+    assert PROFILE.message_limits == wire.MESSAGE_LIMITS
 
 
 def test_a_profile_file_is_configuration(tmp_path: Path) -> None:
@@ -1045,9 +1057,9 @@ def test_a_profile_file_is_configuration(tmp_path: Path) -> None:
     profile = load_profile(path)
     assert profile.capabilities.month_counts == (1, 12)
     assert profile.response_codes.code_for("host.bill_paid") == "88"
-    answer = kp.encode(attrs.evolve(message("payment-declined.response"), response_code="88"))
-    result = kp.payment_result_from(
-        kp.decode_payment_response(answer, codes=profile.response_codes)
+    answer = codec.encode(attrs.evolve(message("payment-declined.response"), response_code="88"))
+    result = mapping.payment_result_from(
+        codec.decode_payment_response(answer, codes=profile.response_codes)
     )
     error = profile.response_codes.error_for(result.host_code or "")
     assert error is not None
@@ -1141,7 +1153,7 @@ def test_the_schema_files_are_copied_with_the_package(tmp_path: Path) -> None:
     """The XSDs resolve each other by file name only, so a copied folder still compiles."""
     for name in xmlsafe.schema_names():
         shutil.copy(ROOT / "schemas" / "kantorpos" / name, tmp_path / name)
-    schema = etree.XMLSchema(etree.parse(str(tmp_path / kp.ENVELOPE_SCHEMA)))
+    schema = etree.XMLSchema(etree.parse(str(tmp_path / wire.ENVELOPE_SCHEMA)))
     assert schema.validate(etree.fromstring(PAYMENT))
 
 
@@ -1166,9 +1178,9 @@ def test_every_example_on_the_page_decodes() -> None:
     assert set(shown) == set(DOCUMENTS)
     for name, body in shown.items():
         if name == "settlement":
-            assert kp.decode_settlement_file(body) == MESSAGES[name]
+            assert decode_settlement_file(body) == MESSAGES[name]
         elif name.endswith(".fault"):
-            fault = kp.decode_fault(body)
+            fault = codec.decode_fault(body)
             assert fault.response_code in CODES
         else:
             assert DECODER_OF[type(MESSAGES[name])](body) == MESSAGES[name]

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from jamsostek_channels.adapters.kantorpos import examples, xmlsafe
-from jamsostek_channels.adapters.kantorpos import messages as kp
+from jamsostek_channels.adapters.kantorpos import codec, examples, wire, xmlsafe
+from jamsostek_channels.adapters.kantorpos.settlement import decode_settlement_file
 from jamsostek_channels.adapters.kantorpos.soap import EnvelopeVersionMismatch
 from jamsostek_channels.errors import HostDeclined, MalformedMessage
 
@@ -30,21 +30,21 @@ DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 #: Every decoder, by name (a response decoder may also raise HostDeclined from a Fault).
 DECODERS: dict[str, Callable[[bytes], object]] = {
-    "request": kp.decode_request,
-    "registration_request": kp.decode_registration_request,
-    "registration_confirm": kp.decode_registration_confirm,
-    "inquiry_request": kp.decode_inquiry_request,
-    "payment_request": kp.decode_payment_request,
-    "status_request": kp.decode_status_request,
-    "reversal_request": kp.decode_reversal_request,
-    "registration_challenge": kp.decode_registration_challenge,
-    "registration_result": kp.decode_registration_result,
-    "inquiry_response": kp.decode_inquiry_response,
-    "payment_response": kp.decode_payment_response,
-    "status_response": kp.decode_status_response,
-    "reversal_response": kp.decode_reversal_response,
-    "fault": kp.decode_fault,
-    "settlement": kp.decode_settlement_file,
+    "request": codec.decode_request,
+    "registration_request": codec.decode_registration_request,
+    "registration_confirm": codec.decode_registration_confirm,
+    "inquiry_request": codec.decode_inquiry_request,
+    "payment_request": codec.decode_payment_request,
+    "status_request": codec.decode_status_request,
+    "reversal_request": codec.decode_reversal_request,
+    "registration_challenge": codec.decode_registration_challenge,
+    "registration_result": codec.decode_registration_result,
+    "inquiry_response": codec.decode_inquiry_response,
+    "payment_response": codec.decode_payment_response,
+    "status_response": codec.decode_status_response,
+    "reversal_response": codec.decode_reversal_response,
+    "fault": codec.decode_fault,
+    "settlement": decode_settlement_file,
 }
 
 
@@ -83,7 +83,7 @@ def assert_never_connected(server: socket.socket) -> None:
     raise AssertionError("something connected to the listener")
 
 
-def refused(data: bytes, decoder: Callable[[bytes], object] = kp.decode_payment_request) -> str:
+def refused(data: bytes, decoder: Callable[[bytes], object] = codec.decode_payment_request) -> str:
     with pytest.raises(MalformedMessage) as caught:
         decoder(data)
     return caught.value.message_en
@@ -157,7 +157,7 @@ def test_billion_laughs_costs_next_to_nothing() -> None:
     tracemalloc.start()
     try:
         with pytest.raises(MalformedMessage):
-            kp.decode_payment_request(BILLION_LAUGHS)
+            codec.decode_payment_request(BILLION_LAUGHS)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -214,16 +214,16 @@ def test_a_300_kib_document_is_too_large_before_parsing(parser_tripwire: list[by
     padding = b"<!--" + b"x" * (300 * 1024) + b"-->"
     attack = PAYMENT.replace(b"<soap:Body>", b"<soap:Body>" + padding)
     with pytest.raises(MalformedMessage) as caught:
-        kp.decode_payment_request(attack)
+        codec.decode_payment_request(attack)
     assert caught.value.code == "message.too_large"
     assert "262144" in caught.value.message_en
 
 
 def test_size_limit_counts_bytes_exactly() -> None:
-    limit = kp.Limits(max_bytes=len(PAYMENT))
-    assert kp.decode_payment_request(PAYMENT, limits=limit).amount == 72600
+    limit = wire.Limits(max_bytes=len(PAYMENT))
+    assert codec.decode_payment_request(PAYMENT, limits=limit).amount == 72600
     with pytest.raises(MalformedMessage) as caught:
-        kp.decode_payment_request(PAYMENT + b" ", limits=limit)
+        codec.decode_payment_request(PAYMENT + b" ", limits=limit)
     assert caught.value.code == "message.too_large"
 
 
@@ -282,7 +282,7 @@ def test_anything_but_utf8_is_refused_before_parsing(
 
 
 def test_a_utf8_byte_order_mark_is_accepted() -> None:
-    assert kp.decode_payment_request(b"\xef\xbb\xbf" + PAYMENT).amount == 72600
+    assert codec.decode_payment_request(b"\xef\xbb\xbf" + PAYMENT).amount == 72600
 
 
 # -- not XML, not one root, not our envelope ---------------------------------------------------
@@ -363,7 +363,7 @@ def test_the_envelope_must_hold_one_body_with_one_element(attack: bytes, reason:
 
 def test_an_empty_header_is_tolerated() -> None:
     document = envelope(b"<soap:Body>" + PAYLOAD + b"</soap:Body>", b"<soap:Header/>")
-    assert kp.decode_payment_request(document).amount == 72600
+    assert codec.decode_payment_request(document).amount == 72600
 
 
 def test_a_soap_12_envelope_is_a_version_mismatch() -> None:
@@ -371,7 +371,7 @@ def test_a_soap_12_envelope_is_a_version_mismatch() -> None:
         b"http://schemas.xmlsoap.org/soap/envelope/", b"http://www.w3.org/2003/05/soap-envelope"
     )
     with pytest.raises(EnvelopeVersionMismatch):
-        kp.decode_payment_request(attack)
+        codec.decode_payment_request(attack)
 
 
 @pytest.mark.parametrize(
@@ -403,7 +403,7 @@ def test_an_xsi_namespace_declaration_alone_is_fine() -> None:
         b"<soap:Envelope ",
         b'<soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ',
     )
-    assert kp.decode_payment_request(declared).amount == 72600
+    assert codec.decode_payment_request(declared).amount == 72600
 
 
 def test_an_xinclude_is_not_processed() -> None:
@@ -433,8 +433,8 @@ def test_comments_and_processing_instructions_are_transparent(
 ) -> None:
     """What is validated is what is read: a comment or a PI never splits, hides or adds a
     value (the validator and the reader see the same text)."""
-    expected = kp.decode_payment_request(PAYMENT)
-    assert kp.decode_payment_request(PAYMENT.replace(original, trick, 1)) == expected
+    expected = codec.decode_payment_request(PAYMENT)
+    assert codec.decode_payment_request(PAYMENT.replace(original, trick, 1)) == expected
 
 
 def test_a_comment_cannot_smuggle_a_different_value_past_validation() -> None:
@@ -448,7 +448,7 @@ def test_refusals_never_echo_the_document() -> None:
         b"<kp:amount>72600</kp:amount>", b"<kp:amount>" + secret + b"</kp:amount>"
     )
     with pytest.raises(MalformedMessage) as caught:
-        kp.decode_payment_request(attack)
+        codec.decode_payment_request(attack)
     text = f"{caught.value.message_en} {caught.value.message_id} {caught.value.field}"
     assert secret.decode() not in text
     assert re.search(r"PaymentRequest/amount .* \(line \d+\)", caught.value.message_en)

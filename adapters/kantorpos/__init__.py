@@ -8,8 +8,12 @@ either side of the wire (the library as the counter's client, the fake gateway a
 * :mod:`.xmlsafe` — the one hardened way in for XML (size, DOCTYPE/entities, depth, UTF-8) and
   the XSD loader and validator;
 * :mod:`.soap` — SOAP 1.1 envelopes and Faults;
-* :mod:`.messages` — every message: attrs types, exact-bytes encoders, strict decoders, and the
-  converters to and from the library's wire-neutral types; the daily settlement file;
+* :mod:`.types` — every message as an attrs type (what it carries, nothing about XML);
+* :mod:`.wire` — how one value is spelled in XML, both ways, and libxml2's check before sending;
+* :mod:`.codec` — the SOAP messages as bytes: built with lxml, validated by libxml2 in and out;
+* :mod:`.settlement` — the daily settlement file: written, read and checked against its trailer;
+* :mod:`.mapping` — the counter's conversions between the library's types and the messages
+  (the server's half lives with the fake gateway);
 * :mod:`.codes` — the 2-3 digit response codes and what each means to the library;
 * :mod:`.profile` — the profile: endpoint, SOAPActions, offices, tellers, limits, fees, codes;
 * :mod:`.examples` — one valid example of every message (the documentation's examples).

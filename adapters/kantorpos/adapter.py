@@ -3,8 +3,9 @@ profile (``docs/channels/kantorpos.md``).
 
 It only translates: :class:`~jamsostek_channels.client.Client` has already checked the rules,
 the capabilities and journaled the request. Here a request becomes one SOAP 1.1 envelope
-(:mod:`.messages`, validated against the XSDs before a byte leaves), ``POST``-ed to the profile's
-``endpoint_path`` under the base URL's path with ``SOAPAction: "<profile.soap_action(op)>"``;
+(:mod:`.codec`, validated by libxml2 against the XSDs before a byte leaves), ``POST``-ed to
+the profile's ``endpoint_path`` under the base URL's path with
+``SOAPAction: "<profile.soap_action(op)>"``;
 an answer becomes the library's types, a SOAP Fault the library error its response code means:
 
 * ``retry_safe`` codes (``91`` busy: nothing was applied) raise
@@ -46,10 +47,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from jamsostek_channels import clock as _clock
-from jamsostek_channels.adapters.kantorpos import messages as kp
+from jamsostek_channels.adapters.kantorpos import codec, mapping
 from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined, KantorPosRefused
 from jamsostek_channels.adapters.kantorpos.profile import KantorPosProfile, load_profile
+from jamsostek_channels.adapters.kantorpos.settlement import read_settlement
 from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE
+from jamsostek_channels.adapters.kantorpos.types import PosRequest
 from jamsostek_channels.channel import (
     AutoDebitMandate,
     Capabilities,
@@ -168,13 +171,13 @@ class KantorPosAdapter:
     def _call(
         self,
         operation: str,
-        message: kp.PosRequest,
+        message: PosRequest,
         decode: Callable[[bytes], _T],
         *,
         reference: str | None = None,
     ) -> _T:
         """Send one request; return its decoded answer or raise the library error it means."""
-        body = kp.encode(message)  # validated against the XSD: nothing invalid is ever sent
+        body = codec.encode(message)  # validated against the XSD: nothing invalid is ever sent
         response = self._transport.send(
             "POST",
             self.endpoint,
@@ -241,35 +244,35 @@ class KantorPosAdapter:
     # Registration -----------------------------------------------------------------------------
 
     def request_registration(self, request: RegistrationRequest) -> OtpChallenge:
-        message = kp.registration_request_for(
+        message = mapping.registration_request_for(
             request, office=self.office, teller=self._teller(None)
         )
         answer = self._call(
             "register",
             message,
-            lambda body: kp.decode_registration_challenge(body, **self._codes()),
+            lambda body: codec.decode_registration_challenge(body, **self._codes()),
             reference=request.reference,
         )
-        return kp.challenge_from(answer)
+        return mapping.challenge_from(answer)
 
     def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration:
-        message = kp.registration_confirm_for(
+        message = mapping.registration_confirm_for(
             challenge, otp, office=self.office, teller=self._teller(None)
         )
         answer = self._call(
             "confirm",
             message,
-            lambda body: kp.decode_registration_result(body, **self._codes()),
+            lambda body: codec.decode_registration_result(body, **self._codes()),
             reference=challenge.reference,
         )
-        return kp.registration_from(answer)
+        return mapping.registration_from(answer)
 
     # Inquiry ----------------------------------------------------------------------------------
 
     def inquire(
         self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
     ) -> Inquiry:
-        message = kp.inquiry_request_for(
+        message = mapping.inquiry_request_for(
             customer,
             months,
             office=self.office,
@@ -278,27 +281,27 @@ class KantorPosAdapter:
             payer=None if payer is None or payer.kind is PayerKind.SELF else payer,
         )
         answer = self._call(
-            "inquire", message, lambda body: kp.decode_inquiry_response(body, **self._codes())
+            "inquire", message, lambda body: codec.decode_inquiry_response(body, **self._codes())
         )
         if answer.customer != customer:
             raise MalformedMessage(
                 "message.malformed", {"reason": "the inquiry answers for another customer"}
             )
-        return kp.inquiry_from_response(answer)
+        return mapping.inquiry_from_response(answer)
 
     # Payments ---------------------------------------------------------------------------------
 
     def pay(self, request: PaymentRequest) -> PaymentResult:
-        message = kp.payment_request_for(
+        message = mapping.payment_request_for(
             request, office=self.office, teller=self._teller(request.agent_id)
         )
         answer = self._call(
             "pay",
             message,
-            lambda body: kp.decode_payment_response(body, **self._codes()),
+            lambda body: codec.decode_payment_response(body, **self._codes()),
             reference=request.reference,
         )
-        result = self._checked(request, kp.payment_result_from(answer))
+        result = self._checked(request, mapping.payment_result_from(answer))
         if result.state is PaymentState.APPLIED and (
             result.periods != request.periods or result.amount != request.amount
         ):
@@ -309,16 +312,16 @@ class KantorPosAdapter:
         return result
 
     def payment_status(self, request: PaymentRequest) -> PaymentResult:
-        message = kp.status_request_for(
+        message = mapping.status_request_for(
             request, office=self.office, teller=self._teller(request.agent_id)
         )
         answer = self._call(
             "status",
             message,
-            lambda body: kp.decode_status_response(body, **self._codes()),
+            lambda body: codec.decode_status_response(body, **self._codes()),
             reference=request.reference,
         )
-        return self._checked(request, kp.payment_result_from(answer))
+        return self._checked(request, mapping.payment_result_from(answer))
 
     @staticmethod
     def _checked(request: PaymentRequest, result: PaymentResult) -> PaymentResult:
@@ -329,7 +332,7 @@ class KantorPosAdapter:
         return result
 
     def reverse(self, request: PaymentRequest, repeat: bool) -> ReversalResult:
-        message = kp.reversal_request_for(
+        message = mapping.reversal_request_for(
             request,
             repeat,
             office=self.office,
@@ -339,14 +342,14 @@ class KantorPosAdapter:
         answer = self._call(
             "reverse",
             message,
-            lambda body: kp.decode_reversal_response(body, **self._codes()),
+            lambda body: codec.decode_reversal_response(body, **self._codes()),
             reference=request.reference,
         )
         if answer.reference != request.reference:
             raise MalformedMessage(
                 "message.malformed", {"reason": "the answer is for another reference"}
             )
-        return kp.reversal_result_from(answer)
+        return mapping.reversal_result_from(answer)
 
     # Settlement -------------------------------------------------------------------------------
 
@@ -362,7 +365,7 @@ class KantorPosAdapter:
         )
         if response.status != 200:
             try:
-                fault = kp.decode_fault(response.body, limits=self.profile.message_limits)
+                fault = codec.decode_fault(response.body, limits=self.profile.message_limits)
             except MalformedMessage:
                 fault = None
             if fault is not None and fault.response_code is not None:
@@ -376,7 +379,7 @@ class KantorPosAdapter:
             raise HostDeclined(
                 "host.error", {"code": f"HTTP {response.status}"}, host_code=str(response.status)
             )
-        office, business_date, records = kp.read_settlement(
+        office, business_date, records = read_settlement(
             response.body, limits=self.profile.settlement_limits, channel=self.name
         )
         if office != self.office or business_date != day:

@@ -33,7 +33,7 @@ from jamsostek_channels.errors import JamsostekError
 from jamsostek_channels.messages import CATALOGUE
 
 if TYPE_CHECKING:
-    from jamsostek_channels.adapters.kantorpos.messages import PosFault
+    from jamsostek_channels.adapters.kantorpos.types import PosFault
 
 __all__ = ["ResponseCodeInfo", "ResponseCodes"]
 
@@ -142,7 +142,7 @@ class ResponseCodes(Mapping[str, ResponseCodeInfo]):
 
         ``host.*`` codes become :class:`KantorPosDeclined`; ``message.*`` codes (the host
         refused our message) :class:`KantorPosRefused`. ``soap_fault`` (a
-        :class:`~.messages.PosFault`) is attached when a fault brought the code.
+        :class:`~.types.PosFault`) is attached when a fault brought the code.
         """
         info = self.info(code, fault)
         if info.error is None:

@@ -16,7 +16,7 @@ from jamsostek_channels.errors import HostDeclined, MalformedMessage
 
 if TYPE_CHECKING:
     from jamsostek_channels.adapters.kantorpos.codes import ResponseCodeInfo
-    from jamsostek_channels.adapters.kantorpos.messages import PosFault
+    from jamsostek_channels.adapters.kantorpos.types import PosFault
 
 __all__ = ["KantorPosDeclined", "KantorPosRefused"]
 

@@ -24,8 +24,10 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
-from jamsostek_channels.adapters.kantorpos import messages as m
+from jamsostek_channels.adapters.kantorpos import codec
+from jamsostek_channels.adapters.kantorpos import types as m
 from jamsostek_channels.adapters.kantorpos.profile import KantorPosProfile, load_profile
+from jamsostek_channels.adapters.kantorpos.settlement import encode_settlement_file
 from jamsostek_channels.adapters.kantorpos.soap import FaultCode
 from jamsostek_channels.channel import CustomerId, CustomerIdKind
 from jamsostek_channels.clock import JAKARTA
@@ -234,10 +236,10 @@ def example_messages() -> dict[str, m.PosMessage | m.PosFault | m.PosSettlementF
 
 def malformed_payment_request() -> tuple[bytes, MalformedMessage]:
     """A payment request with a negative amount, and the error the decoder raises for it."""
-    good = m.encode(_payment_request())
+    good = codec.encode(_payment_request())
     bad = good.replace(b"<kp:amount>72600</kp:amount>", b"<kp:amount>-72600</kp:amount>")
     try:
-        m.decode_payment_request(bad)
+        codec.decode_payment_request(bad)
     except MalformedMessage as error:
         return bad, error
     raise AssertionError("the malformed example decoded")  # pragma: no cover
@@ -255,15 +257,18 @@ def example_documents() -> dict[str, bytes]:
     documents: dict[str, bytes] = {}
     for name, message in example_messages().items():
         if isinstance(message, m.PosFault):
-            documents[name] = m.encode_fault(message)
+            documents[name] = codec.encode_fault(message)
         elif isinstance(message, m.PosSettlementFile):
-            documents[name] = m.encode_settlement_file(message)
+            documents[name] = encode_settlement_file(message)
         else:
-            documents[name] = m.encode(message)
+            documents[name] = codec.encode(message)
     _, error = malformed_payment_request()
+    # The fake gateway is the reference server: its answer is the example.
+    from jamsostek_channels.testing.kantorpos_gateway import fault_for
+
     codes = load_profile().response_codes
-    documents["format.fault"] = m.encode_fault(
-        m.fault_for(error, codes=codes, reference="KP40115-20261123-0002")
+    documents["format.fault"] = codec.encode_fault(
+        fault_for(error, codes=codes, reference="KP40115-20261123-0002")
     )
     return documents
 

@@ -25,8 +25,8 @@ from typing import Any
 import attrs
 
 from jamsostek_channels.adapters.kantorpos.codes import ResponseCodeInfo, ResponseCodes
-from jamsostek_channels.adapters.kantorpos.messages import Limits
 from jamsostek_channels.adapters.kantorpos.soap import FaultCode
+from jamsostek_channels.adapters.kantorpos.wire import Limits
 from jamsostek_channels.channel import Capabilities
 
 __all__ = ["OPERATIONS", "PROFILES", "KantorPosProfile", "default_profile", "load_profile"]

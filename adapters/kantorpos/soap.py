@@ -1,5 +1,5 @@
-"""SOAP 1.1 envelopes as the Kantor Pos profile uses them: write one around a payload, open one
-to find its payload, and write or read a SOAP Fault.
+"""SOAP 1.1 envelopes as the Kantor Pos profile uses them: build one (an lxml tree) around a
+payload, open one to find its payload, and build or read a SOAP Fault.
 
 The profile is a strict subset of SOAP 1.1 (namespace :data:`SOAP_NS`), document/literal:
 
@@ -14,37 +14,34 @@ Opening an envelope checks its structure and raises
 :class:`~jamsostek_channels.errors.MalformedMessage` with a reason naming what is wrong; an
 envelope in the SOAP 1.2 namespace raises :class:`EnvelopeVersionMismatch`, which a server
 answers with a ``soap:VersionMismatch`` fault. Schema validation of the whole envelope is the
-caller's next step (:mod:`.messages`).
+caller's next step (:mod:`.codec`).
 """
 
 from __future__ import annotations
 
 import enum
-import functools
+from collections.abc import Mapping
 from typing import Final
 
 import attrs
 from lxml import etree
 
 from jamsostek_channels.adapters.kantorpos.xmlsafe import malformed
-from jamsostek_channels.adapters.kantorpos.xmltext import escape
 from jamsostek_channels.errors import MalformedMessage
 
 __all__ = [
     "BODY",
     "CONTENT_TYPE",
     "ENVELOPE",
-    "ENVELOPE_TAIL",
     "FAULT",
-    "FAULT_TAIL",
     "HEADER",
     "SOAP12_NS",
     "SOAP_NS",
     "EnvelopeVersionMismatch",
     "FaultCode",
     "SoapFault",
-    "envelope_head",
-    "fault_lines",
+    "add_fault",
+    "new_envelope",
     "open_envelope",
     "read_fault",
 ]
@@ -91,47 +88,44 @@ class SoapFault:
     detail: tuple[etree._Element, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
-@functools.cache
-def envelope_head(payload_nsmap: tuple[tuple[str, str], ...] = ()) -> str:
-    """The lines opening ``soap:Envelope/soap:Body`` (no line end after the last). The
-    payload's prefixes, given as ``(prefix, uri)`` pairs, are declared once, on the envelope,
-    after ``soap``; the payload goes at depth 2 (four spaces), then :data:`ENVELOPE_TAIL`."""
+def new_envelope(
+    payload_nsmap: Mapping[str, str] | None = None,
+) -> tuple[etree._Element, etree._Element]:
+    """An empty ``soap:Envelope/soap:Body``: ``(envelope, body)``. The payload's prefixes are
+    declared once, on the envelope, after ``soap`` (so a Fault's ``soap:Client`` and every
+    message element share the same declarations)."""
     nsmap: dict[str, str] = {"soap": SOAP_NS}
-    for prefix, uri in payload_nsmap:
+    for prefix, uri in (payload_nsmap or {}).items():
         if prefix not in nsmap and uri != SOAP_NS:
             nsmap[prefix] = uri
-    declarations = "".join(f' xmlns:{prefix}="{uri}"' for prefix, uri in nsmap.items())
-    return f"<soap:Envelope{declarations}>\n  <soap:Body>"
+    envelope = etree.Element(ENVELOPE, nsmap=nsmap)
+    return envelope, etree.SubElement(envelope, BODY)
 
 
-#: The lines closing what :func:`envelope_head` opened.
-ENVELOPE_TAIL: Final = "  </soap:Body>\n</soap:Envelope>"
-
-
-def fault_lines(
-    code: FaultCode, string: str, *, subcode: str | None = None, actor: str | None = None
-) -> list[str]:
-    """The lines of a ``soap:Fault`` at depth 2, open after ``faultstring`` (and
-    ``faultactor``): add a ``detail`` element's lines at depth 3 if there is one, then
-    :data:`FAULT_TAIL`. A ``faultstring`` longer than 512 characters is cut; a character XML
-    cannot carry raises :class:`~.xmltext.Unencodable`."""
-    code_text = f"soap:{code.value}" + (f".{subcode}" if subcode else "")
-    lines = ["    <soap:Fault>", _line("faultcode", code_text)]
-    lines.append(_line("faultstring", string[:_FAULT_STRING_MAX]))
+def add_fault(
+    body: etree._Element,
+    code: FaultCode,
+    string: str,
+    *,
+    subcode: str | None = None,
+    actor: str | None = None,
+) -> etree._Element:
+    """A ``soap:Fault`` appended to ``body`` with ``faultcode``, ``faultstring`` (cut at 512
+    characters) and ``faultactor``; the caller appends a ``detail`` if there is one. lxml's
+    ``ValueError`` for a character XML cannot carry is left to the caller, who names it."""
+    fault = etree.SubElement(body, FAULT)
+    _add(fault, "faultcode", f"soap:{code.value}" + (f".{subcode}" if subcode else ""))
+    _add(fault, "faultstring", string[:_FAULT_STRING_MAX])
     if actor is not None:
-        lines.append(_line("faultactor", actor))
-    return lines
+        _add(fault, "faultactor", actor)
+    return fault
 
 
-def _line(name: str, text: str) -> str:
-    """One unqualified Fault child at depth 3; ``<x/>`` when empty, as lxml writes it."""
-    if not text:
-        return f"      <{name}/>"
-    return f"      <{name}>{escape(name, text)}</{name}>"
-
-
-#: The line closing what :func:`fault_lines` opened.
-FAULT_TAIL: Final = "    </soap:Fault>"
+def _add(parent: etree._Element, name: str, text: str) -> None:
+    """One unqualified Fault child (SOAP 1.1 leaves them in no namespace)."""
+    child = etree.SubElement(parent, name)
+    if text:  # no empty text node: an empty faultstring is written <faultstring/>
+        child.text = text
 
 
 def _blank(text: str | None) -> bool:

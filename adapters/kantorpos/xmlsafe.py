@@ -235,7 +235,7 @@ def parse_valid(
     """:func:`parse`, then whether the document is valid against ``schema``: ``(root,
     valid)``. The validator (C code, bounded by libxml2's own depth limit) runs before the depth
     search, which only an invalid document needs: a valid one is no deeper than its schema
-    allows (``tests/test_kantorpos_writer.py`` holds every shipped schema under
+    allows (``tests/test_kantorpos_codec.py`` holds every shipped schema under
     :data:`MAX_DEPTH`). Call :func:`validate` for the worded error of an invalid one."""
     raw, root = _parsed(data, max_bytes)
     _check_xsi(raw, root)  # before the validator: a sender must not steer it

@@ -8,7 +8,9 @@ Modelled on moto, like :mod:`.snap_biller`: :class:`KantorPosGateway` holds the 
 payment was reversed), its handlers translate SOAP into calls on the host, and a
 :class:`~jamsostek_channels.testing.wire.Router` routes. Every rule about participants, bills,
 prices and payments is the host's; envelopes, messages, XSD validation and response codes are
-:mod:`jamsostek_channels.adapters.kantorpos`'s. Nothing is re-implemented here.
+:mod:`jamsostek_channels.adapters.kantorpos`'s. Nothing is re-implemented here. The server's
+half of the message mapping (answers built from the host's results: :func:`payment_response_for`,
+:func:`fault_for`, :func:`settlement_file_for` ...) lives here, as only a server needs it.
 
 Routes (under ``prefix``)::
 
@@ -50,29 +52,72 @@ import datetime as dt
 import re
 import string
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
-from jamsostek_channels.adapters.kantorpos import messages as kp
+from jamsostek_channels.adapters.kantorpos import codec, soap
+from jamsostek_channels.adapters.kantorpos.codes import ResponseCodes
 from jamsostek_channels.adapters.kantorpos.profile import KantorPosProfile, load_profile
+from jamsostek_channels.adapters.kantorpos.settlement import encode_settlement_file
 from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE
+from jamsostek_channels.adapters.kantorpos.types import (
+    PaymentStatus,
+    PosAnswer,
+    PosBill,
+    PosFault,
+    PosInquiryRequest,
+    PosInquiryResponse,
+    PosPaymentRequest,
+    PosPaymentResponse,
+    PosRegistrationChallenge,
+    PosRegistrationConfirm,
+    PosRegistrationRequest,
+    PosRegistrationResult,
+    PosReversalRequest,
+    PosReversalResponse,
+    PosSettlementFile,
+    PosSettlementRecord,
+    PosStatusRequest,
+    PosStatusResponse,
+    ReversalStatus,
+    SettlementStatus,
+    TransactionStatus,
+    operation_of,
+)
 from jamsostek_channels.adapters.kantorpos.xmlsafe import malformed
 from jamsostek_channels.channel import (
+    Inquiry,
+    OtpChallenge,
     PaymentRequest,
     PaymentResult,
     PaymentState,
+    Registration,
     RegistrationRequest,
     ReversalResult,
     ReversalState,
+    SettlementRecord,
 )
 from jamsostek_channels.errors import HostDeclined, InvalidInput, JamsostekError
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import Faults, Gateway, Router, WireRequest, WireResponse
 
-__all__ = ["SANDBOX_OFFICE", "SANDBOX_TELLER", "KantorPosGateway", "kantorpos_gateway"]
+__all__ = [
+    "SANDBOX_OFFICE",
+    "SANDBOX_TELLER",
+    "KantorPosGateway",
+    "challenge_for",
+    "fault_for",
+    "inquiry_response_for",
+    "kantorpos_gateway",
+    "payment_response_for",
+    "registration_result_for",
+    "reversal_response_for",
+    "settlement_file_for",
+    "status_response_for",
+]
 
 #: The office and teller the sandbox's info file gives a client (reference profile values).
 SANDBOX_OFFICE = "40115"
@@ -90,7 +135,7 @@ class _Declined:
     result: PaymentResult
 
 
-def _content(message: kp.PosPaymentRequest) -> tuple[object, ...]:
+def _content(message: PosPaymentRequest) -> tuple[object, ...]:
     return (message.customer, message.periods, message.amount, message.admin_fee, message.payer)
 
 
@@ -135,7 +180,7 @@ class KantorPosGateway:
         self.channel = self.profile.name
         self._lock = threading.RLock()
         self._settlement_pattern = _path_pattern(self.prefix + self.profile.settlement_path)
-        self._handlers: Mapping[str, Callable[[WireRequest, Any], kp.PosAnswer]] = {
+        self._handlers: Mapping[str, Callable[[WireRequest, Any], PosAnswer]] = {
             "register": self._register,
             "confirm": self._confirm,
             "inquire": self._inquire,
@@ -191,17 +236,17 @@ class KantorPosGateway:
         if isinstance(error, InvalidInput):
             fields = ", ".join(sorted({p.field for p in error.problems}))[:200]
             error = malformed(f"refused by the rules ({fields or 'input'})")
-        fault = kp.fault_for(error, codes=self.profile.response_codes, reference=reference)
-        return WireResponse(status, kp.encode_fault(fault), _XML_HEADERS)
+        fault = fault_for(error, codes=self.profile.response_codes, reference=reference)
+        return WireResponse(status, codec.encode_fault(fault), _XML_HEADERS)
 
     def _soap(self, request: WireRequest) -> WireResponse:
         reference: str | None = None
         try:
             if not request.header("content-type").lower().startswith("text/xml"):
                 raise malformed("the Content-Type must be text/xml; charset=utf-8")
-            message = kp.decode_request(request.body, limits=self.profile.message_limits)
+            message = codec.decode_request(request.body, limits=self.profile.message_limits)
             reference = getattr(message, "reference", None)
-            operation = kp.operation_of(message)
+            operation = operation_of(message)
             if self.profile.operation_for(request.header("soapaction")) != operation:
                 raise malformed(
                     "the SOAPAction does not name the Body's operation", field="SOAPAction"
@@ -213,45 +258,43 @@ class KantorPosGateway:
             answer = self._handlers[operation](request, message)
         except JamsostekError as error:
             return self._fault(error, reference)
-        return WireResponse(200, kp.encode(answer), _XML_HEADERS)
+        return WireResponse(200, codec.encode(answer), _XML_HEADERS)
 
     def _register(
-        self, request: WireRequest, message: kp.PosRegistrationRequest
-    ) -> kp.PosRegistrationChallenge:
+        self, request: WireRequest, message: PosRegistrationRequest
+    ) -> PosRegistrationChallenge:
         registration = RegistrationRequest(
             reference=message.reference,
             participant=message.participant.to_participant(),
             payer=message.registered_by.to_payer(),
             requested_at=message.requested_at,
         )
-        return kp.challenge_for(self.host.request_registration(self.channel, registration))
+        return challenge_for(self.host.request_registration(self.channel, registration))
 
     def _confirm(
-        self, request: WireRequest, message: kp.PosRegistrationConfirm
-    ) -> kp.PosRegistrationResult:
+        self, request: WireRequest, message: PosRegistrationConfirm
+    ) -> PosRegistrationResult:
         registration = self.host.confirm_registration(message.challenge_id, message.otp)
-        return kp.registration_result_for(registration)
+        return registration_result_for(registration)
 
-    def _inquire(
-        self, request: WireRequest, message: kp.PosInquiryRequest
-    ) -> kp.PosInquiryResponse:
+    def _inquire(self, request: WireRequest, message: PosInquiryRequest) -> PosInquiryResponse:
         payer = None if message.payer is None else message.payer.to_payer()
         inquiry = self.host.inquire(
             message.customer, message.months, channel=self.channel, payer=payer
         )
         fee = self.profile.capabilities.admin_fee.fee_for(inquiry.amount)
-        return kp.inquiry_response_for(
+        return inquiry_response_for(
             attrs.evolve(inquiry, admin_fee=fee),
             valid_until=self.host.now() + self.host.inquiry_ttl,
         )
 
-    def _pay(self, request: WireRequest, message: kp.PosPaymentRequest) -> kp.PosPaymentResponse:
+    def _pay(self, request: WireRequest, message: PosPaymentRequest) -> PosPaymentResponse:
         codes = self.profile.response_codes
         declined = self._declined.get(message.reference)
         if declined is not None:
             if declined.content != _content(message):
                 raise HostDeclined("host.conflict")
-            return kp.payment_response_for(declined.result, codes=codes)
+            return payment_response_for(declined.result, codes=codes)
         payment = PaymentRequest(
             reference=message.reference,
             customer=message.customer,
@@ -276,11 +319,11 @@ class KantorPosGateway:
                 host_code=codes.code_for(error.code),
             )
             self._declined[message.reference] = _Declined(_content(message), result)
-            return kp.payment_response_for(result, codes=codes)
+            return payment_response_for(result, codes=codes)
         self._counters.setdefault(message.reference, (message.office, message.teller))
         if result.state is PaymentState.REVERSED:  # a repeat answers the first answer
             result = attrs.evolve(result, state=PaymentState.APPLIED)
-        return kp.payment_response_for(result, codes=codes)
+        return payment_response_for(result, codes=codes)
 
     def _apply(self, payment: PaymentRequest) -> PaymentResult:
         capabilities = self.profile.capabilities
@@ -292,36 +335,34 @@ class KantorPosGateway:
                 raise HostDeclined("host.amount_mismatch")
         return self.host.pay(self.channel, payment)
 
-    def _status(self, request: WireRequest, message: kp.PosStatusRequest) -> kp.PosStatusResponse:
+    def _status(self, request: WireRequest, message: PosStatusRequest) -> PosStatusResponse:
         codes = self.profile.response_codes
         if self.faults.pending(request):
             pending = PaymentResult(reference=message.reference, state=PaymentState.PENDING)
-            return kp.status_response_for(pending, codes=codes)
+            return status_response_for(pending, codes=codes)
         result = self.host.payment_status(self.channel, message.reference)
         declined = self._declined.get(message.reference)
         if result.state is PaymentState.NOT_FOUND and declined is not None:
             result = declined.result
-        return kp.status_response_for(result, codes=codes)
+        return status_response_for(result, codes=codes)
 
-    def _reverse(
-        self, request: WireRequest, message: kp.PosReversalRequest
-    ) -> kp.PosReversalResponse:
+    def _reverse(self, request: WireRequest, message: PosReversalRequest) -> PosReversalResponse:
         codes = self.profile.response_codes
         known = self.host.payment_status(self.channel, message.reference)
         if known.state is not PaymentState.NOT_FOUND and known.amount != message.amount:
             refused = ReversalResult(
                 message.reference, ReversalState.REFUSED, codes.code_for("host.amount_mismatch")
             )
-            return kp.reversal_response_for(refused, codes=codes)
+            return reversal_response_for(refused, codes=codes)
         result = self.host.reverse(self.channel, message.reference)
         reversed_at = None
         if result.state is ReversalState.REVERSED:
             reversed_at = self._reversed_at.setdefault(message.reference, self.host.now())
-        return kp.reversal_response_for(result, codes=codes, reversed_at=reversed_at)
+        return reversal_response_for(result, codes=codes, reversed_at=reversed_at)
 
     # The settlement file ------------------------------------------------------------------
 
-    def settlement_file(self, office: str, day: dt.date) -> kp.PosSettlementFile:
+    def settlement_file(self, office: str, day: dt.date) -> PosSettlementFile:
         """The office's settlement file for ``day`` (every payment it took through this
         channel that day, in the order taken)."""
         with self._lock:
@@ -330,16 +371,16 @@ class KantorPosGateway:
                 taken_by = self._counters.get(record.reference)
                 if taken_by is None or taken_by[0] != office:
                     continue
-                line = kp.settlement_file_for(
+                line = settlement_file_for(
                     (record,), office=office, business_date=day, generated_at=record.paid_at
                 ).records[0]
                 reversed_at = (
                     self._reversed_at.get(record.reference)
-                    if line.state is kp.SettlementStatus.REVERSED
+                    if line.state is SettlementStatus.REVERSED
                     else None
                 )
                 records.append(attrs.evolve(line, teller=taken_by[1], reversed_at=reversed_at))
-            return kp.PosSettlementFile(
+            return PosSettlementFile(
                 office=office,
                 business_date=day,
                 generated_at=self.host.now(),
@@ -358,8 +399,165 @@ class KantorPosGateway:
             day = dt.date.fromisoformat(date)
         except ValueError:
             return self._fault(malformed("the date must be YYYY-MM-DD"), None, status=404)
-        body = kp.encode_settlement_file(self.settlement_file(office, day))
+        body = encode_settlement_file(self.settlement_file(office, day))
         return WireResponse(200, body, _FILE_HEADERS)
+
+
+# The server's half of the message mapping ----------------------------------------------------
+
+
+def challenge_for(challenge: OtpChallenge) -> PosRegistrationChallenge:
+    """Server side: the answer to ``register``."""
+    return PosRegistrationChallenge(
+        reference=challenge.reference,
+        challenge_id=challenge.challenge_id,
+        phone_masked=challenge.phone_masked,
+        expires_at=challenge.expires_at,
+    )
+
+
+def registration_result_for(registration: Registration) -> PosRegistrationResult:
+    """Server side: the answer to ``confirm``."""
+    return PosRegistrationResult(
+        reference=registration.reference,
+        kpj=registration.kpj,
+        nik_masked=registration.nik_masked,
+        name=registration.name,
+        registered_from=registration.registered,
+        programs=registration.programs,
+    )
+
+
+def inquiry_response_for(
+    inquiry: Inquiry, *, valid_until: dt.datetime | None = None
+) -> PosInquiryResponse:
+    """Server side: the answer to ``inquire``."""
+    return PosInquiryResponse(
+        inquiry_id=inquiry.inquiry_id,
+        customer=inquiry.customer,
+        kpj=inquiry.kpj,
+        name_masked=inquiry.name_masked,
+        programs=inquiry.programs,
+        coverage_state=inquiry.state,
+        bills=tuple(PosBill(b.period, b.amount, b.discount) for b in inquiry.bills),
+        total=inquiry.amount,
+        admin_fee=inquiry.admin_fee,
+        valid_until=valid_until,
+    )
+
+
+def _result_code(result: PaymentResult, codes: ResponseCodes) -> str:
+    if result.state is PaymentState.PENDING:
+        return codes.pending
+    if result.state in (PaymentState.DECLINED, PaymentState.NOT_FOUND):
+        if result.host_code is not None and result.host_code in codes:
+            return result.host_code
+        if result.state is PaymentState.NOT_FOUND:
+            return codes.code_for("host.not_found")
+        return codes.unknown_refusal
+    return codes.success
+
+
+def payment_response_for(result: PaymentResult, *, codes: ResponseCodes) -> PosPaymentResponse:
+    """Server side: the answer to ``pay`` (APPLIED, DECLINED or PENDING only: anything else
+    raises ``ValueError``). A DECLINED result's ``host_code`` is its response code."""
+    status = PaymentStatus(result.state.name)
+    return PosPaymentResponse(
+        reference=result.reference,
+        status=status,
+        response_code=_result_code(result, codes),
+        host_reference=result.host_reference,
+        periods=result.periods,
+        amount=result.amount,
+        paid_at=result.paid_at,
+    )
+
+
+def status_response_for(result: PaymentResult, *, codes: ResponseCodes) -> PosStatusResponse:
+    """Server side: the answer to ``status``."""
+    return PosStatusResponse(
+        reference=result.reference,
+        status=TransactionStatus(result.state.name),
+        response_code=_result_code(result, codes),
+        host_reference=result.host_reference,
+        periods=result.periods,
+        amount=None if result.state is PaymentState.NOT_FOUND else result.amount,
+        paid_at=result.paid_at,
+    )
+
+
+def reversal_response_for(
+    result: ReversalResult, *, codes: ResponseCodes, reversed_at: dt.datetime | None = None
+) -> PosReversalResponse:
+    """Server side: the answer to ``reverse`` (a QUEUED result is the client's, never an
+    answer: ``ValueError``)."""
+    status = ReversalStatus(result.state.name)
+    if status is ReversalStatus.REVERSED:
+        code = codes.success
+    elif result.host_code is not None and result.host_code in codes:
+        code = result.host_code
+    elif status is ReversalStatus.NOT_FOUND:
+        code = codes.code_for("host.not_found")
+    else:
+        code = codes.code_for("host.reversal_refused")
+    return PosReversalResponse(
+        reference=result.reference, status=status, response_code=code, reversed_at=reversed_at
+    )
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())[:255] or "-"
+
+
+def fault_for(
+    error: JamsostekError, *, codes: ResponseCodes, reference: str | None = None
+) -> PosFault:
+    """Server side: the Fault that answers ``error`` (its code mapped through ``codes``).
+
+    A malformed request is ``soap:Client`` with code 30 (31 when too large); a SOAP 1.2
+    envelope ``soap:VersionMismatch``; a refusal ``soap:Client`` and a failure of the host
+    ``soap:Server``, as the code's entry says.
+    """
+    code = codes.code_for(error.code)
+    faultcode = codes.fault_for(code)
+    if isinstance(error, soap.EnvelopeVersionMismatch):
+        faultcode = soap.FaultCode.VERSION_MISMATCH
+    return PosFault(
+        code=faultcode,
+        string=_clean(error.message_en),
+        response_code=code,
+        reference=reference,
+        message_id=_clean(error.message_id),
+        message_en=_clean(error.message_en),
+    )
+
+
+def settlement_file_for(
+    records: Iterable[SettlementRecord],
+    *,
+    office: str,
+    business_date: dt.date,
+    generated_at: dt.datetime,
+) -> PosSettlementFile:
+    """A settlement file from the library's records (their order kept)."""
+    return PosSettlementFile(
+        office=office,
+        business_date=business_date,
+        generated_at=generated_at,
+        records=tuple(
+            PosSettlementRecord(
+                reference=r.reference,
+                host_reference=r.host_reference,
+                nik_masked=r.nik_masked,
+                periods=r.periods,
+                amount=r.amount,
+                admin_fee=r.admin_fee,
+                paid_at=r.paid_at,
+                state=SettlementStatus(r.state.name),
+            )
+            for r in records
+        ),
+    )
 
 
 def kantorpos_gateway(
