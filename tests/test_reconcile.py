@@ -747,7 +747,7 @@ def _problems(capsys: pytest.CaptureFixture[str], argv: list[str]) -> list[dict[
     ("content", "field", "code"),
     [
         (b"[{", "file", "file.not_json"),
-        (b"\xff\xfe\x00", "file", "file.unreadable"),
+        (b"\xff\xfe\x00", "file", "file.encoding"),
         (b'{"records": []}', "file", "field.type"),
         (b"[1]", "records[0]", "field.type"),
     ],

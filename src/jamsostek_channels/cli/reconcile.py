@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
-import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -162,29 +161,13 @@ def _structure_problems(index: int, error: Exception) -> list[Problem]:
 
 def read_json_settlement(path: Path) -> list[SettlementRecord]:
     """Canonical JSON settlement records from ``path``; raises :class:`InvalidInput` with every
-    problem (``file.unreadable``, ``file.not_json``, ``field.*`` per record and field)."""
+    problem (the file's, as :mod:`jamsostek_channels.inputs` reads JSON, then ``field.*`` per
+    record and field)."""
     from jamsostek_channels.channel import SettlementRecord
     from jamsostek_channels.converters import structure
+    from jamsostek_channels.inputs import read_json
 
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_JSON_BYTES + 1)
-    except OSError:
-        raise InvalidInput([Problem.of("file", "file.unreadable")]) from None
-    if len(raw) > MAX_JSON_BYTES:
-        raise InvalidInput([Problem.of("file", "field.too_long", {"max": MAX_JSON_BYTES})])
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidInput([Problem.of("file", "file.unreadable")]) from None
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            [Problem.of("file", "file.not_json", {"line": error.lineno, "column": error.colno})]
-        ) from None
-    except (ValueError, RecursionError):
-        raise InvalidInput(
-            [Problem.of("file", "file.not_json", {"line": "?", "column": "?"})]
-        ) from None
+    data = read_json(path, max_bytes=MAX_JSON_BYTES)
     if not isinstance(data, list):
         raise InvalidInput(
             [Problem.of("file", "field.type", {"expected": "JSON array of settlement records"})]
