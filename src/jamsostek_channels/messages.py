@@ -326,6 +326,15 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Berkas CSV rusak di baris {line} (tanda kutip tidak ditutup atau isian terlalu panjang).",
         "The CSV file is broken at line {line} (an unclosed quote or an over-long cell).",
     ),
+    # Amounts read from files (settlements)
+    "amount.negative": (
+        "Nilai rupiah tidak boleh negatif.",
+        "A rupiah amount cannot be negative.",
+    ),
+    "amount.too_large": (
+        "Nilai rupiah terlalu besar (paling banyak {max}).",
+        "The rupiah amount is too large (at most {max}).",
+    ),
 }
 
 #: Read-only view of the catalogue: code -> (Indonesian, English).

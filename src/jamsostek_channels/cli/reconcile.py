@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from jamsostek_channels.channel import SettlementRecord
     from jamsostek_channels.reconcile import ReconciliationLine, ReconciliationReport
 
-__all__ = ["DEFAULT_JOURNAL", "READERS", "add_parser", "read_json_settlement", "run"]
+__all__ = [
+    "DEFAULT_JOURNAL",
+    "READERS",
+    "add_parser",
+    "read_json_settlement",
+    "run",
+    "settlement_records",
+]
 
 #: channel -> ``"module:function"``: the function takes the file's Path and returns
 #: ``(day, records)``. Imported only when that channel's file is read.
@@ -65,6 +72,8 @@ _FIELDS: dict[str, tuple[type, str]] = {
     "paid_at": (str, "ISO 8601 time with offset"),
     "state": (str, "paid | reversed"),
 }
+#: Checked by :func:`~jamsostek_channels.reconcile.amount_problem`: integer rupiah, in range.
+_MONEY = frozenset({"amount", "admin_fee"})
 
 
 class _Unreadable(Exception):
@@ -127,6 +136,7 @@ def _field_problems(index: int, item: Any) -> list[Problem]:
     if not isinstance(item, dict):
         return [Problem.of(where, "field.type", {"expected": "object"})]
     from jamsostek_channels.messages import echo
+    from jamsostek_channels.reconcile import amount_problem
 
     found = [  # an unknown name is echoed: short, and digits starred (it may be a NIK)
         Problem.of(f"{where}.{echo(name)}", "field.unknown") for name in item if name not in _FIELDS
@@ -136,7 +146,11 @@ def _field_problems(index: int, item: Any) -> list[Problem]:
             found.append(Problem.of(f"{where}.{name}", "field.required"))
             continue
         value = item[name]
-        if not isinstance(value, kind) or isinstance(value, bool):
+        if name in _MONEY:
+            problem = amount_problem(f"{where}.{name}", value)
+            if problem is not None:
+                found.append(problem)
+        elif not isinstance(value, kind) or isinstance(value, bool):
             found.append(Problem.of(f"{where}.{name}", "field.type", {"expected": expected}))
     return found
 
@@ -160,14 +174,20 @@ def _structure_problems(index: int, error: Exception) -> list[Problem]:
 
 
 def read_json_settlement(path: Path) -> list[SettlementRecord]:
-    """Canonical JSON settlement records from ``path``; raises :class:`InvalidInput` with every
-    problem (the file's, as :mod:`jamsostek_channels.inputs` reads JSON, then ``field.*`` per
-    record and field)."""
-    from jamsostek_channels.channel import SettlementRecord
-    from jamsostek_channels.converters import structure
+    """Canonical JSON settlement records from the file at ``path``: read as
+    :mod:`jamsostek_channels.inputs` reads JSON (its ``file.*`` problems), then
+    :func:`settlement_records`."""
     from jamsostek_channels.inputs import read_json
 
-    data = read_json(path, max_bytes=MAX_JSON_BYTES)
+    return settlement_records(read_json(path, max_bytes=MAX_JSON_BYTES))
+
+
+def settlement_records(data: Any) -> list[SettlementRecord]:
+    """Settlement records from a loaded JSON array; raises :class:`InvalidInput` with every
+    problem of every record (``field.*``, and ``amount.*`` for amounts and fees out of range)."""
+    from jamsostek_channels.channel import SettlementRecord
+    from jamsostek_channels.converters import structure
+
     if not isinstance(data, list):
         raise InvalidInput(
             [Problem.of("file", "field.type", {"expected": "JSON array of settlement records"})]
@@ -308,6 +328,8 @@ def _run(args: argparse.Namespace) -> int:
         return _unreadable(args, error.problems)
     try:
         report = reconcile_journal(records, journal, channel=args.channel, day=day)
+    except InvalidInput as error:  # a channel reader let an amount through that reconcile refuses
+        return _unreadable(args, error.problems)
     except sqlite3.Error:
         return _unreadable(args, [Problem.of("journal", "file.unreadable")])
     finally:
