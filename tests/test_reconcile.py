@@ -1084,3 +1084,20 @@ def test_twenty_thousand_lines() -> None:
     assert len(report.matched) == size - 40 - 20 - 10
     assert report.totals.journal_not_applied.count == 40
     assert report.totals.file_paid.count == len(records)
+
+
+def test_cli_report_escapes_control_characters_from_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, book: Book
+) -> None:
+    reference = "\x1b[2J\x1b]0;x\x07KP-9\u202e\r"
+    settlement = write_records(tmp_path / "s.json", [settled(reference)])
+    argv = ["--channel", CHANNEL, "--format", "json", "--journal", book.journal.path]
+    assert cli([*argv, "--day", DAY.isoformat(), str(settlement)]) == 1
+    out = capsys.readouterr().out
+    for char in "\x1b\x07\u202e\r":
+        assert char not in out
+    assert "\\x1b[2J\\x1b]0;x\\x07KP-9\\u202e\\x0d" in out
+    assert cli([*argv, "--day", DAY.isoformat(), "--json", str(settlement)]) == 1
+    out = capsys.readouterr().out
+    assert "\u202e" not in out
+    assert json.loads(out)["categories"]["missing_in_journal"][0]["reference"] == reference
