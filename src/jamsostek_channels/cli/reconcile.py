@@ -3,7 +3,9 @@
 The file is read by the channel's own reader (:data:`READERS`, imported only when used), or with
 ``--format json`` as a channel-neutral JSON array of canonical settlement records (the
 ``SettlementRecord`` fields: ``channel``, ``reference``, ``host_reference``, ``nik_masked``,
-``periods``, ``amount``, ``admin_fee``, ``paid_at``, ``state``).
+``periods``, ``amount``, ``admin_fee``, ``paid_at``, ``state``), read by
+:func:`jamsostek_channels.inputs.read_json` (a BOM allowed, duplicate keys refused); amounts and
+fees are whole rupiah from 0 to :data:`~jamsostek_channels.reconcile.MAX_AMOUNT`.
 
 Exit 0 when the day is balanced, 1 when it is not (every discrepancy listed), 2 when the file or
 the journal cannot be read.
