@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import subprocess
 import sys
 import textwrap
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ from hypothesis import strategies as st
 
 from jamsostek_channels.cli import check as check_command
 from jamsostek_channels.cli.main import main
+from jamsostek_channels.cli.output import print_json, printable
+from jamsostek_channels.inputs import MAX_JSON_DIGITS
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.validation import FIELDS, CheckResult, check_participant
 
@@ -136,7 +140,20 @@ def test_check_command_on_arbitrary_json_objects(
     path = tmp_path / "input.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     code = main(["check", str(path), *TODAY_ARGS, *(["--json"] if as_json else [])])
-    assert code in (0, 1)
+    # NaN, Infinity and 41-digit numbers are refused as the file is read; the rest is checked.
+    assert code == 2 if has_out_of_range_number(data) else code in (0, 1)
+
+
+def has_out_of_range_number(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(has_out_of_range_number(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_out_of_range_number(v) for v in value)
+    if isinstance(value, float):
+        return not math.isfinite(value) or len(json.dumps(value)) > MAX_JSON_DIGITS
+    if isinstance(value, int) and not isinstance(value, bool):
+        return len(str(value)) > MAX_JSON_DIGITS
+    return False
 
 
 @with_tmp
@@ -201,7 +218,8 @@ def test_markup_like_csv_header_does_not_crash_the_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "markup.csv"
-    path.write_text("nik,[/x]\n3201015508950001,1\n", encoding="utf-8")
+    header = ",".join([*FIELDS, "[/x]"])
+    path.write_text(header + "\n3201015508950001" + "," * len(FIELDS) + "1\n", encoding="utf-8")
     assert main(["check", str(path), *TODAY_ARGS]) == 1
     out = capsys.readouterr().out
     assert "[/x]:field.unknown" in out
@@ -260,3 +278,67 @@ def test_name_check_is_linear_on_hostile_names(name: str) -> None:
     except subprocess.TimeoutExpired:
         pytest.fail(f"checking the name {name!r} took more than 3 s (regular-expression blow-up)")
     assert done.returncode == 0, done.stderr
+
+
+# Terminal escapes -------------------------------------------------------------------------------
+
+# What a terminal could act on: ESC (colour, clear screen, window title), CR (rewrite the line),
+# BEL, a C1 CSI, DEL, a right-to-left override, an isolate, a line separator.
+TERMINAL_CONTROLS = ["\x1b", "\r", "\n", "\x07", "\x9b", "\x7f", "\u202e", "\u2066", "\u2028"]
+
+
+def acts_on_terminal(char: str) -> bool:
+    return unicodedata.category(char) == "Cc" or unicodedata.bidirectional(char) in {
+        "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", "LRM", "RLM", "ALM"
+    } or char in "\u2028\u2029"  # fmt: skip
+
+
+@pytest.mark.parametrize("char", TERMINAL_CONTROLS)
+def test_printable_escapes_each_control(char: str) -> None:
+    shown = printable(f"Siti{char}Rahayu")
+    assert char not in shown
+    assert shown.startswith("Siti\\")
+    assert shown.endswith("Rahayu")
+
+
+@given(st.text())
+@example("Siti Rahayu, Ñoño; 陈; 🙂 [bold]")
+def test_printable_leaves_nothing_a_terminal_acts_on(text: str) -> None:
+    shown = printable(text)
+    assert not any(acts_on_terminal(c) for c in shown)
+    if not any(acts_on_terminal(c) for c in text):
+        assert shown == text
+
+
+def test_print_json_escapes_what_json_leaves_raw(capsys: pytest.CaptureFixture[str]) -> None:
+    document = {"name": "a\u202eb\x9bc\x1bd\x7fe\u2028f", "kota": "Bekasi"}
+    print_json(document)
+    out = capsys.readouterr().out
+    assert not any(acts_on_terminal(c) for c in out.replace("\n", ""))
+    assert json.loads(out) == document
+
+
+HOSTILE_KEY = "\x1b]0;pwned\x07[bold]x\u202e\r"
+
+
+def test_check_table_escapes_a_hostile_field_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(participant_data(**{HOSTILE_KEY: 1})), encoding="utf-8")
+    assert main(["check", str(path), *TODAY_ARGS]) == 1
+    out = capsys.readouterr().out
+    assert not any(acts_on_terminal(c) for c in out.replace("\n", ""))
+    assert "\\x1b]0;pwned\\x07[bold]x\\u202e\\x0d" in out  # shown, markup and all
+
+
+def test_check_csv_summary_escapes_a_hostile_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "hostile.csv"
+    header = ",".join([*FIELDS, '"' + HOSTILE_KEY.replace("\r", "") + '"'])
+    path.write_text(header + "\n3201015508950001" + "," * len(FIELDS) + "1\n", encoding="utf-8")
+    assert main(["check", str(path), *TODAY_ARGS]) == 1
+    out = capsys.readouterr().out
+    assert not any(acts_on_terminal(c) for c in out.replace("\n", ""))
+    assert "\\x1b]0;pwned\\x07[bold]x\\u202e:field.unknown" in out

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jamsostek_channels.channel import (
@@ -28,11 +28,13 @@ from jamsostek_channels.cli import reconcile as command
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.converters import unstructure
 from jamsostek_channels.errors import InvalidInput, Problem
+from jamsostek_channels.inputs import loads_json
 from jamsostek_channels.journal import Entry, EntryState, Journal
 from jamsostek_channels.model import Payer
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.reconcile import (
     CATEGORIES,
+    MAX_AMOUNT,
     OK_CATEGORIES,
     ReconciliationReport,
     Sum,
@@ -747,7 +749,7 @@ def _problems(capsys: pytest.CaptureFixture[str], argv: list[str]) -> list[dict[
     ("content", "field", "code"),
     [
         (b"[{", "file", "file.not_json"),
-        (b"\xff\xfe\x00", "file", "file.unreadable"),
+        (b"\xff\xfe\x00", "file", "file.encoding"),
         (b'{"records": []}', "file", "field.type"),
         (b"[1]", "records[0]", "field.type"),
     ],
@@ -781,6 +783,13 @@ def test_cli_unreadable_file(
         ({"paid_at": "yesterday"}, "records[0].paid_at", "field.type"),
         ({"periods": ["2026-13"]}, "records[0].periods", "period.format"),
         ({"nik": "3201015508950001"}, "records[0].nik", "field.unknown"),
+        ({"amount": -1}, "records[0].amount", "amount.negative"),
+        ({"admin_fee": -2500}, "records[0].admin_fee", "amount.negative"),
+        ({"amount": -0.5}, "records[0].amount", "amount.negative"),
+        ({"amount": MAX_AMOUNT + 1}, "records[0].amount", "amount.too_large"),
+        ({"amount": 10**28}, "records[0].amount", "amount.too_large"),  # was a traceback
+        ({"admin_fee": 1e28}, "records[0].admin_fee", "amount.too_large"),
+        ({"amount": 10**39}, "records[0].amount", "amount.too_large"),
     ],
 )
 def test_cli_bad_records(
@@ -889,6 +898,114 @@ def test_cli_needs_a_day_when_the_file_spans_several(
     assert document["day"] == "2026-11-20"
 
 
+# Amounts out of range: typed problems, never a traceback -----------------------------------------
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_cli_refuses_an_amount_too_large_to_print(
+    capsys: pytest.CaptureFixture[str], files: tuple[Path, Path], tmp_path: Path, as_json: bool
+) -> None:
+    """Rupiah formatting raised decimal.InvalidOperation from deep inside lokal on 10**28."""
+    _, journal = files
+    bad = tmp_path / "huge.json"
+    bad.write_text(json.dumps([unstructure(settled("KP-1", amount=10**28))]), encoding="utf-8")
+    argv = ["--channel", CHANNEL, "--format", "json", "--journal", str(journal), str(bad)]
+    assert cli([*argv, *(["--json"] if as_json else [])]) == 2
+    captured = capsys.readouterr()
+    text = captured.out if as_json else captured.err
+    assert "amount.too_large" in text
+    assert "Traceback" not in captured.out + captured.err
+
+
+def test_the_largest_amount_is_accepted(book: Book) -> None:
+    book.pay("KP-1")
+    report = run_on(book, [settled("KP-1", amount=MAX_AMOUNT, fee=MAX_AMOUNT)])
+    assert [line.reason for line in report.amount_mismatch] == ["amount+admin_fee"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "fee", "codes"),
+    [
+        (-1, FEE, [("records[1].amount", "amount.negative")]),
+        (ONE_MONTH, MAX_AMOUNT + 1, [("records[1].admin_fee", "amount.too_large")]),
+        (
+            10**28,
+            -1,
+            [
+                ("records[1].amount", "amount.too_large"),
+                ("records[1].admin_fee", "amount.negative"),
+            ],
+        ),
+        (True, FEE, [("records[1].amount", "field.type")]),
+    ],
+)
+def test_reconcile_refuses_records_a_reader_let_through(
+    book: Book, amount: Any, fee: Any, codes: list[tuple[str, str]]
+) -> None:
+    """A channel reader (or a library caller) may build records without the JSON reader's
+    checks: reconcile refuses them itself, before matching or summing anything."""
+    book.pay("KP-1")
+    records = [settled("KP-0"), settled("KP-1", amount=amount, fee=fee)]
+    with pytest.raises(InvalidInput) as info:
+        run_on(book, records)
+    assert [(p.field, p.code) for p in info.value.problems] == codes
+    with pytest.raises(InvalidInput):
+        reconcile(records, book.entries(), channel=CHANNEL, day=DAY)
+
+
+def negative_reader(path: Path) -> tuple[dt.date, list[SettlementRecord]]:
+    return DAY, [settled("KP-1", fee=-FEE)]
+
+
+def test_cli_refuses_what_a_channel_reader_let_through(
+    capsys: pytest.CaptureFixture[str],
+    files: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, journal = files
+    monkeypatch.setitem(command.READERS, CHANNEL, f"{__name__}:negative_reader")
+    native = tmp_path / "settlement.txt"
+    native.write_text("anything", encoding="utf-8")
+    errors = _problems(capsys, ["--channel", CHANNEL, "--journal", str(journal), str(native)])
+    assert [(e["field"], e["code"]) for e in errors] == [
+        ("records[0].admin_fee", "amount.negative")
+    ]
+
+
+hostile_numbers = (
+    st.integers()
+    | st.integers(min_value=MAX_AMOUNT - 2, max_value=MAX_AMOUNT + 2)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.booleans()
+    | st.none()
+    | st.text(max_size=5)
+    | st.decimals(allow_nan=False, allow_infinity=False).map(str)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(amount=hostile_numbers, fee=hostile_numbers)
+def test_hostile_amounts_raise_only_typed_problems(amount: Any, fee: Any) -> None:
+    """Whatever a file says the amount is, reading it gives records in range or InvalidInput."""
+    item = unstructure(settled("KP-1"))
+    item.update(amount=amount, admin_fee=fee)
+    text = json.dumps([item])  # NaN and Infinity are written as JSON's non-standard literals
+    codes: set[str] = set()
+    records: list[SettlementRecord] = []
+    try:
+        records = command.settlement_records(loads_json(text.encode()))
+    except InvalidInput as error:
+        codes = {p.code for p in error.problems}
+    allowed = {"field.type", "amount.negative", "amount.too_large", "file.number_range"}
+    assert codes <= allowed
+    for record in records:
+        for value in (record.amount, record.admin_fee):
+            assert type(value) is int
+            assert 0 <= value <= MAX_AMOUNT
+    assert bool(codes) != bool(records)
+
+
 # Channel readers, looked up lazily --------------------------------------------------------------
 
 READ_CALLS: list[Path] = []
@@ -967,3 +1084,20 @@ def test_twenty_thousand_lines() -> None:
     assert len(report.matched) == size - 40 - 20 - 10
     assert report.totals.journal_not_applied.count == 40
     assert report.totals.file_paid.count == len(records)
+
+
+def test_cli_report_escapes_control_characters_from_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, book: Book
+) -> None:
+    reference = "\x1b[2J\x1b]0;x\x07KP-9\u202e\r"
+    settlement = write_records(tmp_path / "s.json", [settled(reference)])
+    argv = ["--channel", CHANNEL, "--format", "json", "--journal", book.journal.path]
+    assert cli([*argv, "--day", DAY.isoformat(), str(settlement)]) == 1
+    out = capsys.readouterr().out
+    for char in "\x1b\x07\u202e\r":
+        assert char not in out
+    assert "\\x1b[2J\\x1b]0;x\\x07KP-9\\u202e\\x0d" in out
+    assert cli([*argv, "--day", DAY.isoformat(), "--json", str(settlement)]) == 1
+    out = capsys.readouterr().out
+    assert "\u202e" not in out
+    assert json.loads(out)["categories"]["missing_in_journal"][0]["reference"] == reference

@@ -698,8 +698,10 @@ def test_check_csv(tmp_path: Path) -> None:
     path = tmp_path / "batch.csv"
     write_csv(path, [valid, no_email, bad_phone, bad_income], extra=[extra])
 
-    with path.open(encoding="utf-8", newline="") as handle:
-        results = list(check_csv(handle, as_of=TODAY))
+    with path.open("rb") as handle:
+        checked = list(check_csv(handle, as_of=TODAY))
+    assert [(row.row, row.line) for row, _ in checked] == [(n, n + 1) for n in range(1, 6)]
+    results = [result for _, result in checked]
     assert len(results) == 5
     assert results[0].ok, results[0].problems
     assert results[0].participant is not None
@@ -718,9 +720,8 @@ def test_check_csv(tmp_path: Path) -> None:
 def test_check_csv_short_row_reports_missing_values() -> None:
     header = ",".join(FIELDS)
     lines = [header, NIK + ",Siti Rahayu"]
-    results = list(check_csv(lines, as_of=TODAY))
-    assert len(results) == 1
-    fields = {p.field for p in results[0].problems}
+    [(_, result)] = check_csv(lines, as_of=TODAY)
+    fields = {p.field for p in result.problems}
     assert {"birth_date", "sex", "phone", "address", "postal_code"} <= fields
 
 

@@ -294,6 +294,47 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Isi berkas harus satu objek JSON.",
         "The file must hold one JSON object.",
     ),
+    "file.encoding": (
+        "Berkas bukan teks UTF-8 (baris {line}); simpan ulang dengan encoding UTF-8.",
+        "The file is not UTF-8 text (line {line}); save it again as UTF-8.",
+    ),
+    "file.duplicate_key": (
+        'Kunci "{key}" muncul dua kali dalam satu objek JSON.',
+        'The key "{key}" appears twice in one JSON object.',
+    ),
+    "file.number_range": (
+        "Angka di berkas JSON di luar batas (NaN, Infinity, atau lebih dari {digits} digit).",
+        "A number in the JSON file is out of range (NaN, Infinity, or over {digits} digits).",
+    ),
+    "file.no_header": (
+        "Baris pertama harus berisi nama kolom (header).",
+        "The first line must hold the column names (the header).",
+    ),
+    "file.column_missing": (
+        'Kolom "{column}" tidak ada di header.',
+        'The header has no "{column}" column.',
+    ),
+    "file.column_repeated": (
+        'Kolom "{column}" muncul dua kali di header.',
+        'The column "{column}" appears twice in the header.',
+    ),
+    "file.column_blank": (
+        "Nama kolom ke-{position} di header kosong.",
+        "Column {position} of the header has no name.",
+    ),
+    "file.csv": (
+        "Berkas CSV rusak di baris {line} (tanda kutip tidak ditutup atau isian terlalu panjang).",
+        "The CSV file is broken at line {line} (an unclosed quote or an over-long cell).",
+    ),
+    # Amounts read from files (settlements)
+    "amount.negative": (
+        "Nilai rupiah tidak boleh negatif.",
+        "A rupiah amount cannot be negative.",
+    ),
+    "amount.too_large": (
+        "Nilai rupiah terlalu besar (paling banyak {max}).",
+        "The rupiah amount is too large (at most {max}).",
+    ),
 }
 
 #: Read-only view of the catalogue: code -> (Indonesian, English).

@@ -27,8 +27,10 @@ agree with it (nothing moved): they are in no category, only in the totals
 ignored.
 
 The report is :attr:`~ReconciliationReport.balanced` when nothing but ``matched``, ``reversed``
-and ``other_day`` lines exist. Money is integer rupiah; a line carries both sides' contribution
-and admin fee. Lines never hold a full NIK: a record's ``nik_masked`` is used (and masked again
+and ``other_day`` lines exist. Money is integer rupiah: a record's amount and fee must be 0 to
+:data:`MAX_AMOUNT` (anything else is refused with
+:class:`~jamsostek_channels.errors.InvalidInput`); a line carries both sides' contribution and
+admin fee. Lines never hold a full NIK: a record's ``nik_masked`` is used (and masked again
 if a file put a full number there), and journal-only lines mask the journal's customer id.
 
 The work is one pass over the file and one over the journal entries, with dictionaries: 100,000
@@ -48,6 +50,7 @@ import attrs
 
 from jamsostek_channels.channel import SettlementRecord, SettlementState
 from jamsostek_channels.clock import JAKARTA
+from jamsostek_channels.errors import InvalidInput, Problem
 from jamsostek_channels.journal import Entry, EntryState
 from jamsostek_channels.period import YearMonth
 
@@ -56,12 +59,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CATEGORIES",
+    "MAX_AMOUNT",
     "OK_CATEGORIES",
     "CategoryTotal",
     "ReconciliationLine",
     "ReconciliationReport",
     "Sum",
     "Totals",
+    "amount_problem",
     "collector_paused",
     "reconcile",
     "reconcile_journal",
@@ -81,6 +86,11 @@ CATEGORIES: tuple[str, ...] = (
 )
 #: The categories a balanced day may hold.
 OK_CATEGORIES: frozenset[str] = frozenset({"matched", "reversed", "other_day"})
+#: The largest contribution or admin fee a settlement record may carry, in rupiah: twelve
+#: digits, the Kantor Pos wire type's maximum (``kp:Rupiah``) and far above any BPU payment. It
+#: keeps every sum within a signed 64-bit integer (SQLite's, and most partners' databases') for
+#: up to nine million records, and within what the report's rupiah formatting can print.
+MAX_AMOUNT = 999_999_999_999
 
 _PAY = "pay"
 _WIB_OFFSET = dt.timedelta(hours=7)
@@ -220,6 +230,47 @@ class ReconciliationReport:
                 for name, lines in self.categories().items()
             },
         }
+
+
+def amount_problem(field: str, value: object) -> Problem | None:
+    """The problem with ``value`` as a record's amount or fee, or ``None``: it must be an
+    integer number of rupiah from 0 to :data:`MAX_AMOUNT` (a JSON ``true`` is not a number).
+
+    >>> amount_problem("amount", 16_800) is None
+    True
+    >>> amount_problem("amount", -1).code, amount_problem("amount", 10**28).code
+    ('amount.negative', 'amount.too_large')
+    >>> amount_problem("amount", 16_800.5).code
+    'field.type'
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return Problem.of(field, "field.type", {"expected": "integer (rupiah)"})
+    # Sign and size first, whatever the type: -5.0 and 1e28 get the message that helps most.
+    if value < 0:
+        return Problem.of(field, "amount.negative")
+    if value > MAX_AMOUNT:
+        return Problem.of(field, "amount.too_large", {"max": MAX_AMOUNT})
+    if not isinstance(value, int):  # a fraction, or NaN
+        return Problem.of(field, "field.type", {"expected": "integer (rupiah)"})
+    return None
+
+
+def _amount_problems(records: Iterable[SettlementRecord]) -> list[Problem]:
+    found = []
+    for index, record in enumerate(records):
+        amount, fee = record.amount, record.admin_fee
+        if (
+            type(amount) is int
+            and type(fee) is int
+            and 0 <= amount <= MAX_AMOUNT
+            and 0 <= fee <= MAX_AMOUNT
+        ):
+            continue  # the common case, without a call
+        for name, value in (("amount", amount), ("admin_fee", fee)):
+            problem = amount_problem(f"records[{index}].{name}", value)
+            if problem is not None:
+                found.append(problem)
+    return found
 
 
 @contextmanager
@@ -493,7 +544,10 @@ def reconcile(
     ``journal_entries`` may be the whole journal: only ``pay`` entries of ``channel`` count,
     those requested on ``day`` (the request's ``requested_at`` in WIB) as the day's, and those
     of other days only when the file references them. The journal keeps one entry per
-    reference; two relevant entries with one reference raise :class:`ValueError`.
+    reference; two relevant entries with one reference raise :class:`ValueError`. A record
+    whose amount or fee is not integer rupiah from 0 to :data:`MAX_AMOUNT` raises
+    :class:`~jamsostek_channels.errors.InvalidInput` (``records[i].amount``, ...), before any
+    matching: a channel reader that let it through is refused, not summed.
     """
     sides = (
         (entry.reference, _side(entry))
@@ -513,7 +567,8 @@ def reconcile_journal(
 ) -> ReconciliationReport:
     """:func:`reconcile` against a :class:`~jamsostek_channels.journal.Journal`: its ``pay``
     entries for ``channel`` requested on WIB ``day``, plus any entry of another day the file
-    references (``other_day`` when it agrees, else the category of its disagreement)."""
+    references (``other_day`` when it agrees, else the category of its disagreement). Records
+    are refused as :func:`reconcile` refuses them."""
     with collector_paused():
         # A few fields per entry, extracted by SQLite: no whole request is parsed here.
         sides = map(_RowSides(), journal.project(channel, _PAY, _PROJECTION))
@@ -527,6 +582,9 @@ def _reconcile(
     day: dt.date,
 ) -> ReconciliationReport:
     records = records if isinstance(records, list | tuple) else list(records)
+    problems = _amount_problems(records)
+    if problems:
+        raise InvalidInput(problems)
 
     # The file: first record per reference, repeated references and shared host references.
     first: dict[str, SettlementRecord] = {}

@@ -17,11 +17,9 @@ Kemendagri data may predate a region split, and real NIKs keep the codes they we
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import IO
 
 import attrs
 
@@ -31,12 +29,15 @@ from jamsostek_channels.identifiers import _regions
 from jamsostek_channels.identifiers import kpj as _kpj
 from jamsostek_channels.identifiers import nik as _nik
 from jamsostek_channels.identifiers import phone as _phone
+from jamsostek_channels.inputs import CsvRow, csv_rows
 from jamsostek_channels.messages import echo
 from jamsostek_channels.model import Participant, Sex, _normalise
 from jamsostek_channels.pricing import _income_problems, _occupation_problems
 from jamsostek_channels.rules import RuleSet, default_rules
 
 __all__ = [
+    "CSV_LIST_SEPARATOR",
+    "CSV_REQUIRED",
     "FIELDS",
     "CheckResult",
     "age_on",
@@ -285,19 +286,16 @@ def parse_participant(
 
 #: CSV columns for batch checks: the canonical fields; list fields are separated by ``|``.
 CSV_LIST_SEPARATOR = "|"
-
-
-#: DictReader puts the values of a row longer than the header under this key: reported as unknown.
+#: The columns a CSV batch's header must have (``email`` and ``kpj`` may be left out).
+CSV_REQUIRED = tuple(name for name in FIELDS if name not in _OPTIONAL)
+#: A row longer than the header has its surplus cells under this name: reported as unknown.
 _CSV_EXTRA = "extra_columns"
 
 
-def _csv_row(row: Mapping[str, str | list[str] | None]) -> dict[str, object]:
+def _csv_row(row: CsvRow) -> dict[str, object]:
     data: dict[str, object] = {}
-    for key, value in row.items():
-        if not isinstance(value, str | None):
-            data[key] = value
-            continue
-        text = (value or "").strip()
+    for key, value in row.values.items():
+        text = value.strip()
         if key in ("occupations", "programs"):
             data[key] = [v.strip() for v in text.split(CSV_LIST_SEPARATOR) if v.strip()]
         elif key == "income":
@@ -306,17 +304,24 @@ def _csv_row(row: Mapping[str, str | list[str] | None]) -> dict[str, object]:
             data[key] = text or None
         else:
             data[key] = text
+    if row.extra:
+        data[_CSV_EXTRA] = list(row.extra)
     return data
 
 
 def check_csv(
-    stream: IO[str] | Iterable[str],
+    source: Iterable[bytes | str],
     *,
     as_of: dt.date | None = None,
     rules: RuleSet | None = None,
-) -> Iterator[CheckResult]:
-    """Check one participant per CSV row (a header row with the canonical field names)."""
+) -> Iterator[tuple[CsvRow, CheckResult]]:
+    """Check one participant per CSV row: a header with the canonical field names (at least
+    :data:`CSV_REQUIRED`), then a row per participant. ``source`` is a file opened ``"rb"`` (or
+    text lines); :func:`~jamsostek_channels.inputs.csv_rows` reads it (BOM, ``,`` or ``;``).
+
+    Yields each row (its data-row number and file line) with its result; raises
+    :class:`InvalidInput` for a file that cannot be read as CSV, when that is found."""
     rules = rules or default_rules()
     as_of = as_of or clock.today()
-    for row in csv.DictReader(stream, restkey=_CSV_EXTRA):
-        yield check_participant(_csv_row(row), as_of=as_of, rules=rules)
+    for row in csv_rows(source, required=CSV_REQUIRED):
+        yield row, check_participant(_csv_row(row), as_of=as_of, rules=rules)

@@ -6,12 +6,11 @@ Exit 0 when valid, 1 with every problem listed, 2 when the file cannot be read o
 from __future__ import annotations
 
 import argparse
-import csv
-import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jamsostek_channels.errors import Problem
+from jamsostek_channels.errors import InvalidInput, Problem
 
 __all__ = ["MAX_FILE_BYTES", "add_parser"]
 
@@ -27,53 +26,37 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="validate a participant (canonical JSON) or a CSV batch",
         description=(
-            "Validate one participant in canonical JSON, or a CSV file with one participant per "
-            "row (list fields separated by '|'). Exit 0 valid, 1 invalid, 2 unreadable."
+            "Validate one participant in canonical JSON, or a CSV file (.csv) with one "
+            "participant per row: UTF-8 with or without BOM, cells separated by ',' or ';' (told "
+            "from the header, which names the fields), list fields separated by '|'. Rows are "
+            "reported by data row and file line. Exit 0 valid, 1 invalid, 2 unreadable."
         ),
     )
     parser.add_argument("file", metavar="FILE", type=Path)
     parser.set_defaults(run=run)
 
 
-def _unreadable(args: argparse.Namespace, problem: Problem) -> int:
+def _unreadable(args: argparse.Namespace, problems: Sequence[Problem]) -> int:
     from jamsostek_channels.cli.output import print_json, print_problems
 
     if args.json:
-        print_json({"valid": False, "errors": [problem.as_dict()], "warnings": []})
+        print_json({"valid": False, "errors": [p.as_dict() for p in problems], "warnings": []})
     else:
-        print_problems([problem], title="Berkas tidak dapat dibaca / cannot read file", stderr=True)
+        print_problems(problems, title="Berkas tidak dapat dibaca / cannot read file", stderr=True)
     return 2
 
 
-def _read(path: Path, limit: int) -> bytes | Problem:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
-    except OSError:
-        return Problem.of("file", "file.unreadable")
-    if len(raw) > limit:
-        return Problem.of("file", "field.too_long", {"max": limit})
-    return raw
-
-
 def run(args: argparse.Namespace) -> int:
+    from jamsostek_channels.inputs import read_json
+
     if args.file.suffix.lower() == ".csv":
         return _run_csv(args)
-    raw = _read(args.file, MAX_FILE_BYTES)
-    if isinstance(raw, Problem):
-        return _unreadable(args, raw)
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return _unreadable(args, Problem.of("file", "file.unreadable"))
-    except json.JSONDecodeError as error:
-        return _unreadable(
-            args, Problem.of("file", "file.not_json", {"line": error.lineno, "column": error.colno})
-        )
-    except (ValueError, RecursionError):
-        return _unreadable(args, Problem.of("file", "file.not_json", {"line": "?", "column": "?"}))
+        data = read_json(args.file, max_bytes=MAX_FILE_BYTES)
+    except InvalidInput as error:
+        return _unreadable(args, error.problems)
     if not isinstance(data, dict):
-        return _unreadable(args, Problem.of("file", "file.not_object"))
+        return _unreadable(args, [Problem.of("file", "file.not_object")])
     return _report_one(args, data)
 
 
@@ -117,20 +100,28 @@ def _run_csv(args: argparse.Namespace) -> int:
     try:
         size = args.file.stat().st_size
         if size > MAX_CSV_BYTES:
-            return _unreadable(args, Problem.of("file", "field.too_long", {"max": MAX_CSV_BYTES}))
-        handle = args.file.open(encoding="utf-8", newline="")
+            return _unreadable(args, [Problem.of("file", "field.too_long", {"max": MAX_CSV_BYTES})])
+        handle = args.file.open("rb")
     except OSError:
-        return _unreadable(args, Problem.of("file", "file.unreadable"))
+        return _unreadable(args, [Problem.of("file", "file.unreadable")])
     failures: list[dict[str, Any]] = []
     rows = 0
     try:
         with handle:
-            for rows, result in enumerate(check_csv(handle, as_of=args.as_of), 1):
+            for row, result in check_csv(handle, as_of=args.as_of):
+                rows = row.row
                 if not result.ok:
-                    failures.append({"row": rows, "errors": [p.as_dict() for p in result.problems]})
-    except (UnicodeDecodeError, ValueError, csv.Error):
-        # csv.Error: a field over the csv module's size limit, a NUL byte, a bad quote.
-        return _unreadable(args, Problem.of("file", "file.unreadable"))
+                    failures.append(
+                        {
+                            "row": row.row,
+                            "line": row.line,
+                            "errors": [p.as_dict() for p in result.problems],
+                        }
+                    )
+    except InvalidInput as error:
+        return _unreadable(args, error.problems)
+    except OSError:  # read failing midway (a disk error, a file on a vanished share)
+        return _unreadable(args, [Problem.of("file", "file.unreadable")])
     if args.json:
         print_json({"rows": rows, "valid": rows - len(failures), "invalid": failures})
     else:
@@ -138,7 +129,7 @@ def _run_csv(args: argparse.Namespace) -> int:
         out.print(f"{rows} rows: {rows - len(failures)} valid, {len(failures)} invalid")
         for failure in failures[:50]:
             codes = ", ".join(f"{e['field']}:{e['code']}" for e in failure["errors"])
-            out.print(safe(f"  row {failure['row']}: {codes}"))
+            out.print(safe(f"  row {failure['row']} (line {failure['line']}): {codes}"))
         if len(failures) > 50:
             out.print(f"  ... and {len(failures) - 50} more (use --json for all)")
     return 0 if not failures else 1

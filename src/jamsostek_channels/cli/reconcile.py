@@ -3,7 +3,9 @@
 The file is read by the channel's own reader (:data:`READERS`, imported only when used), or with
 ``--format json`` as a channel-neutral JSON array of canonical settlement records (the
 ``SettlementRecord`` fields: ``channel``, ``reference``, ``host_reference``, ``nik_masked``,
-``periods``, ``amount``, ``admin_fee``, ``paid_at``, ``state``).
+``periods``, ``amount``, ``admin_fee``, ``paid_at``, ``state``), read by
+:func:`jamsostek_channels.inputs.read_json` (a BOM allowed, duplicate keys refused); amounts and
+fees are whole rupiah from 0 to :data:`~jamsostek_channels.reconcile.MAX_AMOUNT`.
 
 Exit 0 when the day is balanced, 1 when it is not (every discrepancy listed), 2 when the file or
 the journal cannot be read.
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
-import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,7 +27,14 @@ if TYPE_CHECKING:
     from jamsostek_channels.channel import SettlementRecord
     from jamsostek_channels.reconcile import ReconciliationLine, ReconciliationReport
 
-__all__ = ["DEFAULT_JOURNAL", "READERS", "add_parser", "read_json_settlement", "run"]
+__all__ = [
+    "DEFAULT_JOURNAL",
+    "READERS",
+    "add_parser",
+    "read_json_settlement",
+    "run",
+    "settlement_records",
+]
 
 #: channel -> ``"module:function"``: the function takes the file's Path and returns
 #: ``(day, records)``. Imported only when that channel's file is read.
@@ -66,6 +74,8 @@ _FIELDS: dict[str, tuple[type, str]] = {
     "paid_at": (str, "ISO 8601 time with offset"),
     "state": (str, "paid | reversed"),
 }
+#: Checked by :func:`~jamsostek_channels.reconcile.amount_problem`: integer rupiah, in range.
+_MONEY = frozenset({"amount", "admin_fee"})
 
 
 class _Unreadable(Exception):
@@ -128,6 +138,7 @@ def _field_problems(index: int, item: Any) -> list[Problem]:
     if not isinstance(item, dict):
         return [Problem.of(where, "field.type", {"expected": "object"})]
     from jamsostek_channels.messages import echo
+    from jamsostek_channels.reconcile import amount_problem
 
     found = [  # an unknown name is echoed: short, and digits starred (it may be a NIK)
         Problem.of(f"{where}.{echo(name)}", "field.unknown") for name in item if name not in _FIELDS
@@ -137,7 +148,11 @@ def _field_problems(index: int, item: Any) -> list[Problem]:
             found.append(Problem.of(f"{where}.{name}", "field.required"))
             continue
         value = item[name]
-        if not isinstance(value, kind) or isinstance(value, bool):
+        if name in _MONEY:
+            problem = amount_problem(f"{where}.{name}", value)
+            if problem is not None:
+                found.append(problem)
+        elif not isinstance(value, kind) or isinstance(value, bool):
             found.append(Problem.of(f"{where}.{name}", "field.type", {"expected": expected}))
     return found
 
@@ -161,30 +176,20 @@ def _structure_problems(index: int, error: Exception) -> list[Problem]:
 
 
 def read_json_settlement(path: Path) -> list[SettlementRecord]:
-    """Canonical JSON settlement records from ``path``; raises :class:`InvalidInput` with every
-    problem (``file.unreadable``, ``file.not_json``, ``field.*`` per record and field)."""
+    """Canonical JSON settlement records from the file at ``path``: read as
+    :mod:`jamsostek_channels.inputs` reads JSON (its ``file.*`` problems), then
+    :func:`settlement_records`."""
+    from jamsostek_channels.inputs import read_json
+
+    return settlement_records(read_json(path, max_bytes=MAX_JSON_BYTES))
+
+
+def settlement_records(data: Any) -> list[SettlementRecord]:
+    """Settlement records from a loaded JSON array; raises :class:`InvalidInput` with every
+    problem of every record (``field.*``, and ``amount.*`` for amounts and fees out of range)."""
     from jamsostek_channels.channel import SettlementRecord
     from jamsostek_channels.converters import structure
 
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_JSON_BYTES + 1)
-    except OSError:
-        raise InvalidInput([Problem.of("file", "file.unreadable")]) from None
-    if len(raw) > MAX_JSON_BYTES:
-        raise InvalidInput([Problem.of("file", "field.too_long", {"max": MAX_JSON_BYTES})])
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidInput([Problem.of("file", "file.unreadable")]) from None
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            [Problem.of("file", "file.not_json", {"line": error.lineno, "column": error.colno})]
-        ) from None
-    except (ValueError, RecursionError):
-        raise InvalidInput(
-            [Problem.of("file", "file.not_json", {"line": "?", "column": "?"})]
-        ) from None
     if not isinstance(data, list):
         raise InvalidInput(
             [Problem.of("file", "field.type", {"expected": "JSON array of settlement records"})]
@@ -325,6 +330,8 @@ def _run(args: argparse.Namespace) -> int:
         return _unreadable(args, error.problems)
     try:
         report = reconcile_journal(records, journal, channel=args.channel, day=day)
+    except InvalidInput as error:  # a channel reader let an amount through that reconcile refuses
+        return _unreadable(args, error.problems)
     except sqlite3.Error:
         return _unreadable(args, [Problem.of("journal", "file.unreadable")])
     finally:
