@@ -49,6 +49,7 @@ from typing import Final, TypeAlias, TypeVar, cast
 import attrs
 from lxml import etree
 
+from jamsostek_channels import redact
 from jamsostek_channels.adapters.kantorpos import soap, xmlsafe, xsdrules
 from jamsostek_channels.adapters.kantorpos.codes import ResponseCodes
 from jamsostek_channels.adapters.kantorpos.layouts import Choice, Group, Layout, Leaf, Repeat
@@ -243,20 +244,16 @@ class SettlementStatus(enum.StrEnum):
 # -- the message types --------------------------------------------------------------------------
 
 
-def _mask(value: str) -> str:
-    return f"{value[:4]}{'*' * max(len(value) - 8, 0)}{value[-4:]}" if len(value) > 8 else "****"
-
-
 @attrs.frozen
 class PosParticipant:
     """A participant as ``kp:participant`` carries it: the wire's values, not yet checked by
     the rules (:meth:`to_participant` does that)."""
 
-    nik: str = attrs.field(repr=_mask)
+    nik: str = attrs.field(repr=redact.nik)
     name: str
     birth_date: dt.date
     sex: Sex
-    phone: str = attrs.field(repr=_mask)
+    phone: str = attrs.field(repr=redact.phone)
     email: str | None
     address: str
     postal_code: str
