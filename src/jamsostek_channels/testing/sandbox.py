@@ -151,14 +151,18 @@ class Sandbox:
 
     def client(self, name: str, *, journal: Any = ":memory:", **options: Any) -> Any:
         """A :class:`~jamsostek_channels.client.Client` for channel ``name`` wired to this
-        sandbox with its test credentials (and an agent id where the channel needs one)."""
+        sandbox with its test credentials (and an agent id where the channel needs one).
+        ``timeouts``, ``clock`` and ``transport`` (e.g. one with ``log_bodies=True``) go to the
+        adapter; the other options to the client."""
         from jamsostek_channels.adapters import open_adapter
         from jamsostek_channels.client import Client
         from jamsostek_channels.journal import Journal
 
         if not isinstance(journal, Journal):
             journal = Journal(journal)
-        adapter_options = {k: options.pop(k) for k in ("timeouts", "clock") if k in options}
+        adapter_options = {
+            k: options.pop(k) for k in ("timeouts", "clock", "transport") if k in options
+        }
         adapter = open_adapter(
             name, self.info()["channels"][name], journal=journal, **adapter_options
         )
