@@ -7,10 +7,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import socket
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,12 +17,10 @@ import pytest
 import requests
 import responses
 import urllib3.exceptions
-from hypothesis import given
-from hypothesis import strategies as st
 from urllib3.util.retry import Retry
 
 from jamsostek_channels.errors import MalformedMessage, NotDelivered, OutcomeUnknown
-from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts, mask_pii
+from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
 
 BASE = "https://snap.example.co.id"
 PATH = "/openapi/v1.0/transfer-va/payment"
@@ -454,8 +450,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"SURE, WHY NOT\r\n\r\n")
                 self.close_connection = True
                 return
-            if mode == "slow":
-                self.server.release.wait(2.0)
+            if mode == "slow":  # answers only once released (or after a minute)
+                self.server.release.wait(60.0)
             if mode == "endless":
                 self.send_response(200)
                 self.send_header("Connection", "close")
@@ -518,11 +514,11 @@ def test_server_hangs_up_after_reading_is_unknown(server: LoopbackServer) -> Non
 
 def test_server_slower_than_read_timeout_is_unknown(server: LoopbackServer) -> None:
     server.mode = "slow"
-    started = time.monotonic()
     timeouts = Timeouts(connect=0.5, read=0.2)
     with transport(base_of(server), timeouts=timeouts) as t, pytest.raises(OutcomeUnknown):
         t.send("POST", "/pay", b"{}")
-    assert time.monotonic() - started < 1.5
+    # The read timeout gave up while the server still held its answer: no wall clock needed.
+    assert not server.release.is_set()
 
 
 def test_not_http_is_malformed(server: LoopbackServer) -> None:
@@ -539,54 +535,3 @@ def test_real_endless_stream_is_cut_at_the_limit(server: LoopbackServer) -> None
     t = transport(base_of(server), max_response_bytes=10_000)
     with t, pytest.raises(MalformedMessage, match="10000"):
         t.send("POST", "/pay", b"{}")
-
-
-# --- mask_pii -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "masked"),
-    [
-        (NIK, "3201********0001"),
-        (f"va=   8888{NIK}", "va=   8888************0001"),
-        ("0812-3456-7890", "0812****7890"),
-        ("+62 812 3456 7890", "0812****7890"),
-        ("hp 6281234567890.", "hp 0812****7890."),
-        ('{"accessToken": "abc", "x": 1}', '{"accessToken": "***", "x": 1}'),
-        ('{"OTP":123456}', '{"OTP":***}'),
-        ('{"token":"cut sho', '{"token":"***"'),
-        (
-            "<ns:ClientSecret a='1'>s3cret</ns:ClientSecret>",
-            "<ns:ClientSecret a='1'>***</ns:ClientSecret>",
-        ),
-        ("grant=x&password=hunter2&n=1", "grant=x&password=***&n=1"),
-        ('<a signature="zz"/>', '<a signature="***"/>'),
-        ("Rp 36.800, ref 2024030500001", "Rp 36.800, ref 2024030500001"),
-        ('{"note": "token expired"}', '{"note": "token expired"}'),
-        ("", ""),
-    ],
-)
-def test_mask_pii(text: str, masked: str) -> None:
-    assert mask_pii(text) == masked
-
-
-PIECES = st.one_of(
-    st.text(max_size=20),
-    st.from_regex(r"\d{10,24}", fullmatch=True),
-    st.from_regex(r"(\+62|62|0)[ -]?8\d{2}[ -]?\d{3,4}[ -]?\d{3,5}", fullmatch=True),
-    st.sampled_from(['"token":', "<otp>", "</otp>", "secret=", '"', "'", "<", ">", "=", "&", "\\"]),
-)
-
-
-@given(st.lists(PIECES, max_size=12).map("".join))
-def test_mask_pii_never_raises_nor_leaves_a_nik(text: str) -> None:
-    masked = mask_pii(text)
-    assert isinstance(masked, str)
-    assert re.search(r"\d{16}", masked) is None
-
-
-def test_mask_pii_is_linear_on_hostile_text() -> None:
-    started = time.perf_counter()
-    for text in ("a.token" * 50_000, '"a":"' * 50_000, "<token" * 50_000, "08" * 100_000):
-        mask_pii(text)
-    assert time.perf_counter() - started < 2.0

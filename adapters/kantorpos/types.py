@@ -26,6 +26,7 @@ from typing import Final, TypeAlias
 
 import attrs
 
+from jamsostek_channels import redact
 from jamsostek_channels.adapters.kantorpos import soap
 from jamsostek_channels.channel import CustomerId
 from jamsostek_channels.model import CoverageState, Participant, Payer, PayerKind, Program, Sex
@@ -99,23 +100,18 @@ class SettlementStatus(enum.StrEnum):
 # -- the message types --------------------------------------------------------------------------
 
 
-def _mask(value: str) -> str:
-    """A NIK or phone number as a ``repr`` may show it (logs, tracebacks): the ends only."""
-    return f"{value[:4]}{'*' * max(len(value) - 8, 0)}{value[-4:]}" if len(value) > 8 else "****"
-
-
 @attrs.frozen
 class PosParticipant:
     """A participant as ``kp:participant`` carries it: the wire's values, not yet checked by
     the rules (:meth:`to_participant` does that)."""
 
-    nik: str = attrs.field(repr=_mask)
-    name: str
-    birth_date: dt.date
+    nik: str = attrs.field(repr=redact.nik)
+    name: str = attrs.field(repr=redact.name)
+    birth_date: dt.date = attrs.field(repr=redact.birth_date)
     sex: Sex
-    phone: str = attrs.field(repr=_mask)
-    email: str | None
-    address: str
+    phone: str = attrs.field(repr=redact.phone)
+    email: str | None = attrs.field(repr=redact.optional(redact.email))
+    address: str = attrs.field(repr=redact.address)
     postal_code: str
     occupations: tuple[str, ...]
     income: int
@@ -161,7 +157,7 @@ class PosPayer:
 
     kind: PayerKind
     scheme: str | None = None
-    name: str | None = None
+    name: str | None = attrs.field(default=None, repr=redact.optional(redact.name))
     reference: str | None = None
 
     @classmethod
@@ -211,9 +207,9 @@ class PosRegistrationConfirm:
 @attrs.frozen
 class PosRegistrationResult:
     reference: str
-    kpj: str
+    kpj: str = attrs.field(repr=redact.kpj)
     nik_masked: str
-    name: str
+    name: str = attrs.field(repr=redact.name)
     registered_from: YearMonth
     programs: tuple[Program, ...]
 
@@ -234,7 +230,7 @@ class PosInquiryResponse:
 
     inquiry_id: str
     customer: CustomerId
-    kpj: str
+    kpj: str = attrs.field(repr=redact.kpj)
     name_masked: str
     programs: tuple[Program, ...]
     coverage_state: CoverageState

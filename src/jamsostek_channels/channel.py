@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from jamsostek_channels import redact
 from jamsostek_channels.clock import Clock
 from jamsostek_channels.errors import InvalidInput, Problem
 from jamsostek_channels.identifiers import kpj as _kpj
@@ -70,16 +71,12 @@ class CustomerIdKind(enum.StrEnum):
 _DIGITS = re.compile(r"[0-9]+")
 
 
-def _mask_customer(value: str) -> str:
-    return _nik.mask(value) if len(value) == 16 else _kpj.mask(value)
-
-
 @attrs.frozen
 class CustomerId:
     """How a channel identifies the participant it is paying for: NIK or KPJ."""
 
     kind: CustomerIdKind
-    value: str = attrs.field(repr=_mask_customer)
+    value: str = attrs.field(repr=redact.customer)
 
     @classmethod
     def parse(cls, text: str, field: str = "customer") -> CustomerId:
@@ -105,7 +102,7 @@ class CustomerId:
 
     @property
     def masked(self) -> str:
-        return _mask_customer(self.value)
+        return redact.customer(self.value)
 
 
 @attrs.frozen
@@ -178,16 +175,16 @@ class OtpChallenge:
 
     reference: str
     challenge_id: str
-    phone_masked: str
+    phone_masked: str = attrs.field(repr=redact.phone)
     expires_at: dt.datetime
 
 
 @attrs.frozen
 class Registration:
     reference: str
-    kpj: str
-    nik_masked: str
-    name: str
+    kpj: str = attrs.field(repr=redact.kpj)
+    nik_masked: str = attrs.field(repr=redact.nik)
+    name: str = attrs.field(repr=redact.name)
     registered: YearMonth  #: first month of membership
     programs: tuple[Program, ...]
 
@@ -207,8 +204,8 @@ class Inquiry:
 
     customer: CustomerId
     inquiry_id: str  #: the host's id for this inquiry (SNAP: echoed as paymentRequestId)
-    kpj: str
-    name_masked: str
+    kpj: str = attrs.field(repr=redact.kpj)
+    name_masked: str = attrs.field(repr=redact.name)  # masked by the host; again, in case not
     programs: tuple[Program, ...]
     state: CoverageState
     bills: tuple[Bill, ...]  #: the months a payment would cover, oldest first
@@ -299,7 +296,7 @@ class SettlementRecord:
     channel: str
     reference: str
     host_reference: str
-    nik_masked: str
+    nik_masked: str = attrs.field(repr=redact.customer)  # a file may hold a full number
     periods: tuple[YearMonth, ...]
     amount: int
     admin_fee: int

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -194,6 +195,20 @@ def _item(row: sqlite3.Row) -> OutboxItem:
     )
 
 
+def _create_private(path: str) -> None:
+    """Create the journal file readable by its owner only (0600), before SQLite opens it.
+
+    The journal holds NIKs and amounts. SQLite would create the file with 0644 under the usual
+    umask; it gives its ``-wal`` and ``-shm`` companions the main file's permissions, so creating
+    the main file private is enough. An existing file keeps the mode its owner chose.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:  # it exists, or cannot be made: SQLite opens it or says why, as before
+        return
+    os.close(fd)
+
+
 class Journal:
     """A durable journal in one SQLite file (default ``":memory:"`` only for tests).
 
@@ -226,6 +241,8 @@ class Journal:
             self._memory = False
         self.path = str(path)
         try:
+            if not self._memory:
+                _create_private(self._target)
             self._anchor = self._connect()
             self._migrate(self._anchor)
         except BaseException as error:

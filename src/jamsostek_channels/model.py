@@ -2,7 +2,9 @@
 
 All classes are frozen attrs classes, checked when they are built: money is whole rupiah (``int``),
 months are :class:`~jamsostek_channels.period.YearMonth`, instants are aware datetimes in
-Asia/Jakarta. Personal data (NIK, phone) never appears unmasked in a ``repr``.
+Asia/Jakarta. Personal data never appears unmasked in a ``repr`` or ``str``: names show as
+initials, NIK, KPJ and phone masked, address, birth date and e-mail hidden
+(:mod:`jamsostek_channels.redact`).
 
 Domain words keep their Indonesian names: *peserta* (participant), *iuran* (contribution), KPJ
 (membership card number), NIK (national identity number), BPU (*Bukan Penerima Upah*, informal
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
+from jamsostek_channels import redact
 from jamsostek_channels.identifiers import nik as _nik
 from jamsostek_channels.identifiers import phone as _phone
 from jamsostek_channels.period import YearMonth
@@ -102,7 +105,7 @@ class Payer:
     (SC corporate, SB banking, SG government, SD village budget, SA regional budget, SL other)."""
 
     kind: PayerKind = attrs.field(converter=PayerKind)
-    name: str | None = None
+    name: str | None = attrs.field(default=None, repr=redact.optional(redact.name))
     scheme: str | None = None
     reference: str | None = None
 
@@ -129,18 +132,18 @@ class Participant:
     :func:`jamsostek_channels.validation.registration_problems`.
     """
 
-    nik: str = attrs.field(repr=_nik.mask)
-    name: str
-    birth_date: dt.date
+    nik: str = attrs.field(repr=redact.nik)
+    name: str = attrs.field(repr=redact.name)
+    birth_date: dt.date = attrs.field(repr=redact.birth_date)
     sex: Sex
-    phone: str = attrs.field(repr=_phone.mask)
-    email: str | None
-    address: str
+    phone: str = attrs.field(repr=redact.phone)
+    email: str | None = attrs.field(repr=redact.optional(redact.email))
+    address: str = attrs.field(repr=redact.address)
     postal_code: str
     occupations: tuple[str, ...]
     income: int
     programs: tuple[Program, ...]
-    kpj: str | None = None
+    kpj: str | None = attrs.field(default=None, repr=redact.optional(redact.kpj))
 
     def __init__(
         self,
@@ -292,14 +295,14 @@ class Payment:
 
     reference: str
     channel: str
-    nik: str = attrs.field(repr=_nik.mask)
+    nik: str = attrs.field(repr=redact.nik)
     payer: Payer
     periods: tuple[YearMonth, ...]
     programs: tuple[Program, ...]
     amount: int = attrs.field()
     admin_fee: int
     requested_at: dt.datetime = attrs.field()
-    kpj: str | None = None
+    kpj: str | None = attrs.field(default=None, repr=redact.optional(redact.kpj))
 
     @requested_at.validator
     def _aware(self, attribute: attrs.Attribute[dt.datetime], value: dt.datetime) -> None:
@@ -319,8 +322,8 @@ class Receipt:
     channel: str
     channel_reference: str
     host_reference: str
-    nik_masked: str
-    name: str
+    nik_masked: str = attrs.field(repr=redact.customer)  # masked again: a caller may slip
+    name: str = attrs.field(repr=redact.name)
     programs: tuple[Program, ...]
     periods: tuple[YearMonth, ...]
     amount: int

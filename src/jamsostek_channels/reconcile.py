@@ -30,8 +30,9 @@ The report is :attr:`~ReconciliationReport.balanced` when nothing but ``matched`
 and ``other_day`` lines exist. Money is integer rupiah: a record's amount and fee must be 0 to
 :data:`MAX_AMOUNT` (anything else is refused with
 :class:`~jamsostek_channels.errors.InvalidInput`); a line carries both sides' contribution and
-admin fee. Lines never hold a full NIK: a record's ``nik_masked`` is used (and masked again
-if a file put a full number there), and journal-only lines mask the journal's customer id.
+admin fee. Lines never hold a full NIK: a record's ``nik_masked`` is used (masked again by
+:func:`jamsostek_channels.redact.customer`, in case a file put a full number there), and
+journal-only lines mask the journal's customer id the same way.
 
 The work is one pass over the file and one over the journal entries, with dictionaries: 100,000
 records against 100,000 entries take under a second in memory (``bench/reconcile.py``).
@@ -48,6 +49,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
+from jamsostek_channels import redact
 from jamsostek_channels.channel import SettlementRecord, SettlementState
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import InvalidInput, Problem
@@ -295,7 +297,7 @@ class _Side(NamedTuple):
     """The journal's side of a payment, read once from its entry (or its projected row)."""
 
     state: EntryState
-    customer: str  #: the journal's customer id: only ever shown masked (_masked_customer)
+    customer: str  #: the journal's customer id: only ever shown masked (redact.customer)
     amount: int | None
     admin_fee: int | None
     host_reference: str | None
@@ -425,28 +427,6 @@ def _make_side(
     )
 
 
-def _masked_customer(side: _Side) -> str:
-    """The journal's customer id, masked: the full number never leaves this function."""
-    from jamsostek_channels.identifiers import kpj, nik
-
-    value = side.customer
-    if not value:
-        return ""
-    return nik.mask(value) if len(value) == 16 else kpj.mask(value)
-
-
-def _masked(text: str) -> str:
-    """A record's ``nik_masked``, masked again when a file put a full number there."""
-    if "*" in text:
-        return text
-    digits = "".join(c for c in text if c.isdigit())
-    if len(digits) < 5:
-        return text
-    from jamsostek_channels.identifiers import kpj, nik
-
-    return nik.mask(digits) if len(digits) == 16 else kpj.mask(digits)
-
-
 def _parse_periods(texts: tuple[Any, ...]) -> tuple[YearMonth, ...]:
     try:
         return tuple(YearMonth.parse(text) for text in texts)
@@ -465,7 +445,7 @@ def _line(
         return ReconciliationLine(
             reference,
             reason,
-            _masked_customer(side),
+            redact.customer(side.customer),
             _parse_periods(side.periods),
             journal_state=side.state,
             journal_amount=side.amount,
@@ -474,12 +454,11 @@ def _line(
             requested_at=side.requested_at,
             journal_day=side.day,
         )
-    customer = record.nik_masked
     if side is None:
         return ReconciliationLine(
             reference,
             reason,
-            customer if "*" in customer else _masked(customer),
+            redact.customer(record.nik_masked),
             record.periods,
             record.state,
             record.amount,
@@ -490,7 +469,7 @@ def _line(
     return ReconciliationLine(
         reference,
         reason,
-        customer if "*" in customer else _masked(customer),
+        redact.customer(record.nik_masked),
         record.periods,
         record.state,
         record.amount,

@@ -22,8 +22,9 @@ decides when a request is sent twice.
 
 Every attempt is logged to ``jamsostek_channels.transport`` as one record with structured
 ``extra`` fields (``event="http.exchange"``). Logs carry no personal data: no bodies (unless
-``log_bodies=True``, and then only after :func:`mask_pii`), no query strings, no header values
-beyond an allow-list, and the path itself is masked.
+``log_bodies=True``, and then only after :func:`jamsostek_channels.redact.text`, which masks
+by field name and by shape), no query strings, no header values beyond an allow-list, and the
+path itself is masked.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import http.client
 import ipaddress
 import logging
 import math
-import re
 import ssl
 import time
 import types
@@ -47,11 +47,10 @@ import tenacity
 import urllib3.exceptions
 from urllib3.util.retry import Retry
 
-from jamsostek_channels import __version__
+from jamsostek_channels import __version__, redact
 from jamsostek_channels.errors import MalformedMessage, NotDelivered, OutcomeUnknown
-from jamsostek_channels.identifiers.phone import mask as _mask_phone
 
-__all__ = ["HttpResponse", "HttpTransport", "Signer", "Timeouts", "mask_pii"]
+__all__ = ["HttpResponse", "HttpTransport", "Signer", "Timeouts"]
 
 _LOGGER_NAME = "jamsostek_channels.transport"
 
@@ -114,69 +113,6 @@ class Signer(Protocol):
     """
 
     def headers(self, method: str, path: str, body: bytes) -> Mapping[str, str]: ...
-
-
-# --- masking ---------------------------------------------------------------------------------
-
-#: A name (JSON key, XML element, form field) whose value is a credential or a one-time code.
-_SENSITIVE_NAME = re.compile(r"token|secret|signature|password|otp|authorization", re.IGNORECASE)
-# Each finds a name and its value; _mask_value decides on the name. Possessive quantifiers and
-# anchoring on the name's first character keep every pattern linear in the text's length.
-#: "name": "value" or "name": scalar; the value may be cut short (a truncated log line).
-_JSON_MEMBER = re.compile(
-    r'(?P<head>"(?P<name>[^"\\]{1,128}+)"\s*+:\s*+)'
-    r'(?P<value>"(?:[^"\\]|\\.)*+"?|[^\s,{}\[\]"]++)'
-)
-#: <ns:name attr="...">value: the text up to the next tag.
-_XML_ELEMENT = re.compile(r"(?P<head><(?P<name>[\w.:-]{1,128}+)(?:\s[^<>]*+)?>)(?P<value>[^<]++)")
-#: name=value in a form body, a query string or an XML attribute.
-_FORM_FIELD = re.compile(
-    r"""(?P<head>(?<![\w.-])(?P<name>[\w.-]{1,128}+)=)(?P<value>"[^"]*+"?|'[^']*+'?|[^&\s"'<>]++)"""
-)
-#: 16 digits or more: a NIK, or a longer number holding one (a virtual account number).
-_LONG_DIGITS = re.compile(r"\d{16,}")
-#: An Indonesian mobile number as people and systems write it (0812..., 62812..., +62 812-...):
-#: the same 10-13 digits as :mod:`jamsostek_channels.identifiers.phone`, separators allowed.
-_PHONE = re.compile(r"(?<!\d)(?:\+62|62|0)[-. ]?8[0-9](?:[-. ]?[0-9]){7,10}(?!\d)")
-
-
-def _mask_value(match: re.Match[str]) -> str:
-    if _SENSITIVE_NAME.search(match["name"]) is None:
-        return match[0]
-    quoted = match["value"][0] in "\"'"
-    return match["head"] + ('"***"' if quoted else "***")
-
-
-def _mask_digits(match: re.Match[str]) -> str:
-    digits = match[0]
-    return f"{digits[:4]}{'*' * (len(digits) - 8)}{digits[-4:]}"
-
-
-def _mask_phone_match(match: re.Match[str]) -> str:
-    return _mask_phone(match[0])
-
-
-def mask_pii(text: str) -> str:
-    """``text`` with personal data and credentials masked, for logs.
-
-    - the value of any JSON member, XML element or ``name=value`` field whose name contains
-      token, secret, signature, password, otp or authorization (any case) becomes ``***``;
-    - every run of 16 or more digits (a NIK, or a number holding one) keeps only its first and
-      last four: ``3201********0001``;
-    - Indonesian mobile numbers become ``0812****7890``.
-
-    Runs in time linear in the text (about 0.1 s a megabyte at worst), and never raises: should
-    anything go wrong it fails closed and returns ``"***"``.
-    """
-    try:
-        if _SENSITIVE_NAME.search(text) is not None:
-            text = _JSON_MEMBER.sub(_mask_value, text)
-            text = _XML_ELEMENT.sub(_mask_value, text)
-            text = _FORM_FIELD.sub(_mask_value, text)
-        text = _LONG_DIGITS.sub(_mask_digits, text)
-        return _PHONE.sub(_mask_phone_match, text)
-    except Exception:
-        return "***"
 
 
 # --- classifying failures --------------------------------------------------------------------
@@ -594,7 +530,7 @@ class _Exchange:
             return
         elapsed_ms = round(self.elapsed() * 1000, 1)
         # The query string may carry a NIK or a phone number, and a REST path may too.
-        path = mask_pii(self.path.partition("?")[0])
+        path = redact.text(self.path.partition("?")[0])
         extra: dict[str, object] = {
             "event": "http.exchange",
             "channel": self.channel,
@@ -629,4 +565,4 @@ class _Exchange:
 
 def _masked_body(body: bytes) -> str:
     """Masked first, then shortened: cutting first could leave part of a NIK unmasked."""
-    return mask_pii(body.decode("utf-8", errors="replace"))[:_LOG_BODY_CHARS]
+    return redact.text(body.decode("utf-8", errors="replace"))[:_LOG_BODY_CHARS]

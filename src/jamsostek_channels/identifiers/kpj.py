@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from jamsostek_channels import redact as _redact
 from jamsostek_channels.errors import InvalidInput, Problem
 
 __all__ = ["LENGTH", "compact", "format", "is_valid", "mask", "problems", "validate"]
@@ -49,5 +50,5 @@ def format(number: str) -> str:
 
 
 def mask(number: str) -> str:
-    d = compact(number)
-    return f"{'*' * max(len(d) - 4, 0)}{d[-4:]}"
+    """The last 4 digits only (the rule is :func:`jamsostek_channels.redact.kpj`)."""
+    return _redact.kpj(number)

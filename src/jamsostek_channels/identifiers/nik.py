@@ -22,6 +22,7 @@ from typing import Literal
 
 import attrs
 
+from jamsostek_channels import redact as _redact
 from jamsostek_channels.errors import InvalidInput, Problem
 from jamsostek_channels.identifiers import _regions
 
@@ -128,8 +129,6 @@ def format(number: str) -> str:
 
 
 def mask(number: str) -> str:
-    """The first 4 and last 4 digits only: the form for logs, reprs, receipts and messages."""
-    d = compact(number)
-    if len(d) < 8:
-        return "*" * len(d)
-    return f"{d[:4]}{'*' * (len(d) - 8)}{d[-4:]}"
+    """The first 4 and last 4 digits only: the form for logs, reprs, receipts and messages
+    (the rule is :func:`jamsostek_channels.redact.nik`)."""
+    return _redact.nik(number)

@@ -16,6 +16,7 @@ import functools
 import re
 from typing import TYPE_CHECKING
 
+from jamsostek_channels import redact as _redact
 from jamsostek_channels.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:
@@ -77,10 +78,6 @@ def format(number: str) -> str:
 
 
 def mask(number: str) -> str:
-    """``0812****7890``: the form for logs, reprs and messages."""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    if digits.startswith("62"):
-        digits = "0" + digits[2:]
-    if len(digits) < 8:
-        return "*" * len(digits)
-    return f"{digits[:4]}{'*' * (len(digits) - 8)}{digits[-4:]}"
+    """``0812****7890``: the form for logs, reprs and messages (the rule is
+    :func:`jamsostek_channels.redact.phone`)."""
+    return _redact.phone(number)

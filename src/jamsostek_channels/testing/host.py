@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 
 from jamsostek_channels import clock as _clock
+from jamsostek_channels import redact
 from jamsostek_channels.channel import (
     AutoDebitMandate,
     Bill,
@@ -217,11 +218,6 @@ def _declined(code: str) -> HostDeclined:
 
 def _same_code(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
-
-
-def _mask_name(name: str) -> str:
-    """``Siti Rahayu`` -> ``S*** R***``."""
-    return " ".join(f"{word[0]}***" for word in name.split())
 
 
 def _participant_values(participant: Participant) -> dict[str, object]:
@@ -639,7 +635,7 @@ class FakeHost:
                 customer=customer,
                 inquiry_id=inquiry_id,
                 kpj=member.kpj,
-                name_masked=_mask_name(member.participant.name),
+                name_masked=redact.name(member.participant.name),
                 programs=member.participant.programs,
                 state=status.state,
                 bills=bills,

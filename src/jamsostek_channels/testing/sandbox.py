@@ -160,7 +160,9 @@ class Sandbox:
         sandbox with its test credentials (and an agent id where the channel needs one).
 
         The client, its journal and its adapter read ``clock``; by default the host's own
-        (:meth:`FakeHost.now`), so moving the host's time moves theirs too."""
+        (:meth:`FakeHost.now`), so moving the host's time moves theirs too. ``timeouts`` and
+        ``transport`` (e.g. one with ``log_bodies=True``) go to the adapter; the other options
+        to the client."""
         from jamsostek_channels.adapters import open_adapter
         from jamsostek_channels.client import Client
         from jamsostek_channels.journal import Journal
@@ -169,7 +171,7 @@ class Sandbox:
         if not isinstance(journal, Journal):
             journal = Journal(journal, clock=clock)
         settings = self.info()["channels"][name]
-        adapter_options = {k: options.pop(k) for k in ("timeouts",) if k in options}
+        adapter_options = {k: options.pop(k) for k in ("timeouts", "transport") if k in options}
         adapter = open_adapter(name, settings, journal=journal, clock=clock, **adapter_options)
         if adapter.capabilities.agent_id_required:
             # The channel's own kind of agent id (a post-office teller, a bank agent).
