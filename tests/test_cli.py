@@ -437,6 +437,14 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert day["ledger_references_unique"] is True
 
 
+def test_demo_prints_receipts_as_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--people", "20", "--as-of", "2026-11-22"]) == 0
+    out = capsys.readouterr().out
+    assert "\\x0a" not in out  # a receipt's line breaks are layout, never escaped
+    receipt_lines = [line for line in out.splitlines() if line.startswith("Terbilang: ")]
+    assert len(receipt_lines) >= 3  # one receipt a channel at least
+
+
 # The installed script ------------------------------------------------------------------------
 
 

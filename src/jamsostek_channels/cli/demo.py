@@ -245,7 +245,8 @@ def run(args: argparse.Namespace) -> int:
     )
     out.print(f"\n[bold]Hari kerja di sandbox / a working day at {day['sandbox']}[/bold]")
     for receipt in day["receipts"]:
-        out.print(safe(receipt))
+        # Line by line: a receipt's own line breaks are layout, not input to escape.
+        out.print("\n".join(safe(line) for line in receipt.splitlines()))
     day_table = Table(title="Kanal / channels", title_justify="left")
     for column in (
         "channel",
