@@ -7,18 +7,18 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from bench.harness import Result
-from bench.loopback import Batch, DurableLog, fresh, sandbox, take_turns
+from bench.loopback import DurableLog, Side, fresh, sandbox, take_turns
 
 _WIB = dt.timezone(dt.timedelta(hours=7))
 #: The LinkAja profile's ``channelCode`` (ISO 18245), which the library sends.
@@ -66,7 +66,7 @@ def journal_commits(count: int = 1500) -> Result:
     )
 
 
-def _snap_library(info: dict[str, Any]) -> tuple[Batch, Callable[[], None]]:
+def _snap_library(info: dict[str, Any]) -> Side:
     """``Client.pay`` at LinkAja: inquiry + payment, signed, journaled, a receipt."""
     from jamsostek_channels.adapters import open_adapter
     from jamsostek_channels.client import Client
@@ -75,23 +75,23 @@ def _snap_library(info: dict[str, Any]) -> tuple[Batch, Callable[[], None]]:
     journal = Journal(fresh("bench-snap-e2e.sqlite"))
     adapter = open_adapter("linkaja", info["channels"]["linkaja"], journal=journal)
     client = Client(adapter, journal=journal)
+    warmed = itertools.count()
 
-    def batch(turn: int, niks: list[str]) -> float:
-        # Untimed: after the sandbox's reset the cached token is refused once and renewed.
-        client.pay(niks[-1], months=1, reference=f"WARM-{turn}")
-        start = time.perf_counter()
-        for index, nik in enumerate(niks):
-            client.pay(nik, months=1, reference=f"LIB-{turn}-{index}")
-        return (time.perf_counter() - start) / len(niks)
+    def warm(nik: str) -> None:
+        # After the sandbox's reset the cached token is refused once and renewed: untimed.
+        client.pay(nik, months=1, reference=f"WARM-{next(warmed)}")
 
-    return batch, client.close
+    def pay(tag: str, nik: str) -> None:
+        client.pay(nik, months=1, reference=f"LIB-{tag}")
+
+    return Side(warm, pay, client.close)
 
 
 def _jakarta_now() -> str:
     return dt.datetime.now(_WIB).isoformat(timespec="seconds")
 
 
-def _snap_bare(info: dict[str, Any]) -> tuple[Batch, Callable[[], None]]:
+def _snap_bare(info: dict[str, Any]) -> Side:
     """The floor: a careful SNAP client written from the standard with nothing of ours: one
     ``requests.Session``, the same bodies as the library sends, the HMAC-SHA512 signature
     over each body's SHA-256 (and the RSA-signed token, fetched untimed as the library's is
@@ -111,8 +111,10 @@ def _snap_bare(info: dict[str, Any]) -> tuple[Batch, Callable[[], None]]:
     inquiry_path = f"{prefix}/v1.0/transfer-va/inquiry"
     payment_path = f"{prefix}/v1.0/transfer-va/payment"
     session = requests.Session()
+    session.trust_env = False  # as the library's transport: no proxies or netrc from the env
     log = DurableLog(fresh("bench-snap-e2e-bare.sqlite"))
     token = ""
+    warmed = itertools.count()
 
     def fetch_token() -> str:
         stamp = _jakarta_now()
@@ -190,33 +192,28 @@ def _snap_bare(info: dict[str, Any]) -> tuple[Batch, Callable[[], None]]:
             raise RuntimeError(f"payment refused: {paid}")
         log.commit(f"{tag}-outcome", json.dumps(paid))
 
-    def batch(turn: int, niks: list[str]) -> float:
+    def warm(nik: str) -> None:
         nonlocal token
-        token = fetch_token()  # untimed: the reset forgot the last one
-        pay(f"{turn}W", niks[-1])
-        start = time.perf_counter()
-        for index, nik in enumerate(niks):
-            pay(f"{turn}X{index:06d}", nik)
-        return (time.perf_counter() - start) / len(niks)
+        token = fetch_token()  # the reset forgot the last one
+        pay(f"W{next(warmed)}", nik)
 
     def close() -> None:
         session.close()
         log.close()
 
-    return batch, close
+    return Side(warm, lambda tag, nik: pay(tag.replace("-", "X"), nik), close)
 
 
 def snap_payment() -> Result:
     """A LinkAja payment end to end through ``Client`` beside the bare client, both against
     the sandbox in another process on loopback, in turns."""
     with sandbox() as info:
-        library, close_library = _snap_library(info)
-        floor, close_floor = _snap_bare(info)
+        library, floor = _snap_library(info), _snap_bare(info)
         try:
             value, floor_value = take_turns(info, library, floor)
         finally:
-            close_library()
-            close_floor()
+            library.close()
+            floor.close()
     return Result(
         "SNAP payment end to end (inquiry + pay + journal)",
         value,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import itertools
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -24,7 +24,7 @@ import requests
 from lxml import etree
 
 from bench.harness import Result, best_per_call
-from bench.loopback import OUT, Batch, DurableLog, fresh, sandbox, take_turns
+from bench.loopback import OUT, DurableLog, Side, fresh, sandbox, take_turns
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 KP = "urn:jamsostek-channels:kantorpos:1"
@@ -54,7 +54,7 @@ def _kp(parent: etree._Element, name: str, text: str | None = None) -> etree._El
 # -- a payment end to end ---------------------------------------------------------------------
 
 
-def _library(info: dict[str, Any]) -> tuple[Batch, Callable[[], None]]:
+def _library(info: dict[str, Any]) -> Side:
     """``Client.pay`` at Kantor Pos: inquiry + payment as SOAP, journaled, a receipt."""
     from jamsostek_channels.adapters import open_adapter
     from jamsostek_channels.client import Client
@@ -66,17 +66,18 @@ def _library(info: dict[str, Any]) -> tuple[Batch, Callable[[], None]]:
     # The teller taking the money: the info file's default teller.
     client = Client(adapter, journal=journal, agent_id=settings["channel_id"])
 
-    def batch(turn: int, niks: list[str]) -> float:
-        client.pay(niks[-1], months=1, reference=f"WARM-{turn}")
-        start = time.perf_counter()
-        for index, nik in enumerate(niks):
-            client.pay(nik, months=1, reference=f"LIB-{turn}-{index}")
-        return (time.perf_counter() - start) / len(niks)
+    warmed = itertools.count()
 
-    return batch, client.close
+    def warm(nik: str) -> None:
+        client.pay(nik, months=1, reference=f"WARM-{next(warmed)}")
+
+    def pay(tag: str, nik: str) -> None:
+        client.pay(nik, months=1, reference=f"LIB-{tag}")
+
+    return Side(warm, pay, client.close)
 
 
-def _bare(info: dict[str, Any], schema: etree.XMLSchema) -> tuple[Batch, Callable[[], None]]:
+def _bare(info: dict[str, Any], schema: etree.XMLSchema) -> Side:
     """The floor: a careful Kantor Pos client written from the documentation with lxml alone:
     each request built as a tree, validated against ``kantorpos-envelope-1.xsd`` and
     serialised; ``POST``-ed with ``requests`` (one session) and its SOAPAction; each answer
@@ -87,6 +88,7 @@ def _bare(info: dict[str, Any], schema: etree.XMLSchema) -> tuple[Batch, Callabl
     url = settings["base_url"] + "/kantorpos/v1/soap"  # the reference profile's endpoint_path
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     session = requests.Session()
+    session.trust_env = False  # as the library's transport: no proxies or netrc from the env
     log = DurableLog(fresh("bench-kantorpos-e2e-bare.sqlite"))
 
     def message(name: str) -> tuple[etree._Element, etree._Element]:
@@ -147,31 +149,25 @@ def _bare(info: dict[str, Any], schema: etree.XMLSchema) -> tuple[Batch, Callabl
             raise RuntimeError(f"payment refused: {etree.tostring(paid, encoding='unicode')}")
         log.commit(f"{tag}-outcome", etree.tostring(paid, encoding="unicode"))
 
-    def batch(turn: int, niks: list[str]) -> float:
-        pay(f"{turn}W", niks[-1])
-        start = time.perf_counter()
-        for index, nik in enumerate(niks):
-            pay(f"{turn}-{index}", nik)
-        return (time.perf_counter() - start) / len(niks)
+    warmed = itertools.count()
 
     def close() -> None:
         session.close()
         log.close()
 
-    return batch, close
+    return Side(lambda nik: pay(f"W{next(warmed)}", nik), pay, close)
 
 
 def payment() -> Result:
     """A Kantor Pos payment end to end through ``Client`` beside the bare lxml client, both
     against the sandbox in another process on loopback, in turns."""
     with _schema("kantorpos-envelope-1.xsd") as schema, sandbox() as info:
-        library, close_library = _library(info)
-        floor, close_floor = _bare(info, schema)
+        library, floor = _library(info), _bare(info, schema)
         try:
             value, floor_value = take_turns(info, library, floor)
         finally:
-            close_library()
-            close_floor()
+            library.close()
+            floor.close()
     return Result(
         "Kantor Pos payment end to end (inquiry + pay + journal)",
         value,

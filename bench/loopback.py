@@ -2,15 +2,16 @@
 (only its public face: the command, the info file, the control API), the bare clients' durable
 store, and rounds that take the library and its floor in turns.
 
-Both sides of a figure pay against the same server, in alternating order, after a reset of its
-state, so the server's own work (the fake host's rules, its growing ledger) weighs the same on
-each; the best round of each side is kept, as everywhere in ``bench/``.
+Both sides of a figure pay against the same server, taking turns payment by payment, after a
+reset of its state, so the server's own work (the fake host's rules, its ledger) and the load
+from elsewhere on the machine weigh the same on each.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -19,9 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import requests
 
-__all__ = ["OUT", "Batch", "DurableLog", "fresh", "payable", "sandbox", "take_turns"]
+__all__ = ["OUT", "DurableLog", "Side", "fresh", "payable", "sandbox", "take_turns"]
 
 OUT = Path(__file__).parent / "out"
 
@@ -101,21 +103,36 @@ class DurableLog:
         self._db.close()
 
 
-#: One side of a figure: ``batch(round, niks)`` pays ``len(niks)`` payments (warming up
-#: outside its timing) and returns the seconds per payment.
-Batch = Callable[[int, list[str]], float]
+@attrs.frozen
+class Side:
+    """One side of a figure: ``warm(nik)`` runs untimed after each reset of the sandbox (a token
+    to renew, a connection to open), ``pay(tag, nik)`` pays one month for ``nik`` under a
+    reference made from ``tag``."""
+
+    warm: Callable[[str], None]
+    pay: Callable[[str, str], None]
+    close: Callable[[], None]
 
 
 def take_turns(
-    info: dict[str, Any], library: Batch, floor: Batch, *, rounds: int = 4, payments: int = 100
+    info: dict[str, Any], library: Side, floor: Side, *, rounds: int = 6, payments: int = 60
 ) -> tuple[float, float]:
-    """Best seconds per payment of ``library`` and of ``floor``, run in alternating order with
-    the sandbox reset before each batch."""
-    best = {"library": float("inf"), "floor": float("inf")}
+    """Median seconds per payment of ``library`` and of ``floor``.
+
+    The two take turns payment by payment (which goes first alternates), so a burst of load
+    from elsewhere on the machine falls on both; the median leaves out the payments such a
+    burst (or another process's fsync) stalled. The sandbox is reset before each round.
+    """
+    times: dict[str, list[float]] = {"library": [], "floor": []}
     sides = [("library", library), ("floor", floor)]
     for turn in range(rounds):
-        for name, batch in sides if turn % 2 == 0 else sides[::-1]:
-            niks = payable(info)
-            chosen = [niks[index % len(niks)] for index in range(payments)]
-            best[name] = min(best[name], batch(turn, chosen))
-    return best["library"], best["floor"]
+        niks = payable(info)
+        library.warm(niks[-1])
+        floor.warm(niks[-1])
+        for index in range(payments):
+            nik = niks[index % len(niks)]
+            for name, side in sides if index % 2 == 0 else sides[::-1]:
+                start = time.perf_counter()
+                side.pay(f"{turn}-{index}", nik)
+                times[name].append(time.perf_counter() - start)
+    return statistics.median(times["library"]), statistics.median(times["floor"])
