@@ -158,6 +158,7 @@ def _snap_bare(info: dict[str, Any]) -> Side:
         return parsed
 
     def pay(tag: str, nik: str) -> None:
+        tag = tag.replace("-", "X")  # the ids built from it take letters and digits only
         stamp = _jakarta_now()
         request_id = f"BQ{tag}"
         account = {"partnerServiceId": psid, "customerNo": nik, "virtualAccountNo": psid + nik}
@@ -201,7 +202,7 @@ def _snap_bare(info: dict[str, Any]) -> Side:
         session.close()
         log.close()
 
-    return Side(warm, lambda tag, nik: pay(tag.replace("-", "X"), nik), close)
+    return Side(warm, pay, close)
 
 
 def snap_payment() -> Result:

@@ -4,8 +4,9 @@ beside a floor measured in the same run.
 
 Only the library's public faces are used here (the sandbox command and its info file,
 ``open_adapter`` + ``Client``, the reconcile command's registered file reader, the shipped
-XSDs): the bare client and the settlement file are written with lxml from the XSDs and
-``docs/channels/kantorpos.md``, never with the library's codec, which is what is measured.
+XSDs): the bare client (lxml) and the settlement file (text, checked against its XSD) are
+written from the XSDs and ``docs/channels/kantorpos.md``, never with the library's codec, which
+is what is measured.
 """
 
 from __future__ import annotations
