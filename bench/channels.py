@@ -1,5 +1,5 @@
-"""Channel figures: the journal's durable commits, an end-to-end SNAP payment through the
-sandbox on loopback, and SNAP encode + sign + decode - each beside a floor from the same run."""
+"""Channel figures: the journal's durable commits, and a SNAP payment end to end through
+``Client`` against the sandbox on loopback - each beside a floor from the same run."""
 
 from __future__ import annotations
 
@@ -7,28 +7,22 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench.harness import Result, best_per_call
+from bench.harness import Result
+from bench.loopback import DurableLog, Side, fresh, sandbox, take_turns
 
-OUT = Path(__file__).parent / "out"
-
-
-def _fresh(name: str) -> Path:
-    OUT.mkdir(exist_ok=True)
-    path = OUT / name
-    for stale in OUT.glob(name + "*"):
-        stale.unlink()
-    return path
+_WIB = dt.timezone(dt.timedelta(hours=7))
+#: The LinkAja profile's ``channelCode`` (ISO 18245), which the library sends.
+_LINKAJA_CHANNEL_CODE = 6017
 
 
 def _raw_commits(path: Path, count: int) -> float:
@@ -51,7 +45,7 @@ def _raw_commits(path: Path, count: int) -> float:
 def journal_commits(count: int = 1500) -> Result:
     from jamsostek_channels.journal import Journal
 
-    journal = Journal(_fresh("bench-journal.sqlite"))
+    journal = Journal(fresh("bench-journal.sqlite"))
     request = {"request": {"amount": 36800, "periods": ["2026-11"]}, "name": "S*** R***"}
     runs = []
     for run in range(3):
@@ -61,7 +55,7 @@ def journal_commits(count: int = 1500) -> Result:
         runs.append((time.perf_counter() - start) / count)
     journal.close()
     value = min(runs)
-    floor = min(_raw_commits(_fresh("bench-raw.sqlite"), count) for _ in range(3))
+    floor = min(_raw_commits(fresh("bench-raw.sqlite"), count) for _ in range(3))
     return Result(
         "journal write (durable commit)",
         value,
@@ -72,258 +66,165 @@ def journal_commits(count: int = 1500) -> Result:
     )
 
 
-def _start_sandbox(workdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    info_file = workdir / "bench-sandbox.json"
-    if info_file.exists():
-        info_file.unlink()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jamsostek_channels",
-            "sandbox",
-            "--port",
-            "0",
-            "--demo",
-            "60",
-            "--info-file",
-            str(info_file),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not info_file.exists():
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            raise RuntimeError("the sandbox did not start")
-        time.sleep(0.05)
-    info: dict[str, Any] = json.loads(info_file.read_text(encoding="utf-8"))
-    return server, info
+def _snap_library(info: dict[str, Any]) -> Side:
+    """``Client.pay`` at LinkAja: inquiry + payment, signed, journaled, a receipt."""
+    from jamsostek_channels.adapters import open_adapter
+    from jamsostek_channels.client import Client
+    from jamsostek_channels.journal import Journal
+
+    journal = Journal(fresh("bench-snap-e2e.sqlite"))
+    adapter = open_adapter("linkaja", info["channels"]["linkaja"], journal=journal)
+    client = Client(adapter, journal=journal)
+    warmed = itertools.count()
+
+    def warm(nik: str) -> None:
+        # After the sandbox's reset the cached token is refused once and renewed: untimed.
+        client.pay(nik, months=1, reference=f"WARM-{next(warmed)}")
+
+    def pay(tag: str, nik: str) -> None:
+        client.pay(nik, months=1, reference=f"LIB-{tag}")
+
+    return Side(warm, pay, client.close)
 
 
-def _sign(secret: str, path: str, token: str, body: bytes, timestamp: str) -> str:
-    digest = hashlib.sha256(body).hexdigest()
-    text = f"POST:{path}:{token}:{digest}:{timestamp}".encode()
-    return base64.b64encode(hmac.new(secret.encode(), text, hashlib.sha512).digest()).decode()
+def _jakarta_now() -> str:
+    return dt.datetime.now(_WIB).isoformat(timespec="seconds")
 
 
-def _bare_payments(info: dict[str, Any], niks: list[str], payments: int) -> float:
-    """The floor: what any SNAP client must do per payment, with nothing of ours on the way:
-    a bare ``requests`` POST of a pre-signed inquiry, a bare POST of the payment (its amount
-    read from the answer with ``json.loads``, signed with ``hmac``), and two durable SQLite
-    commits - against the same kind of server doing the same work."""
-    from jamsostek_channels import clock
-    from jamsostek_channels.adapters.snap.security import format_timestamp, sign_token_request
+def _snap_bare(info: dict[str, Any]) -> Side:
+    """The floor: a careful SNAP client written from the standard with nothing of ours: one
+    ``requests.Session``, the same bodies as the library sends, the HMAC-SHA512 signature
+    over each body's SHA-256 (and the RSA-signed token, fetched untimed as the library's is
+    cached), each answer parsed and its codes checked, and two durable commits: the payment
+    before it is sent and its answer after."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     channel = info["channels"]["linkaja"]
     base = channel["base_url"]
     prefix = "/" + base.split("/", 3)[3]
     origin = base[: -len(prefix)]
-    secret, partner = channel["client_secret"], channel["partner_id"]
-    psid = channel["partner_service_id"]
-    session = requests.Session()
-    timestamp = format_timestamp(clock.now())
-    token = session.post(
-        f"{base}/v1.0/access-token/b2b",
-        data=b'{"grantType":"client_credentials","additionalInfo":{}}',
-        headers={
-            "Content-Type": "application/json",
-            "X-TIMESTAMP": timestamp,
-            "X-CLIENT-KEY": channel["client_id"],
-            "X-SIGNATURE": sign_token_request(
-                channel["private_key_pem"], channel["client_id"], timestamp
-            ),
-        },
-        timeout=10,
-    ).json()["accessToken"]
-
-    def headers(body: bytes, path: str, external: str) -> dict[str, str]:
-        stamp = format_timestamp(clock.now())
-        return {
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {token}",
-            "X-TIMESTAMP": stamp,
-            "X-SIGNATURE": _sign(secret, path, token, body, stamp),
-            "X-PARTNER-ID": partner,
-            "X-EXTERNAL-ID": external,
-            "CHANNEL-ID": channel["channel_id"],
-        }
-
+    client_id, secret = channel["client_id"], channel["client_secret"].encode()
+    partner, psid = channel["partner_id"], channel["partner_service_id"]
+    key = serialization.load_pem_private_key(channel["private_key_pem"].encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
     inquiry_path = f"{prefix}/v1.0/transfer-va/inquiry"
     payment_path = f"{prefix}/v1.0/transfer-va/payment"
-    inquiries = []
-    for index in range(payments):
-        nik = niks[index % len(niks)]
-        body = json.dumps(
-            {
-                "partnerServiceId": psid,
-                "customerNo": nik,
-                "virtualAccountNo": psid + nik,
-                "inquiryRequestId": f"FLQ{index}",
-                "additionalInfo": {"months": 1},
+    session = requests.Session()
+    session.trust_env = False  # as the library's transport: no proxies or netrc from the env
+    log = DurableLog(fresh("bench-snap-e2e-bare.sqlite"))
+    token = ""
+    warmed = itertools.count()
+
+    def fetch_token() -> str:
+        stamp = _jakarta_now()
+        signed = key.sign(f"{client_id}|{stamp}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        answer = session.post(
+            f"{base}/v1.0/access-token/b2b",
+            data=b'{"grantType":"client_credentials","additionalInfo":{}}',
+            headers={
+                "Content-Type": "application/json",
+                "X-TIMESTAMP": stamp,
+                "X-CLIENT-KEY": client_id,
+                "X-SIGNATURE": base64.b64encode(signed).decode(),
             },
-            separators=(",", ":"),
-        ).encode()
-        inquiries.append((nik, body, headers(body, inquiry_path, f"FLI{index}")))
-    raw = sqlite3.connect(_fresh("bench-e2e-raw.sqlite"), isolation_level=None)
-    raw.execute("PRAGMA journal_mode = WAL")
-    raw.execute("PRAGMA synchronous = FULL")
-    raw.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, ref TEXT UNIQUE, body TEXT)")
-    start = time.perf_counter()
-    for index, (nik, body, signed) in enumerate(inquiries):
-        raw.execute("BEGIN IMMEDIATE")
-        raw.execute("INSERT INTO t (ref, body) VALUES (?, ?)", (f"{index}a", body.decode()))
-        raw.execute("COMMIT")
-        answer = session.post(origin + inquiry_path, data=body, headers=signed, timeout=10)
-        value = json.loads(answer.content)["virtualAccountData"]["totalAmount"]["value"]
-        payment = json.dumps(
-            {
-                "partnerServiceId": psid,
-                "customerNo": nik,
-                "virtualAccountNo": psid + nik,
-                "paymentRequestId": f"FLQ{index}",
-                "paidAmount": {"value": value, "currency": "IDR"},
-                "referenceNo": f"FLOOR-{index}",
-                "flagAdvise": "N",
-                "additionalInfo": {"months": 1},
-            },
-            separators=(",", ":"),
-        ).encode()
-        paid = session.post(
-            origin + payment_path,
-            data=payment,
-            headers=headers(payment, payment_path, f"FLP{index}"),
             timeout=10,
         )
-        paid.raise_for_status()
-        raw.execute("BEGIN IMMEDIATE")
-        raw.execute("INSERT INTO t (ref, body) VALUES (?, ?)", (f"{index}b", paid.text))
-        raw.execute("COMMIT")
-    elapsed = (time.perf_counter() - start) / payments
-    raw.close()
-    return elapsed
+        answer.raise_for_status()
+        return str(answer.json()["accessToken"])
 
-
-def _payable(info: dict[str, Any]) -> list[str]:
-    listed = requests.get(f"{info['control_url']}/participants", timeout=10).json()
-    return [p["nik"] for p in listed["participants"] if p["coverage"] != "lapsed"]
-
-
-def end_to_end_payment(payments: int = 150) -> Result:
-    """``Client.pay`` (inquiry + payment, signed, journaled, receipt) against the sandbox in
-    another process, beside :func:`_bare_payments` against an identical sandbox."""
-    from jamsostek_channels.adapters import open_adapter
-    from jamsostek_channels.client import Client
-    from jamsostek_channels.journal import Journal
-
-    server, info = _start_sandbox(OUT)
-    try:
-        journal = Journal(_fresh("bench-e2e.sqlite"))
-        adapter = open_adapter("linkaja", info["channels"]["linkaja"], journal=journal)
-        client = Client(adapter, journal=journal)
-        niks = _payable(info)
-        warm = niks[-5:]
-        niks = niks[:-5]
-        for index, nik in enumerate(warm):
-            client.pay(nik, months=1, reference=f"WARM-{index}")
-        start = time.perf_counter()
-        for index in range(payments):
-            client.pay(niks[index % len(niks)], months=1, reference=f"BENCH-{index}")
-        library = (time.perf_counter() - start) / payments
-        client.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    server, info = _start_sandbox(OUT)
-    try:
-        niks = _payable(info)[:-5]
-        floor = _bare_payments(info, niks, payments)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-    return Result(
-        "SNAP payment end to end (inquiry + pay)",
-        library,
-        "2 bare signed POSTs + 2 durable commits",
-        floor,
-        "overhead ≤ 25% (ratio ≤ 1.25×)",
-        library <= 1.25 * floor,
-    )
-
-
-def snap_codec() -> Result:
-    """Encode + sign + decode of a payment beside stdlib JSON parse + serialise + the HMAC."""
-    from jamsostek_channels import clock
-    from jamsostek_channels.adapters.snap import codec
-    from jamsostek_channels.adapters.snap.codes import ResponseCode
-    from jamsostek_channels.adapters.snap.security import format_timestamp, sign_symmetric
-    from jamsostek_channels.channel import CustomerId, PaymentRequest
-    from jamsostek_channels.model import Payer
-    from jamsostek_channels.period import YearMonth
-
-    now = dt.datetime(2026, 11, 23, 10, 0, tzinfo=clock.JAKARTA)
-    request = PaymentRequest(
-        reference="POS-0001",
-        customer=CustomerId.nik("3201015508950001"),
-        periods=(YearMonth(2026, 11),),
-        amount=36800,
-        admin_fee=1000,
-        payer=Payer.self_paid(),
-        inquiry_id="IQAB12CD202611230000000001",
-        requested_at=now,
-    )
-    answer = codec.encode_payment_response(
-        codec.SnapPaymentResponse(
-            response_code=ResponseCode.parse("2002500"),
-            response_message="Successful",
-            virtual_account=codec.SnapPaymentData(
-                partner_service_id="   89001",
-                customer_no="3201015508950001",
-                payment_request_id="IQAB12CD202611230000000001",
-                paid_amount=36800,
-                payment_flag_status="00",
-                trx_date_time=now,
-                reference_no="POS-0001",
-                bill_details=(  # type: ignore[arg-type]  # attrs converter typing
-                    codec.SnapPaidBill(YearMonth(2026, 11), 36800, "BPJS000000000001", "00"),
-                ),
-            ),
+    def post(path: str, body: dict[str, Any], external: str, stamp: str) -> dict[str, Any]:
+        data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        digest = hashlib.sha256(data).hexdigest()
+        text = f"POST:{path}:{token}:{digest}:{stamp}".encode()
+        answer = session.post(
+            origin + path,
+            data=data,
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {token}",
+                "X-TIMESTAMP": stamp,
+                "X-SIGNATURE": base64.b64encode(
+                    hmac.new(secret, text, hashlib.sha512).digest()
+                ).decode(),
+                "X-PARTNER-ID": partner,
+                "X-EXTERNAL-ID": external,
+                "CHANNEL-ID": channel["channel_id"],
+            },
+            timeout=10,
         )
-    )
-    timestamp = format_timestamp(now)
-    path = "/linkaja/v1.0/transfer-va/payment"
+        answer.raise_for_status()
+        parsed: dict[str, Any] = json.loads(answer.content)
+        return parsed
 
-    def library() -> object:
-        body = codec.encode_payment_request(
-            codec.payment_request_for(request, partner_service_id="   89001", channel_code=6017)
-        )
-        signature = sign_symmetric("secret", "POST", path, "token", body, timestamp, minified=True)
-        return signature, codec.decode_payment_response(answer)
+    def pay(tag: str, nik: str) -> None:
+        tag = tag.replace("-", "X")  # the ids built from it take letters and digits only
+        stamp = _jakarta_now()
+        request_id = f"BQ{tag}"
+        account = {"partnerServiceId": psid, "customerNo": nik, "virtualAccountNo": psid + nik}
+        extra = {"months": 1, "payerKind": "self"}
+        inquiry = {
+            **account,
+            "inquiryRequestId": request_id,
+            "trxDateInit": stamp,
+            "channelCode": _LINKAJA_CHANNEL_CODE,
+            "language": "ID",
+            "additionalInfo": extra,
+        }
+        answer = post(inquiry_path, inquiry, f"BI{tag}", stamp)
+        if answer["responseCode"] != "2002400":
+            raise RuntimeError(f"inquiry refused: {answer}")
+        total = answer["virtualAccountData"]["totalAmount"]
+        payment = {
+            **account,
+            "paymentRequestId": request_id,
+            "channelCode": _LINKAJA_CHANNEL_CODE,
+            "paidAmount": total,
+            "totalAmount": total,
+            "trxDateTime": stamp,
+            "referenceNo": f"BARE-{tag}",
+            "flagAdvise": "N",
+            "additionalInfo": extra,
+        }
+        log.commit(f"{tag}-intent", json.dumps(payment))
+        paid = post(payment_path, payment, f"BP{tag}", stamp)
+        data = paid.get("virtualAccountData") or {}
+        if paid["responseCode"] != "2002500" or data.get("paymentFlagStatus") != "00":
+            raise RuntimeError(f"payment refused: {paid}")
+        log.commit(f"{tag}-outcome", json.dumps(paid))
 
-    body = codec.encode_payment_request(
-        codec.payment_request_for(request, partner_service_id="   89001", channel_code=6017)
-    )
+    def warm(nik: str) -> None:
+        nonlocal token
+        token = fetch_token()  # the reset forgot the last one
+        pay(f"W{next(warmed)}", nik)
 
-    def floor() -> object:
-        sent = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
-        digest = hashlib.sha256(sent).hexdigest()
-        text = f"POST:{path}:token:{digest}:{timestamp}".encode()
-        mac = hmac.new(b"secret", text, hashlib.sha512).digest()
-        return mac, json.loads(answer)
+    def close() -> None:
+        session.close()
+        log.close()
 
-    value = best_per_call(library, number=2000)
-    floor_value = best_per_call(floor, number=2000)
+    return Side(warm, pay, close)
+
+
+def snap_payment() -> Result:
+    """A LinkAja payment end to end through ``Client`` beside the bare client, both against
+    the sandbox in another process on loopback, in turns."""
+    with sandbox() as info:
+        library, floor = _snap_library(info), _snap_bare(info)
+        try:
+            value, floor_value = take_turns(info, library, floor)
+        finally:
+            library.close()
+            floor.close()
     return Result(
-        "SNAP payment encode + sign + decode",
+        "SNAP payment end to end (inquiry + pay + journal)",
         value,
-        "stdlib JSON loads+dumps + SHA-256 + HMAC-SHA512",
+        "bare requests + HMAC, same exchanges, 2 durable commits",
         floor_value,
-        "≤ 3× floor",
-        value <= 3 * floor_value,
+        "overhead ≤ 25% (ratio ≤ 1.25×)",
+        value <= 1.25 * floor_value,
     )
 
 
 def run() -> list[Result]:
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    return [journal_commits(), snap_codec(), end_to_end_payment()]
+    return [journal_commits(), snap_payment()]

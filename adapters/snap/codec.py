@@ -33,7 +33,7 @@ import enum
 import json
 import re
 from collections.abc import Callable
-from typing import Any, TypeGuard, TypeVar, cast
+from typing import Any, TypeGuard, TypeVar
 
 import attrs
 
@@ -353,85 +353,8 @@ def _period(reader: Reader, key: str) -> YearMonth:
 
 
 def _build(reader: Reader, factory: Callable[..., _T], **values: object) -> _T:
-    """Construct a wire type from values the reader has already checked field by field.
-
-    The type's own validators (which guard the encoders) would check the same fields again, so
-    decoding builds the instance directly (converters still run); a missing field is a
-    programming error here, never the wire's. Building through ``factory`` on any doubt keeps
-    the refusal a case 01 with the field's path.
-    """
-    plan = _PLANS.get(factory)
-    if plan is None:
-        plan = _PLANS[factory] = _plan(factory)
-    make, count, required, post_init = plan
-    if len(values) != count and not required.issubset(values):
-        return _validated(reader, factory, values)
-    instance = make(**values)
-    if post_init is not None:
-        try:
-            post_init(instance)
-        except FieldInvalid as error:
-            reader.reraise(error)
-    return cast("_T", instance)
-
-
-_Plan = tuple[Callable[..., object], int, frozenset[str], Callable[[Any], None] | None]
-#: Per wire type (never per value): a constructor that skips the validators, and its fields.
-_PLANS: dict[object, _Plan] = {}
-
-
-def _plan(factory: Callable[..., object]) -> _Plan:
-    """Write (once per wire type) ``make(**fields)``: the attrs ``__init__`` minus validators.
-
-    Defaults, factories and converters are kept exactly; only the validators are left out.
-    """
-    cls = cast("type[attrs.AttrsInstance]", factory)
-    scope: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_cls": cls}
-    params, lines, required = [], [], set()
-    for index, field in enumerate(attrs.fields(cls)):
-        name = field.name
-        default: Any = field.default
-        if default is attrs.NOTHING:
-            required.add(name)
-            params.append(name)
-        elif isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            scope[f"_factory{index}"] = default.factory
-            params.append(f"{name}=_NOTHING")
-            lines.append(f"    if {name} is _NOTHING: {name} = _factory{index}()")
-        else:
-            scope[f"_default{index}"] = default
-            params.append(f"{name}=_default{index}")
-        if field.converter is not None:
-            scope[f"_convert{index}"] = field.converter
-            lines.append(f"    {name} = _convert{index}({name})")
-        lines.append(f"    _set(self, {name!r}, {name})")
-    scope["_NOTHING"] = attrs.NOTHING
-    source = "\n".join(
-        [f"def make(*, {', '.join(params)}):", "    self = _new(_cls)", *lines, "    return self"]
-    )
-    exec(source, scope)  # noqa: S102 - our own field names, as attrs itself does
-    return (
-        scope["make"],
-        len(params),
-        frozenset(required),
-        getattr(cls, "__attrs_post_init__", None),
-    )
-
-
-def _trusted(factory: Callable[..., _T]) -> Callable[..., _T]:
-    """``factory``'s constructor without its validators, for values a reader has checked.
-
-    Only for wire types without ``__attrs_post_init__`` (use :func:`_build` for those).
-    """
-    plan = _PLANS.get(factory)
-    if plan is None:
-        plan = _PLANS[factory] = _plan(factory)
-    if plan[3] is not None:
-        raise TypeError(f"{factory!r} has a post-init check: build it with _build")
-    return cast("Callable[..., _T]", plan[0])
-
-
-def _validated(reader: Reader, factory: Callable[..., _T], values: dict[str, object]) -> _T:
+    """Construct a wire type through its own constructor, validators included, from values
+    the reader has read; a value a validator refuses is a case 01 naming the field's path."""
     try:
         return factory(**values)
     except FieldInvalid as error:
@@ -548,7 +471,9 @@ def _decode_answer(body: bytes, factory: Callable[..., _T], read: Callable[[Read
     answer must (or may) carry it."""
     reader = Reader.load(body)
     code, message = _status_line(reader)
-    return _trusted(factory)(
+    return _build(
+        reader,
+        factory,
         response_code=code,
         response_message=message,
         virtual_account=_response_data(reader, code, read),
@@ -636,16 +561,15 @@ def _paid_bill_json(bill: SnapPaidBill, index: int) -> dict[str, object]:
 
 def _read_paid_bill(reader: Reader) -> SnapPaidBill:
     reader.opt_text("billCode", max_length=2, pattern=_TWO_DIGITS)
-    return _make_paid_bill(
+    return _build(
+        reader,
+        SnapPaidBill,
         period=_period(reader, "billNo"),
         amount=_amount(reader, "billAmount"),
         biller_reference_id=reader.opt_text("billerReferenceId", max_length=BILLER_REFERENCE_MAX),
         status=reader.opt_text("status", max_length=2, pattern=_TWO_DIGITS),
         reason=_opt_bilingual(reader, "reason", REASON_MAX),
     )
-
-
-_make_paid_bill = _trusted(SnapPaidBill)
 
 
 def _paid_bills_of(reader: Reader) -> tuple[SnapPaidBill, ...]:
@@ -1054,7 +978,9 @@ def _payment_data_json(data: SnapPaymentData) -> dict[str, object]:
 
 def _read_payment_data(reader: Reader) -> SnapPaymentData:
     service_id, customer = _va_ids(reader, consistent=False)
-    return _make_payment_data(
+    return _build(
+        reader,
+        SnapPaymentData,
         partner_service_id=service_id,
         customer_no=customer,
         payment_request_id=reader.text("paymentRequestId", max_length=REQUEST_ID_MAX),
@@ -1070,9 +996,6 @@ def _read_payment_data(reader: Reader) -> SnapPaymentData:
         bill_details=_paid_bills_of(reader),
         free_texts=_free_texts_of(reader),
     )
-
-
-_make_payment_data = _trusted(SnapPaymentData)
 
 
 def encode_payment_response(response: SnapPaymentResponse) -> bytes:
