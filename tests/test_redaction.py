@@ -277,3 +277,46 @@ def test_reprs_stay_attrs_reprs() -> None:
     assert "email=None" in text
     assert "birth_date=***" in text
     assert "address=***" in text
+
+
+# Wire messages ----------------------------------------------------------------------------------
+
+#: Fields that hold a person's data, whatever message carries them.
+PERSONAL_FIELDS = frozenset(
+    {"nik", "kpj", "customer_no", "name", "virtual_account_name", "payer_name", "phone"}
+    | {"address", "birth_date", "email"}
+)
+#: Fields of those names that hold no person's data.
+NOT_PERSONAL = frozenset({("SnapBill", "name")})  # the bill's name: "Iuran BPU"
+
+
+def _message_classes() -> list[type]:
+    from jamsostek_channels.adapters.kantorpos import types as kantorpos_types
+    from jamsostek_channels.adapters.snap import codec as snap_codec
+
+    return [
+        value
+        for module in (snap_codec, kantorpos_types)
+        for value in vars(module).values()
+        if isinstance(value, type) and attrs.has(value) and value.__module__ == module.__name__
+    ]
+
+
+def test_wire_messages_mask_personal_fields_in_repr() -> None:
+    classes = _message_classes()
+    checked = [
+        (cls.__name__, field.name)
+        for cls in classes
+        for field in attrs.fields(cls)
+        if field.name in PERSONAL_FIELDS
+    ]
+    assert len(checked) >= 10  # SNAP inquiries, payments, statuses; Kantor Pos participants...
+    unmasked = [
+        (cls.__name__, field.name)
+        for cls in classes
+        for field in attrs.fields(cls)
+        if field.name in PERSONAL_FIELDS
+        and not callable(field.repr)
+        and (cls.__name__, field.name) not in NOT_PERSONAL
+    ]
+    assert unmasked == []

@@ -37,6 +37,7 @@ from typing import Any, TypeGuard, TypeVar
 
 import attrs
 
+from jamsostek_channels import redact
 from jamsostek_channels.adapters.snap._reader import (
     MAX_BODY_BYTES,
     FieldInvalid,
@@ -602,7 +603,7 @@ class SnapInquiryRequest:
     """
 
     partner_service_id: str = attrs.field(validator=_partner_service_id)
-    customer_no: str = attrs.field(validator=_customer_no)
+    customer_no: str = attrs.field(validator=_customer_no, repr=redact.customer)
     inquiry_request_id: str = attrs.field(validator=_text("inquiryRequestId", REQUEST_ID_MAX))
     trx_date_init: dt.datetime | None = attrs.field(default=None, validator=_aware("trxDateInit"))
     channel_code: int | None = attrs.field(
@@ -685,9 +686,9 @@ class SnapInquiryData:
     """
 
     partner_service_id: str = attrs.field(validator=_partner_service_id)
-    customer_no: str = attrs.field(validator=_customer_no)
+    customer_no: str = attrs.field(validator=_customer_no, repr=redact.customer)
     virtual_account_name: str = attrs.field(
-        validator=_text("virtualAccountName", VIRTUAL_ACCOUNT_NAME_MAX)
+        validator=_text("virtualAccountName", VIRTUAL_ACCOUNT_NAME_MAX), repr=redact.name
     )
     inquiry_request_id: str = attrs.field(validator=_text("inquiryRequestId", REQUEST_ID_MAX))
     total_amount: int | None = attrs.field(
@@ -710,7 +711,9 @@ class SnapInquiryData:
     )
     fee_amount: int | None = attrs.field(default=None, validator=_money("feeAmount", optional=True))
     kpj: str | None = attrs.field(
-        default=None, validator=_opt_text("additionalInfo.kpj", CUSTOMER_NO_MAX, _DIGITS)
+        default=None,
+        validator=_opt_text("additionalInfo.kpj", CUSTOMER_NO_MAX, _DIGITS),
+        repr=redact.optional(redact.kpj),
     )
     programs: tuple[Program, ...] = attrs.field(
         default=(),
@@ -817,7 +820,7 @@ class SnapPaymentRequest:
     """
 
     partner_service_id: str = attrs.field(validator=_partner_service_id)
-    customer_no: str = attrs.field(validator=_customer_no)
+    customer_no: str = attrs.field(validator=_customer_no, repr=redact.customer)
     payment_request_id: str = attrs.field(validator=_text("paymentRequestId", REQUEST_ID_MAX))
     paid_amount: int = attrs.field(validator=_money("paidAmount"))
     total_amount: int | None = attrs.field(
@@ -841,7 +844,9 @@ class SnapPaymentRequest:
         default=None, validator=_opt_text("additionalInfo.payerScheme", PAYER_SCHEME_MAX)
     )
     payer_name: str | None = attrs.field(
-        default=None, validator=_opt_text("additionalInfo.payerName", PAYER_NAME_MAX)
+        default=None,
+        validator=_opt_text("additionalInfo.payerName", PAYER_NAME_MAX),
+        repr=redact.optional(redact.name),
     )
     agent_id: str | None = attrs.field(
         default=None, validator=_opt_text("additionalInfo.agentId", AGENT_ID_MAX)
@@ -915,7 +920,7 @@ class SnapPaymentData:
     """
 
     partner_service_id: str = attrs.field(validator=_partner_service_id)
-    customer_no: str = attrs.field(validator=_customer_no)
+    customer_no: str = attrs.field(validator=_customer_no, repr=redact.customer)
     payment_request_id: str = attrs.field(validator=_text("paymentRequestId", REQUEST_ID_MAX))
     paid_amount: int = attrs.field(validator=_money("paidAmount"))
     payment_flag_status: str = attrs.field(validator=_text("paymentFlagStatus", 2, _TWO_DIGITS))
@@ -923,7 +928,9 @@ class SnapPaymentData:
         default=None, validator=_bilingual_fits("paymentFlagReason", REASON_MAX)
     )
     virtual_account_name: str | None = attrs.field(
-        default=None, validator=_opt_text("virtualAccountName", VIRTUAL_ACCOUNT_NAME_MAX)
+        default=None,
+        validator=_opt_text("virtualAccountName", VIRTUAL_ACCOUNT_NAME_MAX),
+        repr=redact.optional(redact.name),
     )
     total_amount: int | None = attrs.field(
         default=None, validator=_money("totalAmount", optional=True)
@@ -1023,7 +1030,7 @@ class SnapStatusRequest:
     ``agent_id`` are project fields in ``additionalInfo``."""
 
     partner_service_id: str = attrs.field(validator=_partner_service_id)
-    customer_no: str = attrs.field(validator=_customer_no)
+    customer_no: str = attrs.field(validator=_customer_no, repr=redact.customer)
     inquiry_request_id: str | None = attrs.field(
         default=None, validator=_opt_text("inquiryRequestId", REQUEST_ID_MAX)
     )
@@ -1087,7 +1094,7 @@ class SnapStatusData:
     payment answer, plus ``transaction_date`` (when the biller applied it)."""
 
     partner_service_id: str = attrs.field(validator=_partner_service_id)
-    customer_no: str = attrs.field(validator=_customer_no)
+    customer_no: str = attrs.field(validator=_customer_no, repr=redact.customer)
     payment_flag_status: str = attrs.field(validator=_text("paymentFlagStatus", 2, _TWO_DIGITS))
     payment_flag_reason: Bilingual | None = attrs.field(
         default=None, validator=_bilingual_fits("paymentFlagReason", REASON_MAX)
