@@ -29,6 +29,7 @@ path itself is masked.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import ipaddress
 import logging
@@ -228,6 +229,24 @@ def _allowed_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items() if k.lower() in _LOGGED_HEADERS}
 
 
+@functools.lru_cache(maxsize=256)
+def _checked_url(base_url: str, path: str) -> str:
+    """``base_url + path``, once it is sure requests sends ``path`` byte for byte as the signer
+    signed it. Cached: a channel sends to a handful of paths, and preparing a probe request to
+    check one costs more than the rest of building the request."""
+    if not path.startswith("/"):
+        raise ValueError("path must start with '/'")
+    url = base_url + path
+    probe = requests.PreparedRequest()
+    try:
+        probe.prepare_url(url, None)
+    except requests.RequestException as exc:
+        raise ValueError("path is not a valid URL path") from exc
+    if probe.path_url != path:  # requests would send other bytes than the signer signs
+        raise ValueError("path must be percent-encoded ASCII without a fragment")
+    return url
+
+
 class HttpTransport:
     """Sends requests to one host over a pooled, TLS-verified :class:`requests.Session`.
 
@@ -390,17 +409,7 @@ class HttpTransport:
         return f"HttpTransport({self.base_url!r}, name={self.name!r})"
 
     def _url(self, path: str) -> str:
-        if not path.startswith("/"):
-            raise ValueError("path must start with '/'")
-        url = self.base_url + path
-        probe = requests.PreparedRequest()
-        try:
-            probe.prepare_url(url, None)
-        except requests.RequestException as exc:
-            raise ValueError("path is not a valid URL path") from exc
-        if probe.path_url != path:  # requests would send other bytes than the signer signs
-            raise ValueError("path must be percent-encoded ASCII without a fragment")
-        return url
+        return _checked_url(self.base_url, path)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         """Backoff with full jitter, clipped so that the sleeps of one send stay under the cap."""
