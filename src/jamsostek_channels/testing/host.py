@@ -103,8 +103,9 @@ REVERSAL_WINDOWS = ("same-day", "any", "never")
 SEED_CHANNEL = "seed"
 
 #: The day demo participants are drawn and checked as of (:meth:`FakeHost.seed_demo`): a fixed
-#: date, so the same seed names the same people whatever the clock says.
-DEMO_REFERENCE_DATE = dt.date(2026, 11, 22)
+#: date, so the same seed names the same people whatever the clock says. (The day the examples in
+#: docs/channels/snap.md were captured: they show these people.)
+DEMO_REFERENCE_DATE = dt.date(2026, 11, 23)
 
 
 # Public records -----------------------------------------------------------------------------
