@@ -19,6 +19,7 @@ which is what the sandbox does. Both apply the same :class:`Faults`:
 from __future__ import annotations
 
 import enum
+import math
 import re
 import socket
 import threading
@@ -129,6 +130,14 @@ class Faults:
         status: int = 500,
         prefix: str = "",
     ) -> Fault:
+        # A fault that could never fire (times 0), sleep backwards or answer HTTP 99 is a
+        # mistake in the test: say so now, not by a silently missing fault.
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"times must be an integer >= 1, got {times!r}")
+        if isinstance(seconds, bool) or not (0 <= seconds < math.inf):
+            raise ValueError(f"seconds must be finite and >= 0, got {seconds!r}")
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"status must be an HTTP status 100..599, got {status!r}")
         fault = Fault(FaultKind(kind), match, prefix, times, seconds, status)
         with self._lock:
             self._planned.append([fault, times])
