@@ -152,7 +152,7 @@ def test_faults_refuse_what_could_never_fire() -> None:
     faults = Faults()
     for bad in ({"times": 0}, {"seconds": -0.5}, {"seconds": float("nan")}, {"status": 99}):
         with pytest.raises(ValueError, match="must be"):
-            faults.inject(FaultKind.DELAY, **bad)  # type: ignore[arg-type]
+            faults.inject(FaultKind.DELAY, **bad)
     assert faults.describe() == []
 
 
