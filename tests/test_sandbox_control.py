@@ -62,35 +62,35 @@ def refused(sandbox: Sandbox, method: str, path: str, body: object) -> tuple[str
 @pytest.mark.parametrize(
     ("path", "body", "code", "field"),
     [
-        ("clock", {"advance_seconds": 1e300}, "field.range", "advance_seconds"),
-        ("clock", {"advance_seconds": -(MAX_CLOCK_SECONDS + 1)}, "field.range", "advance_seconds"),
-        ("clock", {"advance_seconds": 10**400}, "field.range", "advance_seconds"),
-        ("clock", b'{"advance_seconds": NaN}', "field.range", "advance_seconds"),
-        ("clock", b'{"advance_seconds": Infinity}', "field.range", "advance_seconds"),
-        ("clock", {"advance_seconds": True}, "field.type", "advance_seconds"),
-        ("clock", {"advance_seconds": "60"}, "field.type", "advance_seconds"),
-        ("clock", {"advance": 60}, "field.unknown", "advance"),
-        ("faults", {"kind": "delay", "seconds": -1}, "field.range", "seconds"),
-        ("faults", {"kind": "delay", "seconds": 1e9}, "field.range", "seconds"),
-        ("faults", {"kind": "error", "status": 99}, "field.range", "status"),
-        ("faults", {"kind": "error", "status": 600}, "field.range", "status"),
-        ("faults", {"kind": "error", "status": 503.0}, "field.type", "status"),
-        ("faults", {"kind": "drop", "times": -1}, "field.range", "times"),
-        ("faults", {"kind": "drop", "times": 0}, "field.range", "times"),
-        ("faults", {"kind": "drop", "times": True}, "field.type", "times"),
-        ("faults", {"kind": "nope"}, "fault.kind_unknown", "kind"),
-        ("faults", {"kind": 1}, "field.type", "kind"),
-        ("faults", {"match": "x"}, "field.required", "kind"),
-        ("faults", {"kind": "drop", "channel": "nowhere"}, "channel.unknown", "channel"),
-        ("faults", {"kind": "drop", "match": None}, "field.type", "match"),
-        ("seed", {"demo": MAX_DEMO + 1}, "field.range", "demo"),
-        ("seed", {"demo": -1}, "field.range", "demo"),
-        ("seed", {"demo": False}, "field.type", "demo"),
-        ("seed", [1], "body.not_object", None),
-        ("seed", b"{", "body.not_json", None),
-        ("seed", b"\xff\xfe", "body.not_json", None),
-        ("seed", b"[" * 100_000, "body.not_json", None),
-        ("reset", {"everything": True}, "field.unknown", "everything"),
+        ("clock", {"advance_seconds": 1e300}, "out_of_range", "advance_seconds"),
+        ("clock", {"advance_seconds": -(MAX_CLOCK_SECONDS + 1)}, "out_of_range", "advance_seconds"),
+        ("clock", {"advance_seconds": 10**400}, "out_of_range", "advance_seconds"),
+        ("clock", b'{"advance_seconds": NaN}', "out_of_range", "advance_seconds"),
+        ("clock", b'{"advance_seconds": Infinity}', "out_of_range", "advance_seconds"),
+        ("clock", {"advance_seconds": True}, "wrong_type", "advance_seconds"),
+        ("clock", {"advance_seconds": "60"}, "wrong_type", "advance_seconds"),
+        ("clock", {"advance": 60}, "unknown_field", "advance"),
+        ("faults", {"kind": "delay", "seconds": -1}, "out_of_range", "seconds"),
+        ("faults", {"kind": "delay", "seconds": 1e9}, "out_of_range", "seconds"),
+        ("faults", {"kind": "error", "status": 99}, "out_of_range", "status"),
+        ("faults", {"kind": "error", "status": 600}, "out_of_range", "status"),
+        ("faults", {"kind": "error", "status": 503.0}, "wrong_type", "status"),
+        ("faults", {"kind": "drop", "times": -1}, "out_of_range", "times"),
+        ("faults", {"kind": "drop", "times": 0}, "out_of_range", "times"),
+        ("faults", {"kind": "drop", "times": True}, "wrong_type", "times"),
+        ("faults", {"kind": "nope"}, "unknown_fault_kind", "kind"),
+        ("faults", {"kind": 1}, "wrong_type", "kind"),
+        ("faults", {"match": "x"}, "missing_field", "kind"),
+        ("faults", {"kind": "drop", "channel": "nowhere"}, "unknown_channel", "channel"),
+        ("faults", {"kind": "drop", "match": None}, "wrong_type", "match"),
+        ("seed", {"demo": MAX_DEMO + 1}, "out_of_range", "demo"),
+        ("seed", {"demo": -1}, "out_of_range", "demo"),
+        ("seed", {"demo": False}, "wrong_type", "demo"),
+        ("seed", [1], "not_object", None),
+        ("seed", b"{", "not_json", None),
+        ("seed", b"\xff\xfe", "not_json", None),
+        ("seed", b"[" * 100_000, "not_json", None),
+        ("reset", {"everything": True}, "unknown_field", "everything"),
     ],
 )
 def test_bad_inputs_are_typed_400s(
@@ -127,9 +127,9 @@ def test_good_inputs_still_work(sandbox: Sandbox) -> None:
     assert dt.datetime.fromisoformat(moved["now"]) == sandbox.host.now()
     assert call(sandbox, "POST", "clock", {"advance_seconds": 60})[0] == 200
     assert call(sandbox, "POST", "echo", b"not even JSON") == (200, {})
-    assert call(sandbox, "GET", "otp")[1]["error"] == "query.required"
+    assert call(sandbox, "GET", "otp")[1]["error"] == "missing_query"
     status, document = call(sandbox, "GET", "otp?phone=081234567890")
-    assert (status, document["error"]) == (400, "otp.not_found")
+    assert (status, document["error"]) == (400, "no_otp")
 
 
 def test_unknown_actions_and_methods(sandbox: Sandbox) -> None:

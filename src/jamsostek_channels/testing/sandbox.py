@@ -247,11 +247,11 @@ class Sandbox:
         action = path.removeprefix("/control/").strip("/")
         methods = _CONTROL.get(action)
         if methods is None:
-            return _json(404, {"error": "action.unknown", "detail": "no such control action"})
+            return _json(404, {"error": "unknown_action", "detail": "no such control action"})
         fields = methods.get(request.method.upper())
         if fields is None:
             response = _json(
-                405, {"error": "method.not_allowed", "detail": f"{action} takes {sorted(methods)}"}
+                405, {"error": "method_not_allowed", "detail": f"{action} takes {sorted(methods)}"}
             )
             return WireResponse(
                 response.status, response.body, {**response.headers, "allow": ", ".join(methods)}
@@ -299,22 +299,22 @@ class Sandbox:
         if not CLOCK_YEARS[0] <= (self.host.now() + delta).year <= CLOCK_YEARS[1]:
             # steps add up: many ten-year steps must not walk the host off the calendar
             detail = f"the host's clock must stay within the years {CLOCK_YEARS}"
-            raise ControlError("field.range", detail, "advance_seconds")
+            raise ControlError("out_of_range", detail, "advance_seconds")
         moment = self.host.advance(delta)
         return _json(200, {"now": moment.isoformat()})
 
     def _inject(self, body: dict[str, Any]) -> Any:
         if "kind" not in body:
-            raise ControlError("field.required", "kind is required", "kind")
+            raise ControlError("missing_field", "kind is required", "kind")
         kind = _text(body, "kind", "", 20)
         if kind not in {k.value for k in FaultKind}:
             raise ControlError(
-                "fault.kind_unknown", f"kind must be one of {[k.value for k in FaultKind]}", "kind"
+                "unknown_fault_kind", f"kind must be one of {[k.value for k in FaultKind]}", "kind"
             )
         channel = _text(body, "channel", "", 100)
         if channel and channel not in self.channels:
             raise ControlError(
-                "channel.unknown", f"channel must be one of {sorted(self.channels)}", "channel"
+                "unknown_channel", f"channel must be one of {sorted(self.channels)}", "channel"
             )
         return self.faults.inject(
             FaultKind(kind),
@@ -328,11 +328,11 @@ class Sandbox:
     def _last_otp(self, query: Mapping[str, str]) -> str:
         phone = query.get("phone", "")
         if not phone:
-            raise ControlError("query.required", "?phone= is required", "phone")
+            raise ControlError("missing_query", "?phone= is required", "phone")
         try:
             return self.host.last_otp(phone)
         except (KeyError, ValueError, JamsostekError):
-            raise ControlError("otp.not_found", "no OTP was sent to that phone", "phone") from None
+            raise ControlError("no_otp", "no OTP was sent to that phone", "phone") from None
 
     def _participants(self) -> list[dict[str, Any]]:
         out = []
@@ -397,41 +397,41 @@ def _control_body(raw: bytes, fields: frozenset[str]) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
-        raise ControlError("body.not_json", "the body must be JSON (UTF-8)") from None
+        raise ControlError("not_json", "the body must be JSON (UTF-8)") from None
     if not isinstance(body, dict):
-        raise ControlError("body.not_object", "the body must be a JSON object")
+        raise ControlError("not_object", "the body must be a JSON object")
     for name in body:
         if name not in fields:
             detail = f"{name[:40]!r} is not a field here; fields: {sorted(fields)}"
-            raise ControlError("field.unknown", detail, name[:40])
+            raise ControlError("unknown_field", detail, name[:40])
     return body
 
 
 def _integer(body: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
     value = body.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int):  # true is not 1 here
-        raise ControlError("field.type", f"{name} must be an integer", name)
+        raise ControlError("wrong_type", f"{name} must be an integer", name)
     if not low <= value <= high:
-        raise ControlError("field.range", f"{name} must be {low}..{high}", name)
+        raise ControlError("out_of_range", f"{name} must be {low}..{high}", name)
     return value
 
 
 def _number(body: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:
     value = body.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ControlError("field.type", f"{name} must be a number", name)
+        raise ControlError("wrong_type", f"{name} must be a number", name)
     # isfinite first for floats (NaN, 1e400); an int too big for a float fails the bounds
     if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
-        raise ControlError("field.range", f"{name} must be a finite number in {low}..{high}", name)
+        raise ControlError("out_of_range", f"{name} must be a finite number in {low}..{high}", name)
     return float(value)
 
 
 def _text(body: Mapping[str, Any], name: str, default: str, max_length: int) -> str:
     value = body.get(name, default)
     if not isinstance(value, str):
-        raise ControlError("field.type", f"{name} must be a string", name)
+        raise ControlError("wrong_type", f"{name} must be a string", name)
     if len(value) > max_length:
-        raise ControlError("field.range", f"{name} must be at most {max_length} characters", name)
+        raise ControlError("out_of_range", f"{name} must be at most {max_length} characters", name)
     return value
 
 
