@@ -607,6 +607,29 @@ def test_seed_demo_gives_a_deterministic_mix() -> None:
     assert fake.participant(people[0][0].nik) is None
 
 
+@pytest.mark.parametrize(
+    "later",
+    [
+        dt.datetime(2027, 3, 1, 8, 0, tzinfo=JAKARTA),
+        dt.datetime(2031, 7, 15, 23, 30, tzinfo=JAKARTA),
+        dt.datetime(2024, 2, 29, 12, 0, tzinfo=JAKARTA),
+    ],
+)
+def test_demo_participants_depend_on_the_seed_not_on_the_date(
+    later: dt.datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def who(host: FakeHost) -> list[tuple[str, str, str, dt.date]]:
+        return [(p.nik, kpj, p.name, p.birth_date) for p, kpj in host.seed_demo()]
+
+    today = who(FakeHost(clock=lambda: NOW, seed=5))
+    assert who(FakeHost(clock=lambda: later, seed=5)) == today
+    # the default clock is the wall clock: patched, it still gives the same people
+    monkeypatch.setattr("jamsostek_channels.clock.now", lambda: later)
+    assert FakeHost(seed=5).now() == later
+    assert who(FakeHost(seed=5)) == today
+    assert who(FakeHost(clock=lambda: later, seed=6)) != today
+
+
 def test_seed_refuses_a_duplicate_and_a_month_before_registration(host: FakeHost) -> None:
     participant, _ = seeded(host)
     with pytest.raises(ValueError, match="already"):

@@ -458,6 +458,39 @@ def test_duration_stops_it_by_itself(tmp_path: Path) -> None:
         assert len(info["participants"]) == 10
         process.communicate(timeout=EXIT_SECONDS + 1)
         assert process.returncode == 0
+        assert not info_file.exists()  # removed on the way out
+    finally:
+        _kill(process)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_info_file_is_removed_when_stopped(tmp_path: Path, signum: signal.Signals) -> None:
+    info_file = tmp_path / "info.json"
+    process = _spawn(info_file)
+    try:
+        info = _wait_for_info(process, info_file)
+        # an open keep-alive connection must not keep it alive either
+        with requests.Session() as session:
+            assert session.get(info["control_url"] + "/stats", timeout=TIMEOUT).ok
+            process.send_signal(signum)
+            _out, err = process.communicate(timeout=EXIT_SECONDS)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+        assert not info_file.exists()
+    finally:
+        _kill(process)
+
+
+def test_another_sandbox_s_info_file_is_left_alone(tmp_path: Path) -> None:
+    info_file = tmp_path / "info.json"
+    process = _spawn(info_file)
+    try:
+        _wait_for_info(process, info_file)
+        info_file.write_text('{"control_url": "http://127.0.0.1:1/control"}', encoding="utf-8")
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=EXIT_SECONDS)
+        assert process.returncode == 0
+        assert info_file.exists()  # not the file it wrote: someone else's
     finally:
         _kill(process)
 

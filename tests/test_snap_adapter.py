@@ -754,6 +754,36 @@ def test_a_reused_external_id_is_a_conflict_that_never_pays_twice(
     assert [e.reference for e in ledger(sandbox)] == ["REF-A", "REF-B"]
 
 
+def test_the_same_payment_changed_under_a_reused_external_id_is_outcome_unknown(
+    sandbox: Sandbox, wire: Wire, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The biller refuses a changed body under a used X-EXTERNAL-ID (409 25 00) instead of
+    replaying the stored "Successful": the adapter raises OutcomeUnknown, never a result."""
+    snap = adapter(client)
+    sequence, pay = snap._sequence, snap.pay
+    sent: list[Any] = []
+
+    def fixed_for_payments(kind: str, prefix: str) -> str:
+        return "LAFIXED202611220000000002" if kind == "xid" and sent else sequence(kind, prefix)
+
+    def recorded_pay(request: Any) -> Any:
+        sent.append(request)
+        return pay(request)
+
+    monkeypatch.setattr(snap, "_sequence", fixed_for_payments)
+    monkeypatch.setattr(snap, "pay", recorded_pay)
+    client.pay(payable(sandbox), months=1, reference="REF-A")
+    (request,) = sent
+
+    replayed = snap.pay(request)  # byte for byte again: the stored answer
+    assert replayed.state is PaymentState.APPLIED
+    with pytest.raises(OutcomeUnknown) as raised:  # flagAdvise Y: another request
+        snap.pay(attrs.evolve(request, repeat=True))
+    assert raised.value.host_code == "4092500"
+    assert [e.code for e in wire.calls(PAYMENT)] == ["2002500", "2002500", "4092500"]
+    assert [e.reference for e in ledger(sandbox)] == ["REF-A"]
+
+
 def test_payment_flag_01_is_a_decline_journaled_as_such(
     sandbox: Sandbox, wire: Wire, client: Client
 ) -> None:

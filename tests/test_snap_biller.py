@@ -457,6 +457,78 @@ def test_external_id_replays_the_same_request_and_refuses_another(
     assert fresh["responseCode"] == "2002400"
 
 
+def test_a_reused_external_id_with_the_same_payment_changed_is_a_conflict(
+    linkaja: tuple[SnapBiller, Client], host: FakeHost, people: list[tuple[str, str]]
+) -> None:
+    _, client = linkaja
+    nik, _ = people[1]
+    data = inquire(client, nik)
+    request_id, total = data["inquiryRequestId"], amount_of(data)
+    body = client.payment_body(nik, request_id, total, reference="C1")
+    first = client.call(PAYMENT, body, external_id="SAMEID1")
+    assert snap(first)["responseCode"] == "2002500"
+    # the same request written otherwise (key order, whitespace): the stored answer
+    reordered = dict(reversed(list(body.items())))
+    assert client.call(PAYMENT, reordered, external_id="SAMEID1").content == first.content
+    spaced = json.dumps(body, indent=2).encode()
+    assert client.call(PAYMENT, spaced, external_id="SAMEID1").content == first.content
+    # the same paymentRequestId and reference, anything else changed: refused, nothing processed
+    for changed in (
+        {**body, "paidAmount": {"value": f"{total + 1000}.00", "currency": "IDR"}},
+        {**body, "flagAdvise": "Y"},
+        {**body, "additionalInfo": {"months": 2}},
+        {**body, "trxDateTime": client.timestamp(dt.timedelta(minutes=1))},
+    ):
+        conflict = snap(client.call(PAYMENT, changed, external_id="SAMEID1"))
+        assert conflict["responseCode"] == "4092500"
+        assert conflict["responseMessage"] == "Conflict"
+        assert "virtualAccountData" not in conflict  # never the stored "Successful"
+    assert len(host.ledger()) == 1
+    # under a fresh id the changed amount reaches the host's own idempotency check
+    changed = {**body, "paidAmount": {"value": f"{total + 1000}.00", "currency": "IDR"}}
+    assert snap(client.call(PAYMENT, changed))["responseCode"] == "4042518"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "code", "message"),
+    [
+        (None, "4002402", "Invalid Mandatory Field Content-Type"),
+        ("", "4002402", "Invalid Mandatory Field Content-Type"),
+        ("text/plain", "4002401", "Invalid Field Format Content-Type"),
+        ("application/jsonx", "4002401", "Invalid Field Format Content-Type"),
+        ("application/x-www-form-urlencoded", "4002401", "Invalid Field Format Content-Type"),
+        ("application/json; charset=UTF-8", "2002400", "Successful"),
+        ("Application/JSON", "2002400", "Successful"),
+    ],
+)
+def test_the_content_type_must_be_json(
+    linkaja: tuple[SnapBiller, Client],
+    people: list[tuple[str, str]],
+    content_type: str | None,
+    code: str,
+    message: str,
+) -> None:
+    _, client = linkaja
+    nik, _ = people[1]
+    body = client.inquiry_body(nik, next_id("IQ"))
+    headers: dict[str, str | None] = {"Content-Type": content_type}
+    external = next_id("CT")
+    answer = snap(client.call(INQUIRY, body, headers=headers, external_id=external))
+    assert (answer["responseCode"], answer["responseMessage"]) == (code, message)
+    if code != "2002400":  # refused before it was understood: the id is not used up
+        again = snap(client.call(INQUIRY, body, external_id=external))
+        assert again["responseCode"] == "2002400"
+
+
+def test_the_token_request_must_be_json_too(linkaja: tuple[SnapBiller, Client]) -> None:
+    _, client = linkaja
+    refused = snap(client.get_token(headers={"Content-Type": "text/plain"}))
+    assert refused["responseCode"] == "4007301"
+    missing = snap(client.get_token(headers={"Content-Type": None}))
+    assert missing["responseCode"] == "4007302"
+    assert client.get_token(headers={"Content-Type": "application/json"}).status_code == 200
+
+
 def test_a_duplicate_payment_answers_the_original_and_never_pays_twice(
     linkaja: tuple[SnapBiller, Client], host: FakeHost, people: list[tuple[str, str]]
 ) -> None:
@@ -899,6 +971,7 @@ def send_direct(biller: SnapBiller, client: Client, path: str, raw: bytes) -> tu
     except Exception:  # not JSON: the biller must refuse it before the signature matters
         signature = "AAAA"
     headers = {
+        "content-type": "application/json",
         "authorization": f"Bearer {client.token}",
         "x-timestamp": stamp,
         "x-signature": signature,

@@ -1,12 +1,15 @@
 """``jamsostek-channels sandbox``: the fake host and every built channel's gateway on loopback.
 
 Writes the info file (channels with base URLs and test credentials, demo participants, the
-control URL) once the server is ready, then serves until interrupted (Ctrl-C or SIGTERM).
+control URL) once the server is ready, then serves until interrupted (Ctrl-C or SIGTERM). The
+file is removed on the way out, however the command ends: a file present means a server ready.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import signal
 import threading
 from pathlib import Path
@@ -68,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
     def _stop(signum: int, frame: object) -> None:
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, _stop)
+    # Both signals only set the event, so the clean-up below runs whichever arrives and
+    # wherever the main thread is (a KeyboardInterrupt could land inside it).
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         try:
             sandbox.write_info(args.info_file)
@@ -95,6 +100,16 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        _remove_info(args.info_file, sandbox.info()["control_url"])
         sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
+
+
+def _remove_info(path: Path, control_url: str) -> None:
+    """Remove the info file if it still describes this server (another sandbox may have
+    written its own there since)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        if json.loads(path.read_text(encoding="utf-8")).get("control_url") == control_url:
+            path.unlink()

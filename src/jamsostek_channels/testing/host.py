@@ -87,13 +87,26 @@ from jamsostek_channels.validation import (
 if TYPE_CHECKING:
     from jamsostek_channels.testing.people import PersonFactory
 
-__all__ = ["REVERSAL_WINDOWS", "SEED_CHANNEL", "FakeHost", "HostParticipant", "LedgerEntry", "Sms"]
+__all__ = [
+    "DEMO_REFERENCE_DATE",
+    "REVERSAL_WINDOWS",
+    "SEED_CHANNEL",
+    "FakeHost",
+    "HostParticipant",
+    "LedgerEntry",
+    "Sms",
+]
 
 #: The reversal windows the fake host knows.
 REVERSAL_WINDOWS = ("same-day", "any", "never")
 
 #: The channel name recorded for months put in place by :meth:`FakeHost.seed`.
 SEED_CHANNEL = "seed"
+
+#: The day demo participants are drawn and checked as of (:meth:`FakeHost.seed_demo`): a fixed
+#: date, so the same seed names the same people whatever the clock says. (The day the examples in
+#: docs/channels/snap.md were captured: they show these people.)
+DEMO_REFERENCE_DATE = dt.date(2026, 11, 23)
 
 
 # Public records -----------------------------------------------------------------------------
@@ -456,6 +469,11 @@ class FakeHost:
         """Seed ``count`` synthetic participants (:class:`~jamsostek_channels.testing.PersonFactory`
         with the host's seed; valid people only) and return them with their KPJ.
 
+        Who they are (NIK, name, birth date, KPJ) depends on the seed alone: they are drawn and
+        checked as of :data:`DEMO_REFERENCE_DATE`, never the host's today, so a sandbox seeded
+        next year names the same people. Only their histories follow ``as_of`` (default: the
+        host's today), so "one month in arrears" stays true whenever they are seeded.
+
         The mix, by position: 0 fully paid through the current month, 1 one month in arrears,
         2 lapsed, 3 never paid (registered this month), then in turn fully paid, two months in
         arrears, fully paid, one month in arrears (the current month is unpaid besides: two or
@@ -464,16 +482,17 @@ class FakeHost:
         from jamsostek_channels.testing.people import PersonFactory
 
         with self._lock:
-            day = as_of or self.today()
-            current = YearMonth.of(day)
+            current = YearMonth.of(as_of or self.today())
             if self._factory is None:
-                self._factory = PersonFactory(self._seed, as_of=day)
+                self._factory = PersonFactory(self._seed, as_of=DEMO_REFERENCE_DATE)
             out: list[tuple[Participant, str]] = []
             for _ in range(count * 50):
                 if len(out) >= count:
                     break
                 person = self._factory.make()
-                checked = check_participant(person.data, as_of=day, rules=self._rules)
+                checked = check_participant(
+                    person.data, as_of=DEMO_REFERENCE_DATE, rules=self._rules
+                )
                 participant = checked.participant
                 if participant is None or participant.nik in self._members:
                     continue

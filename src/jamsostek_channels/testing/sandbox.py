@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+import math
 import os
 import tempfile
 import time
@@ -26,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 
 from jamsostek_channels.clock import Clock
+from jamsostek_channels.errors import JamsostekError
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import (
     FaultKind,
@@ -37,7 +39,13 @@ from jamsostek_channels.testing.wire import (
     install,
 )
 
-__all__ = ["GATEWAYS", "IN_PROCESS_URL", "Sandbox", "SandboxChannel"]
+__all__ = [
+    "GATEWAYS",
+    "IN_PROCESS_URL",
+    "ControlError",
+    "Sandbox",
+    "SandboxChannel",
+]
 
 #: Where an in-process sandbox answers (through ``responses``; nothing listens there).
 IN_PROCESS_URL = "https://bpjs.sandbox.test"
@@ -243,57 +251,94 @@ class Sandbox:
 
     def _control(self, request: WireRequest, path: str) -> WireResponse:
         action = path.removeprefix("/control/").strip("/")
+        methods = _CONTROL.get(action)
+        if methods is None:
+            return _json(404, {"error": "unknown_action", "detail": "no such control action"})
+        fields = methods.get(request.method.upper())
+        if fields is None:
+            response = _json(
+                405, {"error": "method_not_allowed", "detail": f"{action} takes {sorted(methods)}"}
+            )
+            return WireResponse(
+                response.status, response.body, {**response.headers, "allow": ", ".join(methods)}
+            )
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.path).query).items()}
         try:
-            body: dict[str, Any] = json.loads(request.body or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("body must be a JSON object")
-            return self._control_action(request.method, action, body, query)
-        except (ValueError, KeyError, TypeError) as error:
-            return _json(400, {"error": type(error).__name__, "detail": str(error)[:200]})
+            body = {} if action == "echo" else _control_body(request.body, fields)
+            return self._control_action(request.method.upper(), action, body, query)
+        except ControlError as error:
+            document = {"error": error.code, "detail": error.detail}
+            if error.field is not None:
+                document["field"] = error.field
+            return _json(400, document)
 
     def _control_action(
         self, method: str, action: str, body: dict[str, Any], query: dict[str, str]
     ) -> WireResponse:
-        if method == "POST" and action == "reset":
+        """One checked control request (``body`` holds only the action's fields)."""
+        if action == "reset":
             self.reset()
             return _json(200, {"ok": True, "participants": self.demo_participants})
-        if method == "POST" and action == "seed":
-            self._demo = int(body.get("demo", self._demo))
+        if action == "seed":
+            self._demo = _integer(body, "demo", self._demo, 0, MAX_DEMO)
             self.seed_demo()
             return _json(200, {"ok": True, "participants": self.demo_participants})
+        if action == "faults" and method == "DELETE":
+            self.faults.clear()
+            return _json(200, {"ok": True})
+        if action == "faults" and method == "POST":
+            return _json(200, {"ok": True, "fault": attrs.asdict(self._inject(body))})
         if action == "faults":
-            if method == "DELETE":
-                self.faults.clear()
-                return _json(200, {"ok": True})
-            if method == "POST":
-                channel = str(body.get("channel", ""))
-                if channel and channel not in self.channels:
-                    raise ValueError(f"unknown channel {channel!r}")
-                fault = self.faults.inject(
-                    FaultKind(str(body["kind"])),
-                    match=str(body.get("match", "")),
-                    prefix=f"/{channel}/" if channel else "",
-                    times=int(body.get("times", 1)),
-                    seconds=float(body.get("seconds", 0.0)),
-                    status=int(body.get("status", 500)),
-                )
-                return _json(200, {"ok": True, "fault": attrs.asdict(fault)})
             return _json(200, {"faults": self.faults.describe()})
-        if method == "GET" and action == "ledger":
+        if action == "ledger":
             return _json(200, {"ledger": [_ledger_json(e) for e in self.host.ledger()]})
-        if method == "GET" and action == "participants":
+        if action == "participants":
             return _json(200, {"participants": self._participants()})
-        if method == "GET" and action == "otp":
-            return _json(200, {"otp": self.host.last_otp(query["phone"])})
-        if method == "GET" and action == "stats":
+        if action == "otp":
+            return _json(200, {"otp": self._last_otp(query)})
+        if action == "stats":
             return _json(200, self.stats)
-        if method == "POST" and action == "echo":
+        if action == "echo":
             return _json(200, {})
-        if method == "POST" and action == "clock":
-            moment = self.host.advance(dt.timedelta(seconds=float(body.get("advance_seconds", 0))))
-            return _json(200, {"now": moment.isoformat()})
-        return _json(404, {"error": "no such control action"})
+        seconds = _number(body, "advance_seconds", 0.0, -MAX_CLOCK_SECONDS, MAX_CLOCK_SECONDS)
+        delta = dt.timedelta(seconds=seconds)  # action == "clock"
+        if not CLOCK_YEARS[0] <= (self.host.now() + delta).year <= CLOCK_YEARS[1]:
+            # steps add up: many ten-year steps must not walk the host off the calendar
+            detail = f"the host's clock must stay within the years {CLOCK_YEARS}"
+            raise ControlError("out_of_range", detail, "advance_seconds")
+        moment = self.host.advance(delta)
+        return _json(200, {"now": moment.isoformat()})
+
+    def _inject(self, body: dict[str, Any]) -> Any:
+        if "kind" not in body:
+            raise ControlError("missing_field", "kind is required", "kind")
+        kind = _text(body, "kind", "", 20)
+        if kind not in {k.value for k in FaultKind}:
+            raise ControlError(
+                "unknown_fault_kind", f"kind must be one of {[k.value for k in FaultKind]}", "kind"
+            )
+        channel = _text(body, "channel", "", 100)
+        if channel and channel not in self.channels:
+            raise ControlError(
+                "unknown_channel", f"channel must be one of {sorted(self.channels)}", "channel"
+            )
+        return self.faults.inject(
+            FaultKind(kind),
+            match=_text(body, "match", "", MAX_MATCH),
+            prefix=f"/{channel}/" if channel else "",
+            times=_integer(body, "times", 1, 1, MAX_FAULT_TIMES),
+            seconds=_number(body, "seconds", 0.0, 0.0, MAX_DELAY_SECONDS),
+            status=_integer(body, "status", 500, 100, 599),
+        )
+
+    def _last_otp(self, query: Mapping[str, str]) -> str:
+        phone = query.get("phone", "")
+        if not phone:
+            raise ControlError("missing_query", "?phone= is required", "phone")
+        try:
+            return self.host.last_otp(phone)
+        except (KeyError, ValueError, JamsostekError):
+            raise ControlError("no_otp", "no OTP was sent to that phone", "phone") from None
 
     def _participants(self) -> list[dict[str, Any]]:
         out = []
@@ -310,6 +355,90 @@ class Sandbox:
                 }
             )
         return out
+
+
+# Control API inputs -----------------------------------------------------------------------------
+
+#: Bounds of the control API's numbers: sane for a test tool, and far from the values that make
+#: ``timedelta`` or ``datetime`` overflow.
+MAX_DEMO = 500
+MAX_FAULT_TIMES = 1_000_000
+MAX_DELAY_SECONDS = 600.0
+MAX_CLOCK_SECONDS = 10 * 366 * 86_400.0  # ten years either way
+MAX_MATCH = 1_000
+CLOCK_YEARS = (2000, 2199)
+
+#: action -> method -> the body fields it takes.
+_CONTROL: Mapping[str, Mapping[str, frozenset[str]]] = {
+    "reset": {"POST": frozenset()},
+    "seed": {"POST": frozenset({"demo"})},
+    "faults": {
+        "GET": frozenset(),
+        "POST": frozenset({"kind", "channel", "match", "times", "seconds", "status"}),
+        "DELETE": frozenset(),
+    },
+    "ledger": {"GET": frozenset()},
+    "participants": {"GET": frozenset()},
+    "otp": {"GET": frozenset()},
+    "stats": {"GET": frozenset()},
+    "echo": {"POST": frozenset()},  # any body: a floor for benchmarks
+    "clock": {"POST": frozenset({"advance_seconds"})},
+}
+
+
+class ControlError(Exception):
+    """A control request refused: HTTP 400 ``{"error": code, "detail": ..., "field": ...}``."""
+
+    def __init__(self, code: str, detail: str, field: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+        self.field = field
+
+
+def _control_body(raw: bytes, fields: frozenset[str]) -> dict[str, Any]:
+    """The request body: empty, or a JSON object with only the action's fields."""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
+        raise ControlError("not_json", "the body must be JSON (UTF-8)") from None
+    if not isinstance(body, dict):
+        raise ControlError("not_object", "the body must be a JSON object")
+    for name in body:
+        if name not in fields:
+            detail = f"{name[:40]!r} is not a field here; fields: {sorted(fields)}"
+            raise ControlError("unknown_field", detail, name[:40])
+    return body
+
+
+def _integer(body: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):  # true is not 1 here
+        raise ControlError("wrong_type", f"{name} must be an integer", name)
+    if not low <= value <= high:
+        raise ControlError("out_of_range", f"{name} must be {low}..{high}", name)
+    return value
+
+
+def _number(body: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ControlError("wrong_type", f"{name} must be a number", name)
+    # isfinite first for floats (NaN, 1e400); an int too big for a float fails the bounds
+    if (isinstance(value, float) and not math.isfinite(value)) or not low <= value <= high:
+        raise ControlError("out_of_range", f"{name} must be a finite number in {low}..{high}", name)
+    return float(value)
+
+
+def _text(body: Mapping[str, Any], name: str, default: str, max_length: int) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise ControlError("wrong_type", f"{name} must be a string", name)
+    if len(value) > max_length:
+        raise ControlError("out_of_range", f"{name} must be at most {max_length} characters", name)
+    return value
 
 
 def _ledger_json(entry: Any) -> dict[str, Any]:

@@ -27,19 +27,23 @@ first three digits; bodies are compact JSON):
   ``Authorization: Bearer`` missing, unknown or expired 401xx01; ``X-TIMESTAMP`` missing 400xx02,
   unreadable 400xx01, outside the tolerance 401xx00; ``X-PARTNER-ID`` / ``CHANNEL-ID`` missing
   400xx02, not ours 401xx00; ``X-EXTERNAL-ID`` missing 400xx02, not 1-36 letters/digits
-  400xx01; body not JSON 400xx00; ``X-SIGNATURE`` missing or wrong 401xx00. A 401xx00 says why
-  in its message (``Unauthorized. [Signature]``).
+  400xx01; ``Content-Type`` missing 400xx02, not ``application/json`` (parameters such as
+  ``charset`` aside) 400xx01; body not JSON 400xx00; ``X-SIGNATURE`` missing or wrong 401xx00.
+  A 401xx00 says why in its message (``Unauthorized. [Signature]``).
 * **Operations the profile does not offer** (e.g. auto-debit on BNI Agen46): 403xx01 *Feature
   Not Allowed* (SNAP's standard case; 403 15 is not used because on service 91 it means "first
   month unpaid").
-* **X-EXTERNAL-ID** is unique per partner per WIB day. The same id with the same request (same
-  ``paymentRequestId`` for a payment; the same path and minified body otherwise) replays the
-  original answer byte for byte; with another request it is 409xx00 *Conflict*. A request that
-  was refused unauthenticated (401) or not understood (any 400) does not use the id up; a 202
-  answer (in progress) reserves it for the same request but is not final, so a repeat is
-  answered afresh.
+* **X-EXTERNAL-ID** is unique per partner per WIB day. The same id with the same request (the
+  same method, path and ``CHANNEL-ID``, and the same body compared as canonical JSON: key order
+  and whitespace aside, every field counts) replays the original answer byte for byte; with
+  another request it is 409xx00 *Conflict*, and nothing is processed: a payment whose amount,
+  ``flagAdvise`` or any other field changed is never answered with the stored "Successful". A
+  request that was refused unauthenticated (401) or not understood (any 400) does not use the id
+  up; a 202 answer (in progress) reserves it for the same request but is not final, so a repeat
+  is answered afresh.
 * **Token**: ``X-CLIENT-KEY`` not the client id, timestamp outside the tolerance or signature
-  wrong 4017300; missing headers 4007302 (unreadable timestamp 4007301); a body that is not
+  wrong 4017300; missing headers 4007302 (unreadable timestamp 4007301, a ``Content-Type`` other
+  than JSON 4007301); a body that is not
   ``{"grantType":"client_credentials"}`` 4007300/01/02.
 * **Decoding** failures: ``SnapFieldError.response_code`` (400xx00/01/02, naming the field).
   A ``customerNo`` that is neither a NIK nor a KPJ, or input the host's rules refuse (months
@@ -83,7 +87,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import hmac
+import json
 import re
 import secrets
 import threading
@@ -99,7 +105,6 @@ from jamsostek_channels.adapters.snap.errors import SnapFieldError
 from jamsostek_channels.adapters.snap.profile import SnapProfile, load_profile
 from jamsostek_channels.adapters.snap.security import (
     DEFAULT_TOLERANCE,
-    body_digest,
     generate_key_pair,
     is_external_id,
     parse_timestamp,
@@ -302,6 +307,15 @@ def _reference_no(reference: str) -> str | None:
     return reference if len(reference) <= codec.REFERENCE_NO_MAX else None
 
 
+def _check_content_type(request: WireRequest) -> None:
+    """SNAP sends ``Content-Type: application/json``; a parameter (``; charset=UTF-8``) is fine."""
+    given = request.header("content-type")
+    if not given.strip():
+        raise SnapFieldError("02", "Content-Type")
+    if given.partition(";")[0].strip().lower() != "application/json":
+        raise SnapFieldError("01", "Content-Type")
+
+
 def _customer(text: str) -> CustomerId:
     try:
         return CustomerId.parse(text, "customerNo")
@@ -451,6 +465,7 @@ class SnapBiller:
                 self.credentials.public_key_pem, client_key, timestamp, signature
             ):
                 raise _unauthorized(service, "Signature")
+            _check_content_type(request)
             if extensions.decode_token_request(request.body) != extensions.TOKEN_GRANT:
                 raise SnapFieldError("01", "grantType")
         except _Refused as refused:
@@ -507,6 +522,7 @@ class SnapBiller:
             raise SnapFieldError("02", "X-EXTERNAL-ID")
         if not is_external_id(external):
             raise SnapFieldError("01", "X-EXTERNAL-ID")
+        _check_content_type(request)
         signature = request.header("x-signature")
         if not signature:
             raise _unauthorized(service, "Signature")
@@ -578,9 +594,20 @@ class SnapBiller:
         return response
 
     @staticmethod
-    def _body_fingerprint(request: WireRequest) -> str:
-        path = request.path.partition("?")[0]
-        return f"{request.method.upper()} {path} {body_digest(request.body)}"
+    def _fingerprint(request: WireRequest) -> str:
+        """What makes two requests under one X-EXTERNAL-ID "the same": method, path (with its
+        query: it is signed), CHANNEL-ID and the whole body as canonical JSON."""
+        try:
+            canonical = json.dumps(
+                json.loads(request.body or b"null"),
+                sort_keys=True,
+                separators=(",", ":"),
+                ensure_ascii=False,
+            ).encode("utf-8")
+        except (ValueError, RecursionError):  # not reached: the signature check parsed it
+            canonical = request.body
+        digest = hashlib.sha256(canonical).hexdigest()
+        return f"{request.method.upper()} {request.path} {request.header('channel-id')} {digest}"
 
     # Inquiry (24) ---------------------------------------------------------------------------
 
@@ -593,7 +620,7 @@ class SnapBiller:
         return self._once(
             request,
             ServiceCode.INQUIRY,
-            self._body_fingerprint(request),
+            self._fingerprint(request),
             lambda: self._inquire(decoded),
         )
 
@@ -670,8 +697,9 @@ class SnapBiller:
 
     def _payment(self, request: WireRequest) -> WireResponse:
         decoded = codec.decode_payment_request(request.body)
-        fingerprint = f"payment {decoded.payment_request_id}"
-        return self._once(request, ServiceCode.PAYMENT, fingerprint, lambda: self._pay(decoded))
+        return self._once(
+            request, ServiceCode.PAYMENT, self._fingerprint(request), lambda: self._pay(decoded)
+        )
 
     def _pay(self, decoded: codec.SnapPaymentRequest) -> WireResponse:
         service = ServiceCode.PAYMENT
@@ -819,7 +847,7 @@ class SnapBiller:
         return self._once(
             request,
             ServiceCode.STATUS,
-            self._body_fingerprint(request),
+            self._fingerprint(request),
             lambda: self._status_of(request, decoded),
         )
 
@@ -896,7 +924,7 @@ class SnapBiller:
         return self._once(
             request,
             service,
-            self._body_fingerprint(request),
+            self._fingerprint(request),
             lambda: _respond(f"200{service}00", _SUCCESS, answer()),
         )
 

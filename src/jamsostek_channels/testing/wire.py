@@ -19,12 +19,13 @@ which is what the sandbox does. Both apply the same :class:`Faults`:
 from __future__ import annotations
 
 import enum
+import math
 import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +46,10 @@ __all__ = [
 
 #: Bodies above this are refused by the servers before the gateway sees them.
 MAX_REQUEST_BYTES = 1_000_000
+
+#: How long (seconds) a loopback connection may wait for the client's next bytes: an idle
+#: keep-alive connection, or a body shorter than its ``Content-Length``, frees its thread then.
+DEFAULT_SOCKET_TIMEOUT = 60.0
 
 
 @attrs.frozen
@@ -125,6 +130,14 @@ class Faults:
         status: int = 500,
         prefix: str = "",
     ) -> Fault:
+        # A fault that could never fire (times 0), sleep backwards or answer HTTP 99 is a
+        # mistake in the test: say so now, not by a silently missing fault.
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f"times must be an integer >= 1, got {times!r}")
+        if isinstance(seconds, bool) or not (0 <= seconds < math.inf):
+            raise ValueError(f"seconds must be finite and >= 0, got {seconds!r}")
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"status must be an HTTP status 100..599, got {status!r}")
         fault = Fault(FaultKind(kind), match, prefix, times, seconds, status)
         with self._lock:
             self._planned.append([fault, times])
@@ -237,6 +250,11 @@ class LoopbackServer:
 
     ``port=0`` picks a free port; :attr:`base_url` tells which. Stops with :meth:`stop` or at
     the end of a ``with`` block.
+
+    Every read and write on a connection times out after ``socket_timeout`` seconds, so a
+    client that sends fewer body bytes than its ``Content-Length`` (answered 400) or keeps an
+    idle keep-alive connection cannot hold a thread forever. :meth:`stop` also closes the
+    connections still open and waits (bounded) for their threads.
     """
 
     def __init__(
@@ -246,12 +264,21 @@ class LoopbackServer:
         faults: Faults | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        socket_timeout: float = DEFAULT_SOCKET_TIMEOUT,
     ) -> None:
+        if not socket_timeout > 0:
+            raise ValueError("socket_timeout must be positive")
         self.gateway = gateway
         self.faults = faults or Faults()
+        self.socket_timeout = socket_timeout
+        self._lock = threading.Lock()
+        self._stopping = False
+        # open connection -> the thread serving it (what stop() closes and waits for)
+        self._connections: dict[socket.socket, threading.Thread] = {}
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._serving = False
 
     @property
     def port(self) -> int:
@@ -262,6 +289,7 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> LoopbackServer:
+        self._serving = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
@@ -269,13 +297,42 @@ class LoopbackServer:
         return self
 
     def serve_forever(self) -> None:
+        self._serving = True
         self._server.serve_forever(poll_interval=0.2)
 
-    def stop(self) -> None:
-        self._server.shutdown()
+    @property
+    def open_connections(self) -> int:
+        """Connections being served now (kept-alive ones included)."""
+        with self._lock:
+            return len(self._connections)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, close open connections (idle keep-alive ones too) and wait up to
+        ``timeout`` seconds for the threads serving them."""
+        with self._lock:
+            self._stopping = True
+            serving = dict(self._connections)
+        if self._serving:  # shutdown() waits for serve_forever, so only if it runs
+            self._serving = False
+            self._server.shutdown()
         self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for connection in serving:
+            _hang_up(connection)
+        deadline = time.monotonic() + timeout
+        for thread in [*serving.values(), self._thread]:
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _opened(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections[connection] = threading.current_thread()
+            stopping = self._stopping
+        if stopping:  # accepted while stop() ran: close it at once
+            _hang_up(connection)
+
+    def _closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.pop(connection, None)
 
     def __enter__(self) -> LoopbackServer:
         return self.start()
@@ -291,6 +348,20 @@ class LoopbackServer:
             # Headers and body go out as two writes: without TCP_NODELAY, Nagle's algorithm
             # holds the body until the client's delayed ACK (~40 ms per request on Linux).
             disable_nagle_algorithm = True
+            # setup() puts it on the socket: every read and write is bounded.
+            timeout = server.socket_timeout
+
+            def setup(self) -> None:
+                super().setup()
+                # named after the port, so a test can tell this server's threads apart
+                threading.current_thread().name = f"loopback:{server.port}"
+                server._opened(self.connection)
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    server._closed(self.connection)
 
             def log_message(self, format: str, *args: object) -> None:
                 """Quiet: the sandbox prints its own summary, never request lines (PII)."""
@@ -305,7 +376,16 @@ class LoopbackServer:
                     self._write(WireResponse.json(413, b'{"error":"request too large"}'))
                     self.close_connection = True
                     return
-                body = self.rfile.read(length) if length else b""
+                try:
+                    body = self.rfile.read(length) if length else b""
+                except OSError:  # TimeoutError included
+                    body = None
+                if body is None or len(body) < length:
+                    # Fewer bytes than announced (timed out, or the client stopped sending):
+                    # never hand a truncated body to the gateway.
+                    self.close_connection = True
+                    self._write(WireResponse.json(400, b'{"error":"incomplete body"}'))
+                    return
                 request = WireRequest(
                     method=self.command,
                     path=self.path,
@@ -355,6 +435,13 @@ class LoopbackServer:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
         return Handler
+
+
+def _hang_up(connection: socket.socket) -> None:
+    """Wake the thread blocked reading ``connection`` (it reads EOF and ends); its own
+    handler closes the socket."""
+    with suppress(OSError):  # already closed by its handler
+        connection.shutdown(socket.SHUT_RDWR)
 
 
 @contextmanager
