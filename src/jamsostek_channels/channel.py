@@ -137,6 +137,11 @@ class Capabilities:
     receipt_width: int = 40  #: printer columns: 32, 40 or 48
     sponsor_registration: bool = True  #: a sponsor may register someone else (SERTAKAN)
     agent_id_required: bool = False  #: an agent's id travels with every call
+    #: How long after a payment's last send a "not found" from the host is still no proof that
+    #: it was not applied: a request held in the network may yet arrive. The host refuses a
+    #: request whose send time is older than its tolerance, so the window is that tolerance
+    #: plus a margin for clock skew; after it, "not found" is final.
+    settle_window: dt.timedelta = dt.timedelta(minutes=6)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Capabilities:
@@ -156,6 +161,7 @@ class Capabilities:
             receipt_width=int(data.get("receipt_width", 40)),
             sponsor_registration=bool(data.get("sponsor_registration", True)),
             agent_id_required=bool(data.get("agent_id_required", False)),
+            settle_window=dt.timedelta(seconds=int(data.get("settle_window_seconds", 360))),
         )
 
 

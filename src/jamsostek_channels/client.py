@@ -57,6 +57,7 @@ from jamsostek_channels.errors import (
     NotDelivered,
     OutcomeUnknown,
     Problem,
+    ReferenceConflict,
 )
 from jamsostek_channels.journal import Entry, EntryState, Journal, OutboxState
 from jamsostek_channels.model import Participant, Payer, PayerKind, Program, Quote, Receipt
@@ -323,7 +324,7 @@ class Client:
         :meth:`recover` later, never pay again with a new reference. :class:`NotDelivered` means
         it surely was not applied: paying again with the same reference sends it again (each call
         sends it at most once). The same reference for another customer, month count or payer is
-        :class:`InvalidInput` (``journal.conflict``).
+        :class:`ReferenceConflict` (an :class:`InvalidInput`, ``journal.conflict``).
         """
         self._require(Operation.PAY)
         _check_reference(reference)
@@ -624,9 +625,7 @@ def _check_same_payment(entry: Entry, customer: CustomerId, months: int, payer: 
         or request.get("payer") != unstructure(payer)
         or (known is not None and known != months)
     ):
-        raise InvalidInput(
-            [Problem.of("reference", "journal.conflict", {"reference": entry.reference})]
-        )
+        raise ReferenceConflict(entry.reference)
 
 
 def _declined_outcome(error: JamsostekError) -> Mapping[str, Any]:

@@ -4,6 +4,7 @@
 
     JamsostekError                 anything the library raises on purpose
     ├── InvalidInput               bad input: every Problem at once; nothing was sent
+    │   └── ReferenceConflict      one reference, two different payments (never a receipt)
     ├── RuleViolation              a BPU rule forbids it (age, programs, months, arrears window)
     ├── CapabilityRefused          this channel cannot do it (operation, ID kind, limit, months)
     ├── HostDeclined               the other side answered "no" (its code mapped here)
@@ -35,6 +36,7 @@ __all__ = [
     "NotDelivered",
     "OutcomeUnknown",
     "Problem",
+    "ReferenceConflict",
     "RuleViolation",
 ]
 
@@ -109,6 +111,19 @@ class InvalidInput(JamsostekError):
 
     def as_dict(self) -> dict[str, object]:
         return {**super().as_dict(), "errors": [p.as_dict() for p in self.problems]}
+
+
+class ReferenceConflict(InvalidInput):
+    """A reference already names another payment: reused with other content at this client
+    (``journal.conflict``), or the host's payment under it is not this one: another customer,
+    other months, another amount or another office (``payment.mismatch``). Never answered with
+    a receipt: the caller must choose a new reference, or a person must look."""
+
+    reference: str
+
+    def __init__(self, reference: str, *, code: str = "journal.conflict") -> None:
+        self.reference = reference
+        super().__init__([Problem.of("reference", code, {"reference": reference[:64]})])
 
 
 class RuleViolation(JamsostekError):

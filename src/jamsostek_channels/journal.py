@@ -36,7 +36,7 @@ from typing import Any
 import attrs
 
 from jamsostek_channels import clock as _clock
-from jamsostek_channels.errors import InvalidInput, JamsostekError, Problem
+from jamsostek_channels.errors import JamsostekError, ReferenceConflict
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -384,9 +384,7 @@ class Journal:
                 return _entry(row), True
         existing = _entry(row)
         if _dumps(existing.request) != payload:
-            raise InvalidInput(
-                [Problem.of("reference", "journal.conflict", {"reference": reference[:64]})]
-            )
+            raise ReferenceConflict(reference)
         return existing, False
 
     def attempt(self, entry_id: int) -> Entry:

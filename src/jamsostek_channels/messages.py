@@ -284,6 +284,12 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Referensi {reference} sudah dipakai untuk permintaan lain.",
         "Reference {reference} was already used for a different request.",
     ),
+    "payment.mismatch": (
+        "Pembayaran dengan referensi {reference} di host adalah pembayaran lain (pelanggan, bulan,"
+        " jumlah, atau kantor berbeda): bukan bukti pembayaran ini.",
+        "The host's payment under reference {reference} is another payment (customer, months,"
+        " amount or office differ): it is no proof of this one.",
+    ),
     # Files
     "file.unreadable": ("Berkas tidak dapat dibaca.", "The file cannot be read."),
     "file.not_json": (
