@@ -25,7 +25,7 @@ CHANNEL = "kantorpos"
 DAY = dt.date(2026, 11, 22)
 SIZE = 100_000
 #: Bump when the generated journal changes, so a stale cached file is not reused.
-VERSION = 1
+VERSION = 2
 WIB = dt.timezone(dt.timedelta(hours=7))
 START = dt.datetime(2026, 11, 22, 7, 0, tzinfo=WIB)
 
@@ -120,7 +120,7 @@ def _payments(size: int) -> list[tuple[str, dict[str, Any], str, dict[str, Any] 
 
 
 def journal_file(size: int = SIZE) -> Path:
-    """The cached journal: built once (``Journal.begin`` + ``finish`` per payment)."""
+    """The cached journal: built once (``Journal.begin`` + ``transition`` per payment)."""
     from jamsostek_channels.journal import EntryState, Journal
 
     path = OUT / f"reconcile-journal-{size}-v{VERSION}.sqlite"
@@ -140,7 +140,7 @@ def journal_file(size: int = SIZE) -> Path:
             moment[0] = dt.datetime.fromisoformat(record["request"]["requested_at"])
             entry, _ = journal.begin(CHANNEL, "pay", reference, record, attempt=True)
             if state != "pending":
-                journal.finish(entry.id, EntryState(state), outcome)
+                journal.transition(entry.id, EntryState(state), outcome)
     partial.rename(path)
     return path
 

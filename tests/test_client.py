@@ -748,18 +748,28 @@ def test_a_reset_is_not_delivered_and_paying_again_sends_a_repeat(
     assert adapter.calls["pay"] == 2
 
 
-def test_a_5xx_on_pay_is_resolved_by_status_as_not_applied(
-    client: Client, adapter: Recording, host: FakeHost, faults: Faults, journal: Journal
+def test_a_5xx_on_pay_is_unknown_until_the_settle_window_has_passed(
+    client: Client,
+    adapter: Recording,
+    host: FakeHost,
+    faults: Faults,
+    journal: Journal,
+    clock: Clock,
 ) -> None:
     faults.inject(FaultKind.ERROR, match="/direct/pay")
-    with pytest.raises(NotDelivered):
+    with pytest.raises(OutcomeUnknown):  # "not found" right after a lost answer proves nothing
         client.pay(NIK, months=1, reference="POS-0001")
-    assert adapter.calls == Counter(inquire=1, pay=1, status=1)
+    assert adapter.calls == Counter(inquire=1, pay=1, status=3)
     entry = journal.get("direct", "pay", "POS-0001")
     assert entry is not None
-    assert entry.state is EntryState.NOT_APPLIED
+    assert entry.state is EntryState.UNKNOWN
     assert host.ledger() == ()
+    clock.advance(seconds=359)  # inside the window: still no proof, and never a second send
+    with pytest.raises(OutcomeUnknown):
+        client.pay(NIK, months=1, reference="POS-0001")
+    assert adapter.calls["pay"] == 1
 
+    clock.advance(seconds=2)  # past it: "not found" is final, and the payment goes again
     receipt = client.pay(NIK, months=1, reference="POS-0001")
     assert receipt.periods == (OCT,)
     assert [p.repeat for p in adapter.payments] == [False, True]
@@ -767,13 +777,14 @@ def test_a_5xx_on_pay_is_resolved_by_status_as_not_applied(
 
 
 def test_a_host_that_keeps_failing_is_not_hammered(
-    client: Client, adapter: Recording, host: FakeHost, faults: Faults
+    client: Client, adapter: Recording, host: FakeHost, faults: Faults, clock: Clock
 ) -> None:
     """Each call sends the payment at most once, however often status says "not applied"."""
     faults.inject(FaultKind.ERROR, match="/direct/pay", times=1_000)
     for _ in range(3):
-        with pytest.raises(NotDelivered):
+        with pytest.raises(OutcomeUnknown):
             client.pay(NIK, months=1, reference="POS-0001")
+        clock.advance(seconds=361)  # each time past the settle window
     assert adapter.calls["pay"] == 3
     assert host.ledger() == ()
     faults.clear()
@@ -996,21 +1007,22 @@ def _died_mid_send(path: Path, host: FakeHost, reference: str, *, applied: bool)
         "programs": [p.value for p in inquiry.programs],
         "months": 1,
     }
-    with Journal(path) as journal:
-        entry, created = journal.begin("direct", "pay", reference, record)
+    with Journal(path, clock=host.now) as journal:
+        # No lease: the process that held it is gone.
+        _, created = journal.begin("direct", "pay", reference, record, attempt=True)
         assert created
-        journal.attempt(entry.id)
         if applied:
             assert host.pay("direct", request).state is PaymentState.APPLIED
 
 
 @pytest.mark.parametrize("applied", [True, False], ids=["host-applied", "never-arrived"])
 def test_recover_after_a_crash_mid_send(
-    make: Make, host: FakeHost, tmp_path: Path, applied: bool
+    make: Make, host: FakeHost, tmp_path: Path, applied: bool, clock: Clock
 ) -> None:
     path = tmp_path / "journal.sqlite"
     _died_mid_send(path, host, "CRASH-1", applied=applied)
     ledger = host.ledger()
+    clock.advance(seconds=361)  # past the settle window: "not found" is then proof
 
     client, adapter = make(journal_=path)  # a new process on the same file
     assert [e.reference for e in client.journal.unresolved()] == ["CRASH-1"]
@@ -1060,7 +1072,7 @@ class _Killed(BaseException):
 
 @pytest.mark.parametrize("applied", [True, False], ids=["after-commit", "before-send"])
 def test_a_client_killed_mid_payment_is_recovered_by_the_next(
-    make: Make, host: FakeHost, tmp_path: Path, applied: bool
+    make: Make, host: FakeHost, tmp_path: Path, applied: bool, clock: Clock
 ) -> None:
     path = tmp_path / "journal.sqlite"
     client, adapter = make(journal_=Journal(path))
@@ -1075,6 +1087,9 @@ def test_a_client_killed_mid_payment_is_recovered_by_the_next(
     with pytest.raises(_Killed):
         client.pay(NIK, months=1, reference="KILL-1")
     client.journal.close()
+    # In one test process the "dead" payer's process lives on: its lease must expire, and for
+    # a payment that never left, the settle window must pass.
+    clock.advance(minutes=7)
 
     client, adapter = make(journal_=Journal(path))
     report = client.recover()

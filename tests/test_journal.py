@@ -23,10 +23,17 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import InvalidInput, JamsostekError
 from jamsostek_channels.journal import (
     SCHEMA_VERSION,
+    TRANSITIONS,
     EntryState,
     Journal,
+    JournalBusy,
+    JournalCorrupt,
     JournalError,
+    JournalReadOnly,
+    JournalUnavailable,
     OutboxState,
+    StaleEntry,
+    Transition,
 )
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -104,7 +111,7 @@ def test_reopening_keeps_the_data(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "j.sqlite"
     with Journal(path, clock=clock) as j:
         entry, _ = j.begin("bank", "pay", "R1", {"amount": 36800})
-        j.finish(entry.id, EntryState.APPLIED, {"receipt": "K-1"})
+        j.transition(entry.id, EntryState.APPLIED, {"receipt": "K-1"})
         j.enqueue("bank", "reversal", "R1", {"reference": "R1"}, expires_at=T0 + dt.timedelta(1))
         assert [j.next_sequence("x") for _ in range(3)] == [1, 2, 3]
     with Journal(path, clock=clock) as j:
@@ -149,17 +156,19 @@ def test_a_file_that_is_not_sqlite_gives_a_journal_error(tmp_path: Path) -> None
     junk = random.Random(20261122).randbytes(8192)
     assert not junk.startswith(b"SQLite format 3\0")
     path.write_bytes(junk)
-    with pytest.raises(JournalError) as caught:
+    with pytest.raises(JournalCorrupt) as caught:
         Journal(path)
-    assert caught.value.code == "message.malformed"
+    assert caught.value.code == "journal.corrupt"
     assert isinstance(caught.value, JamsostekError)
     assert path.read_bytes() == junk  # nothing was written over it
 
 
-def test_an_unopenable_path_is_not_called_malformed(tmp_path: Path) -> None:
-    # A missing directory is an operating problem, not a "not a journal" file.
-    with pytest.raises(sqlite3.OperationalError):
+def test_an_unopenable_path_is_not_called_corrupt(tmp_path: Path) -> None:
+    # A missing directory is an operating problem, not a "not a journal" file: typed, bilingual.
+    with pytest.raises(JournalUnavailable) as caught:
         Journal(tmp_path / "missing" / "j.sqlite")
+    assert caught.value.code == "journal.cannot_open"
+    assert caught.value.message_id != caught.value.message_en
 
 
 # Entries --------------------------------------------------------------------------------------
@@ -221,48 +230,61 @@ def test_conflict_message_cuts_a_long_reference(journal: Journal) -> None:
     assert "TAIL" not in caught.value.problems[0].message_en
 
 
-def test_attempt_counts_and_keeps_the_entry_pending(journal: Journal, clock: FakeClock) -> None:
-    entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1})
+def test_attempt_sends_a_held_or_not_applied_entry_again(
+    journal: Journal, clock: FakeClock
+) -> None:
+    entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1}, state=EntryState.HELD)
+    assert (entry.state, entry.attempts, entry.sent_at) == (EntryState.HELD, 0, None)
     clock.advance(seconds=5)
-    first = journal.attempt(entry.id)
+    first = journal.attempt(entry.id, lease=("me", clock() + dt.timedelta(minutes=2)))
     assert first.attempts == 1
     assert first.state is EntryState.PENDING
     assert first.created_at == T0
-    assert first.updated_at == T0 + dt.timedelta(seconds=5)
-    journal.finish(entry.id, EntryState.UNKNOWN, {"stan": "000123"})
-    second = journal.attempt(entry.id)
+    assert first.sent_at == first.updated_at == T0 + dt.timedelta(seconds=5)
+    assert first.lease_owner == "me"
+    journal.transition(entry.id, EntryState.NOT_APPLIED, {"stan": "000123"})
+    clock.advance(seconds=5)
+    second = journal.attempt(entry.id, lease=("me", clock() + dt.timedelta(minutes=2)))
     assert second.attempts == 2
     assert second.state is EntryState.PENDING
+    assert second.sent_at == T0 + dt.timedelta(seconds=10)
     assert second.outcome == {"stan": "000123"}  # an attempt does not erase what was learnt
+    with pytest.raises(StaleEntry) as lost:  # already PENDING: someone else sent it
+        journal.attempt(entry.id, lease=("other", clock() + dt.timedelta(minutes=2)))
+    assert lost.value.current == second
 
 
-@pytest.mark.parametrize("state", list(EntryState))
-def test_finish_records_each_state_and_outcome(
+@pytest.mark.parametrize("state", sorted(TRANSITIONS[EntryState.PENDING]))
+def test_transition_records_each_state_and_outcome(
     journal: Journal, clock: FakeClock, state: EntryState
 ) -> None:
     entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1})
     clock.advance(minutes=1)
     outcome = {"state": state.value, "receipt": "K-1"}
-    done = journal.finish(entry.id, state, outcome)
+    done = journal.transition(entry.id, state, outcome, actor="tester", why="because")
     assert done.state is state
     assert done.outcome == outcome
     assert done.attempts == 0
     assert done.updated_at == T0 + dt.timedelta(minutes=1)
     assert journal.get("bank", "pay", "R1") == done
+    assert journal.history(entry.id)[-1] == Transition(
+        entry.id, T0 + dt.timedelta(minutes=1), "tester", EntryState.PENDING, state, "because"
+    )
 
 
-def test_finish_without_outcome_keeps_the_previous_one(journal: Journal) -> None:
+def test_transition_without_outcome_keeps_the_previous_one(journal: Journal) -> None:
     entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1})
-    assert journal.finish(entry.id, EntryState.UNKNOWN).outcome is None
-    journal.finish(entry.id, EntryState.UNKNOWN, {"stan": "1"})
-    assert journal.finish(entry.id, EntryState.APPLIED).outcome == {"stan": "1"}
+    assert journal.transition(entry.id, EntryState.UNKNOWN, {"stan": "1"}).outcome == {"stan": "1"}
+    assert journal.transition(entry.id, EntryState.APPLIED).outcome == {"stan": "1"}
 
 
 def test_unknown_entry_ids_raise_key_error(journal: Journal) -> None:
     with pytest.raises(KeyError):
-        journal.finish(404, EntryState.APPLIED)
+        journal.transition(404, EntryState.APPLIED)
     with pytest.raises(KeyError):
-        journal.attempt(404)
+        journal.attempt(404, lease=("me", T0))
+    with pytest.raises(KeyError):
+        journal.take_lease(404, "me", T0)
 
 
 def test_get_missing_is_none(journal: Journal) -> None:
@@ -276,9 +298,12 @@ def test_unresolved_is_pending_and_unknown_only(journal: Journal) -> None:
     ids = {}
     for channel in ("bank", "wallet"):
         for state in EntryState:
-            entry, _ = journal.begin(channel, "pay", f"{channel}-{state}", {"s": str(state)})
-            if state is not EntryState.PENDING:
-                journal.finish(entry.id, state)
+            begun = EntryState.HELD if state is EntryState.HELD else EntryState.PENDING
+            entry, _ = journal.begin(
+                channel, "pay", f"{channel}-{state}", {"s": str(state)}, state=begun
+            )
+            if state is not begun:
+                journal.transition(entry.id, state)
             ids[channel, state] = entry.id
     open_states = (EntryState.PENDING, EntryState.UNKNOWN)
     assert [e.id for e in journal.unresolved()] == sorted(
@@ -312,7 +337,12 @@ def test_entries_filters_by_channel_operation_and_time(journal: Journal, clock: 
 
 
 def test_entry_state_final() -> None:
-    assert {s for s in EntryState if not s.final} == {EntryState.PENDING, EntryState.UNKNOWN}
+    assert {s for s in EntryState if not s.final} == {
+        EntryState.HELD,
+        EntryState.PENDING,
+        EntryState.UNKNOWN,
+        EntryState.SUBMITTED,
+    }
     for state in (
         EntryState.APPLIED,
         EntryState.DECLINED,
@@ -409,18 +439,33 @@ def test_due_compares_instants_not_strings(journal: Journal, clock: FakeClock) -
     assert expired.state is OutboxState.EXPIRED
 
 
-def test_retry_later_counts_attempts_and_marks_repeats(journal: Journal) -> None:
+def test_claims_count_attempts_and_mark_repeats(journal: Journal) -> None:
     item = journal.enqueue("bank", "reversal", "R1", {}, expires_at=T0 + dt.timedelta(1))
-    assert item.repeat is False
-    first = journal.retry_later(item.id, T0 + dt.timedelta(minutes=1), "x" * 500)
-    assert first.attempts == 1
-    assert first.repeat is True
-    assert first.state is OutboxState.PENDING
-    assert first.last_error == "x" * 200  # cut, never unbounded
-    second = journal.retry_later(item.id, T0 + dt.timedelta(minutes=3), "timeout")
-    assert second.attempts == 2
-    assert second.next_attempt_at == T0 + dt.timedelta(minutes=3)
-    assert second.last_error == "timeout"
+    until = T0 + dt.timedelta(minutes=2)
+    first = journal.claim(item.id, "me", until)
+    assert first is not None
+    assert (first.attempts, first.repeat, first.lease_owner) == (1, False, "me")
+    assert journal.claim(item.id, "other", until) is None  # one deliverer at a time
+    later = journal.retry_later(item.id, T0 + dt.timedelta(minutes=1), "x" * 500)
+    assert later.attempts == 1
+    assert later.state is OutboxState.PENDING
+    assert later.lease_owner is None
+    assert later.last_error == "x" * 200  # cut, never unbounded
+    second = journal.claim(item.id, "other", until)
+    assert second is not None
+    assert (second.attempts, second.repeat) == (2, True)
+
+
+def test_a_claim_left_by_a_crash_still_marks_the_next_attempt_a_repeat(
+    journal: Journal, clock: FakeClock
+) -> None:
+    item = journal.enqueue("bank", "reversal", "R1", {}, expires_at=T0 + dt.timedelta(1))
+    assert journal.claim(item.id, "dead", T0 + dt.timedelta(minutes=2)) is not None
+    # The claimer died mid-send (no answer recorded); its claim expires.
+    clock.advance(minutes=3)
+    again = journal.claim(item.id, "recoverer", clock() + dt.timedelta(minutes=2))
+    assert again is not None
+    assert again.repeat is True  # the host may have seen the first one
 
 
 @pytest.mark.parametrize(
@@ -428,7 +473,9 @@ def test_retry_later_counts_attempts_and_marks_repeats(journal: Journal) -> None
 )
 def test_delivered_is_final(journal: Journal, state: OutboxState, error: str | None) -> None:
     item = journal.enqueue("bank", "reversal", "R1", {}, expires_at=T0 + dt.timedelta(1))
+    journal.claim(item.id, "me", T0 + dt.timedelta(minutes=1))
     journal.retry_later(item.id, T0, "timeout")
+    journal.claim(item.id, "me", T0 + dt.timedelta(minutes=1))
     done = journal.delivered(item.id, state, error)
     assert done.state is state
     assert done.attempts == 2
@@ -465,7 +512,7 @@ def test_json_round_trips_non_ascii_and_nested(journal: Journal) -> None:
     entry, _ = journal.begin("bank", "pay", "R-ü", NESTED)
     assert entry.request == NESTED
     outcome = {"pesan": "Pembayaran berhasil — terima kasih", "rincian": [{"bulan": "Mei"}]}
-    assert journal.finish(entry.id, EntryState.APPLIED, outcome).outcome == outcome
+    assert journal.transition(entry.id, EntryState.APPLIED, outcome).outcome == outcome
     fetched = journal.get("bank", "pay", "R-ü")
     assert fetched is not None
     assert fetched.request == NESTED
@@ -642,7 +689,7 @@ needs_sigkill = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs
 KILLED_AFTER_COMMIT = """
 journal = Journal(sys.argv[1])
 entry, _ = journal.begin("bank", "pay", "R1", {"amount": 36800, "nama": "Siti"})
-journal.finish(entry.id, EntryState.APPLIED, {"receipt": "K-1"})
+journal.transition(entry.id, EntryState.APPLIED, {"receipt": "K-1"})
 value = journal.next_sequence("ext")
 print("done", entry.id, value, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
@@ -678,7 +725,7 @@ journal = Journal(sys.argv[1])
 for _ in range(100_000):
     value = journal.next_sequence("ext")
     entry, _ = journal.begin("bank", "pay", f"R{value}", {"value": value})
-    journal.finish(entry.id, EntryState.APPLIED, {"value": value})
+    journal.transition(entry.id, EntryState.APPLIED, {"value": value})
     print(value, flush=True)
 """
 
@@ -730,7 +777,7 @@ def test_project_extracts_fields_in_sql(tmp_path: Path) -> None:
         "KP-1",
         {"request": {"amount": 36800, "periods": ["2026-11"], "customer": {"value": "x"}}},
     )
-    journal.finish(entry.id, EntryState.APPLIED, {"host_reference": "H1"})
+    journal.transition(entry.id, EntryState.APPLIED, {"host_reference": "H1"})
     journal.begin("kantorpos", "register", "KP-2", {"request": {"amount": 1}})
     journal.begin("linkaja", "pay", "LA-1", {"request": {"amount": 2}})
     rows = journal.project(
@@ -742,3 +789,209 @@ def test_project_extracts_fields_in_sql(tmp_path: Path) -> None:
     # A path is a bound parameter, never SQL: a hostile one extracts nothing and breaks nothing.
     assert journal.project("kantorpos", "pay", ["$.x') FROM entries; --"])[0][3] is None
     journal.close()
+
+
+# History that cannot be overwritten ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("final", [s for s in EntryState if s.final])
+def test_final_states_are_final_but_for_the_two_documented_moves(
+    journal: Journal, final: EntryState
+) -> None:
+    entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1})
+    journal.transition(entry.id, final)
+    allowed = {
+        EntryState.APPLIED: {EntryState.REVERSED},  # an accepted reversal
+        EntryState.NOT_APPLIED: {EntryState.PENDING},  # a new attempt, same reference
+    }.get(final, set())
+    for target in EntryState:
+        if target in allowed:
+            continue
+        with pytest.raises((ValueError, StaleEntry)):
+            journal.transition(entry.id, target, from_=(final,))
+        with pytest.raises((ValueError, StaleEntry)):
+            journal.transition(entry.id, target)  # whatever it may leave: not this
+    assert journal.get("bank", "pay", "R1").state is final  # type: ignore[union-attr]
+
+
+def test_a_lost_compare_and_set_changes_nothing_and_says_what_is_there(
+    journal: Journal,
+) -> None:
+    entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1})
+    journal.transition(entry.id, EntryState.UNKNOWN)
+    applied = journal.transition(entry.id, EntryState.APPLIED, {"by": "recover"})
+    # A late writer that still believes the entry is PENDING loses: APPLIED is not overwritten.
+    with pytest.raises(StaleEntry) as lost:
+        journal.transition(
+            entry.id, EntryState.NOT_APPLIED, {"by": "payer"}, from_=(EntryState.PENDING,)
+        )
+    assert lost.value.current == applied
+    assert journal.get("bank", "pay", "R1") == applied
+    assert [t.to_state for t in journal.history(entry.id)] == [
+        EntryState.PENDING,
+        EntryState.UNKNOWN,
+        EntryState.APPLIED,
+    ]
+
+
+def test_a_transition_for_a_lease_holder_fails_once_another_holds_it(
+    journal: Journal, clock: FakeClock
+) -> None:
+    until = T0 + dt.timedelta(minutes=2)
+    entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1}, lease=("payer", until))
+    with pytest.raises(StaleEntry):  # the payer's lease is live: nobody else takes it
+        journal.take_lease(entry.id, "recoverer", until)
+    clock.advance(minutes=3)  # the payer's lease expired: a recoverer takes over
+    taken = journal.take_lease(entry.id, "recoverer", clock() + dt.timedelta(minutes=2))
+    assert taken.lease_owner == "recoverer"
+    with pytest.raises(StaleEntry):  # the payer comes back: its move is refused
+        journal.transition(entry.id, EntryState.NOT_APPLIED, owner="payer")
+    done = journal.transition(entry.id, EntryState.APPLIED, owner="recoverer", actor="recover")
+    assert (done.state, done.lease_owner, done.lease_until) == (EntryState.APPLIED, None, None)
+    whys = [t.why for t in journal.history(entry.id)]
+    assert any("taken over" in why for why in whys)
+
+
+def test_a_lease_left_by_a_dead_process_is_void(tmp_path: Path, clock: FakeClock) -> None:
+    with Journal(tmp_path / "j.sqlite", clock=clock) as journal:
+        dead = subprocess.run(  # a process that has surely exited: its pid is free
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=PROCESS_TIMEOUT,
+        )
+        owner = f"{journal.instance_id}/{dead.stdout.strip()}/abc123"
+        until = T0 + dt.timedelta(hours=1)
+        entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1}, lease=(owner, until))
+        assert journal.held(entry) is False  # no need to wait out the hour
+        taken = journal.take_lease(entry.id, "recoverer", until)
+        assert taken.lease_owner == "recoverer"
+        live = journal.owner_id("xyz")  # this very process: alive
+        other, _ = journal.begin("bank", "pay", "R2", {"amount": 1}, lease=(live, until))
+        assert journal.held(other, by_other_than="recoverer") is True
+        foreign, _ = journal.begin("bank", "pay", "R3", {"amount": 1}, lease=("OTHER1/1/x", until))
+        assert journal.held(foreign) is True  # another instance: only its expiry tells
+
+
+def test_a_schema_1_journal_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        textwrap.dedent(
+            """
+            CREATE TABLE entries (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,
+                operation TEXT NOT NULL, reference TEXT NOT NULL, state TEXT NOT NULL,
+                request TEXT NOT NULL, outcome TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+                UNIQUE (channel, operation, reference));
+            CREATE TABLE outbox (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,
+                kind TEXT NOT NULL, reference TEXT NOT NULL, state TEXT NOT NULL,
+                payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at TEXT NOT NULL, expires_at TEXT NOT NULL, last_error TEXT,
+                created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+                UNIQUE (channel, kind, reference));
+            CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO entries VALUES (1, 'bank', 'pay', 'OLD-1', 'unknown', '{"a":1}', NULL, 1,
+                '2026-11-01T10:00:00+07:00', '2026-11-01T10:00:05+07:00');
+            INSERT INTO sequences VALUES ('stan', 41);
+            PRAGMA user_version = 1;
+            """
+        )
+    )
+    db.close()
+    with Journal(path, clock=lambda: T0) as journal:
+        entry = journal.get("bank", "pay", "OLD-1")
+        assert entry is not None
+        assert entry.state is EntryState.UNKNOWN
+        assert entry.sent_at == dt.datetime.fromisoformat("2026-11-01T10:00:05+07:00")
+        assert [t.why for t in journal.history(entry.id)] == ["journal schema 1 -> 2"]
+        assert journal.next_sequence("stan") == 42
+        journal.transition(entry.id, EntryState.APPLIED)
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    finally:
+        check.close()
+
+
+# Storage failures are typed --------------------------------------------------------------------
+
+
+def test_a_read_only_journal_file_refuses_writes_with_a_typed_error(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes through file modes")
+    path = tmp_path / "j.sqlite"
+    Journal(path).close()
+    path.chmod(0o400)
+    with pytest.raises(JournalError) as caught, Journal(path) as journal:
+        journal.begin("bank", "pay", "R1", {"amount": 1})
+    assert isinstance(caught.value, JournalReadOnly | JournalUnavailable)
+
+
+def test_a_read_only_connection_refuses_writes_with_a_typed_error(tmp_path: Path) -> None:
+    # Read-only as SQLite sees it, whoever runs the test (root ignores file modes).
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as writable:
+        connection = writable._connection()
+        connection.execute("PRAGMA query_only = 1")
+        with pytest.raises(JournalError) as caught:
+            writable.begin("bank", "pay", "R1", {"amount": 1})
+    assert caught.value.code.startswith("journal.")
+    assert "sqlite" not in type(caught.value).__module__
+
+
+def test_a_journal_locked_past_its_busy_timeout_is_a_typed_error(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path, busy_timeout=0.05)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock and does not let go
+    try:
+        with pytest.raises(JournalBusy) as caught:
+            journal.begin("bank", "pay", "R1", {"amount": 1})
+        assert caught.value.code == "journal.busy"
+        with pytest.raises(JournalBusy):  # opening it then is refused the same way
+            Journal(path, busy_timeout=0.05)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        journal.close()
+    with Journal(path) as again:  # nothing was half-written
+        assert again.entries() == []
+
+
+_FILL_UNTIL_FULL = textwrap.dedent(
+    """
+    import json, resource, sys
+    sys.path.insert(0, {src!r})
+    from jamsostek_channels.journal import Journal, JournalError
+    journal = Journal({path!r})
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))  # a disk that fills up
+    try:
+        for n in range(100_000):
+            journal.begin("bank", "pay", f"R{{n}}", {{"pad": "x" * 2000}})
+    except JournalError as error:
+        print(json.dumps({{"error": type(error).__name__, "code": error.code, "n": n}}))
+    except BaseException as error:
+        print(json.dumps({{"raw": type(error).__name__}}))
+    """
+)
+
+
+def test_a_full_disk_is_a_typed_error_and_loses_no_committed_entry(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    done = subprocess.run(
+        [sys.executable, "-c", _FILL_UNTIL_FULL.format(src=SRC, path=str(path))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "raw" not in report, done.stderr[-2000:]
+    assert report["error"] in {"JournalFull", "JournalError"}
+    assert report["code"] in {"journal.full", "journal.io"}
+    assert report["n"] > 10  # it did fill the file first
+    with Journal(path) as journal:  # every entry committed before the failure is there
+        assert len(journal.entries("bank")) == report["n"]

@@ -95,7 +95,15 @@ class Book:
             "programs": ["jkk", "jkm"],
             "months": len(periods),
         }
-        entry, created = self.journal.begin(channel, operation, reference, record, attempt=True)
+        held = state is EntryState.HELD  # collected offline, never sent
+        entry, created = self.journal.begin(
+            channel,
+            operation,
+            reference,
+            record,
+            attempt=not held,
+            state=EntryState.HELD if held else EntryState.PENDING,
+        )
         assert created
         outcome: dict[str, Any] | None
         if state in (EntryState.APPLIED, EntryState.REVERSED):
@@ -116,8 +124,8 @@ class Book:
             outcome = {"reason": "not-delivered"}
         else:
             outcome = None
-        if state is not EntryState.PENDING:
-            entry = self.journal.finish(entry.id, state, outcome)
+        if state not in (EntryState.PENDING, EntryState.HELD):
+            entry = self.journal.transition(entry.id, state, outcome)
         return entry
 
     def entries(self) -> list[Entry]:
@@ -307,7 +315,7 @@ def test_reversed_on_both_sides_is_balanced(book: Book) -> None:
 
 def test_reversal_recorded_by_the_client_keeps_no_host_reference(book: Book) -> None:
     entry = book.pay("KP-1")
-    book.journal.finish(entry.id, EntryState.REVERSED, {"reversed": True})  # as Client.reverse
+    book.journal.transition(entry.id, EntryState.REVERSED, {"reversed": True})  # as Client.reverse
     report = run_on(book, [settled("KP-1", state=SettlementState.REVERSED)])
     assert only(report) == {"reversed": ["KP-1"]}
     assert report.reversed[0].journal_host_reference is None

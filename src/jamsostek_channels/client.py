@@ -19,7 +19,11 @@ that surely never reached the host is sent again, marked as a repeat.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
+import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -59,7 +63,15 @@ from jamsostek_channels.errors import (
     Problem,
     ReferenceConflict,
 )
-from jamsostek_channels.journal import Entry, EntryState, Journal, OutboxState
+from jamsostek_channels.journal import (
+    Entry,
+    EntryState,
+    Journal,
+    JournalError,
+    OutboxItem,
+    OutboxState,
+    StaleEntry,
+)
 from jamsostek_channels.model import Participant, Payer, PayerKind, Program, Quote, Receipt
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.pricing import quote as _quote
@@ -67,6 +79,8 @@ from jamsostek_channels.rules import RuleSet, default_rules
 from jamsostek_channels.validation import registration_problems
 
 __all__ = ["Client", "RecoveryReport"]
+
+_log = logging.getLogger(__name__)
 
 _PAY = "pay"
 _DEFAULT_DECLINE = "host.rejected"
@@ -79,13 +93,18 @@ class RecoveryReport:
 
     applied: tuple[str, ...] = ()  #: references found applied by the host
     not_applied: tuple[str, ...] = ()  #: references the host never applied (safe to pay again)
-    still_unknown: tuple[str, ...] = ()  #: references the host could not tell about yet
-    reversals_delivered: tuple[str, ...] = ()
-    reversals_pending: tuple[str, ...] = ()
+    still_unknown: tuple[str, ...] = ()  #: the host cannot tell yet (or its window is open)
+    in_flight: tuple[str, ...] = ()  #: a live payer holds them: left alone
+    conflicts: tuple[str, ...] = ()  #: the host's payment under the reference is another one
+    reversals_delivered: tuple[str, ...] = ()  #: accepted: the payments are REVERSED
+    reversals_refused: tuple[str, ...] = ()  #: refused by the host: the payments stay APPLIED
+    reversals_expired: tuple[str, ...] = ()  #: never accepted in time: a person must look
+    reversals_pending: tuple[str, ...] = ()  #: still queued: tried again later
 
     @property
     def unresolved(self) -> int:
-        return len(self.still_unknown) + len(self.reversals_pending)
+        """What is not settled yet (a payer's in-flight payment is not counted)."""
+        return len(self.still_unknown) + len(self.reversals_pending) + len(self.conflicts)
 
 
 def _check_reference(reference: str) -> str:
@@ -104,7 +123,10 @@ class Client:
     """One channel, seen through the shared interface.
 
     ``journal`` is required and should be a file in production (``Journal("path.sqlite")``);
-    ``":memory:"`` loses the idempotency record when the process ends. ``clock`` is the one
+    ``":memory:"`` loses the idempotency record when the process ends. ``lease`` is how long
+    a payment in flight is this client's alone: it must cover the adapter's read timeout and the
+    in-line status polls (it is renewed between polls); :meth:`recover` elsewhere takes over a
+    payment whose lease has expired. ``clock`` is the one
     time the client, its journal and its adapter read: it is handed to both, replacing any clock
     the journal was built with. Without one, the adapter's (the wall clock unless the adapter
     was given another). ``status_polls`` and
@@ -124,6 +146,7 @@ class Client:
         poll_interval: float = 0.5,
         reversal_ttl: dt.timedelta = dt.timedelta(days=1),
         reversal_backoff: dt.timedelta = dt.timedelta(seconds=30),
+        lease: dt.timedelta = dt.timedelta(minutes=2),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.adapter = adapter
@@ -142,6 +165,8 @@ class Client:
         self._poll_interval = poll_interval
         self._reversal_ttl = reversal_ttl
         self._reversal_backoff = reversal_backoff
+        self._lease_ttl = lease
+        self._token: str | None = None
         self._sleep = sleep
 
     @property
@@ -320,11 +345,14 @@ class Client:
         ``reference`` is the channel's reference for this payment and its idempotency key.
         Raises :class:`CapabilityRefused` before anything is sent when the channel cannot take
         it, :class:`HostDeclined` when the host refuses it, and :class:`OutcomeUnknown` when the
-        host's answer was lost and its status cannot be read yet: then call :meth:`status` or
-        :meth:`recover` later, never pay again with a new reference. :class:`NotDelivered` means
-        it surely was not applied: paying again with the same reference sends it again (each call
-        sends it at most once). The same reference for another customer, month count or payer is
-        :class:`ReferenceConflict` (an :class:`InvalidInput`, ``journal.conflict``).
+        host's answer was lost and its status cannot be told yet (a "not found" right after a
+        lost answer is no proof until the channel's settle window has passed): then call
+        :meth:`status` or :meth:`recover` later, never pay again with a new reference.
+        :class:`NotDelivered` means it surely was not applied: paying again with the same
+        reference sends it again (each call sends it at most once). The same reference for
+        another customer, month count or payer is :class:`ReferenceConflict` (an
+        :class:`InvalidInput`, ``journal.conflict``), as is a host whose payment under this
+        reference is another one (``payment.mismatch``).
         """
         self._require(Operation.PAY)
         _check_reference(reference)
@@ -356,8 +384,10 @@ class Client:
             "months": count,
         }
         try:
-            entry, created = self.journal.begin(self.channel, _PAY, reference, record, attempt=True)
-        except InvalidInput:
+            entry, created = self.journal.begin(
+                self.channel, _PAY, reference, record, attempt=True, lease=self._lease(), actor=_PAY
+            )
+        except ReferenceConflict:
             # Another thread or process journaled this reference since the lookup above, with
             # its own inquiry (so the records differ): the same payment if customer, months and
             # payer agree.
@@ -368,87 +398,161 @@ class Client:
             return self._settle_existing(existing)
         if not created:  # another thread or process got there first
             return self._settle_existing(entry)
-        return self._send(entry, request, counted=True)
+        try:
+            return self._send(entry, request)
+        except StaleEntry as lost:  # another owner took it over: the journal has the word
+            return self._answer(lost.current)
 
-    def _send(self, entry: Entry, request: PaymentRequest, *, counted: bool = False) -> Receipt:
-        """Send a journaled payment; ``counted``: its attempt was recorded with the entry."""
-        if not counted:
-            entry = self.journal.attempt(entry.id)
+    @property
+    def owner(self) -> str:
+        """Who is paying, in the journal's leases: the journal's instance, this process, this
+        client and this thread (a client shared by threads is several payers, each of which
+        must not take the others' payments for abandoned)."""
+        if self._token is None:
+            self._token = secrets.token_hex(3)
+        return self.journal.owner_id(f"{self._token}.{threading.get_ident()}")
+
+    def _lease(self) -> tuple[str, dt.datetime]:
+        return self.owner, self._clock() + self._lease_ttl
+
+    def _move(
+        self, entry: Entry, to: EntryState, outcome: Mapping[str, Any] | None, why: str
+    ) -> Entry:
+        """A compare-and-set transition made under this client's lease (:class:`StaleEntry`
+        when it lost: another owner moved the entry or holds it)."""
+        return self.journal.transition(entry.id, to, outcome, owner=self.owner, actor=_PAY, why=why)
+
+    def _send(self, entry: Entry, request: PaymentRequest) -> Receipt:
+        """Send a journaled payment whose attempt (and lease) is already recorded."""
         try:
             result = self.adapter.pay(request)
         except NotDelivered:
-            self.journal.finish(entry.id, EntryState.NOT_APPLIED, {"reason": "not-delivered"})
+            self._move(entry, EntryState.NOT_APPLIED, {"reason": "not-delivered"}, "not delivered")
             raise
         except HostDeclined as declined:
-            self.journal.finish(entry.id, EntryState.DECLINED, _declined_outcome(declined))
+            self._move(entry, EntryState.DECLINED, _declined_outcome(declined), "declined")
             raise
         except AuthenticationFailed:
             # Refused at the door (signature or token): the host did not process it.
-            self.journal.finish(entry.id, EntryState.NOT_APPLIED, {"reason": "authentication"})
+            self._move(
+                entry, EntryState.NOT_APPLIED, {"reason": "authentication"}, "authentication"
+            )
             raise
-        except (OutcomeUnknown, MalformedMessage):
+        except (OutcomeUnknown, MalformedMessage) as error:
             # Sent, and no answer we can read: the money may have moved.
-            entry = self.journal.finish(entry.id, EntryState.UNKNOWN)
+            entry = self._move(entry, EntryState.UNKNOWN, None, f"no readable answer: {error.code}")
             return self._resolve_in_line(entry, resend=False)
         return self._record(entry, request, result)
 
     def _record(self, entry: Entry, request: PaymentRequest, result: PaymentResult) -> Receipt:
-        if result.state is PaymentState.APPLIED:
-            entry = self.journal.finish(entry.id, EntryState.APPLIED, unstructure(result))
-            return self._receipt_of(entry, request, result)
-        if result.state is PaymentState.REVERSED:
-            self.journal.finish(entry.id, EntryState.REVERSED, unstructure(result))
-            raise HostDeclined("payment.reversed", host_code=result.host_code)
-        if result.state is PaymentState.DECLINED:
-            declined = HostDeclined("host.rejected", {"code": result.host_code or "-"})
-            self.journal.finish(entry.id, EntryState.DECLINED, _declined_outcome(declined))
-            raise declined
+        try:
+            if result.state is PaymentState.APPLIED:
+                entry = self._move(entry, EntryState.APPLIED, unstructure(result), "applied")
+                return self._receipt_of(entry, request, result)
+            if result.state is PaymentState.REVERSED:
+                self._move(entry, EntryState.REVERSED, unstructure(result), "reversed")
+                raise HostDeclined("payment.reversed", host_code=result.host_code)
+            if result.state is PaymentState.DECLINED:
+                declined = HostDeclined("host.rejected", {"code": result.host_code or "-"})
+                self._move(entry, EntryState.DECLINED, _declined_outcome(declined), "declined")
+                raise declined
+        except JournalError as failed:
+            # The host answered and the answer cannot be recorded: the outcome stays unknown
+            # in the journal (PENDING, then recover()'s to settle by status). Say so loudly.
+            _log.error(
+                "journal failed to record the answer to %s (%s): %s %s",
+                entry.reference,
+                failed.code,
+                result.state.value,
+                result.host_reference or "-",
+            )
+            unknown = OutcomeUnknown("outcome.not_recorded", {"reference": entry.reference})
+            unknown.answer = result
+            raise unknown from failed
         # PENDING, or NOT_FOUND straight after sending: not decided yet.
-        entry = self.journal.finish(entry.id, EntryState.UNKNOWN, unstructure(result))
+        entry = self._move(entry, EntryState.UNKNOWN, unstructure(result), "answer: not final")
         return self._resolve_in_line(entry, resend=False)
 
     def _resolve_in_line(self, entry: Entry, *, resend: bool) -> Receipt:
-        """Poll the host's status; ``resend``: whether a payment found never applied may be sent
-        (again) by this call. Right after a send it may not: one send per call, never a loop."""
+        """Poll the host's status under this client's lease; ``resend``: whether a payment
+        found never applied may be sent (again) by this call. Right after a send it may not:
+        one send per call, never a loop."""
         for poll in range(self._status_polls):
             if poll:
                 self._sleep(self._poll_interval)
-            state = self._resolve(entry)
+                entry = self.journal.take_lease(entry.id, *self._lease(), actor=_PAY)
+            state = self._resolve(entry, actor=_PAY)
             if state is not None:
                 entry = self._entry(entry)
                 if state is EntryState.NOT_APPLIED and not resend:
                     raise NotDelivered("transport.not_delivered", {"reason": "not applied"})
                 return self._settle_existing(entry)
+        self.journal.release(entry.id, self.owner)  # recover() may take it at once
         raise OutcomeUnknown("outcome.unknown", {"reference": entry.reference})
 
-    def _resolve(self, entry: Entry) -> EntryState | None:
-        """Ask the host what became of an unresolved payment; journal the answer."""
+    def _settled(self, entry: Entry) -> bool:
+        """Whether the channel's settle window has passed since the entry was last sent: a
+        request held in the network can no longer arrive (the host refuses a stale send time),
+        so "not found" is final."""
+        sent = entry.sent_at or entry.created_at
+        return self._clock() - sent >= self.capabilities.settle_window
+
+    def _resolve(self, entry: Entry, *, actor: str) -> EntryState | None:
+        """Ask the host what became of an unresolved payment and journal what is proven;
+        ``None``: still open. :class:`ReferenceConflict` when the host's payment under this
+        reference is another payment."""
         request = _request_of(entry)
         try:
             result = self.adapter.payment_status(request)
+        except ReferenceConflict:
+            raise
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed, HostDeclined):
             # The status query failed (a "host.error" is a decline of the *query*): the
             # payment's outcome is as open as before.
             return None
-        if result.state is PaymentState.APPLIED:
-            self.journal.finish(entry.id, EntryState.APPLIED, unstructure(result))
-            return EntryState.APPLIED
-        if result.state is PaymentState.REVERSED:
-            self.journal.finish(entry.id, EntryState.REVERSED, unstructure(result))
-            return EntryState.REVERSED
+        return self._apply_status(entry, result, actor=actor)
+
+    def _apply_status(
+        self, entry: Entry, result: PaymentResult, *, actor: str
+    ) -> EntryState | None:
+        open_states = (EntryState.PENDING, EntryState.UNKNOWN)
+        outcome: Mapping[str, Any]
         if result.state is PaymentState.NOT_FOUND:
-            self.journal.finish(entry.id, EntryState.NOT_APPLIED, {"reason": "not-found"})
-            return EntryState.NOT_APPLIED
-        if result.state is PaymentState.DECLINED:
-            outcome = {"code": "host.rejected", "host_code": result.host_code}
-            self.journal.finish(entry.id, EntryState.DECLINED, outcome)
-            return EntryState.DECLINED
-        return None  # PENDING
+            if not self._settled(entry):
+                return None  # a late request may still arrive: no proof yet
+            to, outcome, why = (
+                EntryState.NOT_APPLIED,
+                {"reason": "not-found"},
+                "status: not found after the settle window",
+            )
+        elif result.state is PaymentState.DECLINED:
+            to, outcome = (
+                EntryState.DECLINED,
+                {"code": _DEFAULT_DECLINE, "host_code": result.host_code},
+            )
+            why = "status: declined"
+        elif result.state in (PaymentState.APPLIED, PaymentState.REVERSED):
+            to = EntryState(result.state.value)
+            outcome, why = unstructure(result), f"status: {result.state.value}"
+        else:
+            return None  # PENDING
+        self.journal.transition(
+            entry.id, to, outcome, from_=open_states, owner=self.owner, actor=actor, why=why
+        )
+        return to
 
     def _entry(self, entry: Entry) -> Entry:
         fresh = self.journal.get(entry.channel, entry.operation, entry.reference)
         assert fresh is not None
         return fresh
+
+    def _answer(self, entry: Entry) -> Receipt:
+        """What the journal says of a payment another owner is handling: never a send."""
+        if entry.state is EntryState.NOT_APPLIED:
+            raise NotDelivered("transport.not_delivered", {"reason": "not applied"})
+        if entry.state.final:
+            return self._settle_existing(entry)
+        raise OutcomeUnknown("outcome.in_progress", {"reference": entry.reference})
 
     def _settle_existing(self, entry: Entry) -> Receipt:
         """The answer for a reference already in the journal, without paying twice."""
@@ -463,12 +567,28 @@ class Client:
             )
         if entry.state is EntryState.REVERSED:
             raise HostDeclined("payment.reversed", host_code="reversed")
-        if entry.state is EntryState.NOT_APPLIED:
-            # Surely never applied: send the same request again, marked as a repeat.
-            request = attrs.evolve(_request_of(entry), repeat=True)
-            return self._send(entry, request)
-        # PENDING or UNKNOWN: another attempt may be in flight, or one died mid-send.
-        return self._resolve_in_line(entry, resend=True)
+        try:
+            if entry.state is EntryState.NOT_APPLIED:
+                # Surely never applied: send the same request again, marked as a repeat.
+                entry = self.journal.attempt(entry.id, lease=self._lease(), actor=_PAY)
+                return self._send(entry, attrs.evolve(_request_of(entry), repeat=True))
+            if entry.state not in (EntryState.PENDING, EntryState.UNKNOWN):
+                raise OutcomeUnknown("outcome.in_progress", {"reference": entry.reference})
+            if self.journal.held(entry, by_other_than=self.owner):
+                # Another payer is sending it now: wait for its outcome rather than race it.
+                waited = self.journal.wait(
+                    entry, owner=self.owner, timeout=self._status_polls * self._poll_interval
+                )
+                if waited.state.final:
+                    return self._settle_existing(waited)
+                entry = waited
+            # PENDING or UNKNOWN: resolve it, unless a live payer still holds it.
+            entry = self.journal.take_lease(entry.id, *self._lease(), actor=_PAY)
+            if entry.state is EntryState.PENDING:  # its sender died mid-send
+                entry = self._move(entry, EntryState.UNKNOWN, None, "sender's lease expired")
+            return self._resolve_in_line(entry, resend=True)
+        except StaleEntry as lost:
+            return self._answer(lost.current)
 
     def _receipt(self, entry: Entry) -> Receipt:
         """The receipt of an applied payment, rebuilt from its journal entry."""
@@ -490,26 +610,17 @@ class Client:
         )
 
     def status(self, reference: str) -> PaymentResult:
-        """The host's word on a payment made through this client (journal updated)."""
+        """The host's word on a payment made through this client (journal updated with what
+        it proves: a "not found" only after the settle window)."""
         self._require(Operation.STATUS)
         entry = self.journal.get(self.channel, _PAY, reference)
         if entry is None:
             raise InvalidInput([Problem.of("reference", "host.not_found")])
         result = self.adapter.payment_status(_request_of(entry))
-        if not entry.state.final or result.state in (PaymentState.APPLIED, PaymentState.REVERSED):
-            self._resolve_from(entry, result)
+        if not entry.state.final:
+            with contextlib.suppress(StaleEntry):  # someone else settled it meanwhile
+                self._apply_status(entry, result, actor="status")
         return result
-
-    def _resolve_from(self, entry: Entry, result: PaymentResult) -> None:
-        mapping = {
-            PaymentState.APPLIED: EntryState.APPLIED,
-            PaymentState.REVERSED: EntryState.REVERSED,
-            PaymentState.NOT_FOUND: EntryState.NOT_APPLIED,
-            PaymentState.DECLINED: EntryState.DECLINED,
-        }
-        state = mapping.get(result.state)
-        if state is not None and state is not entry.state:
-            self.journal.finish(entry.id, state, unstructure(result))
 
     # Reversals (store and forward) -------------------------------------------------------------
 
@@ -533,82 +644,144 @@ class Client:
             expires_at=self._clock() + self._reversal_ttl,
         )
         if item.state is OutboxState.PENDING:
-            return self._deliver_reversal(item.id, reference)
-        entry = self._entry(entry)
-        if entry.state is EntryState.REVERSED:
-            return ReversalResult(reference, ReversalState.REVERSED)
-        if item.state is OutboxState.EXPIRED:  # never answered in time: a person must look
-            return ReversalResult(reference, ReversalState.EXPIRED, host_code=item.last_error)
-        return ReversalResult(reference, ReversalState.REFUSED, host_code=item.last_error)
+            return self._deliver_reversal(item)
+        return _reversal_result(item)
 
-    def _deliver_reversal(self, item_id: int, reference: str) -> ReversalResult:
+    def _deliver_reversal(self, item: OutboxItem) -> ReversalResult:
+        """One claimed attempt at a queued reversal (counted before it is sent, so a resend
+        after a crash goes out marked as a repeat)."""
+        claimed = self.journal.claim(item.id, self.owner, self._clock() + self._lease_ttl)
+        if claimed is None:  # another deliverer holds it, or it was settled meanwhile
+            current = self.journal.outbox_item(item.channel, item.kind, item.reference)
+            assert current is not None
+            return _reversal_result(current)
+        reference = claimed.reference
         entry = self.journal.get(self.channel, _PAY, reference)
         assert entry is not None
-        item = next(i for i in self.journal.outbox(self.channel) if i.id == item_id)
         try:
-            result = self.adapter.reverse(_request_of(entry), item.repeat)
+            result = self.adapter.reverse(_request_of(entry), claimed.repeat)
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
             # Not (surely) accepted: keep it queued; an authentication failure is retried too,
             # as credentials are renewed.
-            self.journal.retry_later(item_id, self._clock() + self._reversal_backoff, error.code)
+            self.journal.retry_later(claimed.id, self._clock() + self._reversal_backoff, error.code)
             return ReversalResult(reference, ReversalState.QUEUED)
         except HostDeclined as declined:
             self.journal.delivered(
-                item_id, OutboxState.REJECTED, declined.host_code or declined.code
+                claimed.id, OutboxState.REJECTED, declined.host_code or declined.code
             )
             return ReversalResult(reference, ReversalState.REFUSED, host_code=declined.host_code)
         if result.state is ReversalState.REVERSED:
-            self.journal.delivered(item_id, OutboxState.ACCEPTED)
-            self.journal.finish(entry.id, EntryState.REVERSED, {"reversed": True})
+            self.journal.delivered(claimed.id, OutboxState.ACCEPTED)
+            with contextlib.suppress(StaleEntry):  # already REVERSED by a status answer
+                self.journal.transition(
+                    entry.id,
+                    EntryState.REVERSED,
+                    {"reversed": True},
+                    actor=_REVERSAL,
+                    why="reversal accepted",
+                )
         elif result.state is ReversalState.NOT_FOUND:
-            self.journal.delivered(item_id, OutboxState.ACCEPTED)
-            self.journal.finish(entry.id, EntryState.NOT_APPLIED, {"reason": "not-found"})
+            # The host has no such payment: nothing to reverse, and no proof either way about
+            # an entry whose own outcome is still open. A person looks.
+            self.journal.delivered(claimed.id, OutboxState.REJECTED, "host.not_found")
         elif result.state is ReversalState.REFUSED:
-            self.journal.delivered(item_id, OutboxState.REJECTED, result.host_code)
+            self.journal.delivered(claimed.id, OutboxState.REJECTED, result.host_code)
         else:
-            self.journal.retry_later(item_id, self._clock() + self._reversal_backoff, "queued")
+            self.journal.retry_later(claimed.id, self._clock() + self._reversal_backoff, "queued")
         return result
 
     def flush_outbox(self, *, now: dt.datetime | None = None) -> list[ReversalResult]:
         """Send every due store-and-forward item once more."""
-        results = []
-        for item in self.journal.due(self.channel, now=now):
-            if item.kind == _REVERSAL:
-                results.append(self._deliver_reversal(item.id, item.reference))
-        return results
+        return [
+            self._deliver_reversal(item)
+            for item in self.journal.due(self.channel, now=now)
+            if item.kind == _REVERSAL
+        ]
 
     # Recovery ------------------------------------------------------------------------------------
 
     def recover(self) -> RecoveryReport:
         """Resolve every payment whose outcome is unknown (status inquiry) and deliver every
-        queued reversal. Run at start-up after a crash, and periodically."""
-        applied: list[str] = []
-        not_applied: list[str] = []
-        unknown: list[str] = []
+        queued reversal. Run at start-up after a crash, and periodically: a payment a live
+        payer holds (its lease) is left to it, one whose payer died is taken over, and a "not
+        found" proves nothing until the channel's settle window has passed."""
+        found: dict[str, list[str]] = {
+            "applied": [],
+            "not_applied": [],
+            "unknown": [],
+            "in_flight": [],
+            "conflicts": [],
+        }
         for entry in self.journal.unresolved(self.channel):
             if entry.operation != _PAY:
                 continue
-            state = self._resolve(entry)
-            if state in (EntryState.APPLIED, EntryState.REVERSED):
-                applied.append(entry.reference)
-            elif state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
-                not_applied.append(entry.reference)
-            else:
-                if entry.state is EntryState.PENDING:
-                    self.journal.finish(entry.id, EntryState.UNKNOWN)
-                unknown.append(entry.reference)
-        delivered: list[str] = []
-        pending: list[str] = []
+            if self.journal.held(entry, by_other_than=self.owner):
+                found["in_flight"].append(entry.reference)
+                continue
+            found[self._recover_one(entry)].append(entry.reference)
+        reversals: dict[str, list[str]] = {"delivered": [], "refused": [], "pending": []}
+        expired = [
+            item.reference
+            for item in self.journal.expire()
+            if item.channel == self.channel and item.kind == _REVERSAL
+        ]
         for item in self.journal.due(self.channel, ignore_schedule=True):
-            result = self._deliver_reversal(item.id, item.reference)
-            (pending if result.state is ReversalState.QUEUED else delivered).append(item.reference)
+            if item.kind != _REVERSAL:
+                continue
+            result = self._deliver_reversal(item)
+            if result.state is ReversalState.REVERSED:
+                reversals["delivered"].append(item.reference)
+            elif result.state is ReversalState.QUEUED:
+                reversals["pending"].append(item.reference)
+            else:  # refused by the host (the payment stays APPLIED), or no such payment
+                reversals["refused"].append(item.reference)
         return RecoveryReport(
-            applied=tuple(applied),
-            not_applied=tuple(not_applied),
-            still_unknown=tuple(unknown),
-            reversals_delivered=tuple(delivered),
-            reversals_pending=tuple(pending),
+            applied=tuple(found["applied"]),
+            not_applied=tuple(found["not_applied"]),
+            still_unknown=tuple(found["unknown"]),
+            in_flight=tuple(found["in_flight"]),
+            conflicts=tuple(found["conflicts"]),
+            reversals_delivered=tuple(reversals["delivered"]),
+            reversals_refused=tuple(reversals["refused"]),
+            reversals_expired=tuple(expired),
+            reversals_pending=tuple(reversals["pending"]),
         )
+
+    def _recover_one(self, entry: Entry) -> str:
+        """Settle one unresolved payment under this client's lease; which list it goes in."""
+        try:
+            entry = self.journal.take_lease(entry.id, *self._lease(), actor="recover")
+            if entry.state is EntryState.PENDING:  # its sender died, or gave up its lease
+                entry = self.journal.transition(
+                    entry.id,
+                    EntryState.UNKNOWN,
+                    owner=self.owner,
+                    actor="recover",
+                    why="sender's lease expired",
+                )
+            state = self._resolve(entry, actor="recover")
+        except StaleEntry as lost:
+            state = lost.current.state if lost.current.state.final else None
+        except ReferenceConflict:
+            self.journal.release(entry.id, self.owner)
+            return "conflicts"
+        if state in (EntryState.APPLIED, EntryState.REVERSED):
+            return "applied"
+        if state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
+            return "not_applied"
+        self.journal.release(entry.id, self.owner)
+        return "unknown"
+
+
+def _reversal_result(item: OutboxItem) -> ReversalResult:
+    """What a queued reversal's stored state says, without sending it."""
+    if item.state is OutboxState.ACCEPTED:
+        return ReversalResult(item.reference, ReversalState.REVERSED)
+    if item.state is OutboxState.EXPIRED:  # never answered in time: a person must look
+        return ReversalResult(item.reference, ReversalState.EXPIRED, host_code=item.last_error)
+    if item.state is OutboxState.REJECTED:
+        return ReversalResult(item.reference, ReversalState.REFUSED, host_code=item.last_error)
+    return ReversalResult(item.reference, ReversalState.QUEUED)
 
 
 def _request_of(entry: Entry) -> PaymentRequest:

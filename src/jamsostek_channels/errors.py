@@ -146,6 +146,10 @@ class NotDelivered(JamsostekError):
 class OutcomeUnknown(JamsostekError):
     """No answer came: money may have moved. Resolve by status inquiry, never by paying again."""
 
+    #: The host's answer when one came but could not be recorded (the journal failed after the
+    #: host applied it): for the log and support; :meth:`Client.recover` settles it by status.
+    answer: object | None = None
+
 
 class AuthenticationFailed(JamsostekError):
     """A token or signature was refused, or an incoming one does not verify."""

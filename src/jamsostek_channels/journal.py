@@ -15,8 +15,19 @@ process or the machine. Every write is one ``BEGIN IMMEDIATE`` transaction, so s
 wait for another instead of failing. ``":memory:"`` gives a private in-memory journal for tests,
 shared by the threads of one :class:`Journal`.
 
-The schema is versioned (``PRAGMA user_version``); opening a newer file than this code knows is
-refused rather than guessed at.
+History cannot be overwritten. Every change of an entry's state is a compare-and-set: it names
+the states it may leave (:data:`TRANSITIONS` says which moves exist at all), and it is appended,
+in the same commit, to the ``transitions`` table an auditor reads (who, when, from, to, why).
+Final states are final, but for two moves: APPLIED -> REVERSED (an accepted reversal) and
+NOT_APPLIED -> PENDING (the payer tries again under the same reference: a new attempt). A payment
+in flight holds a *lease* (owner and expiry); :meth:`Journal.take_lease` lets a recoverer take
+over only an expired one, and a transition made for a lease holder fails once another owns it.
+
+Storage failures are typed: a busy, full, read-only, corrupt or unopenable file raises a
+:class:`JournalError` subclass with a bilingual message, never a raw ``sqlite3`` error.
+
+The schema is versioned (``PRAGMA user_version``); a file of the earlier schema is migrated in
+place, and opening a newer file than this code knows is refused rather than guessed at.
 """
 
 from __future__ import annotations
@@ -28,7 +39,8 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,15 +52,23 @@ from jamsostek_channels.errors import JamsostekError, ReferenceConflict
 
 __all__ = [
     "SCHEMA_VERSION",
+    "TRANSITIONS",
     "Entry",
     "EntryState",
     "Journal",
+    "JournalBusy",
+    "JournalCorrupt",
     "JournalError",
+    "JournalFull",
+    "JournalReadOnly",
+    "JournalUnavailable",
     "OutboxItem",
     "OutboxState",
+    "StaleEntry",
+    "Transition",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 _SCHEMA = """
@@ -63,6 +83,9 @@ CREATE TABLE IF NOT EXISTS entries (
     attempts    INTEGER NOT NULL DEFAULT 0,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
+    sent_at     TEXT,
+    lease_owner TEXT,
+    lease_until TEXT,
     UNIQUE (channel, operation, reference)
 );
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
@@ -79,6 +102,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error      TEXT,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL,
+    lease_owner     TEXT,
+    lease_until     TEXT,
     UNIQUE (channel, kind, reference)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
@@ -90,16 +115,72 @@ CREATE TABLE IF NOT EXISTS meta (
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS transitions (
+    id          INTEGER PRIMARY KEY,
+    entry_id    INTEGER NOT NULL REFERENCES entries (id),
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    from_state  TEXT,
+    to_state    TEXT NOT NULL,
+    why         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transitions_entry ON transitions (entry_id);
+"""
+
+#: Schema 1 -> 2, in place: the send time and lease of an entry, and the transition history
+#: (entries already there start their history with the state they are in).
+_MIGRATE_1_TO_2 = """
+ALTER TABLE entries ADD COLUMN sent_at TEXT;
+ALTER TABLE entries ADD COLUMN lease_owner TEXT;
+ALTER TABLE entries ADD COLUMN lease_until TEXT;
+ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+CREATE TABLE transitions (
+    id          INTEGER PRIMARY KEY,
+    entry_id    INTEGER NOT NULL REFERENCES entries (id),
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    from_state  TEXT,
+    to_state    TEXT NOT NULL,
+    why         TEXT NOT NULL
+);
+CREATE INDEX transitions_entry ON transitions (entry_id);
+UPDATE entries SET sent_at = updated_at WHERE attempts > 0;
+INSERT INTO transitions (entry_id, at, actor, from_state, to_state, why)
+    SELECT id, updated_at, 'migration', NULL, state, 'journal schema 1 -> 2' FROM entries
 """
 
 
 class JournalError(JamsostekError):
-    """The journal file cannot be used (unknown schema version, not a journal)."""
+    """The journal cannot be used or written: the file is not a journal, is of a newer schema,
+    or the storage failed (the subclasses say how)."""
+
+
+class JournalUnavailable(JournalError):
+    """The journal file cannot be opened (a missing folder, no permission)."""
+
+
+class JournalBusy(JournalError):
+    """Another writer held the journal past the busy timeout."""
+
+
+class JournalFull(JournalError):
+    """The disk (or the file-size limit) is full: nothing more can be written."""
+
+
+class JournalReadOnly(JournalError):
+    """The journal file (or its folder) is read-only."""
+
+
+class JournalCorrupt(JournalError):
+    """The journal file is damaged (a corrupt page) or is not a journal."""
 
 
 class EntryState(enum.StrEnum):
-    PENDING = "pending"  #: written before sending; the outcome is not known yet
+    HELD = "held"  #: collected offline, not sent yet (the forwarder sends it)
+    PENDING = "pending"  #: written before sending, under the sender's lease
     UNKNOWN = "unknown"  #: sent and no answer came: resolve by status, never by sending again
+    SUBMITTED = "submitted"  #: in a batch file, awaiting the result file
     APPLIED = "applied"  #: the other side applied it (once)
     DECLINED = "declined"  #: the other side refused it: nothing applied
     NOT_APPLIED = "not-applied"  #: surely not applied (never delivered, or the host never saw it)
@@ -107,7 +188,52 @@ class EntryState(enum.StrEnum):
 
     @property
     def final(self) -> bool:
-        return self not in (EntryState.PENDING, EntryState.UNKNOWN)
+        return self in _FINAL
+
+
+_FINAL = frozenset(
+    {EntryState.APPLIED, EntryState.DECLINED, EntryState.NOT_APPLIED, EntryState.REVERSED}
+)
+
+#: Every move an entry may make; anything else is a programming error (``ValueError``).
+#: Final states move only APPLIED -> REVERSED (an accepted reversal) and NOT_APPLIED ->
+#: PENDING (the payer tries again under the same reference: a new attempt).
+TRANSITIONS: Mapping[EntryState, frozenset[EntryState]] = {
+    EntryState.HELD: frozenset({EntryState.PENDING}),
+    EntryState.PENDING: frozenset(
+        {
+            EntryState.UNKNOWN,
+            EntryState.SUBMITTED,
+            EntryState.APPLIED,
+            EntryState.DECLINED,
+            EntryState.NOT_APPLIED,
+            EntryState.REVERSED,
+        }
+    ),
+    EntryState.UNKNOWN: frozenset(
+        {EntryState.APPLIED, EntryState.DECLINED, EntryState.NOT_APPLIED, EntryState.REVERSED}
+    ),
+    EntryState.SUBMITTED: frozenset(
+        {EntryState.APPLIED, EntryState.DECLINED, EntryState.NOT_APPLIED}
+    ),
+    EntryState.APPLIED: frozenset({EntryState.REVERSED}),
+    EntryState.NOT_APPLIED: frozenset({EntryState.PENDING}),
+    EntryState.DECLINED: frozenset(),
+    EntryState.REVERSED: frozenset(),
+}
+
+
+def _sources(to: EntryState) -> frozenset[EntryState]:
+    return frozenset(state for state, targets in TRANSITIONS.items() if to in targets)
+
+
+class StaleEntry(Exception):
+    """A transition lost its compare-and-set: the entry left the states it named, or another
+    owner holds its lease. ``current`` is the entry as it is now; the caller answers from it."""
+
+    def __init__(self, current: Entry) -> None:
+        super().__init__(f"entry {current.id} is {current.state} now")
+        self.current = current
 
 
 class OutboxState(enum.StrEnum):
@@ -130,6 +256,31 @@ class Entry:
     attempts: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    sent_at: dt.datetime | None = None  #: when the last attempt was sent (None: never)
+    lease_owner: str | None = None  #: who is sending or resolving it now
+    lease_until: dt.datetime | None = None
+
+    def leased(self, now: dt.datetime, *, by_other_than: str | None = None) -> bool:
+        """Whether an unexpired lease holds it (one not held by ``by_other_than``);
+        :meth:`Journal.held` also knows a lease whose process has died is void."""
+        return (
+            self.lease_owner is not None
+            and self.lease_until is not None
+            and self.lease_until > now
+            and self.lease_owner != by_other_than
+        )
+
+
+@attrs.frozen
+class Transition:
+    """One line of an entry's history: who moved it from what to what, when and why."""
+
+    entry_id: int
+    at: dt.datetime
+    actor: str
+    from_state: EntryState | None
+    to_state: EntryState
+    why: str
 
 
 @attrs.frozen
@@ -145,10 +296,15 @@ class OutboxItem:
     expires_at: dt.datetime
     last_error: str | None
 
+    lease_owner: str | None = None  #: who is delivering it now (see :meth:`Journal.claim`)
+    lease_until: dt.datetime | None = None
+
     @property
     def repeat(self) -> bool:
-        """True after the first attempt: the wire marks it as a repeat (0421, flagAdvise=Y)."""
-        return self.attempts > 0
+        """True from the second attempt on (attempts are counted when claimed, before they are
+        sent): the wire marks it as a repeat (0421, flagAdvise=Y), even when the process that
+        made the first attempt died before any answer."""
+        return self.attempts > 1
 
 
 def _dumps(value: Mapping[str, Any] | None) -> str | None:
@@ -165,6 +321,10 @@ def _time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def _maybe_time(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
 def _entry(row: sqlite3.Row) -> Entry:
     return Entry(
         id=row["id"],
@@ -177,6 +337,9 @@ def _entry(row: sqlite3.Row) -> Entry:
         attempts=row["attempts"],
         created_at=_time(row["created_at"]),
         updated_at=_time(row["updated_at"]),
+        sent_at=_maybe_time(row["sent_at"]),
+        lease_owner=row["lease_owner"],
+        lease_until=_maybe_time(row["lease_until"]),
     )
 
 
@@ -192,7 +355,49 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         next_attempt_at=_time(row["next_attempt_at"]),
         expires_at=_time(row["expires_at"]),
         last_error=row["last_error"],
+        lease_owner=row["lease_owner"],
+        lease_until=_maybe_time(row["lease_until"]),
     )
+
+
+#: SQLite's primary result codes (the low byte of an extended code) -> the error to raise.
+_STORAGE_ERRORS: Mapping[int, tuple[type[JournalError], str]] = {
+    5: (JournalBusy, "journal.busy"),  # SQLITE_BUSY
+    6: (JournalBusy, "journal.busy"),  # SQLITE_LOCKED
+    8: (JournalReadOnly, "journal.read_only"),  # SQLITE_READONLY
+    10: (JournalFull, "journal.io"),  # SQLITE_IOERR: a write refused (EFBIG, ENOSPC) or lost
+    11: (JournalCorrupt, "journal.corrupt"),  # SQLITE_CORRUPT
+    13: (JournalFull, "journal.full"),  # SQLITE_FULL
+    14: (JournalUnavailable, "journal.cannot_open"),  # SQLITE_CANTOPEN
+    26: (JournalCorrupt, "journal.corrupt"),  # SQLITE_NOTADB
+}
+
+
+def storage_error(error: sqlite3.Error) -> JournalError:
+    """The typed, bilingual error for a failure of SQLite's (never shown raw to a caller)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    kind, message = _STORAGE_ERRORS.get((code or 0) & 0xFF, (JournalError, "journal.storage"))
+    return kind(message, {"reason": getattr(error, "sqlite_errorname", None) or "SQLITE_ERROR"})
+
+
+@contextmanager
+def _typed() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise storage_error(error) from error
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # no signal sent: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _create_private(path: str) -> None:
@@ -227,6 +432,10 @@ class Journal:
         #: with its own so the journal and the adapter read one clock.
         self.clock = clock
         self._busy_timeout = busy_timeout
+        self._instance: str | None = None
+        #: Notified after every commit through this object: a thread waiting for another's
+        #: payment to settle wakes at once (other processes are seen by re-reading).
+        self._changed = threading.Condition()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -243,14 +452,11 @@ class Journal:
         try:
             if not self._memory:
                 _create_private(self._target)
-            self._anchor = self._connect()
-            self._migrate(self._anchor)
-        except BaseException as error:
+            with _typed():
+                self._anchor = self._connect()
+                self._migrate(self._anchor)
+        except BaseException:
             self.close()
-            if isinstance(error, sqlite3.DatabaseError) and not isinstance(
-                error, sqlite3.OperationalError
-            ):  # e.g. "file is not a database": not a journal, never a raw sqlite3 error
-                raise JournalError("message.malformed", {"reason": "not a journal"}) from error
             raise
 
     # Connections ----------------------------------------------------------------------------
@@ -285,23 +491,28 @@ class Journal:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction: the write lock is taken up front, so two writers never
-        deadlock upgrading read locks; committed with synchronous=FULL before returning."""
-        with self._read() as connection:
+        deadlock upgrading read locks; committed with synchronous=FULL before returning. A
+        storage failure rolls back (when it still can) and raises a typed JournalError."""
+        with self._read() as connection, _typed():
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:  # SQLite may have rolled back already
+                    connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+        with self._changed:
+            self._changed.notify_all()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        if self._memory:
-            with self._serial:
-                yield self._anchor
-        else:
-            yield self._connection()
+        with _typed():
+            if self._memory:
+                with self._serial:
+                    yield self._anchor
+            else:
+                yield self._connection()
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
         connection.execute("BEGIN IMMEDIATE")
@@ -312,8 +523,10 @@ class Journal:
                     "message.malformed",
                     {"reason": f"journal schema {version} is newer than {SCHEMA_VERSION}"},
                 )
+            # A new file gets the whole schema; a schema-1 file is migrated in place.
+            script = _MIGRATE_1_TO_2 if version == 1 else _SCHEMA
             if version < SCHEMA_VERSION:
-                for statement in _SCHEMA.split(";"):
+                for statement in script.split(";"):
                     if statement.strip():
                         connection.execute(statement)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -347,19 +560,26 @@ class Journal:
         request: Mapping[str, Any],
         *,
         attempt: bool = False,
+        lease: tuple[str, dt.datetime] | None = None,
+        state: EntryState = EntryState.PENDING,
+        actor: str = "client",
     ) -> tuple[Entry, bool]:
         """Record a request before it is sent; ``(entry, created)``.
 
-        ``attempt=True`` records the first attempt in the same commit (one durable write on the
-        payment path instead of two; :meth:`attempt` counts later ones).
+        ``attempt=True`` records the first attempt (and its send time) in the same commit: one
+        durable write on the payment path instead of two. ``lease``: ``(owner, until)``, held
+        while it is sent and resolved. ``state``: PENDING to send now, HELD to send later.
 
         When the reference is already journaled with the same request, the existing entry comes
         back with ``created=False`` (the caller returns its outcome instead of sending again).
-        The same reference with a different request is refused: a reference names one request.
+        The same reference with a different request is a :class:`ReferenceConflict`.
         """
+        if state not in (EntryState.PENDING, EntryState.HELD):
+            raise ValueError("an entry begins PENDING or HELD")
         payload = _dumps(request)
         assert payload is not None
         now = self._now()
+        owner, until = lease if lease is not None else (None, None)
         with self._write() as db:
             row = db.execute(
                 "SELECT * FROM entries WHERE channel = ? AND operation = ? AND reference = ?",
@@ -368,52 +588,205 @@ class Journal:
             if row is None:
                 row = db.execute(
                     "INSERT INTO entries (channel, operation, reference, state, request,"
-                    " attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " RETURNING *",
+                    " attempts, created_at, updated_at, sent_at, lease_owner, lease_until)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                     (
                         channel,
                         operation,
                         reference,
-                        EntryState.PENDING,
+                        state,
                         payload,
                         int(attempt),
                         now,
                         now,
+                        now if attempt else None,
+                        owner,
+                        None if until is None else until.isoformat(),
                     ),
                 ).fetchone()
+                self._history(db, row["id"], now, actor, None, state, "journaled")
                 return _entry(row), True
         existing = _entry(row)
         if _dumps(existing.request) != payload:
             raise ReferenceConflict(reference)
         return existing, False
 
-    def attempt(self, entry_id: int) -> Entry:
-        """Mark an entry as about to be sent (again): PENDING, attempts + 1, durable."""
-        return self._update(entry_id, EntryState.PENDING, None, count_attempt=True)
-
-    def finish(
-        self, entry_id: int, state: EntryState, outcome: Mapping[str, Any] | None = None
+    def attempt(
+        self, entry_id: int, *, lease: tuple[str, dt.datetime], actor: str = "client"
     ) -> Entry:
-        """Record what happened (or that nobody knows yet: ``EntryState.UNKNOWN``)."""
-        return self._update(entry_id, state, outcome, count_attempt=False)
+        """Send a journaled request (again): HELD or NOT_APPLIED -> PENDING, attempts + 1, its
+        send time now, under ``lease``; durable before it returns. :class:`StaleEntry` if it is
+        no longer HELD or NOT_APPLIED (someone else sent it, or it was settled)."""
+        return self.transition(
+            entry_id,
+            EntryState.PENDING,
+            from_=(EntryState.HELD, EntryState.NOT_APPLIED),
+            actor=actor,
+            why="attempt",
+            sent=True,
+            lease=lease,
+        )
 
-    def _update(
+    def transition(
         self,
         entry_id: int,
-        state: EntryState,
-        outcome: Mapping[str, Any] | None,
+        to: EntryState,
+        outcome: Mapping[str, Any] | None = None,
         *,
-        count_attempt: bool,
+        from_: Iterable[EntryState] | None = None,
+        owner: str | None = None,
+        actor: str = "client",
+        why: str = "",
+        sent: bool = False,
+        lease: tuple[str, dt.datetime] | None = None,
     ) -> Entry:
+        """Move an entry to ``to`` if it is in one of ``from_`` (default: every state
+        :data:`TRANSITIONS` lets into ``to``) and, with ``owner``, only while no one else holds
+        a live lease on it. Appended to the history in the same commit. ``outcome`` replaces
+        the stored one when given; ``sent`` counts an attempt sent now; ``lease`` takes the
+        lease (a final state drops it). Raises :class:`StaleEntry` when the compare-and-set
+        loses, ``ValueError`` for a move the table does not have, ``KeyError`` for no entry."""
+        allowed = _sources(to)
+        sources = frozenset(from_) if from_ is not None else allowed
+        if not sources or not sources <= allowed:
+            raise ValueError(f"no transition from {sorted(sources - allowed)} to {to}")
+        now = self.clock().isoformat()
+        self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
         with self._write() as db:
+            # Read and write in one IMMEDIATE transaction: nobody moves it in between.
+            before = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if before is None:
+                raise KeyError(entry_id)
+            current = _entry(before)
+            if current.state not in sources or (
+                owner is not None and self.held(current, by_other_than=owner)
+            ):
+                raise StaleEntry(current)
+            if to.final:  # settled: nobody needs to hold it any more
+                lease_owner, lease_until = None, None
+            elif lease is not None:
+                lease_owner, lease_until = lease[0], lease[1].isoformat()
+            else:
+                lease_owner, lease_until = before["lease_owner"], before["lease_until"]
             row = db.execute(
                 "UPDATE entries SET state = ?, outcome = COALESCE(?, outcome),"
-                " attempts = attempts + ?, updated_at = ? WHERE id = ? RETURNING *",
-                (state, _dumps(outcome), int(count_attempt), self._now(), entry_id),
+                " attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+                " lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? RETURNING *",
+                (
+                    to,
+                    _dumps(outcome),
+                    int(sent),
+                    int(sent),
+                    now,
+                    lease_owner,
+                    lease_until,
+                    now,
+                    entry_id,
+                ),
             ).fetchone()
-        if row is None:
-            raise KeyError(entry_id)
+            self._history(db, entry_id, now, actor, current.state, to, why)
         return _entry(row)
+
+    def take_lease(
+        self, entry_id: int, owner: str, until: dt.datetime, *, actor: str = "recover"
+    ) -> Entry:
+        """Hold an unresolved entry's lease: granted when no one else holds a live one (an
+        expired lease is taken over, recorded in the history); renews ``owner``'s own.
+        :class:`StaleEntry` when another owner's lease is live or the entry is settled."""
+        now = self.clock().isoformat()
+        self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
+        with self._write() as db:
+            before = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if before is None:
+                raise KeyError(entry_id)
+            current = _entry(before)
+            if current.state.final or self.held(current, by_other_than=owner):
+                raise StaleEntry(current)
+            row = db.execute(
+                "UPDATE entries SET lease_owner = ?, lease_until = ? WHERE id = ? RETURNING *",
+                (owner, until.isoformat(), entry_id),
+            ).fetchone()
+            if current.lease_owner not in (None, owner):
+                why = f"lease of {current.lease_owner} expired: taken over"
+                self._history(db, entry_id, now, actor, current.state, current.state, why)
+        return _entry(row)
+
+    def owner_id(self, token: str) -> str:
+        """A lease owner's name: this journal's instance, this process, and ``token`` (one per
+        client), so a lease left by a process that died on this machine is known void."""
+        return f"{self.instance_id}/{os.getpid()}/{token}"
+
+    def held(self, entry: Entry, *, by_other_than: str | None = None) -> bool:
+        """Whether a live lease holds ``entry`` for someone other than ``by_other_than``: not
+        expired, and not left by a process of this journal's instance that no longer runs
+        (after a crash, recovery need not wait out the dead payer's lease)."""
+        if not entry.leased(self.clock(), by_other_than=by_other_than):
+            return False
+        instance, _, rest = (entry.lease_owner or "").partition("/")
+        pid_text = rest.partition("/")[0]
+        if instance != self.instance_id or not pid_text.isdigit():
+            return True  # another instance's payer: only its expiry tells
+        return _process_alive(int(pid_text))
+
+    def wait(self, entry: Entry, *, owner: str, timeout: float) -> Entry:
+        """``entry`` re-read until it is settled or no live lease of anyone but ``owner`` holds
+        it, for at most ``timeout`` seconds: a second call for a payment another payer is
+        sending answers with that payer's outcome instead of racing it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self.get(entry.channel, entry.operation, entry.reference)
+            assert current is not None
+            remaining = deadline - time.monotonic()
+            if current.state.final or not self.held(current, by_other_than=owner):
+                return current
+            if remaining <= 0:
+                return current
+            with self._changed:
+                self._changed.wait(min(remaining, 0.05))
+
+    def release(self, entry_id: int, owner: str) -> None:
+        """Give up ``owner``'s lease (an unresolved entry left for :meth:`take_lease` by
+        anyone at once, rather than when the lease expires)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE entries SET lease_owner = NULL, lease_until = NULL"
+                " WHERE id = ? AND lease_owner = ?",
+                (entry_id, owner),
+            )
+
+    def history(self, entry_id: int) -> list[Transition]:
+        """An entry's transitions, oldest first: what an auditor reads."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT * FROM transitions WHERE entry_id = ? ORDER BY id", (entry_id,)
+            ).fetchall()
+        return [
+            Transition(
+                entry_id=row["entry_id"],
+                at=_time(row["at"]),
+                actor=row["actor"],
+                from_state=None if row["from_state"] is None else EntryState(row["from_state"]),
+                to_state=EntryState(row["to_state"]),
+                why=row["why"],
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    def _history(
+        db: sqlite3.Connection,
+        entry_id: int,
+        at: str,
+        actor: str,
+        from_state: EntryState | None,
+        to_state: EntryState,
+        why: str,
+    ) -> None:
+        db.execute(
+            "INSERT INTO transitions (entry_id, at, actor, from_state, to_state, why)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (entry_id, at, actor, from_state, to_state, why[:200]),
+        )
 
     def get(self, channel: str, operation: str, reference: str) -> Entry | None:
         with self._read() as db:
@@ -529,6 +902,20 @@ class Journal:
             ).fetchone()
         return None if row is None else _item(row)
 
+    def expire(self, *, now: dt.datetime | None = None) -> list[OutboxItem]:
+        """Mark PENDING items past ``expires_at`` EXPIRED (a person must look at them) and
+        return them: what expires is reported, never silently dropped."""
+        moment = (now or self.clock()).isoformat()
+        with self._write() as db:
+            # julianday(): compare instants, not ISO strings (their UTC offsets may differ).
+            rows = db.execute(
+                "UPDATE outbox SET state = ?, lease_owner = NULL, lease_until = NULL,"
+                " updated_at = ? WHERE state = ? AND julianday(expires_at) <= julianday(?)"
+                " RETURNING *",
+                (OutboxState.EXPIRED, moment, OutboxState.PENDING, moment),
+            ).fetchall()
+        return sorted((_item(row) for row in rows), key=lambda item: item.id)
+
     def due(
         self,
         channel: str | None = None,
@@ -537,20 +924,15 @@ class Journal:
         ignore_schedule: bool = False,
     ) -> list[OutboxItem]:
         """Pending items whose next attempt is due (all pending ones with ``ignore_schedule``);
-        items past ``expires_at`` are marked EXPIRED first and never returned."""
-        moment = (now or self.clock()).isoformat()
-        with self._write() as db:
-            # julianday(): compare instants, not ISO strings (their UTC offsets may differ).
-            db.execute(
-                "UPDATE outbox SET state = ?, updated_at = ?"
-                " WHERE state = ? AND julianday(expires_at) <= julianday(?)",
-                (OutboxState.EXPIRED, moment, OutboxState.PENDING, moment),
-            )
+        items past ``expires_at`` are marked EXPIRED first (:meth:`expire`) and never
+        returned."""
+        moment = now or self.clock()
+        self.expire(now=moment)
         query = "SELECT * FROM outbox WHERE state = ?"
         params: list[object] = [OutboxState.PENDING]
         if not ignore_schedule:
             query += " AND julianday(next_attempt_at) <= julianday(?)"
-            params.append(moment)
+            params.append(moment.isoformat())
         if channel is not None:
             query += " AND channel = ?"
             params.append(channel)
@@ -566,26 +948,40 @@ class Journal:
         with self._read() as db:
             return [_item(row) for row in db.execute(query + " ORDER BY id", params)]
 
-    def delivered(self, item_id: int, state: OutboxState, error: str | None = None) -> OutboxItem:
-        """Record an attempt's final answer (ACCEPTED or REJECTED)."""
+    def claim(self, item_id: int, owner: str, until: dt.datetime) -> OutboxItem | None:
+        """Take a PENDING item to deliver it: its attempt is counted and ``owner`` holds it
+        until ``until``, durably, before anything is sent, so two processes never deliver one
+        item at once and a resend after a crash is marked as a repeat. ``None`` when it is no
+        longer PENDING or another owner holds a live claim."""
+        now = self.clock().isoformat()
         with self._write() as db:
-            db.execute(
-                "UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?,"
-                " updated_at = ? WHERE id = ?",
+            row = db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, lease_owner = ?, lease_until = ?,"
+                " updated_at = ? WHERE id = ? AND state = ? AND (lease_owner IS NULL"
+                " OR lease_owner = ? OR julianday(lease_until) <= julianday(?)) RETURNING *",
+                (owner, until.isoformat(), now, item_id, OutboxState.PENDING, owner, now),
+            ).fetchone()
+        return None if row is None else _item(row)
+
+    def delivered(self, item_id: int, state: OutboxState, error: str | None = None) -> OutboxItem:
+        """Record a claimed attempt's final answer (ACCEPTED or REJECTED)."""
+        with self._write() as db:
+            row = db.execute(
+                "UPDATE outbox SET state = ?, last_error = ?, lease_owner = NULL,"
+                " lease_until = NULL, updated_at = ? WHERE id = ? RETURNING *",
                 (state, error, self._now(), item_id),
-            )
-            row = db.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone()
+            ).fetchone()
         return _item(row)
 
     def retry_later(self, item_id: int, next_attempt_at: dt.datetime, error: str) -> OutboxItem:
-        """Record a failed attempt; the item stays PENDING until ``next_attempt_at``."""
+        """Record a claimed attempt that failed; the item stays PENDING until
+        ``next_attempt_at``, free for any deliverer to claim then."""
         with self._write() as db:
-            db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,"
-                " updated_at = ? WHERE id = ?",
+            row = db.execute(
+                "UPDATE outbox SET next_attempt_at = ?, last_error = ?, lease_owner = NULL,"
+                " lease_until = NULL, updated_at = ? WHERE id = ? RETURNING *",
                 (next_attempt_at.isoformat(), error[:200], self._now(), item_id),
-            )
-            row = db.execute("SELECT * FROM outbox WHERE id = ?", (item_id,)).fetchone()
+            ).fetchone()
         return _item(row)
 
     # Sequences --------------------------------------------------------------------------------
@@ -595,13 +991,16 @@ class Journal:
         """Six random letters and digits chosen when this journal file was created and kept
         for its life: two journals (two gateway instances, or a rebuilt one) never mint the
         same identifiers from the same sequence numbers."""
-        with self._write() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()
-            if row is None:
-                value = "".join(secrets.choice(_INSTANCE_ALPHABET) for _ in range(6))
-                db.execute("INSERT INTO meta (key, value) VALUES ('instance', ?)", (value,))
-                return value
-        return str(row[0])
+        if self._instance is None:  # it never changes: read (or minted) once
+            with self._write() as db:
+                row = db.execute("SELECT value FROM meta WHERE key = 'instance'").fetchone()
+                if row is None:
+                    value = "".join(secrets.choice(_INSTANCE_ALPHABET) for _ in range(6))
+                    db.execute("INSERT INTO meta (key, value) VALUES ('instance', ?)", (value,))
+                else:
+                    value = str(row[0])
+            self._instance = value
+        return self._instance
 
     def next_sequence(self, name: str) -> int:
         """The next value of a named counter (1, 2, ...), durable before it is returned, so a

@@ -284,6 +284,44 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Referensi {reference} sudah dipakai untuk permintaan lain.",
         "Reference {reference} was already used for a different request.",
     ),
+    "journal.busy": (
+        "Jurnal sedang dipakai proses lain terlalu lama ({reason}).",
+        "The journal was held by another writer for too long ({reason}).",
+    ),
+    "journal.full": (
+        "Disk jurnal penuh: tidak ada yang dapat dicatat ({reason}).",
+        "The journal's disk is full: nothing more can be recorded ({reason}).",
+    ),
+    "journal.io": (
+        "Jurnal tidak dapat ditulis ke disk ({reason}).",
+        "The journal could not be written to disk ({reason}).",
+    ),
+    "journal.read_only": (
+        "Berkas jurnal hanya dapat dibaca ({reason}).",
+        "The journal file is read-only ({reason}).",
+    ),
+    "journal.corrupt": (
+        "Berkas jurnal rusak atau bukan jurnal ({reason}).",
+        "The journal file is damaged or is not a journal ({reason}).",
+    ),
+    "journal.cannot_open": (
+        "Berkas jurnal tidak dapat dibuka ({reason}).",
+        "The journal file cannot be opened ({reason}).",
+    ),
+    "journal.storage": (
+        "Jurnal gagal ({reason}).",
+        "The journal failed ({reason}).",
+    ),
+    "outcome.not_recorded": (
+        "Host menjawab pembayaran {reference}, tetapi jawabannya tidak dapat dicatat di jurnal;"
+        " status akan ditanyakan lagi (recover).",
+        "The host answered payment {reference}, but the answer could not be recorded in the"
+        " journal; its status will be asked again (recover).",
+    ),
+    "outcome.in_progress": (
+        "Pembayaran {reference} sedang diproses di tempat lain; tanyakan lagi nanti.",
+        "Payment {reference} is being processed elsewhere; ask again later.",
+    ),
     "payment.mismatch": (
         "Pembayaran dengan referensi {reference} di host adalah pembayaran lain (pelanggan, bulan,"
         " jumlah, atau kantor berbeda): bukan bukti pembayaran ini.",

@@ -14,7 +14,8 @@ delivers them is the adapter's business). :func:`reconcile` matches them with th
 * ``duplicated``: a reference more than once in the file, or two references sharing a host
   reference: a line per record involved, with the journal's side when known.
 * ``reversed``: record REVERSED and journal REVERSED, the amounts agreeing.
-* ``unresolved``: journal PENDING/UNKNOWN (on the day, or referenced by the file): run
+* ``unresolved``: journal not settled (held, pending, unknown, submitted; on the day, or
+  referenced by the file): run
   ``Client.recover()``; the reason says whether the file shows it.
 * ``declined_but_settled``: journal DECLINED/NOT_APPLIED, but the file says PAID.
 * ``other_day``: the record agrees with a journal entry requested on another WIB day (a payment
@@ -100,7 +101,7 @@ _PAID = SettlementState.PAID
 _REVERSED_RECORD = SettlementState.REVERSED
 _APPLIED = EntryState.APPLIED
 _REVERSED = EntryState.REVERSED
-_OPEN = frozenset({EntryState.PENDING, EntryState.UNKNOWN})
+_OPEN = frozenset(state for state in EntryState if not state.final)  # held, sent, submitted
 _NOT_APPLIED = frozenset({EntryState.DECLINED, EntryState.NOT_APPLIED})
 
 
@@ -163,7 +164,7 @@ class Totals:
     """Per category, and the two sides as a whole.
 
     ``file_paid``/``file_reversed``: every record in the file. ``journal_*``: the day's pay
-    entries by state (``journal_unresolved`` = PENDING or UNKNOWN, ``journal_not_applied`` =
+    entries by state (``journal_unresolved`` = not settled yet, ``journal_not_applied`` =
     DECLINED or NOT_APPLIED); ``journal_other_day``: other days' entries the file references."""
 
     categories: Mapping[str, CategoryTotal]
@@ -735,7 +736,7 @@ def _totals(
         file_reversed=_sum((r.amount, r.admin_fee) for r in records if r.state is not _PAID),
         journal_applied=_sum(by_state[_APPLIED]),
         journal_reversed=_sum(by_state[_REVERSED]),
-        journal_unresolved=_sum(by_state[EntryState.PENDING] + by_state[EntryState.UNKNOWN]),
+        journal_unresolved=_sum([e for state in _OPEN for e in by_state[state]]),
         journal_not_applied=_sum(by_state[EntryState.DECLINED] + by_state[EntryState.NOT_APPLIED]),
         journal_other_day=_sum((s.amount, s.admin_fee) for s in elsewhere.values()),
     )

@@ -24,6 +24,7 @@ Each worker takes its channel's agent or teller id from the sandbox's info file.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import random
@@ -163,7 +164,9 @@ def run_chaos(
 
     try:
         sandbox.write_info(info_file)
-        people = _payable(sandbox, channel)
+        people, settle_window = _payable(sandbox, channel)
+        settle_window += dt.timedelta(seconds=1)
+        offset = [0.0]  # how far the host's clock (and every worker's) has been moved
         for run in range(runs):
             kill = rng.choice(KILL_POINTS) if run else "none"
             kills[kill] += 1
@@ -176,6 +179,8 @@ def run_chaos(
                 channel,
                 "--journal",
                 str(journal_file),
+                "--offset",
+                str(offset[0]),
             ]
             if agent_id is not None:
                 common += ["--agent-id", agent_id]
@@ -207,6 +212,12 @@ def run_chaos(
                     timeout=_WORKER_TIMEOUT,
                     check=False,
                 )
+            # A payment that may never have left proves "not applied" only once the channel's
+            # settle window has passed: the host's time (and so the workers') moves past it.
+            sandbox.host.advance(settle_window)
+            offset[0] += settle_window.total_seconds()
+            for arguments in (common, pay):  # every later worker reads the moved clock
+                arguments[arguments.index("--offset") + 1] = str(offset[0])
             outcome = subprocess.run(  # noqa: S603 - our own module, fixed arguments
                 _worker_command(*common, "--recover"),
                 capture_output=True,
@@ -250,9 +261,10 @@ def run_chaos(
     )
 
 
-def _payable(sandbox: Sandbox, channel: str) -> list[str]:
+def _payable(sandbox: Sandbox, channel: str) -> tuple[list[str], dt.timedelta]:
     """The demo participants whose one month this channel takes: not lapsed, and not below its
-    minimum amount (a discounted month can be), so an uncrashed payment must apply."""
+    minimum amount (a discounted month can be), so an uncrashed payment must apply; and the
+    channel's settle window."""
     from jamsostek_channels.adapters import open_adapter
     from jamsostek_channels.channel import CustomerId
     from jamsostek_channels.journal import Journal
@@ -261,6 +273,7 @@ def _payable(sandbox: Sandbox, channel: str) -> list[str]:
     with Journal() as scratch:
         adapter = open_adapter(channel, sandbox.info()["channels"][channel], journal=scratch)
         minimum = adapter.capabilities.min_amount
+        window = adapter.capabilities.settle_window
         adapter.close()
     people = []
     for person in sandbox.demo_participants:
@@ -271,7 +284,7 @@ def _payable(sandbox: Sandbox, channel: str) -> list[str]:
             people.append(nik)
     if not people:
         raise ValueError(f"no demo participant can pay one month at {channel}")
-    return people
+    return people, window
 
 
 def _error_code(stdout: str) -> str:
@@ -308,6 +321,7 @@ class _Killing:
 def _worker(argv: Sequence[str]) -> int:
     from jamsostek_channels.adapters import open_adapter
     from jamsostek_channels.client import Client
+    from jamsostek_channels.clock import now
     from jamsostek_channels.errors import JamsostekError
     from jamsostek_channels.journal import Journal
     from jamsostek_channels.transport import Timeouts
@@ -321,18 +335,27 @@ def _worker(argv: Sequence[str]) -> int:
     parser.add_argument("--kill-at", default="none", choices=KILL_POINTS)
     parser.add_argument("--recover", action="store_true")
     parser.add_argument("--agent-id", help="instead of the info file's")
+    parser.add_argument(
+        "--offset", type=float, default=0.0, help="seconds the sandbox host's clock was moved"
+    )
     args = parser.parse_args(argv)
     settings = json.loads(Path(args.info).read_text(encoding="utf-8"))["channels"][args.channel]
-    journal = Journal(args.journal)
+    shift = dt.timedelta(seconds=args.offset)
+
+    def clock() -> dt.datetime:  # the sandbox host's time: the wall clock moved as it was
+        return now() + shift
+
+    journal = Journal(args.journal, clock=clock)
     adapter = open_adapter(
         args.channel,
         settings,
         journal=journal,
+        clock=clock,  # the wrapper below would take the client's clock, not the adapter
         timeouts=Timeouts(connect=2.0, read=_HOLD_SECONDS * 4),
     )
     agent = args.agent_id or settings["agent_id"]
     killing = cast("Adapter", _Killing(adapter, args.kill_at))
-    client = Client(killing, journal=journal, agent_id=agent, poll_interval=0.05)
+    client = Client(killing, journal=journal, agent_id=agent, poll_interval=0.05, clock=clock)
     if args.recover:
         report = client.recover()
         sys.stdout.write(json.dumps(attrs.asdict(report)) + "\n")
