@@ -72,7 +72,15 @@ from jamsostek_channels.journal import (
     OutboxState,
     StaleEntry,
 )
-from jamsostek_channels.model import Participant, Payer, PayerKind, Program, Quote, Receipt
+from jamsostek_channels.model import (
+    Participant,
+    Payer,
+    PayerKind,
+    PendingPayment,
+    Program,
+    Quote,
+    Receipt,
+)
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.pricing import quote as _quote
 from jamsostek_channels.rules import RuleSet, default_rules
@@ -607,6 +615,30 @@ class Client:
             amount=result.amount or request.amount,
             admin_fee=request.admin_fee,
             paid_at=(result.paid_at or entry.updated_at).astimezone(_clock.JAKARTA),
+        )
+
+    def pending(self, reference: str) -> PendingPayment:
+        """The *dalam proses* slip's content for a payment whose outcome is not known yet
+        (after :class:`OutcomeUnknown`): print it with
+        :func:`~jamsostek_channels.receipts.render_in_progress` so the customer leaves with the
+        reference, never with nothing. :class:`InvalidInput` for a reference this client does
+        not know or whose outcome is known (print its receipt, or its decline, instead)."""
+        entry = self.journal.get(self.channel, _PAY, reference)
+        if entry is None:
+            raise InvalidInput([Problem.of("reference", "host.not_found")])
+        if entry.state.final:
+            raise InvalidInput([Problem.of("reference", "payment.settled")])
+        request = _request_of(entry)
+        return PendingPayment(
+            channel=self.channel,
+            channel_reference=reference,
+            nik_masked=request.customer.masked,
+            name=str(entry.request.get("name", "")),
+            programs=tuple(Program(p) for p in entry.request.get("programs", ())),
+            periods=request.periods,
+            amount=request.amount,
+            admin_fee=request.admin_fee,
+            since=(entry.sent_at or entry.created_at).astimezone(_clock.JAKARTA),
         )
 
     def status(self, reference: str) -> PaymentResult:

@@ -322,6 +322,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Pembayaran {reference} sedang diproses di tempat lain; tanyakan lagi nanti.",
         "Payment {reference} is being processed elsewhere; ask again later.",
     ),
+    "payment.settled": (
+        "Hasil pembayaran ini sudah pasti: cetak struknya, bukan slip dalam proses.",
+        "This payment's outcome is known: print its receipt, not an in-progress slip.",
+    ),
     "payment.mismatch": (
         "Pembayaran dengan referensi {reference} di host adalah pembayaran lain (pelanggan, bulan,"
         " jumlah, atau kantor berbeda): bukan bukti pembayaran ini.",

@@ -34,6 +34,7 @@ __all__ = [
     "Payer",
     "PayerKind",
     "Payment",
+    "PendingPayment",
     "Program",
     "Quote",
     "QuoteLine",
@@ -329,6 +330,27 @@ class Receipt:
     amount: int
     admin_fee: int
     paid_at: dt.datetime
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.admin_fee
+
+
+@attrs.frozen
+class PendingPayment:
+    """A payment whose outcome is not known yet (*dalam proses*): what the counter hands over
+    instead of a receipt when the host's answer was lost, so the customer keeps the reference
+    and is not tempted to pay again. ``since``: when it was sent."""
+
+    channel: str
+    channel_reference: str
+    nik_masked: str = attrs.field(repr=redact.customer)
+    name: str = attrs.field(repr=redact.name)
+    programs: tuple[Program, ...]
+    periods: tuple[YearMonth, ...]
+    amount: int
+    admin_fee: int
+    since: dt.datetime
 
     @property
     def total(self) -> int:

@@ -16,7 +16,7 @@ The NIK on a receipt is always masked; as a last guard against a caller passing 
 
 >>> import datetime as dt
 >>> from jamsostek_channels.clock import JAKARTA
->>> from jamsostek_channels.model import Program, Receipt
+>>> from jamsostek_channels.model import PendingPayment, Program, Receipt
 >>> from jamsostek_channels.period import YearMonth
 >>> receipt = Receipt(
 ...     channel="bank-contoh", channel_reference="TRX-1", host_reference="BPJS-1",
@@ -39,11 +39,11 @@ from collections.abc import Iterable
 
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.identifiers import nik as _nik
-from jamsostek_channels.model import Program, Receipt
+from jamsostek_channels.model import PendingPayment, Program, Receipt
 from jamsostek_channels.money import in_words, rupiah
 from jamsostek_channels.period import YearMonth
 
-__all__ = ["WIDTHS", "period_text", "render_text", "structured"]
+__all__ = ["WIDTHS", "period_text", "render_in_progress", "render_text", "structured"]
 
 #: The printer widths supported, in columns (58 mm printers: 32; 80 mm printers: 40 or 48).
 WIDTHS: tuple[int, ...] = (32, 40, 48)
@@ -52,6 +52,13 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MEI", "JUN", "JUL", "AGU", "SEP", "OKT",
 
 _HEADER = ("BPJS KETENAGAKERJAAN", "BUKTI BAYAR IURAN BPU")
 _FOOTER = "Simpan struk ini sebagai bukti sah"
+_PENDING_HEADER = ("BPJS KETENAGAKERJAAN", "PEMBAYARAN DALAM PROSES", "BUKAN BUKTI BAYAR")
+#: What happens next, for the customer at the counter (and a line for a foreign reader).
+_PENDING_NOTE = (
+    "Jawaban host belum diterima. JANGAN bayar ulang: status dicek otomatis. Tanyakan lagi"
+    " dengan No. Ref ini; uang tidak akan terpotong dua kali."
+)
+_PENDING_NOTE_EN = "In progress, not a receipt: do not pay again; ask with this reference."
 _NAME_LINES = 2  #: a long name gets at most this many lines of its own, then is shortened
 _ELLIPSIS = "..."
 
@@ -228,27 +235,54 @@ def render_text(receipt: Receipt, width: int = 40, *, channel_label: str | None 
     in words, a receipt states what changed hands.
     """
     _check_width(width)
-    paid = _wib(receipt.paid_at)
-    rule = "-" * width
-    lines: list[str] = [centred for line in _HEADER for centred in _centred(line, width)]
-    lines.append(rule)
-    lines += _field("Kanal", _ascii(channel_label or receipt.channel), width)
-    lines += _field("Waktu", paid.strftime("%d-%m-%Y %H:%M:%S WIB"), width)
-    lines += _field("No. Ref", _ascii(receipt.channel_reference), width)
-    lines += _field("No. BPJS", _ascii(receipt.host_reference), width)
-    lines += _field("NIK", _ascii(_nik.mask(receipt.nik_masked)), width)
-    lines += _name_field(_ascii(receipt.name) or "-", width)
-    lines += _field("Program", _programs(receipt.programs), width)
-    lines += _months_field(receipt.periods, width)
-    lines.append(rule)
-    lines += _field("Iuran", rupiah(receipt.amount), width)
-    lines += _field("Biaya admin", rupiah(receipt.admin_fee), width)
-    lines += _field("Total", rupiah(receipt.total), width)
-    lines.append(rule)
+    lines = _slip(receipt, _HEADER, receipt.paid_at, receipt.host_reference, width, channel_label)
     lines += _wrap(f"Terbilang: {_words(receipt.total)}", width)
-    lines.append(rule)
+    lines.append("-" * width)
     lines += _centred(_FOOTER, width)
     return "\n".join(lines) + "\n"
+
+
+def render_in_progress(
+    pending: PendingPayment, width: int = 40, *, channel_label: str | None = None
+) -> str:
+    """The *dalam proses* slip for a payment whose outcome is not known yet, laid out as a
+    receipt is but headed and footed so that nobody takes it for one: no host reference, no
+    *terbilang*, and what happens next. The same widths and guarantees as :func:`render_text`.
+    """
+    _check_width(width)
+    lines = _slip(pending, _PENDING_HEADER, pending.since, None, width, channel_label)
+    lines += _wrap(_PENDING_NOTE, width)
+    lines += _wrap(_PENDING_NOTE_EN, width)
+    return "\n".join(lines) + "\n"
+
+
+def _slip(
+    paid: Receipt | PendingPayment,
+    header: Iterable[str],
+    at: dt.datetime,
+    host_reference: str | None,
+    width: int,
+    channel_label: str | None,
+) -> list[str]:
+    """What a receipt and an in-progress slip share: header, who, what, how much."""
+    rule = "-" * width
+    lines: list[str] = [centred for line in header for centred in _centred(line, width)]
+    lines.append(rule)
+    lines += _field("Kanal", _ascii(channel_label or paid.channel), width)
+    lines += _field("Waktu", _wib(at).strftime("%d-%m-%Y %H:%M:%S WIB"), width)
+    lines += _field("No. Ref", _ascii(paid.channel_reference), width)
+    if host_reference is not None:
+        lines += _field("No. BPJS", _ascii(host_reference), width)
+    lines += _field("NIK", _ascii(_nik.mask(paid.nik_masked)), width)
+    lines += _name_field(_ascii(paid.name) or "-", width)
+    lines += _field("Program", _programs(paid.programs), width)
+    lines += _months_field(paid.periods, width)
+    lines.append(rule)
+    lines += _field("Iuran", rupiah(paid.amount), width)
+    lines += _field("Biaya admin", rupiah(paid.admin_fee), width)
+    lines += _field("Total", rupiah(paid.total), width)
+    lines.append(rule)
+    return lines
 
 
 def structured(receipt: Receipt) -> dict[str, object]:

@@ -35,7 +35,7 @@ def _common() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from jamsostek_channels.cli import chaos, check, demo, quote, reconcile, sandbox
+    from jamsostek_channels.cli import chaos, check, demo, quote, reconcile, recover, sandbox
 
     parser = argparse.ArgumentParser(
         prog="jamsostek-channels",
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_parser(commands, common)
     chaos.add_parser(commands, common)
     reconcile.add_parser(commands, common)
+    recover.add_parsers(commands, common)
     return parser
 
 

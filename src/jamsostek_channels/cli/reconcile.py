@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
-import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -278,36 +277,12 @@ def _read_settlement(args: argparse.Namespace) -> tuple[dt.date, list[Settlement
 
 
 def _open_journal(path: Path) -> Any:
-    """The journal at ``path``, refusing anything that is not one before opening it for writing
-    (opening a journal creates its tables: a wrong path must not turn some other SQLite file,
-    or a new empty file, into a journal)."""
-    from jamsostek_channels.journal import Journal
+    from jamsostek_channels.cli.journal_file import open_existing
 
-    if not path.is_file():
-        raise _Unreadable([Problem.of("journal", "file.unreadable")])
-    not_a_journal = Problem.of("journal", "message.malformed", {"reason": "not a journal"})
     try:
-        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            tables = {
-                row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-        finally:
-            probe.close()
-    except sqlite3.DatabaseError as error:
-        if isinstance(error, sqlite3.OperationalError):
-            raise _Unreadable([Problem.of("journal", "file.unreadable")]) from None
-        raise _Unreadable([not_a_journal]) from None
-    if "entries" not in tables:
-        raise _Unreadable([not_a_journal])
-    try:
-        return Journal(path)
-    except JamsostekError as error:
-        raise _Unreadable(
-            [Problem("journal", error.code, error.message_id, error.message_en)]
-        ) from None
-    except sqlite3.Error:
-        raise _Unreadable([Problem.of("journal", "file.unreadable")]) from None
+        return open_existing(path)
+    except InvalidInput as error:
+        raise _Unreadable(error.problems) from None
 
 
 # Running -------------------------------------------------------------------------------------
@@ -332,8 +307,9 @@ def _run(args: argparse.Namespace) -> int:
         report = reconcile_journal(records, journal, channel=args.channel, day=day)
     except InvalidInput as error:  # a channel reader let an amount through that reconcile refuses
         return _unreadable(args, error.problems)
-    except sqlite3.Error:
-        return _unreadable(args, [Problem.of("journal", "file.unreadable")])
+    except JamsostekError as error:  # the journal failed under the read (typed by the journal)
+        problem = Problem("journal", error.code, error.message_id, error.message_en)
+        return _unreadable(args, [problem])
     finally:
         journal.close()
     if args.json:
