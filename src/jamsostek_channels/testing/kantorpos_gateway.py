@@ -196,9 +196,11 @@ class KantorPosGateway:
     def reset(self) -> None:
         """Forget the wire-level state (the host's own state is the host's)."""
         with self._lock:
-            self._counters: dict[str, tuple[str, str]] = {}  # reference -> (office, teller)
-            self._declined: dict[str, _Declined] = {}
-            self._reversed_at: dict[str, dt.datetime] = {}
+            # A reference is unique per office (the host keys payments by office + reference),
+            # so everything here is keyed by (office, reference) too.
+            self._tellers: dict[tuple[str, str], str] = {}
+            self._declined: dict[tuple[str, str], _Declined] = {}
+            self._reversed_at: dict[tuple[str, str], dt.datetime] = {}
             self._host_state = _host_state(self.host)
 
     def __repr__(self) -> str:
@@ -290,7 +292,8 @@ class KantorPosGateway:
 
     def _pay(self, request: WireRequest, message: PosPaymentRequest) -> PosPaymentResponse:
         codes = self.profile.response_codes
-        declined = self._declined.get(message.reference)
+        key = (message.office, message.reference)
+        declined = self._declined.get(key)
         if declined is not None:
             if declined.content != _content(message):
                 raise HostDeclined("host.conflict")
@@ -308,7 +311,7 @@ class KantorPosGateway:
             repeat=message.repeat,
         )
         try:
-            result = self._apply(payment)
+            result = self._apply(payment, message.office)
         except HostDeclined as error:
             if error.code == "host.conflict":
                 raise  # not a decision about this payment: a Fault (94)
@@ -318,46 +321,47 @@ class KantorPosGateway:
                 amount=message.amount,
                 host_code=codes.code_for(error.code),
             )
-            self._declined[message.reference] = _Declined(_content(message), result)
+            self._declined[key] = _Declined(_content(message), result)
             return payment_response_for(result, codes=codes)
-        self._counters.setdefault(message.reference, (message.office, message.teller))
+        self._tellers.setdefault(key, message.teller)
         if result.state is PaymentState.REVERSED:  # a repeat answers the first answer
             result = attrs.evolve(result, state=PaymentState.APPLIED)
         return payment_response_for(result, codes=codes)
 
-    def _apply(self, payment: PaymentRequest) -> PaymentResult:
+    def _apply(self, payment: PaymentRequest, office: str) -> PaymentResult:
         capabilities = self.profile.capabilities
-        known = self.host.payment_status(self.channel, payment.reference)
+        known = self.host.payment_status(self.channel, payment.reference, scope=office)
         if known.state is PaymentState.NOT_FOUND:  # checks for a new payment only
             if capabilities.max_amount is not None and payment.amount > capabilities.max_amount:
                 raise HostDeclined("host.limit_exceeded")
             if payment.admin_fee != capabilities.admin_fee.fee_for(payment.amount):
                 raise HostDeclined("host.amount_mismatch")
-        return self.host.pay(self.channel, payment)
+        return self.host.pay(self.channel, payment, scope=office)
 
     def _status(self, request: WireRequest, message: PosStatusRequest) -> PosStatusResponse:
         codes = self.profile.response_codes
         if self.faults.pending(request):
             pending = PaymentResult(reference=message.reference, state=PaymentState.PENDING)
             return status_response_for(pending, codes=codes)
-        result = self.host.payment_status(self.channel, message.reference)
-        declined = self._declined.get(message.reference)
+        result = self.host.payment_status(self.channel, message.reference, scope=message.office)
+        declined = self._declined.get((message.office, message.reference))
         if result.state is PaymentState.NOT_FOUND and declined is not None:
             result = declined.result
         return status_response_for(result, codes=codes)
 
     def _reverse(self, request: WireRequest, message: PosReversalRequest) -> PosReversalResponse:
         codes = self.profile.response_codes
-        known = self.host.payment_status(self.channel, message.reference)
+        key = (message.office, message.reference)
+        known = self.host.payment_status(self.channel, message.reference, scope=message.office)
         if known.state is not PaymentState.NOT_FOUND and known.amount != message.amount:
             refused = ReversalResult(
                 message.reference, ReversalState.REFUSED, codes.code_for("host.amount_mismatch")
             )
             return reversal_response_for(refused, codes=codes)
-        result = self.host.reverse(self.channel, message.reference)
+        result = self.host.reverse(self.channel, message.reference, scope=message.office)
         reversed_at = None
         if result.state is ReversalState.REVERSED:
-            reversed_at = self._reversed_at.setdefault(message.reference, self.host.now())
+            reversed_at = self._reversed_at.setdefault(key, self.host.now())
         return reversal_response_for(result, codes=codes, reversed_at=reversed_at)
 
     # The settlement file ------------------------------------------------------------------
@@ -367,19 +371,16 @@ class KantorPosGateway:
         channel that day, in the order taken)."""
         with self._lock:
             records = []
-            for record in self.host.settlement(self.channel, day):
-                taken_by = self._counters.get(record.reference)
-                if taken_by is None or taken_by[0] != office:
-                    continue
+            for record in self.host.settlement(self.channel, day, scope=office):
+                key = (office, record.reference)
                 line = settlement_file_for(
                     (record,), office=office, business_date=day, generated_at=record.paid_at
                 ).records[0]
                 reversed_at = (
-                    self._reversed_at.get(record.reference)
-                    if line.state is SettlementStatus.REVERSED
-                    else None
+                    self._reversed_at.get(key) if line.state is SettlementStatus.REVERSED else None
                 )
-                records.append(attrs.evolve(line, teller=taken_by[1], reversed_at=reversed_at))
+                teller = self._tellers.get(key)
+                records.append(attrs.evolve(line, teller=teller, reversed_at=reversed_at))
             return PosSettlementFile(
                 office=office,
                 business_date=day,

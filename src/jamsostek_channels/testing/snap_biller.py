@@ -389,6 +389,11 @@ class SnapBiller:
     # Public surface -----------------------------------------------------------------------
 
     @property
+    def scope(self) -> str:
+        """Where a reference is unique at the host: the partner (``X-PARTNER-ID``)."""
+        return self.credentials.partner_id
+
+    @property
     def base_path(self) -> str:
         """Where the SNAP paths start: ``prefix`` + the profile's ``path_prefix``."""
         return self.prefix + self.profile.path_prefix
@@ -740,7 +745,7 @@ class SnapBiller:
                 repeat=decoded.flag_advise,
             )
             try:
-                result = self.host.pay(self.profile.name, payment)
+                result = self.host.pay(self.profile.name, payment, scope=self.scope)
             except InvalidInput as error:
                 raise _field_error(error) from None
         except HostDeclined as error:
@@ -895,7 +900,7 @@ class SnapBiller:
                     candidates.append(mapped)
                 candidates.append(request_id)
         for reference in dict.fromkeys(candidates):
-            result = self.host.payment_status(self.profile.name, reference)
+            result = self.host.payment_status(self.profile.name, reference, scope=self.scope)
             if result.state is PaymentState.NOT_FOUND:
                 continue
             paid = self._payments.get(result.reference)
@@ -990,7 +995,9 @@ class SnapBiller:
         return self._extension(
             request,
             ServiceCode.SETTLEMENT,
-            lambda: extensions.write_settlement(self.host.settlement(self.profile.name, day)),
+            lambda: extensions.write_settlement(
+                self.host.settlement(self.profile.name, day, scope=self.scope)
+            ),
         )
 
 
