@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 
 from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter
 from jamsostek_channels.adapters.kantorpos.profile import load_profile
-from jamsostek_channels.channel import PaymentState
+from jamsostek_channels.channel import CustomerId, PaymentRequest, PaymentState
 from jamsostek_channels.client import Client
 from jamsostek_channels.clock import JAKARTA
+from jamsostek_channels.errors import ReferenceConflict
 from jamsostek_channels.journal import Journal
-from jamsostek_channels.model import CoverageState
+from jamsostek_channels.model import CoverageState, Payer
 from jamsostek_channels.testing.kantorpos_gateway import SANDBOX_OFFICE
 from jamsostek_channels.testing.sandbox import Sandbox
 
@@ -92,3 +94,85 @@ def test_two_offices_may_use_one_reference_for_two_customers(kp_sandbox: Sandbox
     finally:
         here.close()
         there.close()
+
+
+# SNAP: one reference through a second instance (or a rebuilt journal) -------------------------
+
+
+@pytest.fixture
+def snap_sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(seed=11, clock=Clock(), channels=("linkaja",))
+    box.install()
+    yield box
+    box.stop()
+
+
+def snap_client(sandbox: Sandbox) -> Client:
+    """A LinkAja client with a journal of its own (another instance, or one rebuilt empty)."""
+    return cast(Client, sandbox.client("linkaja", journal=Journal(":memory:"), sleep=_no_sleep))
+
+
+def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def request_for(client: Client, nik: str, reference: str, months: int = 1) -> PaymentRequest:
+    """The request a client would journal for ``nik``, from a real inquiry."""
+    customer = CustomerId.parse(nik)
+    inquiry = client.adapter.inquire(customer, months, client.agent_id)
+    return PaymentRequest(
+        reference=reference,
+        customer=customer,
+        periods=tuple(bill.period for bill in inquiry.bills),
+        amount=inquiry.amount,
+        admin_fee=client.capabilities.admin_fee.fee_for(inquiry.amount),
+        payer=Payer.self_paid(),
+        inquiry_id=inquiry.inquiry_id,
+        requested_at=NOW,
+        agent_id=client.agent_id,
+    )
+
+
+def test_snap_status_of_another_customers_payment_is_a_conflict(snap_sandbox: Sandbox) -> None:
+    first_nik, second_nik = payable(snap_sandbox)[:2]
+    first, second = snap_client(snap_sandbox), snap_client(snap_sandbox)
+    try:
+        first.pay(first_nik, months=1, reference="LA-0001")
+        request = request_for(second, second_nik, "LA-0001")
+        with pytest.raises(ReferenceConflict) as caught:
+            second.adapter.payment_status(request)
+        assert caught.value.problems[0].code == "payment.mismatch"
+        assert caught.value.reference == "LA-0001"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_snap_status_with_other_paid_bills_is_a_conflict(snap_sandbox: Sandbox) -> None:
+    nik = payable(snap_sandbox)[0]
+    first, second = snap_client(snap_sandbox), snap_client(snap_sandbox)
+    try:
+        first.pay(nik, months=1, reference="LA-0002")
+        # The same customer, the same reference, but the next months: another payment.
+        request = request_for(second, nik, "LA-0002", months=3)
+        with pytest.raises(ReferenceConflict) as caught:
+            second.adapter.payment_status(request)
+        assert caught.value.problems[0].code == "payment.mismatch"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_snap_client_never_receipts_or_resends_another_payment(snap_sandbox: Sandbox) -> None:
+    first_nik, second_nik = payable(snap_sandbox)[:2]
+    first, second = snap_client(snap_sandbox), snap_client(snap_sandbox)
+    try:
+        first.pay(first_nik, months=1, reference="LA-0003")
+        before = snap_sandbox.host.ledger()
+        for _ in range(2):  # neither a receipt nor a re-send, however often it is asked
+            with pytest.raises(ReferenceConflict):
+                second.pay(second_nik, months=1, reference="LA-0003")
+        assert snap_sandbox.host.ledger() == before
+    finally:
+        first.close()
+        second.close()

@@ -711,7 +711,11 @@ def test_status_does_not_show_another_customers_payment(
     assert snap(client.call(PAYMENT, body))["responseCode"] == "2002500"
     other, _ = people[0]
     status = client.status_body(other, paymentRequestId=data["inquiryRequestId"])
-    assert snap(client.call(STATUS, status))["responseCode"] == "4042601"
+    answer = snap(client.call(STATUS, status))
+    # Not 404 01 ("not found" invites a second payment under the reference): 404 18, the
+    # reference names another payment; and nothing of that payment is shown.
+    assert answer["responseCode"] == "4042618"
+    assert "virtualAccountData" not in answer
 
 
 # Extensions ---------------------------------------------------------------------------------

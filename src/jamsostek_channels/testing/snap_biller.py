@@ -67,7 +67,9 @@ first three digits; bodies are compact JSON):
   (400 25 02).
 * **Status**: found by ``additionalInfo.referenceNo``, ``paymentRequestId`` or
   ``inquiryRequestId``; applied 2002600 with ``paymentFlagStatus`` 00, reversed 2002600 with 01,
-  unknown (or another customer's) 4042601 *Transaction Not Found*. A planned
+  unknown 4042601 *Transaction Not Found*; another customer's payment under the reference
+  4042618 (inconsistent request: nothing of it is shown, and "not found" would invite a second
+  payment under the reference). A planned
   :attr:`~jamsostek_channels.testing.wire.FaultKind.PENDING` fault answers HTTP 202
   ``2022600`` *Request In Progress* **without** ``virtualAccountData`` (no final flag: SNAP's
   "02" means timed out, which this is not).
@@ -905,7 +907,9 @@ class SnapBiller:
                 continue
             paid = self._payments.get(result.reference)
             if paid is not None and not self._same_person(paid.customer, customer):
-                return None  # another customer's payment: not found for this one
+                # Another customer's payment under this reference: "not found" would invite a
+                # second payment, the payment itself would show a stranger's: 404xx18.
+                raise HostDeclined("host.conflict")
             return result
         return None
 
