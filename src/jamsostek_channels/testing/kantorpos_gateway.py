@@ -25,6 +25,12 @@ Answers:
   HTTP 500, never a crash; a ``Content-Type`` other than ``text/xml``, or a SOAPAction that
   does not name the Body's operation, is ``30`` too;
 * an office the profile does not accept, or a teller id not of its format: ``05``;
+* **versions**: requests of version 1 and 2 are both served, each answered (Faults too) in its
+  own version; a version 2 request whose ``sentAt`` is more than ``tolerance`` (5 minutes)
+  from the host's clock is a Fault ``93`` (nothing processed), so a request held in the network
+  cannot arrive after the sender's settle window;
+* references are unique **per office**: payments, declines, status, reversals and the
+  settlement file are all keyed by office + reference, as the host keys them;
 * host refusals are Faults with the code the profile maps the host's error to (``14``, ``101``,
   ``102``, ``103``, ...), input the rules refuse is ``30`` naming the fields (never values);
 * **pay**: the host's decision, recorded under the reference: ``APPLIED``, or ``DECLINED`` with
@@ -32,7 +38,8 @@ Answers:
   the same answer, and its status is ``DECLINED``); the same reference with other content is a
   Fault ``94``. An amount over the profile's ``max_amount`` is declined ``51``, an admin fee
   other than the profile's schedule ``13``;
-* **status**: ``APPLIED``/``REVERSED``/``DECLINED``/``NOT_FOUND``; a planned
+* **status**: ``APPLIED``/``REVERSED``/``DECLINED``/``NOT_FOUND``, in version 2 with the
+  customer, office and teller of the payment found; a planned
   :attr:`~jamsostek_channels.testing.wire.FaultKind.PENDING` fault whose ``match`` is in the
   request answers ``PENDING`` (``09``);
 * **reverse**: ``REVERSED``, ``NOT_FOUND`` (``25``) or ``REFUSED`` (``76``; ``13`` when the
@@ -85,10 +92,13 @@ from jamsostek_channels.adapters.kantorpos.types import (
     ReversalStatus,
     SettlementStatus,
     TransactionStatus,
+    lowest_major,
     operation_of,
 )
+from jamsostek_channels.adapters.kantorpos.wire import NAMESPACES
 from jamsostek_channels.adapters.kantorpos.xmlsafe import malformed
 from jamsostek_channels.channel import (
+    CustomerId,
     Inquiry,
     OtpChallenge,
     PaymentRequest,
@@ -105,6 +115,7 @@ from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import Faults, Gateway, Router, WireRequest, WireResponse
 
 __all__ = [
+    "DEFAULT_TOLERANCE",
     "SANDBOX_OFFICE",
     "SANDBOX_TELLER",
     "KantorPosGateway",
@@ -122,6 +133,9 @@ __all__ = [
 #: The office and teller the sandbox's info file gives a client (reference profile values).
 SANDBOX_OFFICE = "40115"
 SANDBOX_TELLER = "LKT01"
+#: How far a version 2 request's ``sentAt`` may be from the host's clock (either way). The
+#: profile's ``settle_window_seconds`` (360) is this plus a minute for the clocks' skew.
+DEFAULT_TOLERANCE = dt.timedelta(minutes=5)
 
 _XML_HEADERS: Mapping[str, str] = {"content-type": CONTENT_TYPE}
 _FILE_HEADERS: Mapping[str, str] = {"content-type": "application/xml; charset=utf-8"}
@@ -133,6 +147,12 @@ class _Declined:
 
     content: tuple[object, ...]
     result: PaymentResult
+
+    @property
+    def customer(self) -> CustomerId:
+        customer = self.content[0]
+        assert isinstance(customer, CustomerId)
+        return customer
 
 
 def _content(message: PosPaymentRequest) -> tuple[object, ...]:
@@ -168,8 +188,12 @@ class KantorPosGateway:
         faults: Faults | None = None,
         office: str = SANDBOX_OFFICE,
         teller: str = SANDBOX_TELLER,
+        tolerance: dt.timedelta = DEFAULT_TOLERANCE,
     ) -> None:
+        if tolerance <= dt.timedelta(0):
+            raise ValueError("tolerance must be positive")
         self.host = host
+        self.tolerance = tolerance
         self.profile = profile or load_profile("kantorpos")
         if not self.profile.accepts_office(office) or not self.profile.accepts_teller(teller):
             raise ValueError("the sandbox office and teller must be ones the profile accepts")
@@ -233,21 +257,32 @@ class KantorPosGateway:
     # SOAP ---------------------------------------------------------------------------------
 
     def _fault(
-        self, error: JamsostekError, reference: str | None, *, status: int = 500
+        self, error: JamsostekError, reference: str | None, *, status: int = 500, major: int = 1
     ) -> WireResponse:
         if isinstance(error, InvalidInput):
             fields = ", ".join(sorted({p.field for p in error.problems}))[:200]
             error = malformed(f"refused by the rules ({fields or 'input'})")
         fault = fault_for(error, codes=self.profile.response_codes, reference=reference)
-        return WireResponse(status, codec.encode_fault(fault), _XML_HEADERS)
+        return WireResponse(status, codec.encode_fault(fault, major=major), _XML_HEADERS)
+
+    def _check_sent_at(self, message: Any) -> None:
+        """A version 2 request's send time must be within the tolerance of the host's clock:
+        an older one may have been held in the network past the sender's settle window."""
+        sent_at = message.sent_at
+        if sent_at is not None and abs(self.host.now() - sent_at) > self.tolerance:
+            raise HostDeclined("host.stale_request")
 
     def _soap(self, request: WireRequest) -> WireResponse:
         reference: str | None = None
+        # Answer in the request's version; one that could not be read, in the version its
+        # bytes name (a version 1 counter must be able to read its Fault).
+        major = 2 if NAMESPACES[2].encode() in request.body else 1
         try:
             if not request.header("content-type").lower().startswith("text/xml"):
                 raise malformed("the Content-Type must be text/xml; charset=utf-8")
             message = codec.decode_request(request.body, limits=self.profile.message_limits)
             reference = getattr(message, "reference", None)
+            major = lowest_major(message)  # version 2 requests carry sentAt (the XSD says so)
             operation = operation_of(message)
             if self.profile.operation_for(request.header("soapaction")) != operation:
                 raise malformed(
@@ -257,10 +292,11 @@ class KantorPosGateway:
                 raise HostDeclined("host.rejected", {"code": "office"})
             if not self.profile.accepts_teller(message.teller):
                 raise HostDeclined("host.rejected", {"code": "teller"})
+            self._check_sent_at(message)
             answer = self._handlers[operation](request, message)
         except JamsostekError as error:
-            return self._fault(error, reference)
-        return WireResponse(200, codec.encode(answer), _XML_HEADERS)
+            return self._fault(error, reference, major=major)
+        return WireResponse(200, codec.encode(answer, major=major), _XML_HEADERS)
 
     def _register(
         self, request: WireRequest, message: PosRegistrationRequest
@@ -343,11 +379,22 @@ class KantorPosGateway:
         if self.faults.pending(request):
             pending = PaymentResult(reference=message.reference, state=PaymentState.PENDING)
             return status_response_for(pending, codes=codes)
+        key = (message.office, message.reference)
         result = self.host.payment_status(self.channel, message.reference, scope=message.office)
-        declined = self._declined.get((message.office, message.reference))
+        customer = self.host.payment_customer(self.channel, message.reference, scope=message.office)
+        teller = self._tellers.get(key)
+        declined = self._declined.get(key)
         if result.state is PaymentState.NOT_FOUND and declined is not None:
             result = declined.result
-        return status_response_for(result, codes=codes)
+            customer = declined.customer
+        found = result.state is not PaymentState.NOT_FOUND
+        return status_response_for(
+            result,
+            codes=codes,
+            customer=customer,
+            office=message.office if found else None,
+            teller=teller,
+        )
 
     def _reverse(self, request: WireRequest, message: PosReversalRequest) -> PosReversalResponse:
         codes = self.profile.response_codes
@@ -474,16 +521,29 @@ def payment_response_for(result: PaymentResult, *, codes: ResponseCodes) -> PosP
     )
 
 
-def status_response_for(result: PaymentResult, *, codes: ResponseCodes) -> PosStatusResponse:
-    """Server side: the answer to ``status``."""
+def status_response_for(
+    result: PaymentResult,
+    *,
+    codes: ResponseCodes,
+    customer: CustomerId | None = None,
+    office: str | None = None,
+    teller: str | None = None,
+) -> PosStatusResponse:
+    """Server side: the answer to ``status``; ``customer``, ``office`` and ``teller`` name the
+    payment found (version 2 carries them, version 1 leaves them out)."""
     return PosStatusResponse(
         reference=result.reference,
         status=TransactionStatus(result.state.name),
         response_code=_result_code(result, codes),
         host_reference=result.host_reference,
         periods=result.periods,
-        amount=None if result.state is PaymentState.NOT_FOUND else result.amount,
+        amount=None
+        if result.state in (PaymentState.NOT_FOUND, PaymentState.PENDING)
+        else result.amount,
         paid_at=result.paid_at,
+        customer=customer,
+        office=office,
+        teller=teller,
     )
 
 
