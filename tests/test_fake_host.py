@@ -341,6 +341,33 @@ def test_payment_applies_once_and_a_repeat_returns_the_original(host: FakeHost) 
     assert host.applied_references("kantorpos") == set()
 
 
+def test_a_reference_is_unique_within_its_scope_only(host: FakeHost) -> None:
+    first, first_customer = seeded(host, 1)
+    second, second_customer = seeded(host, 2)
+    here = host.pay(
+        "kantorpos", pay_request(first_customer, (OCT,), price(first, OCT, 1)), scope="40115"
+    )
+    there = host.pay(
+        "kantorpos", pay_request(second_customer, (OCT,), price(second, OCT, 1)), scope="40000"
+    )
+    assert here.host_reference != there.host_reference
+    assert host.payment_status("kantorpos", "PAY-1", scope="40115") == here
+    assert host.payment_status("kantorpos", "PAY-1", scope="40000") == there
+    assert host.payment_status("kantorpos", "PAY-1").state is PaymentState.NOT_FOUND
+    assert host.payment_customer("kantorpos", "PAY-1", scope="40000") == second_customer
+    assert host.reverse("kantorpos", "PAY-1").state is ReversalState.NOT_FOUND
+    assert host.reverse("kantorpos", "PAY-1", scope="40000").state is ReversalState.REVERSED
+    assert host.payment_status("kantorpos", "PAY-1", scope="40115").state is PaymentState.APPLIED
+    assert [r.reference for r in host.settlement("kantorpos", TODAY, scope="40115")] == ["PAY-1"]
+    assert len(host.settlement("kantorpos", TODAY)) == 2
+    assert host.applied_references("kantorpos", scope="40000") == set()
+    assert [(e.kind, e.scope) for e in host.ledger()] == [
+        ("payment", "40115"),
+        ("payment", "40000"),
+        ("reversal", "40000"),
+    ]
+
+
 def test_same_reference_with_other_parameters_is_a_conflict(host: FakeHost) -> None:
     participant, customer = seeded(host)
     host.pay("linkaja", pay_request(customer, (OCT,), price(participant, OCT, 1)))

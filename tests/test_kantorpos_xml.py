@@ -310,7 +310,7 @@ def test_what_is_not_one_well_formed_document_is_refused(attack: bytes) -> None:
 def envelope(body: bytes, header: bytes = b"") -> bytes:
     return (
         DECLARATION + b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"'
-        b' xmlns:kp="urn:jamsostek-channels:kantorpos:1">' + header + body + b"</soap:Envelope>"
+        b' xmlns:kp="urn:jamsostek-channels:kantorpos:2">' + header + body + b"</soap:Envelope>"
     )
 
 

@@ -391,6 +391,26 @@ def test_refuses_tampered_body_wrong_secret_and_stale_timestamp(
     assert host.ledger() == ()
 
 
+def test_payment_and_status_outside_the_timestamp_tolerance_are_refused_unapplied(
+    linkaja: tuple[SnapBiller, Client], people: list[tuple[str, str]], host: FakeHost
+) -> None:
+    """The settle window rests on this: a payment held in the network longer than the
+    tolerance (5 minutes by the host's clock) is refused, never applied late."""
+    _, client = linkaja
+    nik, _ = people[1]
+    data = inquire(client, nik)
+    body = client.payment_body(nik, data["inquiryRequestId"], amount_of(data), reference="LATE")
+    status = client.status_body(nik, paymentRequestId=data["inquiryRequestId"])
+    sent = client.timestamp()  # stamped now, delivered after the host's clock moved on
+    host.advance(dt.timedelta(minutes=5, seconds=1))
+    for path, code, payload in ((PAYMENT, "4012500", body), (STATUS, "4012600", status)):
+        assert snap(client.call(path, payload, timestamp=sent))["responseCode"] == code, path
+    assert host.ledger() == ()
+    # within the tolerance it is taken (a fresh X-EXTERNAL-ID: the refused one was not used)
+    assert snap(client.call(PAYMENT, body))["responseCode"] == "2002500"
+    assert snap(client.call(STATUS, status))["responseCode"] == "2002600"
+
+
 def test_refuses_bad_tokens_and_headers(
     linkaja: tuple[SnapBiller, Client], people: list[tuple[str, str]], host: FakeHost
 ) -> None:
@@ -711,7 +731,11 @@ def test_status_does_not_show_another_customers_payment(
     assert snap(client.call(PAYMENT, body))["responseCode"] == "2002500"
     other, _ = people[0]
     status = client.status_body(other, paymentRequestId=data["inquiryRequestId"])
-    assert snap(client.call(STATUS, status))["responseCode"] == "4042601"
+    answer = snap(client.call(STATUS, status))
+    # Not 404 01 ("not found" invites a second payment under the reference): 404 18, the
+    # reference names another payment; and nothing of that payment is shown.
+    assert answer["responseCode"] == "4042618"
+    assert "virtualAccountData" not in answer
 
 
 # Extensions ---------------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 profile (``docs/channels/kantorpos.md``).
 
 It only translates: :class:`~jamsostek_channels.client.Client` has already checked the rules,
-the capabilities and journaled the request. Here a request becomes one SOAP 1.1 envelope
-(:mod:`.codec`, validated by libxml2 against the XSDs before a byte leaves), ``POST``-ed to
+the capabilities and journaled the request. Here a request becomes one SOAP 1.1 envelope of
+version 2 (:mod:`.codec`, validated by libxml2 against the XSDs before a byte leaves), stamped
+with its send time (``sentAt``, from the adapter's clock, new for every call: the host refuses
+a request outside its tolerance, which is what makes the channel's settle window hold),
+``POST``-ed to
 the profile's ``endpoint_path`` under the base URL's path with
 ``SOAPAction: "<profile.soap_action(op)>"``;
 an answer becomes the library's types, a SOAP Fault the library error its response code means:
@@ -16,6 +19,12 @@ an answer becomes the library's types, a SOAP Fault the library error its respon
   :class:`~jamsostek_channels.errors.HostDeclined` elsewhere;
 * every other refusal is :class:`~.errors.KantorPosDeclined` (a ``HostDeclined``), or
   :class:`~.errors.KantorPosRefused` (a ``MalformedMessage``) when the host refused our message.
+
+**A status answer must be our payment.** The host keys payments by office + reference; an
+answer is accepted only when what it states agrees with the journaled request: customer,
+months, amount, office, and the teller when the request names one. Anything else is
+:class:`~jamsostek_channels.errors.ReferenceConflict` (``payment.mismatch``): never a receipt
+for another payment, never "not found" and paid again.
 
 A payment's ``DECLINED`` answer is a :class:`~jamsostek_channels.channel.PaymentResult` with the
 channel's code in ``host_code`` (the client journals the decline), ``PENDING`` one in
@@ -46,13 +55,19 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import attrs
+
 from jamsostek_channels import clock as _clock
 from jamsostek_channels.adapters.kantorpos import codec, mapping
 from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined, KantorPosRefused
 from jamsostek_channels.adapters.kantorpos.profile import KantorPosProfile, load_profile
 from jamsostek_channels.adapters.kantorpos.settlement import read_settlement
 from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE
-from jamsostek_channels.adapters.kantorpos.types import PosRequest
+from jamsostek_channels.adapters.kantorpos.types import (
+    PosRequest,
+    PosStatusResponse,
+    TransactionStatus,
+)
 from jamsostek_channels.channel import (
     AutoDebitMandate,
     Capabilities,
@@ -74,6 +89,7 @@ from jamsostek_channels.errors import (
     MalformedMessage,
     NotDelivered,
     OutcomeUnknown,
+    ReferenceConflict,
 )
 from jamsostek_channels.journal import Journal
 from jamsostek_channels.model import Payer, PayerKind
@@ -177,7 +193,9 @@ class KantorPosAdapter:
         reference: str | None = None,
     ) -> _T:
         """Send one request; return its decoded answer or raise the library error it means."""
-        body = codec.encode(message)  # validated against the XSD: nothing invalid is ever sent
+        # Version 2, stamped now: the host checks this send time against its own clock.
+        stamped = attrs.evolve(message, sent_at=self.clock())
+        body = codec.encode(stamped)  # validated against the XSD: nothing invalid is ever sent
         response = self._transport.send(
             "POST",
             self.endpoint,
@@ -321,7 +339,28 @@ class KantorPosAdapter:
             lambda body: codec.decode_status_response(body, **self._codes()),
             reference=request.reference,
         )
-        return self._checked(request, mapping.payment_result_from(answer))
+        result = self._checked(request, mapping.payment_result_from(answer))
+        if not self._same_payment(request, answer):
+            # Another payment under our reference: a receipt would show it as ours.
+            raise ReferenceConflict(request.reference, code="payment.mismatch")
+        return result
+
+    def _same_payment(self, request: PaymentRequest, answer: PosStatusResponse) -> bool:
+        """Whether everything the status answer states about the payment it found is the
+        journaled payment's (a PENDING or NOT_FOUND answer found none to compare)."""
+        if answer.status in (TransactionStatus.PENDING, TransactionStatus.NOT_FOUND):
+            return True
+        if answer.customer is not None and answer.customer != request.customer:
+            return False
+        if answer.office is not None and answer.office != self.office:
+            return False
+        # The teller only when the journal names one: the adapter's default may have changed
+        # since (another process, another configuration) without the payment being another.
+        if request.agent_id and answer.teller is not None and answer.teller != request.agent_id:
+            return False
+        if answer.periods and answer.periods != request.periods:
+            return False
+        return answer.amount is None or answer.amount == request.amount
 
     @staticmethod
     def _checked(request: PaymentRequest, result: PaymentResult) -> PaymentResult:

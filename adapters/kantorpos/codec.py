@@ -6,9 +6,13 @@ The client (the counter, through the library) encodes requests and decodes answe
 
 Encoding builds the envelope with plain lxml (:mod:`.wire` refuses a value of the wrong Python
 type, naming the element), checks the rules the XSD cannot say, and has libxml2 validate the
-bytes against ``kantorpos-envelope-1.xsd`` before they are returned: a message the schema
+bytes against ``kantorpos-envelope-2.xsd`` (which carries either version) before they are
+returned: a message the schema
 refuses (a negative amount, a naive datetime, a text with a line break) raises
 :class:`~jamsostek_channels.errors.MalformedMessage` naming the element, before a byte is sent.
+A message is written in version 2's namespace when it holds what only version 2 carries (a
+request's ``sentAt``, the payment a status answer names) or when told (``major=``: a server
+answers in its request's version), else in version 1's; decoders read both.
 libxml2 validates every message, in and out: at ~0.25 ms a message against a ~100 ms round trip,
 one description of each message (its attrs type in :mod:`.types` and its XSD) is worth more
 than any shortcut.
@@ -55,12 +59,13 @@ from jamsostek_channels.adapters.kantorpos.types import (
     ReversalStatus,
     TransactionStatus,
     element_name,
+    lowest_major,
 )
 from jamsostek_channels.adapters.kantorpos.wire import (
     ENVELOPE_SCHEMA,
     MESSAGE_LIMITS,
-    NSMAP,
-    VERSION,
+    NAMESPACES,
+    VERSIONS,
     Children,
     Limits,
     add_bool,
@@ -72,7 +77,10 @@ from jamsostek_channels.adapters.kantorpos.wire import (
     add_items,
     add_month,
     add_text,
+    child_tag,
     display_name,
+    major_of,
+    nsmap,
     qname,
     read_bool,
     read_date,
@@ -153,6 +161,17 @@ def _add_counter(element: etree._Element, message: Any) -> None:
     add_text(element, "teller", message.teller)
 
 
+def _v2(element: etree._Element) -> bool:
+    return major_of(element) == 2
+
+
+def _add_sent_at(element: etree._Element, message: Any) -> None:
+    """Version 2: every request ends with its send time (required: a missing one is refused
+    by name before anything is sent)."""
+    if _v2(element):
+        add_instant(element, "sentAt", message.sent_at)
+
+
 def _add_customer(parent: etree._Element, customer: object) -> None:
     element = add_group(parent, "customer", customer, CustomerId)
     customer = cast(CustomerId, customer)
@@ -167,13 +186,13 @@ def _add_customer(parent: etree._Element, customer: object) -> None:
 def _add_months(parent: etree._Element, name: str, periods: object, *, omit_empty: bool) -> None:
     months = add_items(parent, name, periods, YearMonth)
     if months or not omit_empty:  # an empty list is written for libxml2 to refuse
-        holder = etree.SubElement(parent, qname(name))
+        holder = etree.SubElement(parent, child_tag(parent, name))
         for month in months:
             add_month(holder, "month", month)
 
 
 def _add_programs(parent: etree._Element, programs: object) -> None:
-    holder = etree.SubElement(parent, qname("programs"))
+    holder = etree.SubElement(parent, child_tag(parent, "programs"))
     for program in add_items(parent, "programs", programs, Program):
         add_enum(holder, "program", program, Program)
 
@@ -198,7 +217,7 @@ def _add_participant(parent: etree._Element, participant: object) -> None:
     add_text(element, "email", participant.email, optional=True)
     add_text(element, "address", participant.address)
     add_text(element, "postalCode", participant.postal_code)
-    occupations = etree.SubElement(element, qname("occupations"))
+    occupations = etree.SubElement(element, child_tag(element, "occupations"))
     for occupation in add_items(element, "occupations", participant.occupations, str):
         add_text(occupations, "occupation", occupation)
     add_int(element, "income", participant.income)
@@ -211,6 +230,7 @@ def _build_registration_request(element: etree._Element, message: PosRegistratio
     add_instant(element, "requestedAt", message.requested_at)
     _add_participant(element, message.participant)
     _add_payer(element, "registeredBy", message.registered_by)
+    _add_sent_at(element, message)
 
 
 def _build_registration_challenge(
@@ -227,6 +247,7 @@ def _build_registration_confirm(element: etree._Element, message: PosRegistratio
     add_text(element, "reference", message.reference)
     add_text(element, "challengeId", message.challenge_id)
     add_text(element, "otp", message.otp)
+    _add_sent_at(element, message)
 
 
 def _build_registration_result(element: etree._Element, message: PosRegistrationResult) -> None:
@@ -245,6 +266,7 @@ def _build_inquiry_request(element: etree._Element, message: PosInquiryRequest) 
     add_int(element, "months", message.months)
     if message.payer is not None:
         _add_payer(element, "payer", message.payer)
+    _add_sent_at(element, message)
 
 
 def _build_inquiry_response(element: etree._Element, message: PosInquiryResponse) -> None:
@@ -254,9 +276,9 @@ def _build_inquiry_response(element: etree._Element, message: PosInquiryResponse
     add_text(element, "nameMasked", message.name_masked)
     _add_programs(element, message.programs)
     add_enum(element, "coverageState", message.coverage_state, CoverageState)
-    bills = etree.SubElement(element, qname("bills"))
+    bills = etree.SubElement(element, child_tag(element, "bills"))
     for bill in add_items(element, "bills", message.bills, PosBill):
-        item = etree.SubElement(bills, qname("bill"))
+        item = etree.SubElement(bills, child_tag(bills, "bill"))
         add_month(item, "period", bill.period)
         add_int(item, "amount", bill.amount)
         add_text(item, "discount", bill.discount, optional=True)
@@ -276,6 +298,7 @@ def _build_payment_request(element: etree._Element, message: PosPaymentRequest) 
     _add_payer(element, "payer", message.payer)
     add_bool(element, "repeat", message.repeat)
     add_instant(element, "requestedAt", message.requested_at)
+    _add_sent_at(element, message)
 
 
 def _build_payment_response(element: etree._Element, message: PosPaymentResponse) -> None:
@@ -291,6 +314,7 @@ def _build_payment_response(element: etree._Element, message: PosPaymentResponse
 def _build_status_request(element: etree._Element, message: PosStatusRequest) -> None:
     _add_counter(element, message)
     add_text(element, "reference", message.reference)
+    _add_sent_at(element, message)
 
 
 def _build_status_response(element: etree._Element, message: PosStatusResponse) -> None:
@@ -301,6 +325,11 @@ def _build_status_response(element: etree._Element, message: PosStatusResponse) 
     _add_months(element, "periods", message.periods, omit_empty=True)
     add_int(element, "amount", message.amount, optional=True)
     add_instant(element, "paidAt", message.paid_at, optional=True)
+    if _v2(element):  # version 2 names the payment found; version 1 cannot
+        if message.customer is not None:
+            _add_customer(element, message.customer)
+        add_text(element, "office", message.office, optional=True)
+        add_text(element, "teller", message.teller, optional=True)
 
 
 def _build_reversal_request(element: etree._Element, message: PosReversalRequest) -> None:
@@ -309,6 +338,7 @@ def _build_reversal_request(element: etree._Element, message: PosReversalRequest
     add_int(element, "amount", message.amount)
     add_bool(element, "repeat", message.repeat)
     add_instant(element, "requestedAt", message.requested_at)
+    _add_sent_at(element, message)
 
 
 def _build_reversal_response(element: etree._Element, message: PosReversalResponse) -> None:
@@ -335,14 +365,20 @@ _BUILDERS: Final[dict[type, Callable[[etree._Element, Any], None]]] = {
 }
 
 
-def encode(message: PosMessage) -> bytes:
-    """The SOAP envelope carrying ``message``, validated by libxml2 against the XSD, as bytes.
-    Raises :class:`MalformedMessage` (naming the element) for a message the schema refuses."""
+def encode(message: PosMessage, *, major: int | None = None) -> bytes:
+    """The SOAP envelope carrying ``message``, validated by libxml2 against the XSD, as bytes:
+    in version ``major`` (default: the lowest that carries what ``message`` holds; what only
+    version 2 carries is left out of a version 1 message). Raises :class:`MalformedMessage`
+    (naming the element) for a message the schema refuses."""
     build = _BUILDERS.get(type(message))
     if build is None:
         raise malformed(f"{type(message).__name__} is not a Kantor Pos message")
-    envelope, body = soap.new_envelope(NSMAP)
-    build(etree.SubElement(body, qname(element_name(message)), version=VERSION), message)
+    major = lowest_major(message) if major is None else major
+    if major not in NAMESPACES:
+        raise malformed(f"there is no Kantor Pos version {major}")
+    envelope, body = soap.new_envelope(nsmap(major))
+    element = qname(element_name(message), NAMESPACES[major])
+    build(etree.SubElement(body, element, version=VERSIONS[major]), message)
     _check_consistency(message)  # after building: the types it computes with are checked
     return validated_bytes(envelope, ENVELOPE_SCHEMA)
 
@@ -407,21 +443,26 @@ def encode_reversal_response(message: PosReversalResponse) -> bytes:
     return encode(message)
 
 
-def encode_fault(fault: PosFault) -> bytes:
-    """Server side: a SOAP Fault envelope (sent with HTTP 500), validated by libxml2. Without a
-    ``response_code`` the Fault has no ``detail``."""
+def encode_fault(fault: PosFault, *, major: int = 1) -> bytes:
+    """Server side: a SOAP Fault envelope (sent with HTTP 500), validated by libxml2; its
+    ``kp:FaultDetail`` in version ``major`` (a server answers in its request's version).
+    Without a ``response_code`` the Fault has no ``detail``."""
+    if major not in NAMESPACES:
+        raise malformed(f"there is no Kantor Pos version {major}")
     if not isinstance(fault, PosFault) or not isinstance(fault.code, soap.FaultCode):
         raise malformed("not a PosFault")
     if not isinstance(fault.string, str):
         raise malformed("cannot encode Fault: faultstring must be a string", field="faultstring")
-    envelope, body = soap.new_envelope(NSMAP)
+    envelope, body = soap.new_envelope(nsmap(major))
     try:
         element = soap.add_fault(body, fault.code, fault.string, subcode=fault.subcode)
     except (ValueError, TypeError):
         raise malformed("cannot encode Fault: a character XML cannot carry") from None
     if fault.response_code is not None:
-        detail = etree.SubElement(etree.SubElement(element, "detail"), qname("FaultDetail"))
-        detail.set("version", VERSION)
+        detail = etree.SubElement(
+            etree.SubElement(element, "detail"), qname("FaultDetail", NAMESPACES[major])
+        )
+        detail.set("version", VERSIONS[major])
         add_text(detail, "responseCode", fault.response_code)
         add_text(detail, "reference", fault.reference, optional=True)
         add_text(detail, "messageId", fault.message_id, optional=True)
@@ -490,6 +531,7 @@ def _read_registration_request(fields: Children) -> PosRegistrationRequest:
             programs=_programs(participant),
         ),
         registered_by=_required_payer(fields, "registeredBy"),
+        sent_at=fields.maybe("sentAt", read_instant),
     )
 
 
@@ -509,6 +551,7 @@ def _read_registration_confirm(fields: Children) -> PosRegistrationConfirm:
         reference=fields.value("reference", read_text),
         challenge_id=fields.value("challengeId", read_text),
         otp=fields.value("otp", read_text),
+        sent_at=fields.maybe("sentAt", read_instant),
     )
 
 
@@ -531,6 +574,7 @@ def _read_inquiry_request(fields: Children) -> PosInquiryRequest:
         months=fields.value("months", read_int),
         reference=fields.maybe("reference", read_text),
         payer=_payer(fields.maybe_group("payer")),
+        sent_at=fields.maybe("sentAt", read_instant),
     )
 
 
@@ -571,6 +615,7 @@ def _read_payment_request(fields: Children) -> PosPaymentRequest:
         requested_at=fields.value("requestedAt", read_instant),
         inquiry_id=fields.maybe("inquiryId", read_text),
         repeat=fields.value("repeat", read_bool),
+        sent_at=fields.maybe("sentAt", read_instant),
     )
 
 
@@ -591,6 +636,7 @@ def _read_status_request(fields: Children) -> PosStatusRequest:
         office=fields.value("office", read_text),
         teller=fields.value("teller", read_text),
         reference=fields.value("reference", read_text),
+        sent_at=fields.maybe("sentAt", read_instant),
     )
 
 
@@ -603,6 +649,9 @@ def _read_status_response(fields: Children) -> PosStatusResponse:
         periods=fields.months("periods"),
         amount=fields.maybe("amount", read_int),
         paid_at=fields.maybe("paidAt", read_instant),
+        customer=None if fields.maybe_element("customer") is None else _customer(fields),
+        office=fields.maybe("office", read_text),
+        teller=fields.maybe("teller", read_text),
     )
 
 
@@ -614,6 +663,7 @@ def _read_reversal_request(fields: Children) -> PosReversalRequest:
         amount=fields.value("amount", read_int),
         requested_at=fields.value("requestedAt", read_instant),
         repeat=fields.value("repeat", read_bool),
+        sent_at=fields.maybe("sentAt", read_instant),
     )
 
 
@@ -626,20 +676,20 @@ def _read_reversal_response(fields: Children) -> PosReversalResponse:
     )
 
 
-#: Each message element's reader, by its qualified tag.
+#: Each message element's reader, by its local name (either version's namespace).
 _READERS: Final[dict[str, Callable[[Children], PosMessage]]] = {
-    qname("RegistrationRequest"): _read_registration_request,
-    qname("RegistrationChallenge"): _read_registration_challenge,
-    qname("RegistrationConfirm"): _read_registration_confirm,
-    qname("RegistrationResult"): _read_registration_result,
-    qname("InquiryRequest"): _read_inquiry_request,
-    qname("InquiryResponse"): _read_inquiry_response,
-    qname("PaymentRequest"): _read_payment_request,
-    qname("PaymentResponse"): _read_payment_response,
-    qname("StatusRequest"): _read_status_request,
-    qname("StatusResponse"): _read_status_response,
-    qname("ReversalRequest"): _read_reversal_request,
-    qname("ReversalResponse"): _read_reversal_response,
+    "RegistrationRequest": _read_registration_request,
+    "RegistrationChallenge": _read_registration_challenge,
+    "RegistrationConfirm": _read_registration_confirm,
+    "RegistrationResult": _read_registration_result,
+    "InquiryRequest": _read_inquiry_request,
+    "InquiryResponse": _read_inquiry_response,
+    "PaymentRequest": _read_payment_request,
+    "PaymentResponse": _read_payment_response,
+    "StatusRequest": _read_status_request,
+    "StatusResponse": _read_status_response,
+    "ReversalRequest": _read_reversal_request,
+    "ReversalResponse": _read_reversal_response,
 }
 _REQUEST_ELEMENTS: Final = frozenset(request for request, _ in OPERATION_ELEMENTS.values())
 
@@ -700,7 +750,7 @@ def _decode(
         raise malformed(f"expected {wanted}, not {name}", field=name)
     if not valid:
         xmlsafe.validate(envelope, schema)  # raises libxml2's first error, worded
-    message = _READERS[qname(name)](Children(payload))
+    message = _READERS[name](Children(payload))
     _check_consistency(message)
     return message
 

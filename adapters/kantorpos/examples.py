@@ -9,6 +9,9 @@ sends, and the tests hold the page to them::
     python -m jamsostek_channels.adapters.kantorpos.examples docs/channels/kantorpos.md
     python -m jamsostek_channels.adapters.kantorpos.examples --check docs/channels/kantorpos.md
 
+Every example is version 2 (``kantorpos-2.xsd``), what the library sends: requests carry their
+send time (``sentAt``), the status answer the payment it found.
+
 The story: Monday 23 November 2026 at counter LKT01 of post office 40115, Siti Rahayu registers
 (an OTP goes to her phone), pays three months, the payment is reversed, another customer's
 payment is declined; at night the office's settlement file lists the day.
@@ -29,6 +32,7 @@ from jamsostek_channels.adapters.kantorpos import types as m
 from jamsostek_channels.adapters.kantorpos.profile import KantorPosProfile, load_profile
 from jamsostek_channels.adapters.kantorpos.settlement import encode_settlement_file
 from jamsostek_channels.adapters.kantorpos.soap import FaultCode
+from jamsostek_channels.adapters.kantorpos.wire import CURRENT_MAJOR
 from jamsostek_channels.channel import CustomerId, CustomerIdKind
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import MalformedMessage
@@ -73,6 +77,7 @@ def example_messages() -> dict[str, m.PosMessage | m.PosFault | m.PosSettlementF
             teller=TELLER,
             reference="KP40115-20261123-0001",
             requested_at=_at(9, 30),
+            sent_at=_at(9, 30),
             participant=m.PosParticipant(
                 nik=NIK,
                 name="Siti Rahayu",
@@ -100,6 +105,7 @@ def example_messages() -> dict[str, m.PosMessage | m.PosFault | m.PosSettlementF
             reference="KP40115-20261123-0001",
             challenge_id="OTP0000000001",
             otp="481516",
+            sent_at=_at(9, 30, 45),
         ),
         "confirm.response": m.PosRegistrationResult(
             reference="KP40115-20261123-0001",
@@ -115,6 +121,7 @@ def example_messages() -> dict[str, m.PosMessage | m.PosFault | m.PosSettlementF
             reference="KP40115-20261123-0002",
             customer=customer,
             months=3,
+            sent_at=_at(9, 31),
         ),
         "inquiry.response": m.PosInquiryResponse(
             inquiry_id="INQ000000000042",
@@ -148,6 +155,7 @@ def example_messages() -> dict[str, m.PosMessage | m.PosFault | m.PosSettlementF
             payer=self_paid,
             repeat=False,
             requested_at=_at(9, 31, 10),
+            sent_at=_at(9, 31, 10),
         ),
         "payment.response": m.PosPaymentResponse(
             reference="KP40115-20261123-0002",
@@ -165,7 +173,7 @@ def example_messages() -> dict[str, m.PosMessage | m.PosFault | m.PosSettlementF
             amount=36300,
         ),
         "status.request": m.PosStatusRequest(
-            office=OFFICE, teller=TELLER, reference="KP40115-20261123-0002"
+            office=OFFICE, teller=TELLER, reference="KP40115-20261123-0002", sent_at=_at(9, 35)
         ),
         "status.response": m.PosStatusResponse(
             reference="KP40115-20261123-0002",
@@ -175,6 +183,17 @@ def example_messages() -> dict[str, m.PosMessage | m.PosFault | m.PosSettlementF
             periods=_PERIODS,
             amount=72600,
             paid_at=_at(9, 31, 11),
+            customer=customer,
+            office=OFFICE,
+            teller=TELLER,
+        ),
+        "stale.fault": m.PosFault(
+            code=FaultCode.CLIENT,
+            string="The request's send time is too far from the host's clock.",
+            response_code="93",
+            reference="KP40115-20261123-0002",
+            message_id="Waktu kirim permintaan terlalu jauh dari jam host; tidak diproses.",
+            message_en="The request's send time is too far from the host's clock; not processed.",
         ),
         "reversal.request": m.PosReversalRequest(
             office=OFFICE,
@@ -183,6 +202,7 @@ def example_messages() -> dict[str, m.PosMessage | m.PosFault | m.PosSettlementF
             amount=72600,
             repeat=False,
             requested_at=_at(9, 40),
+            sent_at=_at(9, 40),
         ),
         "reversal.response": m.PosReversalResponse(
             reference="KP40115-20261123-0002",
@@ -257,18 +277,18 @@ def example_documents() -> dict[str, bytes]:
     documents: dict[str, bytes] = {}
     for name, message in example_messages().items():
         if isinstance(message, m.PosFault):
-            documents[name] = codec.encode_fault(message)
+            documents[name] = codec.encode_fault(message, major=CURRENT_MAJOR)
         elif isinstance(message, m.PosSettlementFile):
             documents[name] = encode_settlement_file(message)
         else:
-            documents[name] = codec.encode(message)
+            documents[name] = codec.encode(message, major=CURRENT_MAJOR)
     _, error = malformed_payment_request()
     # The fake gateway is the reference server: its answer is the example.
     from jamsostek_channels.testing.kantorpos_gateway import fault_for
 
     codes = load_profile().response_codes
     documents["format.fault"] = codec.encode_fault(
-        fault_for(error, codes=codes, reference="KP40115-20261123-0002")
+        fault_for(error, codes=codes, reference="KP40115-20261123-0002"), major=CURRENT_MAJOR
     )
     return documents
 

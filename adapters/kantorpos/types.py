@@ -1,7 +1,12 @@
-"""The Kantor Pos messages (version 1) as attrs types: what each one carries, nothing about XML.
+"""The Kantor Pos messages as attrs types: what each one carries, nothing about XML.
 
-One frozen type per message of ``kantorpos-1.xsd``; the XSD element of ``PosX`` is ``kp:X``
-(:func:`element_name`). Values are the wire's, not yet checked by the library's rules:
+One frozen type per message of ``kantorpos-1.xsd`` and ``kantorpos-2.xsd``; the XSD element of
+``PosX`` is ``kp:X`` (:func:`element_name`). Version 2 adds ``sent_at`` to every request (when
+this attempt was sent; the host refuses one outside its tolerance) and, to
+:class:`PosStatusResponse`, the customer, office and teller of the payment found; a message is
+written in the lowest version that carries what it holds (:func:`lowest_major`).
+
+Values are the wire's, not yet checked by the library's rules:
 :meth:`PosParticipant.to_participant` and :meth:`PosPayer.to_payer` do that. The bytes are
 :mod:`.codec`'s job (SOAP messages) and :mod:`.settlement`'s (the daily file); turning them into
 the library's wire-neutral types is :mod:`.mapping`'s.
@@ -61,6 +66,7 @@ __all__ = [
     "SettlementStatus",
     "TransactionStatus",
     "element_name",
+    "lowest_major",
     "operation_of",
 ]
 
@@ -185,6 +191,7 @@ class PosRegistrationRequest:
     requested_at: dt.datetime
     participant: PosParticipant
     registered_by: PosPayer
+    sent_at: dt.datetime | None = None  #: version 2: when this attempt was sent
 
 
 @attrs.frozen
@@ -202,6 +209,7 @@ class PosRegistrationConfirm:
     reference: str
     challenge_id: str
     otp: str = attrs.field(repr=False)
+    sent_at: dt.datetime | None = None  #: version 2: when this attempt was sent
 
 
 @attrs.frozen
@@ -222,6 +230,7 @@ class PosInquiryRequest:
     months: int
     reference: str | None = None
     payer: PosPayer | None = None
+    sent_at: dt.datetime | None = None  #: version 2: when this attempt was sent
 
 
 @attrs.frozen
@@ -253,6 +262,7 @@ class PosPaymentRequest:
     requested_at: dt.datetime
     inquiry_id: str | None = None
     repeat: bool = False
+    sent_at: dt.datetime | None = None  #: version 2: when this attempt was sent
 
 
 @attrs.frozen
@@ -273,11 +283,13 @@ class PosStatusRequest:
     office: str
     teller: str
     reference: str
+    sent_at: dt.datetime | None = None  #: version 2: when this attempt was sent
 
 
 @attrs.frozen
 class PosStatusResponse:
-    """APPLIED and REVERSED need ``host_reference`` and ``paid_at`` (checked both ways)."""
+    """APPLIED and REVERSED need ``host_reference`` and ``paid_at`` (checked both ways).
+    Version 2 names the payment found: ``customer``, ``office``, ``teller``."""
 
     reference: str
     status: TransactionStatus
@@ -286,6 +298,9 @@ class PosStatusResponse:
     periods: tuple[YearMonth, ...] = ()
     amount: int | None = None
     paid_at: dt.datetime | None = None
+    customer: CustomerId | None = None
+    office: str | None = None
+    teller: str | None = None
 
 
 @attrs.frozen
@@ -296,6 +311,7 @@ class PosReversalRequest:
     amount: int
     requested_at: dt.datetime
     repeat: bool = False
+    sent_at: dt.datetime | None = None  #: version 2: when this attempt was sent
 
 
 @attrs.frozen
@@ -415,3 +431,16 @@ def operation_of(message: PosMessage) -> str:
         if name in elements:
             return operation
     raise KeyError(name)
+
+
+def lowest_major(message: PosMessage) -> int:
+    """The lowest major version that carries everything ``message`` holds: 2 for a request
+    with a send time or a status answer naming its payment, else 1 (a sender sends the lowest
+    version that carries what it needs)."""
+    if getattr(message, "sent_at", None) is not None:
+        return 2
+    if isinstance(message, PosStatusResponse) and (
+        message.customer is not None or message.office is not None or message.teller is not None
+    ):
+        return 2
+    return 1

@@ -2,7 +2,8 @@
 
 Shared by :mod:`.codec` (SOAP messages) and :mod:`.settlement` (the daily file).
 
-Writing: each ``add_*`` appends one child element in :data:`NAMESPACE` and refuses a Python
+Writing: each ``add_*`` appends one child element in its parent's namespace (version 1 or 2:
+children are qualified, in the message element's namespace) and refuses a Python
 value of the wrong type with :class:`~jamsostek_channels.errors.MalformedMessage` naming the
 element (``PaymentRequest/payer/name``): attrs does not check types, and ``str()`` of a wrong
 value (``"72600"``, ``True``) could otherwise pass the schema by accident. Whether a value of the
@@ -38,14 +39,17 @@ from jamsostek_channels.errors import MalformedMessage
 from jamsostek_channels.period import YearMonth
 
 __all__ = [
+    "CURRENT_MAJOR",
     "DECLARATION",
     "ENVELOPE_SCHEMA",
     "MESSAGE_LIMITS",
     "NAMESPACE",
+    "NAMESPACES",
     "NSMAP",
     "SETTLEMENT_LIMITS",
     "SETTLEMENT_SCHEMA",
     "VERSION",
+    "VERSIONS",
     "Children",
     "Limits",
     "add_bool",
@@ -59,6 +63,8 @@ __all__ = [
     "add_text",
     "display_name",
     "format_instant",
+    "major_of",
+    "nsmap",
     "qname",
     "read_bool",
     "read_date",
@@ -71,14 +77,23 @@ __all__ = [
     "validated_bytes",
 ]
 
-#: The namespace of version 1; its last segment is the major version.
+#: The namespace of version 1; its last segment is the major version. (The settlement file is
+#: still version 1's.)
 NAMESPACE: Final = "urn:jamsostek-channels:kantorpos:1"
-#: The minor version, written on every message element (``version="1.0"``).
+#: Each major version's namespace: 2 adds a request's send time (``sentAt``) and the payment
+#: a status answer found (``kantorpos-2.xsd``).
+NAMESPACES: Final = {1: NAMESPACE, 2: "urn:jamsostek-channels:kantorpos:2"}
+#: The major version the library sends.
+CURRENT_MAJOR: Final = 2
+#: The minor version of version 1, written on its message elements (``version="1.0"``).
 VERSION: Final = "1.0"
-#: The prefix every document of this profile binds :data:`NAMESPACE` to.
+#: Each major version's ``version`` attribute.
+VERSIONS: Final = {1: VERSION, 2: "2.0"}
+#: The prefix every document of version 1 binds :data:`NAMESPACE` to.
 NSMAP: Final = {"kp": NAMESPACE}
-#: The XSD a whole SOAP envelope is validated against (it imports the messages' XSD).
-ENVELOPE_SCHEMA: Final = "kantorpos-envelope-1.xsd"
+#: The XSD a whole SOAP envelope is validated against: it imports both versions' messages, as a
+#: host serving both namespaces during the migration receives them.
+ENVELOPE_SCHEMA: Final = "kantorpos-envelope-2.xsd"
 #: The XSD of the daily settlement file.
 SETTLEMENT_SCHEMA: Final = "kantorpos-settlement-1.xsd"
 #: The first line of every document (lxml would write single quotes).
@@ -103,9 +118,32 @@ SETTLEMENT_LIMITS: Final = Limits(max_bytes=64 * 1024 * 1024)
 
 
 @functools.cache
-def qname(local: str) -> str:
-    """``{namespace}local``, lxml's spelling of ``kp:local``."""
-    return f"{{{NAMESPACE}}}{local}"
+def qname(local: str, namespace: str = NAMESPACE) -> str:
+    """``{namespace}local``, lxml's spelling of ``kp:local`` (version 1 unless told)."""
+    return f"{{{namespace}}}{local}"
+
+
+def nsmap(major: int) -> dict[str, str]:
+    """The prefix map of a document of version ``major``."""
+    return {"kp": NAMESPACES[major]}
+
+
+def _namespace(element: etree._Element) -> str:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    return tag[1:].partition("}")[0] if tag.startswith("{") else ""
+
+
+def major_of(element: etree._Element) -> int | None:
+    """The major version whose namespace ``element`` is in, or None."""
+    namespace = _namespace(element)
+    return next((major for major, known in NAMESPACES.items() if known == namespace), None)
+
+
+def child_tag(parent: etree._Element, name: str) -> str:
+    """The tag of ``parent``'s child ``name``: in ``parent``'s namespace when it is one of the
+    profile's (children are qualified), else version 1's."""
+    namespace = _namespace(parent)
+    return qname(name, namespace if namespace in NAMESPACES.values() else NAMESPACE)
 
 
 def display_name(element: etree._Element) -> str:
@@ -114,7 +152,7 @@ def display_name(element: etree._Element) -> str:
     tag = element.tag if isinstance(element.tag, str) else "?"
     namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
     local = local[:40]
-    if namespace == NAMESPACE:
+    if namespace in NAMESPACES.values():
         return local
     if namespace == soap.SOAP_NS:
         return f"soap:{local}"
@@ -149,7 +187,7 @@ def unencodable(parent: etree._Element, name: str, problem: str) -> MalformedMes
 
 
 def _add(parent: etree._Element, name: str, text: str) -> None:
-    child = etree.SubElement(parent, qname(name))
+    child = etree.SubElement(parent, child_tag(parent, name))
     if not text:
         return  # no empty text node: lxml then writes <kp:x/>
     try:
@@ -229,7 +267,7 @@ def add_group(parent: etree._Element, name: str, value: object, kind: type) -> e
     """An element holding others, for ``value`` (which must be a ``kind``): the caller fills it."""
     if not isinstance(value, kind):
         raise unencodable(parent, name, f"must be a {kind.__name__}")
-    return etree.SubElement(parent, qname(name))
+    return etree.SubElement(parent, child_tag(parent, name))
 
 
 def add_items(parent: etree._Element, name: str, value: object, kind: type[_T]) -> tuple[_T, ...]:
@@ -264,13 +302,19 @@ class Children:
 
     def __init__(self, element: etree._Element) -> None:
         self.element = element
-        self._by_tag = {child.tag: child for child in element}
+        # Children are qualified in their parent's namespace (version 1 or 2): by local name.
+        namespace = "{" + _namespace(element) + "}"
+        self._by_tag = {
+            child.tag.removeprefix(namespace): child
+            for child in element
+            if isinstance(child.tag, str) and child.tag.startswith(namespace)
+        }
 
     def maybe_element(self, name: str) -> etree._Element | None:
-        return self._by_tag.get(qname(name))
+        return self._by_tag.get(name)
 
     def element_of(self, name: str) -> etree._Element:
-        child = self._by_tag.get(qname(name))
+        child = self._by_tag.get(name)
         if child is None:
             raise malformed(f"{name} is missing", field=name)
         return child

@@ -315,7 +315,8 @@ _EXPECTED = re.compile(r"Expected is(?: one of)? \( ([^)]*) \)")
 _REQUIRED_ATTRIBUTE = re.compile(r"The attribute '([^']*)' is required")
 _CLARK = re.compile(r"\{([^}]*)\}(.*)")
 
-_KP_NS = "urn:jamsostek-channels:kantorpos:1"
+#: The profile's namespaces (versions 1 and 2): their elements are named by local name alone.
+_KP_NS = frozenset({"urn:jamsostek-channels:kantorpos:1", "urn:jamsostek-channels:kantorpos:2"})
 _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 
 #: libxml2 error type -> what it means, in words that never include the value.
@@ -357,7 +358,7 @@ def _name(clark: str) -> str:
     if match is None:
         return echo(clark)
     namespace, local = match[1], echo(match[2])
-    if namespace == _KP_NS:
+    if namespace in _KP_NS:
         return local
     if namespace == _SOAP_NS:
         return f"soap:{local}"
@@ -375,7 +376,7 @@ def _local_name(element: etree._Element) -> str:
     name = echo(local)
     if namespace == _SOAP_NS:
         return f"soap:{name}"
-    return name if namespace == _KP_NS else f"other:{name}"
+    return name if namespace in _KP_NS else f"other:{name}"
 
 
 def _located(document: etree._Element, path: str | None) -> str | None:

@@ -51,7 +51,12 @@ from jamsostek_channels.channel import (
     SettlementRecord,
 )
 from jamsostek_channels.converters import unstructure
-from jamsostek_channels.errors import CapabilityRefused, HostDeclined, MalformedMessage
+from jamsostek_channels.errors import (
+    CapabilityRefused,
+    HostDeclined,
+    MalformedMessage,
+    ReferenceConflict,
+)
 from jamsostek_channels.journal import Journal
 from jamsostek_channels.model import CoverageState, Payer
 from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
@@ -333,9 +338,15 @@ class SnapAdapter:
         body = codec.encode_status_request(
             codec.status_request_for(request, partner_service_id=self.profile.partner_service_id)
         )
-        response = self._call(
-            ServiceCode.STATUS, codec.STATUS_PATH, body, reference=request.reference
-        )
+        try:
+            response = self._call(
+                ServiceCode.STATUS, codec.STATUS_PATH, body, reference=request.reference
+            )
+        except HostDeclined as declined:
+            if declined.code == "host.conflict":
+                # 404xx18: the biller holds another payment under this reference.
+                raise ReferenceConflict(request.reference, code="payment.mismatch") from None
+            raise
         decoded = codec.decode_status_response(response.body)
         code = decoded.response_code
         if code.http == 404 and code.case == "01":
@@ -345,6 +356,10 @@ class SnapAdapter:
         data = decoded.virtual_account
         if data is None:
             raise MalformedMessage("message.malformed", {"reason": "no virtualAccountData"})
+        if not _same_payment(request, data):
+            # Another payment under our reference (another instance, a rebuilt journal): not
+            # "still open" (stuck forever) and not "not found" (paid again), never a receipt.
+            raise ReferenceConflict(request.reference, code="payment.mismatch")
         return self._result(request, code, data.payment_flag_status, data)
 
     def _result(
@@ -383,3 +398,17 @@ class SnapAdapter:
         raise CapabilityRefused(
             "capability.operation", {"channel": self.name, "operation": "reverse"}
         )
+
+
+def _same_payment(request: PaymentRequest, data: codec.SnapStatusData) -> bool:
+    """Whether a status answer describes the payment we journaled: its customer, and the
+    months and amount wherever the answer states them."""
+    if data.customer_no.strip() != request.customer.value:
+        return False
+    periods = tuple(bill.period for bill in data.bill_details)
+    if periods and periods != request.periods:
+        return False
+    return all(
+        amount is None or amount == request.amount
+        for amount in (data.paid_amount, data.total_amount)
+    )

@@ -250,6 +250,12 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "host.not_found": ("Transaksi tidak ditemukan.", "Transaction not found."),
     "host.busy": ("Terlalu banyak permintaan; coba lagi.", "Too many requests; try again."),
+    "host.stale_request": (
+        "Waktu kirim permintaan terlalu jauh dari jam host (periksa jam perangkat); tidak"
+        " diproses.",
+        "The request's send time is too far from the host's clock (check the device's clock);"
+        " not processed.",
+    ),
     "host.error": (
         "Gangguan pada sistem tujuan ({code}).",
         "The other side reported an error ({code}).",

@@ -24,11 +24,14 @@ Behaviour worth knowing:
   inquiry does not know who will pay, so it prices the bills for a self-paying participant; the
   payment is priced again with *its* payer (APBN and APBD payers get no PP 50/2025 discount),
   and an amount that does not match that price is declined with ``host.amount_mismatch``.
-* **Payments** are idempotent on ``(channel, reference)``: a repeat with the same customer,
-  months and amount returns the original result (same host reference and time, also when it was
-  reversed since); the same reference with other parameters is ``host.conflict``. Only applied
-  payments are remembered: a declined one leaves nothing behind, so its reference may be used
-  again and its status is ``NOT_FOUND``.
+* **Payments** are idempotent on ``(channel, scope, reference)``, as a real host keys them: a
+  reference is unique only within its *scope*, which the channel's gateway names (the post
+  office for Kantor Pos, the partner id for SNAP; ``""`` by default), so two offices may use
+  one reference for two customers and get two payments. A repeat with the same customer,
+  months and amount returns the original result (same host reference and time, also when it
+  was reversed since); the same reference with other parameters is ``host.conflict``. Only
+  applied payments are remembered: a declined one leaves nothing behind, so its reference may
+  be used again and its status is ``NOT_FOUND``.
 * **Reversals** are allowed within ``reversal_window`` (``"same-day"``: the payment's WIB date;
   ``"any"``: no time limit; ``"never"``) and only while no later month has been paid.
 * **Seeded months** (:meth:`FakeHost.seed`) count as paid and appear in :meth:`FakeHost.history`
@@ -127,7 +130,7 @@ class LedgerEntry:
     """One movement of money at the host: a payment applied, or a reversal of one.
 
     ``amount`` is always positive; a reversal entry cancels the payment with the same
-    ``(channel, reference)``.
+    ``(channel, scope, reference)``.
     """
 
     kind: Literal["payment", "reversal"]
@@ -138,6 +141,7 @@ class LedgerEntry:
     periods: tuple[YearMonth, ...]
     amount: int
     at: dt.datetime
+    scope: str = ""  #: where the reference is unique (an office, a partner id; see the docstring)
 
 
 @attrs.frozen
@@ -174,6 +178,7 @@ class _Member:
 @attrs.define
 class _Payment:
     channel: str
+    scope: str
     reference: str
     host_reference: str
     nik: str = attrs.field(repr=_nik.mask)
@@ -283,7 +288,7 @@ class FakeHost:
         self._challenges: dict[str, _Challenge] = {}
         self._challenge_refs: dict[tuple[str, str], str] = {}
         self._inquiries: dict[str, _InquiryRecord] = {}
-        self._payments: dict[tuple[str, str], _Payment] = {}
+        self._payments: dict[tuple[str, str, str], _Payment] = {}  # (channel, scope, reference)
         self._ledger: list[LedgerEntry] = []
         self._mandates: dict[str, _Mandate] = {}
         self._sequences: dict[str, int] = {}
@@ -662,8 +667,8 @@ class FakeHost:
                 admin_fee=0,
             )
 
-    def pay(self, channel: str, request: PaymentRequest) -> PaymentResult:
-        """Apply a payment once per ``(channel, request.reference)``.
+    def pay(self, channel: str, request: PaymentRequest, *, scope: str = "") -> PaymentResult:
+        """Apply a payment once per ``(channel, scope, request.reference)``.
 
         The months must be exactly the next unpaid ones, in order, and the amount the price of
         those months for this payer. Declines: ``host.conflict`` (the reference was used with
@@ -673,7 +678,7 @@ class FakeHost:
         ``host.amount_mismatch``. More than ``max_months`` months (or none): InvalidInput.
         """
         with self._lock:
-            return self._pay(channel, request)
+            return self._pay(channel, request, scope)
 
     def _same_payment(self, record: _Payment, request: PaymentRequest) -> bool:
         if tuple(request.periods) != record.periods or request.amount != record.amount:
@@ -683,8 +688,8 @@ class FakeHost:
         member = self._lookup(request.customer)
         return member is not None and member.participant.nik == record.nik
 
-    def _pay(self, channel: str, request: PaymentRequest) -> PaymentResult:
-        key = (channel, request.reference)
+    def _pay(self, channel: str, request: PaymentRequest, scope: str = "") -> PaymentResult:
+        key = (channel, scope, request.reference)
         record = self._payments.get(key)
         if record is not None:
             if self._same_payment(record, request):
@@ -713,6 +718,7 @@ class FakeHost:
         nik = member.participant.nik
         record = _Payment(
             channel=channel,
+            scope=scope,
             reference=request.reference,
             host_reference=f"BPJS{self._next('payment'):012d}",
             nik=nik,
@@ -737,19 +743,30 @@ class FakeHost:
                 periods=periods,
                 amount=record.amount,
                 at=now,
+                scope=scope,
             )
         )
         return record.result()
 
-    def payment_status(self, channel: str, reference: str) -> PaymentResult:
-        """APPLIED or REVERSED with the payment's details, or NOT_FOUND (nothing applied)."""
+    def payment_status(self, channel: str, reference: str, *, scope: str = "") -> PaymentResult:
+        """APPLIED or REVERSED with the payment's details, or NOT_FOUND (nothing applied in
+        this scope under that reference)."""
         with self._lock:
-            record = self._payments.get((channel, reference))
+            record = self._payments.get((channel, scope, reference))
             if record is None:
                 return PaymentResult(reference=reference, state=PaymentState.NOT_FOUND)
             return record.result()
 
-    def reverse(self, channel: str, reference: str) -> ReversalResult:
+    def payment_customer(
+        self, channel: str, reference: str, *, scope: str = ""
+    ) -> CustomerId | None:
+        """The customer id a payment was made with, or None: for gateways whose status answer
+        names the customer."""
+        with self._lock:
+            record = self._payments.get((channel, scope, reference))
+            return None if record is None else record.customer
+
+    def reverse(self, channel: str, reference: str, *, scope: str = "") -> ReversalResult:
         """Undo an applied payment: its months become unpaid again.
 
         NOT_FOUND when nothing was applied; REVERSED (again, without a second ledger entry) when
@@ -757,8 +774,7 @@ class FakeHost:
         later month has been paid.
         """
         with self._lock:
-            key = (channel, reference)
-            record = self._payments.get(key)
+            record = self._payments.get((channel, scope, reference))
             if record is None:
                 return ReversalResult(reference=reference, state=ReversalState.NOT_FOUND)
             if record.reversed_at is not None:
@@ -785,6 +801,7 @@ class FakeHost:
                     periods=record.periods,
                     amount=record.amount,
                     at=now,
+                    scope=scope,
                 )
             )
             return ReversalResult(reference=reference, state=ReversalState.REVERSED)
@@ -887,7 +904,7 @@ class FakeHost:
                 if not mandate.active:
                     continue
                 reference = f"AD-{mandate.mandate_id}-{_month_text(month)}"
-                done = self._payments.get((mandate.channel, reference))
+                done = self._payments.get((mandate.channel, "", reference))
                 if done is not None:
                     results.append(done.result())
                     continue
@@ -922,14 +939,19 @@ class FakeHost:
 
     # Reports ------------------------------------------------------------------------------
 
-    def settlement(self, channel: str, day: dt.date) -> tuple[SettlementRecord, ...]:
-        """Every payment applied through ``channel`` on WIB date ``day`` (REVERSED if it was)."""
+    def settlement(
+        self, channel: str, day: dt.date, *, scope: str | None = None
+    ) -> tuple[SettlementRecord, ...]:
+        """Every payment applied through ``channel`` on WIB date ``day`` (REVERSED if it was);
+        only those of ``scope`` when it is given."""
         with self._lock:
             records = sorted(
                 (
                     r
                     for r in self._payments.values()
-                    if r.channel == channel and r.paid_at.date() == day
+                    if r.channel == channel
+                    and r.paid_at.date() == day
+                    and (scope is None or r.scope == scope)
                 ),
                 key=lambda r: (r.paid_at, r.host_reference),
             )
@@ -975,13 +997,16 @@ class FakeHost:
                 paid=frozenset(m for m in member.months if m >= member.registered),
             )
 
-    def applied_references(self, channel: str) -> set[str]:
-        """The references of the payments through ``channel`` that stand applied (not reversed)."""
+    def applied_references(self, channel: str, *, scope: str | None = None) -> set[str]:
+        """The references of the payments through ``channel`` (in ``scope``, when given) that
+        stand applied (not reversed)."""
         with self._lock:
             return {
                 r.reference
                 for r in self._payments.values()
-                if r.channel == channel and r.reversed_at is None
+                if r.channel == channel
+                and r.reversed_at is None
+                and (scope is None or r.scope == scope)
             }
 
 

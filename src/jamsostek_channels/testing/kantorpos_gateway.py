@@ -25,6 +25,12 @@ Answers:
   HTTP 500, never a crash; a ``Content-Type`` other than ``text/xml``, or a SOAPAction that
   does not name the Body's operation, is ``30`` too;
 * an office the profile does not accept, or a teller id not of its format: ``05``;
+* **versions**: requests of version 1 and 2 are both served, each answered (Faults too) in its
+  own version; a version 2 request whose ``sentAt`` is more than ``tolerance`` (5 minutes)
+  from the host's clock is a Fault ``93`` (nothing processed), so a request held in the network
+  cannot arrive after the sender's settle window;
+* references are unique **per office**: payments, declines, status, reversals and the
+  settlement file are all keyed by office + reference, as the host keys them;
 * host refusals are Faults with the code the profile maps the host's error to (``14``, ``101``,
   ``102``, ``103``, ...), input the rules refuse is ``30`` naming the fields (never values);
 * **pay**: the host's decision, recorded under the reference: ``APPLIED``, or ``DECLINED`` with
@@ -32,7 +38,8 @@ Answers:
   the same answer, and its status is ``DECLINED``); the same reference with other content is a
   Fault ``94``. An amount over the profile's ``max_amount`` is declined ``51``, an admin fee
   other than the profile's schedule ``13``;
-* **status**: ``APPLIED``/``REVERSED``/``DECLINED``/``NOT_FOUND``; a planned
+* **status**: ``APPLIED``/``REVERSED``/``DECLINED``/``NOT_FOUND``, in version 2 with the
+  customer, office and teller of the payment found; a planned
   :attr:`~jamsostek_channels.testing.wire.FaultKind.PENDING` fault whose ``match`` is in the
   request answers ``PENDING`` (``09``);
 * **reverse**: ``REVERSED``, ``NOT_FOUND`` (``25``) or ``REFUSED`` (``76``; ``13`` when the
@@ -85,10 +92,13 @@ from jamsostek_channels.adapters.kantorpos.types import (
     ReversalStatus,
     SettlementStatus,
     TransactionStatus,
+    lowest_major,
     operation_of,
 )
+from jamsostek_channels.adapters.kantorpos.wire import NAMESPACES
 from jamsostek_channels.adapters.kantorpos.xmlsafe import malformed
 from jamsostek_channels.channel import (
+    CustomerId,
     Inquiry,
     OtpChallenge,
     PaymentRequest,
@@ -105,6 +115,7 @@ from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import Faults, Gateway, Router, WireRequest, WireResponse
 
 __all__ = [
+    "DEFAULT_TOLERANCE",
     "SANDBOX_OFFICE",
     "SANDBOX_TELLER",
     "KantorPosGateway",
@@ -122,6 +133,9 @@ __all__ = [
 #: The office and teller the sandbox's info file gives a client (reference profile values).
 SANDBOX_OFFICE = "40115"
 SANDBOX_TELLER = "LKT01"
+#: How far a version 2 request's ``sentAt`` may be from the host's clock (either way). The
+#: profile's ``settle_window_seconds`` (360) is this plus a minute for the clocks' skew.
+DEFAULT_TOLERANCE = dt.timedelta(minutes=5)
 
 _XML_HEADERS: Mapping[str, str] = {"content-type": CONTENT_TYPE}
 _FILE_HEADERS: Mapping[str, str] = {"content-type": "application/xml; charset=utf-8"}
@@ -133,6 +147,12 @@ class _Declined:
 
     content: tuple[object, ...]
     result: PaymentResult
+
+    @property
+    def customer(self) -> CustomerId:
+        customer = self.content[0]
+        assert isinstance(customer, CustomerId)
+        return customer
 
 
 def _content(message: PosPaymentRequest) -> tuple[object, ...]:
@@ -168,8 +188,12 @@ class KantorPosGateway:
         faults: Faults | None = None,
         office: str = SANDBOX_OFFICE,
         teller: str = SANDBOX_TELLER,
+        tolerance: dt.timedelta = DEFAULT_TOLERANCE,
     ) -> None:
+        if tolerance <= dt.timedelta(0):
+            raise ValueError("tolerance must be positive")
         self.host = host
+        self.tolerance = tolerance
         self.profile = profile or load_profile("kantorpos")
         if not self.profile.accepts_office(office) or not self.profile.accepts_teller(teller):
             raise ValueError("the sandbox office and teller must be ones the profile accepts")
@@ -196,9 +220,11 @@ class KantorPosGateway:
     def reset(self) -> None:
         """Forget the wire-level state (the host's own state is the host's)."""
         with self._lock:
-            self._counters: dict[str, tuple[str, str]] = {}  # reference -> (office, teller)
-            self._declined: dict[str, _Declined] = {}
-            self._reversed_at: dict[str, dt.datetime] = {}
+            # A reference is unique per office (the host keys payments by office + reference),
+            # so everything here is keyed by (office, reference) too.
+            self._tellers: dict[tuple[str, str], str] = {}
+            self._declined: dict[tuple[str, str], _Declined] = {}
+            self._reversed_at: dict[tuple[str, str], dt.datetime] = {}
             self._host_state = _host_state(self.host)
 
     def __repr__(self) -> str:
@@ -231,21 +257,32 @@ class KantorPosGateway:
     # SOAP ---------------------------------------------------------------------------------
 
     def _fault(
-        self, error: JamsostekError, reference: str | None, *, status: int = 500
+        self, error: JamsostekError, reference: str | None, *, status: int = 500, major: int = 1
     ) -> WireResponse:
         if isinstance(error, InvalidInput):
             fields = ", ".join(sorted({p.field for p in error.problems}))[:200]
             error = malformed(f"refused by the rules ({fields or 'input'})")
         fault = fault_for(error, codes=self.profile.response_codes, reference=reference)
-        return WireResponse(status, codec.encode_fault(fault), _XML_HEADERS)
+        return WireResponse(status, codec.encode_fault(fault, major=major), _XML_HEADERS)
+
+    def _check_sent_at(self, message: Any) -> None:
+        """A version 2 request's send time must be within the tolerance of the host's clock:
+        an older one may have been held in the network past the sender's settle window."""
+        sent_at = message.sent_at
+        if sent_at is not None and abs(self.host.now() - sent_at) > self.tolerance:
+            raise HostDeclined("host.stale_request")
 
     def _soap(self, request: WireRequest) -> WireResponse:
         reference: str | None = None
+        # Answer in the request's version; one that could not be read, in the version its
+        # bytes name (a version 1 counter must be able to read its Fault).
+        major = 2 if NAMESPACES[2].encode() in request.body else 1
         try:
             if not request.header("content-type").lower().startswith("text/xml"):
                 raise malformed("the Content-Type must be text/xml; charset=utf-8")
             message = codec.decode_request(request.body, limits=self.profile.message_limits)
             reference = getattr(message, "reference", None)
+            major = lowest_major(message)  # version 2 requests carry sentAt (the XSD says so)
             operation = operation_of(message)
             if self.profile.operation_for(request.header("soapaction")) != operation:
                 raise malformed(
@@ -255,10 +292,11 @@ class KantorPosGateway:
                 raise HostDeclined("host.rejected", {"code": "office"})
             if not self.profile.accepts_teller(message.teller):
                 raise HostDeclined("host.rejected", {"code": "teller"})
+            self._check_sent_at(message)
             answer = self._handlers[operation](request, message)
         except JamsostekError as error:
-            return self._fault(error, reference)
-        return WireResponse(200, codec.encode(answer), _XML_HEADERS)
+            return self._fault(error, reference, major=major)
+        return WireResponse(200, codec.encode(answer, major=major), _XML_HEADERS)
 
     def _register(
         self, request: WireRequest, message: PosRegistrationRequest
@@ -290,7 +328,8 @@ class KantorPosGateway:
 
     def _pay(self, request: WireRequest, message: PosPaymentRequest) -> PosPaymentResponse:
         codes = self.profile.response_codes
-        declined = self._declined.get(message.reference)
+        key = (message.office, message.reference)
+        declined = self._declined.get(key)
         if declined is not None:
             if declined.content != _content(message):
                 raise HostDeclined("host.conflict")
@@ -308,7 +347,7 @@ class KantorPosGateway:
             repeat=message.repeat,
         )
         try:
-            result = self._apply(payment)
+            result = self._apply(payment, message.office)
         except HostDeclined as error:
             if error.code == "host.conflict":
                 raise  # not a decision about this payment: a Fault (94)
@@ -318,46 +357,58 @@ class KantorPosGateway:
                 amount=message.amount,
                 host_code=codes.code_for(error.code),
             )
-            self._declined[message.reference] = _Declined(_content(message), result)
+            self._declined[key] = _Declined(_content(message), result)
             return payment_response_for(result, codes=codes)
-        self._counters.setdefault(message.reference, (message.office, message.teller))
+        self._tellers.setdefault(key, message.teller)
         if result.state is PaymentState.REVERSED:  # a repeat answers the first answer
             result = attrs.evolve(result, state=PaymentState.APPLIED)
         return payment_response_for(result, codes=codes)
 
-    def _apply(self, payment: PaymentRequest) -> PaymentResult:
+    def _apply(self, payment: PaymentRequest, office: str) -> PaymentResult:
         capabilities = self.profile.capabilities
-        known = self.host.payment_status(self.channel, payment.reference)
+        known = self.host.payment_status(self.channel, payment.reference, scope=office)
         if known.state is PaymentState.NOT_FOUND:  # checks for a new payment only
             if capabilities.max_amount is not None and payment.amount > capabilities.max_amount:
                 raise HostDeclined("host.limit_exceeded")
             if payment.admin_fee != capabilities.admin_fee.fee_for(payment.amount):
                 raise HostDeclined("host.amount_mismatch")
-        return self.host.pay(self.channel, payment)
+        return self.host.pay(self.channel, payment, scope=office)
 
     def _status(self, request: WireRequest, message: PosStatusRequest) -> PosStatusResponse:
         codes = self.profile.response_codes
         if self.faults.pending(request):
             pending = PaymentResult(reference=message.reference, state=PaymentState.PENDING)
             return status_response_for(pending, codes=codes)
-        result = self.host.payment_status(self.channel, message.reference)
-        declined = self._declined.get(message.reference)
+        key = (message.office, message.reference)
+        result = self.host.payment_status(self.channel, message.reference, scope=message.office)
+        customer = self.host.payment_customer(self.channel, message.reference, scope=message.office)
+        teller = self._tellers.get(key)
+        declined = self._declined.get(key)
         if result.state is PaymentState.NOT_FOUND and declined is not None:
             result = declined.result
-        return status_response_for(result, codes=codes)
+            customer = declined.customer
+        found = result.state is not PaymentState.NOT_FOUND
+        return status_response_for(
+            result,
+            codes=codes,
+            customer=customer,
+            office=message.office if found else None,
+            teller=teller,
+        )
 
     def _reverse(self, request: WireRequest, message: PosReversalRequest) -> PosReversalResponse:
         codes = self.profile.response_codes
-        known = self.host.payment_status(self.channel, message.reference)
+        key = (message.office, message.reference)
+        known = self.host.payment_status(self.channel, message.reference, scope=message.office)
         if known.state is not PaymentState.NOT_FOUND and known.amount != message.amount:
             refused = ReversalResult(
                 message.reference, ReversalState.REFUSED, codes.code_for("host.amount_mismatch")
             )
             return reversal_response_for(refused, codes=codes)
-        result = self.host.reverse(self.channel, message.reference)
+        result = self.host.reverse(self.channel, message.reference, scope=message.office)
         reversed_at = None
         if result.state is ReversalState.REVERSED:
-            reversed_at = self._reversed_at.setdefault(message.reference, self.host.now())
+            reversed_at = self._reversed_at.setdefault(key, self.host.now())
         return reversal_response_for(result, codes=codes, reversed_at=reversed_at)
 
     # The settlement file ------------------------------------------------------------------
@@ -367,19 +418,16 @@ class KantorPosGateway:
         channel that day, in the order taken)."""
         with self._lock:
             records = []
-            for record in self.host.settlement(self.channel, day):
-                taken_by = self._counters.get(record.reference)
-                if taken_by is None or taken_by[0] != office:
-                    continue
+            for record in self.host.settlement(self.channel, day, scope=office):
+                key = (office, record.reference)
                 line = settlement_file_for(
                     (record,), office=office, business_date=day, generated_at=record.paid_at
                 ).records[0]
                 reversed_at = (
-                    self._reversed_at.get(record.reference)
-                    if line.state is SettlementStatus.REVERSED
-                    else None
+                    self._reversed_at.get(key) if line.state is SettlementStatus.REVERSED else None
                 )
-                records.append(attrs.evolve(line, teller=taken_by[1], reversed_at=reversed_at))
+                teller = self._tellers.get(key)
+                records.append(attrs.evolve(line, teller=teller, reversed_at=reversed_at))
             return PosSettlementFile(
                 office=office,
                 business_date=day,
@@ -473,16 +521,29 @@ def payment_response_for(result: PaymentResult, *, codes: ResponseCodes) -> PosP
     )
 
 
-def status_response_for(result: PaymentResult, *, codes: ResponseCodes) -> PosStatusResponse:
-    """Server side: the answer to ``status``."""
+def status_response_for(
+    result: PaymentResult,
+    *,
+    codes: ResponseCodes,
+    customer: CustomerId | None = None,
+    office: str | None = None,
+    teller: str | None = None,
+) -> PosStatusResponse:
+    """Server side: the answer to ``status``; ``customer``, ``office`` and ``teller`` name the
+    payment found (version 2 carries them, version 1 leaves them out)."""
     return PosStatusResponse(
         reference=result.reference,
         status=TransactionStatus(result.state.name),
         response_code=_result_code(result, codes),
         host_reference=result.host_reference,
         periods=result.periods,
-        amount=None if result.state is PaymentState.NOT_FOUND else result.amount,
+        amount=None
+        if result.state in (PaymentState.NOT_FOUND, PaymentState.PENDING)
+        else result.amount,
         paid_at=result.paid_at,
+        customer=customer,
+        office=office,
+        teller=teller,
     )
 
 

@@ -67,7 +67,9 @@ first three digits; bodies are compact JSON):
   (400 25 02).
 * **Status**: found by ``additionalInfo.referenceNo``, ``paymentRequestId`` or
   ``inquiryRequestId``; applied 2002600 with ``paymentFlagStatus`` 00, reversed 2002600 with 01,
-  unknown (or another customer's) 4042601 *Transaction Not Found*. A planned
+  unknown 4042601 *Transaction Not Found*; another customer's payment under the reference
+  4042618 (inconsistent request: nothing of it is shown, and "not found" would invite a second
+  payment under the reference). A planned
   :attr:`~jamsostek_channels.testing.wire.FaultKind.PENDING` fault answers HTTP 202
   ``2022600`` *Request In Progress* **without** ``virtualAccountData`` (no final flag: SNAP's
   "02" means timed out, which this is not).
@@ -387,6 +389,11 @@ class SnapBiller:
         return f"<SnapBiller {self.profile.name} at {self.base_path or '/'}>"
 
     # Public surface -----------------------------------------------------------------------
+
+    @property
+    def scope(self) -> str:
+        """Where a reference is unique at the host: the partner (``X-PARTNER-ID``)."""
+        return self.credentials.partner_id
 
     @property
     def base_path(self) -> str:
@@ -740,7 +747,7 @@ class SnapBiller:
                 repeat=decoded.flag_advise,
             )
             try:
-                result = self.host.pay(self.profile.name, payment)
+                result = self.host.pay(self.profile.name, payment, scope=self.scope)
             except InvalidInput as error:
                 raise _field_error(error) from None
         except HostDeclined as error:
@@ -895,12 +902,14 @@ class SnapBiller:
                     candidates.append(mapped)
                 candidates.append(request_id)
         for reference in dict.fromkeys(candidates):
-            result = self.host.payment_status(self.profile.name, reference)
+            result = self.host.payment_status(self.profile.name, reference, scope=self.scope)
             if result.state is PaymentState.NOT_FOUND:
                 continue
             paid = self._payments.get(result.reference)
             if paid is not None and not self._same_person(paid.customer, customer):
-                return None  # another customer's payment: not found for this one
+                # Another customer's payment under this reference: "not found" would invite a
+                # second payment, the payment itself would show a stranger's: 404xx18.
+                raise HostDeclined("host.conflict")
             return result
         return None
 
@@ -990,7 +999,9 @@ class SnapBiller:
         return self._extension(
             request,
             ServiceCode.SETTLEMENT,
-            lambda: extensions.write_settlement(self.host.settlement(self.profile.name, day)),
+            lambda: extensions.write_settlement(
+                self.host.settlement(self.profile.name, day, scope=self.scope)
+            ),
         )
 
 

@@ -1,0 +1,178 @@
+"""One reference, two payments (issue 10): a reference is unique only within its scope (an
+office at Kantor Pos, a partner at SNAP), and a status answer is accepted only when it is the
+whole payment the journal holds: customer, months, amount, and office/teller where the
+channel has them. Anything else is ``ReferenceConflict(code="payment.mismatch")``, never a
+receipt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import cast
+
+import pytest
+
+from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter
+from jamsostek_channels.adapters.kantorpos.profile import load_profile
+from jamsostek_channels.channel import CustomerId, PaymentRequest, PaymentState
+from jamsostek_channels.client import Client
+from jamsostek_channels.clock import JAKARTA
+from jamsostek_channels.errors import ReferenceConflict
+from jamsostek_channels.journal import Journal
+from jamsostek_channels.model import CoverageState, Payer
+from jamsostek_channels.testing.kantorpos_gateway import SANDBOX_OFFICE
+from jamsostek_channels.testing.sandbox import Sandbox
+
+NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=JAKARTA)
+OTHER_OFFICE = "40000"
+
+
+class Clock:
+    def __init__(self, start: dt.datetime = NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def payable(sandbox: Sandbox) -> list[str]:
+    return [
+        p["nik"]
+        for p in sandbox.demo_participants
+        if sandbox.host.coverage(p["nik"]).state is not CoverageState.LAPSED
+    ]
+
+
+# Kantor Pos: two offices, one reference ----------------------------------------------------
+
+
+@pytest.fixture
+def kp_sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(seed=11, clock=Clock(), channels=("kantorpos",))
+    box.install()
+    yield box
+    box.stop()
+
+
+def office_client(sandbox: Sandbox, office: str) -> Client:
+    """A counter of ``office`` with its own journal, on the sandbox's clock."""
+    clock = sandbox.host.now
+    journal = Journal(":memory:", clock=clock)
+    adapter = KantorPosAdapter(
+        load_profile("kantorpos"),
+        base_url=sandbox.base_url + "/kantorpos",
+        journal=journal,
+        office=office,
+        teller="LKT01",
+        clock=clock,
+    )
+    return Client(adapter, journal=journal, clock=clock, agent_id="LKT01", sleep=lambda s: None)
+
+
+def test_two_offices_may_use_one_reference_for_two_customers(kp_sandbox: Sandbox) -> None:
+    first_nik, second_nik = payable(kp_sandbox)[:2]
+    here = office_client(kp_sandbox, SANDBOX_OFFICE)
+    there = office_client(kp_sandbox, OTHER_OFFICE)
+    try:
+        mine = here.pay(first_nik, months=1, reference="KP-0001")
+        theirs = there.pay(second_nik, months=1, reference="KP-0001")
+        assert theirs.host_reference != mine.host_reference
+        payments = [e for e in kp_sandbox.host.ledger() if e.kind == "payment"]
+        assert {(e.scope, e.nik) for e in payments} == {
+            (SANDBOX_OFFICE, first_nik),
+            (OTHER_OFFICE, second_nik),
+        }
+        # Status, settlement and reversal stay within each office.
+        assert here.status("KP-0001").host_reference == mine.host_reference
+        assert there.status("KP-0001").host_reference == theirs.host_reference
+        day = NOW.date()
+        assert [r.host_reference for r in here.settlement(day)] == [mine.host_reference]
+        assert [r.host_reference for r in there.settlement(day)] == [theirs.host_reference]
+        assert there.reverse("KP-0001").state.value == "reversed"
+        assert here.status("KP-0001").state is PaymentState.APPLIED
+    finally:
+        here.close()
+        there.close()
+
+
+# SNAP: one reference through a second instance (or a rebuilt journal) -------------------------
+
+
+@pytest.fixture
+def snap_sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(seed=11, clock=Clock(), channels=("linkaja",))
+    box.install()
+    yield box
+    box.stop()
+
+
+def snap_client(sandbox: Sandbox) -> Client:
+    """A LinkAja client with a journal of its own (another instance, or one rebuilt empty)."""
+    return cast(Client, sandbox.client("linkaja", journal=Journal(":memory:"), sleep=_no_sleep))
+
+
+def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def request_for(client: Client, nik: str, reference: str, months: int = 1) -> PaymentRequest:
+    """The request a client would journal for ``nik``, from a real inquiry."""
+    customer = CustomerId.parse(nik)
+    inquiry = client.adapter.inquire(customer, months, client.agent_id)
+    return PaymentRequest(
+        reference=reference,
+        customer=customer,
+        periods=tuple(bill.period for bill in inquiry.bills),
+        amount=inquiry.amount,
+        admin_fee=client.capabilities.admin_fee.fee_for(inquiry.amount),
+        payer=Payer.self_paid(),
+        inquiry_id=inquiry.inquiry_id,
+        requested_at=NOW,
+        agent_id=client.agent_id,
+    )
+
+
+def test_snap_status_of_another_customers_payment_is_a_conflict(snap_sandbox: Sandbox) -> None:
+    first_nik, second_nik = payable(snap_sandbox)[:2]
+    first, second = snap_client(snap_sandbox), snap_client(snap_sandbox)
+    try:
+        first.pay(first_nik, months=1, reference="LA-0001")
+        request = request_for(second, second_nik, "LA-0001")
+        with pytest.raises(ReferenceConflict) as caught:
+            second.adapter.payment_status(request)
+        assert caught.value.problems[0].code == "payment.mismatch"
+        assert caught.value.reference == "LA-0001"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_snap_status_with_other_paid_bills_is_a_conflict(snap_sandbox: Sandbox) -> None:
+    nik = payable(snap_sandbox)[0]
+    first, second = snap_client(snap_sandbox), snap_client(snap_sandbox)
+    try:
+        first.pay(nik, months=1, reference="LA-0002")
+        # The same customer, the same reference, but the next months: another payment.
+        request = request_for(second, nik, "LA-0002", months=3)
+        with pytest.raises(ReferenceConflict) as caught:
+            second.adapter.payment_status(request)
+        assert caught.value.problems[0].code == "payment.mismatch"
+    finally:
+        first.close()
+        second.close()
+
+
+def test_snap_client_never_receipts_or_resends_another_payment(snap_sandbox: Sandbox) -> None:
+    first_nik, second_nik = payable(snap_sandbox)[:2]
+    first, second = snap_client(snap_sandbox), snap_client(snap_sandbox)
+    try:
+        first.pay(first_nik, months=1, reference="LA-0003")
+        before = snap_sandbox.host.ledger()
+        for _ in range(2):  # neither a receipt nor a re-send, however often it is asked
+            with pytest.raises(ReferenceConflict):
+                second.pay(second_nik, months=1, reference="LA-0003")
+        assert snap_sandbox.host.ledger() == before
+    finally:
+        first.close()
+        second.close()
