@@ -96,8 +96,8 @@ def run_recover(args: argparse.Namespace) -> int:
         with Client(adapter, journal=journal, agent_id=agent) as client:
             report = client.recover()
     except (KeyError, ValueError) as error:  # settings missing a field the channel needs
-        detail = {"expected": str(error)[:80]}
-        return _refuse(args, (Problem.of("settings", "field.type", detail),))
+        problem = Problem.of("settings", "field.type", {"expected": str(error)[:80]})
+        return _refuse(args, (problem,))
     except JamsostekError as error:
         return _refuse(args, (Problem("journal", error.code, error.message_id, error.message_en),))
     document: dict[str, Any] = {"channel": args.channel, **_asdict(report)}
@@ -170,7 +170,9 @@ def outbox_document(journal: Any, *, channel: str | None, settle: dt.timedelta) 
                 "next_attempt_at": item.next_attempt_at.isoformat(),
                 "expires_at": item.expires_at.isoformat(),
                 "last_error": item.last_error,
-                "needs_a_person": item.state in (OutboxState.REJECTED, OutboxState.EXPIRED),
+                # refused, expired, or past its expiry though nobody has marked it yet
+                "needs_a_person": item.state in (OutboxState.REJECTED, OutboxState.EXPIRED)
+                or item.expires_at <= now,
             }
         )
     unresolved = []
