@@ -19,6 +19,7 @@ from conftest import TODAY, participant_data
 
 from jamsostek_channels.channel import (
     Adapter,
+    AutoDebitMandate,
     Capabilities,
     CustomerId,
     FeeSchedule,
@@ -44,6 +45,7 @@ from jamsostek_channels.errors import (
     JamsostekError,
     NotDelivered,
     OutcomeUnknown,
+    ReferenceConflict,
 )
 from jamsostek_channels.journal import EntryState, Journal, OutboxState
 from jamsostek_channels.model import CoverageState, Participant, Payer, PayerKind, Program
@@ -119,6 +121,16 @@ class Recording(HostAdapter):
     def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]:
         self.calls["history"] += 1
         return super().history(customer)
+
+    def enrol_autodebit(
+        self, customer: CustomerId, months: int, payer: Payer, reference: str
+    ) -> AutoDebitMandate:
+        self.calls["autodebit"] += 1
+        return super().enrol_autodebit(customer, months, payer, reference)
+
+    def cancel_autodebit(self, mandate_id: str, reference: str) -> AutoDebitMandate:
+        self.calls["autodebit-cancel"] += 1
+        return super().cancel_autodebit(mandate_id, reference)
 
 
 def person(serial: int = 1, **changes: Any) -> Participant:
@@ -542,7 +554,8 @@ def test_an_operation_the_channel_does_not_offer(make: Make, host: FakeHost) -> 
         lambda: client.status("POS-0001"),
         lambda: client.history(NIK),
         lambda: client.settlement(TODAY),
-        lambda: client.enrol_autodebit(NIK),
+        lambda: client.enrol_autodebit(NIK, months=1, reference="AD-1"),
+        lambda: client.cancel_autodebit("MD00000001", reference="ADC-1"),
         lambda: client.register(person(3), reference="REG-1"),
         lambda: client.quote(start=NOV, months=1, participant=person()),
     ):
@@ -1210,14 +1223,188 @@ def test_autodebit_needs_the_first_month_paid(client: Client, host: FakeHost) ->
     newcomer = person(4)
     host.seed(newcomer, registered=NOV)
     with pytest.raises(HostDeclined, match=r"host\.autodebit_unpaid"):
-        client.enrol_autodebit(newcomer.nik)
+        client.enrol_autodebit(newcomer.nik, months=1, reference="AD-1")
     client.pay(newcomer.nik, months=1, reference="FIRST-1")
-    mandate = client.enrol_autodebit(newcomer.nik, months=1)
+    # The declined reference stays declined (journaled); a new one enrols.
+    with pytest.raises(HostDeclined, match=r"host\.autodebit_unpaid"):
+        client.enrol_autodebit(newcomer.nik, months=1, reference="AD-1")
+    mandate = client.enrol_autodebit(newcomer.nik, months=1, reference="AD-2")
     assert mandate.active
     assert mandate.customer == CustomerId.nik(newcomer.nik)
     assert mandate.next_run == DEC.first_day()
-    cancelled = client.cancel_autodebit(mandate.mandate_id)
+    cancelled = client.cancel_autodebit(mandate.mandate_id, reference="ADC-1")
     assert not cancelled.active
+
+
+# Auto-debit mandates: journaled, idempotent on the reference -------------------------------------
+
+
+def transitions(journal: Journal, operation: str, reference: str) -> list[tuple[str | None, str]]:
+    entry = journal.get("direct", operation, reference)
+    assert entry is not None
+    return [
+        (None if t.from_state is None else t.from_state.value, t.to_state.value)
+        for t in journal.history(entry.id)
+    ]
+
+
+def test_a_lost_enrol_answer_retried_with_the_same_reference_makes_one_mandate(
+    make: Make, host: FakeHost, faults: Faults, journal: Journal
+) -> None:
+    client, adapter = make()
+    faults.inject(FaultKind.DROP, match="AD-1")  # the host makes the mandate; the answer is lost
+    with pytest.raises(OutcomeUnknown) as lost:
+        client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    assert lost.value.code == "mandate.unknown"
+    (made,) = host.mandates("direct")
+    entry = journal.get("direct", "autodebit", "AD-1")
+    assert entry is not None
+    assert entry.state is EntryState.UNKNOWN
+    assert entry.lease_owner is None  # released: any caller may resolve it at once
+
+    # Retried: the host keys mandates by (channel, reference) and answers the one it made.
+    mandate = client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    assert mandate == made
+    assert host.mandates("direct") == [made]  # one mandate: one debit a month, not two
+    # Settled: the journal answers, nothing is sent again.
+    assert client.enrol_autodebit(NIK, months=1, reference="AD-1") == made
+    assert adapter.calls["autodebit"] == 2
+    assert transitions(journal, "autodebit", "AD-1") == [
+        (None, "pending"),
+        ("pending", "unknown"),
+        ("unknown", "applied"),
+    ]
+    history = journal.history(entry.id)
+    assert {t.actor for t in history} == {"autodebit"}
+    assert history[-1].why.startswith("resent")
+
+
+def test_the_same_mandate_reference_for_another_mandate_is_a_conflict_and_nothing_is_sent(
+    make: Make, host: FakeHost
+) -> None:
+    client, adapter = make()
+    seed(host, 2)
+    mandate = client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    client.cancel_autodebit(mandate.mandate_id, reference="ADC-1")
+    for other in (
+        lambda: client.enrol_autodebit(person(2).nik, months=1, reference="AD-1"),
+        lambda: client.enrol_autodebit(NIK, months=2, reference="AD-1"),
+        lambda: client.enrol_autodebit(NIK, months=1, reference="AD-1", payer=APBD),
+        lambda: client.cancel_autodebit("MD99999999", reference="ADC-1"),
+    ):
+        with pytest.raises(ReferenceConflict) as conflict:
+            other()
+        assert problem_codes(conflict.value) == [("reference", "journal.conflict")]
+    assert (adapter.calls["autodebit"], adapter.calls["autodebit-cancel"]) == (1, 1)
+    assert host.mandates("direct") == [attrs.evolve(mandate, active=False, next_run=None)]
+
+
+def test_a_mandate_conflict_at_the_host_is_a_journaled_decline(make: Make, host: FakeHost) -> None:
+    # Another journal (another gateway instance) enrolled under AD-1 for one month first.
+    host.enrol_autodebit("direct", CustomerId.nik(NIK), 1, Payer.self_paid(), reference="AD-1")
+    client, adapter = make()
+    with pytest.raises(HostDeclined, match=r"host\.mandate_conflict"):
+        client.enrol_autodebit(NIK, months=2, reference="AD-1")
+    with pytest.raises(HostDeclined, match=r"host\.mandate_conflict"):  # from the journal
+        client.enrol_autodebit(NIK, months=2, reference="AD-1")
+    assert adapter.calls["autodebit"] == 1
+    assert len(host.mandates("direct")) == 1
+
+
+def test_cancel_is_journaled_and_idempotent(
+    make: Make, host: FakeHost, faults: Faults, journal: Journal
+) -> None:
+    client, adapter = make()
+    mandate = client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    faults.inject(FaultKind.DROP, match="ADC-1")
+    with pytest.raises(OutcomeUnknown, match=r"mandate\.unknown"):
+        client.cancel_autodebit(mandate.mandate_id, reference="ADC-1")
+    (stopped,) = host.mandates("direct")
+    assert not stopped.active  # the host did cancel it; only the answer was lost
+    cancelled = client.cancel_autodebit(mandate.mandate_id, reference="ADC-1")
+    assert cancelled == stopped
+    assert client.cancel_autodebit(mandate.mandate_id, reference="ADC-1") == stopped
+    assert adapter.calls["autodebit-cancel"] == 2
+    assert transitions(journal, "autodebit-cancel", "ADC-1") == [
+        (None, "pending"),
+        ("pending", "unknown"),
+        ("unknown", "applied"),
+    ]
+
+
+def test_a_mandate_request_never_delivered_is_sent_again(
+    make: Make, host: FakeHost, faults: Faults, journal: Journal
+) -> None:
+    client, _ = make()
+    faults.inject(FaultKind.RESET, match="AD-1")
+    with pytest.raises(NotDelivered):
+        client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    assert host.mandates("direct") == []
+    mandate = client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    assert host.mandates("direct") == [mandate]
+    entry = journal.get("direct", "autodebit", "AD-1")
+    assert entry is not None
+    assert entry.attempts == 2
+    assert transitions(journal, "autodebit", "AD-1") == [
+        (None, "pending"),
+        ("pending", "not-applied"),
+        ("not-applied", "pending"),
+        ("pending", "applied"),
+    ]
+
+
+def test_a_resend_that_never_arrives_proves_nothing(
+    make: Make, host: FakeHost, faults: Faults, journal: Journal
+) -> None:
+    client, _ = make()
+    faults.inject(FaultKind.DROP, match="AD-1")
+    with pytest.raises(OutcomeUnknown):
+        client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    # The resend is refused at the door: the first send may still have made the mandate (it
+    # did), so the entry stays unknown rather than "not applied".
+    faults.inject(FaultKind.RESET, match="AD-1")
+    with pytest.raises(OutcomeUnknown, match=r"mandate\.unknown"):
+        client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    entry = journal.get("direct", "autodebit", "AD-1")
+    assert entry is not None
+    assert entry.state is EntryState.UNKNOWN
+    (made,) = host.mandates("direct")
+    assert client.enrol_autodebit(NIK, months=1, reference="AD-1") == made
+    assert len(host.mandates("direct")) == 1
+
+
+def test_a_mandate_request_another_caller_holds_is_not_sent(
+    make: Make, host: FakeHost, journal: Journal, clock: Clock
+) -> None:
+    client, adapter = make(client_poll_interval=0.01)
+    record = {
+        "customer": unstructure(CustomerId.nik(NIK)),
+        "months": 1,
+        "payer": unstructure(Payer.self_paid()),
+    }
+    # A live caller of another gateway instance is sending it now.
+    lease = ("OTHER1/1/x", clock.now + dt.timedelta(minutes=2))
+    journal.begin("direct", "autodebit", "AD-1", record, attempt=True, lease=lease)
+    with pytest.raises(OutcomeUnknown, match=r"mandate\.in_progress"):
+        client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    assert adapter.calls["autodebit"] == 0
+    clock.advance(minutes=3)  # its lease expired: the caller died; resolved by resending
+    mandate = client.enrol_autodebit(NIK, months=1, reference="AD-1")
+    assert host.mandates("direct") == [mandate]
+    assert transitions(journal, "autodebit", "AD-1")[-2:] == [
+        ("pending", "unknown"),
+        ("unknown", "applied"),
+    ]
+
+
+def test_a_mandate_reference_is_checked_before_anything_is_sent(make: Make) -> None:
+    client, adapter = make()
+    with pytest.raises(InvalidInput):
+        client.enrol_autodebit(NIK, months=1, reference="AD 1/")
+    with pytest.raises(InvalidInput):
+        client.cancel_autodebit("", reference="ADC-1")
+    assert adapter.calls == Counter()
+    assert client.journal.entries() == []
 
 
 def test_settlement_lists_the_day(client: Client) -> None:

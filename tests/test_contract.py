@@ -138,7 +138,7 @@ def test_same_refusals_before_anything_is_sent(sandbox: Sandbox, channel: str) -
             client.reverse("ANY-1")
     if Operation.AUTODEBIT not in client.capabilities.operations:
         with pytest.raises(CapabilityRefused):
-            client.enrol_autodebit(nik)
+            client.enrol_autodebit(nik, months=1, reference="AD-1")
     assert _ledger(sandbox) == []
 
 

@@ -555,17 +555,17 @@ def test_autodebit_needs_the_first_month_paid(host: FakeHost) -> None:
     host.confirm_registration(challenge.challenge_id, host.last_otp(participant.nik))
     customer = CustomerId.nik(participant.nik)
     with declined("host.autodebit_unpaid") as caught:
-        host.enrol_autodebit("linkaja", customer, 1, SELF)
+        host.enrol_autodebit("linkaja", customer, 1, SELF, reference="AD-1")
     assert caught.value.host_code == "host.autodebit_unpaid"
     host.pay("linkaja", pay_request(customer, (NOV,), host.inquire(customer, 1).amount))
-    mandate = host.enrol_autodebit("linkaja", customer, 1, SELF)
+    mandate = host.enrol_autodebit("linkaja", customer, 1, SELF, reference="AD-1")
     assert mandate.active
     assert mandate.next_run == dt.date(2026, 12, 1)
 
 
 def test_autodebit_runs_monthly_and_a_second_run_pays_nothing(host: FakeHost) -> None:
     participant, customer = seeded(host, paid_through=NOV)
-    mandate = host.enrol_autodebit("linkaja", customer, 1, SELF)
+    mandate = host.enrol_autodebit("linkaja", customer, 1, SELF, reference="AD-1")
     assert host.run_autodebits(TODAY) == []  # December is not due yet
 
     host.set_clock(dt.datetime(2026, 12, 1, 6, 0, tzinfo=JAKARTA))
@@ -582,12 +582,53 @@ def test_autodebit_runs_monthly_and_a_second_run_pays_nothing(host: FakeHost) ->
     assert january.periods == (YearMonth(2027, 1),)
     assert january.amount == price(participant, YearMonth(2027, 1), 1)  # the discount ended
 
-    cancelled = host.cancel_autodebit(mandate.mandate_id)
+    cancelled = host.cancel_autodebit(mandate.mandate_id, channel="linkaja", reference="ADC-1")
     assert (cancelled.active, cancelled.next_run) == (False, None)
     host.set_clock(dt.datetime(2027, 2, 2, 6, 0, tzinfo=JAKARTA))
     assert host.run_autodebits(dt.date(2027, 2, 2)) == []
     with declined("host.not_found"):
-        host.cancel_autodebit("MD-unknown")
+        host.cancel_autodebit("MD-unknown", channel="linkaja", reference="ADC-2")
+
+
+def test_a_mandate_is_keyed_by_channel_and_reference(host: FakeHost) -> None:
+    participant, customer = seeded(host, paid_through=NOV)
+    mandate = host.enrol_autodebit("linkaja", customer, 1, SELF, reference="AD-1")
+    # The same enrolment again (a resend after a lost answer), by NIK or by KPJ: the same one.
+    assert host.enrol_autodebit("linkaja", customer, 1, SELF, reference="AD-1") == mandate
+    kpj = host.participant(participant.nik).kpj  # type: ignore[union-attr]
+    by_kpj = host.enrol_autodebit("linkaja", CustomerId.kpj(kpj), 1, SELF, reference="AD-1")
+    assert by_kpj.mandate_id == mandate.mandate_id
+    assert host.mandates() == [mandate]
+    # The same reference for another mandate: refused, nothing made.
+    for months, payer in ((2, SELF), (1, APBD)):
+        with declined("host.mandate_conflict"):
+            host.enrol_autodebit("linkaja", customer, months, payer, reference="AD-1")
+    # The reference is the channel's: another channel's AD-1 is another mandate.
+    other = host.enrol_autodebit("agen46", customer, 1, SELF, reference="AD-1")
+    assert other.mandate_id != mandate.mandate_id
+    assert host.mandates("linkaja") == [mandate]
+
+    cancelled = host.cancel_autodebit(mandate.mandate_id, channel="linkaja", reference="ADC-1")
+    assert not cancelled.active
+    again = host.cancel_autodebit(mandate.mandate_id, channel="linkaja", reference="ADC-1")
+    assert again == cancelled
+    with declined("host.mandate_conflict"):
+        host.cancel_autodebit(other.mandate_id, channel="linkaja", reference="ADC-1")
+    assert host.mandate(other.mandate_id).active  # type: ignore[union-attr]
+    # A resent enrolment answers the mandate as it stands (cancelled), never a new one.
+    assert host.enrol_autodebit("linkaja", customer, 1, SELF, reference="AD-1") == cancelled
+    assert len(host.mandates()) == 2
+
+
+def test_a_declined_enrolment_leaves_its_reference_free(host: FakeHost) -> None:
+    participant = person()
+    challenge = host.request_registration("linkaja", registration(participant))
+    host.confirm_registration(challenge.challenge_id, host.last_otp(participant.nik))
+    customer = CustomerId.nik(participant.nik)
+    with declined("host.autodebit_unpaid"):
+        host.enrol_autodebit("linkaja", customer, 1, SELF, reference="AD-1")
+    host.pay("linkaja", pay_request(customer, (NOV,), host.inquire(customer, 1).amount))
+    assert host.enrol_autodebit("linkaja", customer, 2, SELF, reference="AD-1").months == 2
 
 
 def test_settlement_for_a_day_includes_the_reversed_payment(host: FakeHost) -> None:

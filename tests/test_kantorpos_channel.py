@@ -239,9 +239,9 @@ def test_open_adapter_builds_it_from_the_info_file(sandbox: Sandbox) -> None:
         with pytest.raises(CapabilityRefused):
             adapter.history(customer)
         with pytest.raises(CapabilityRefused):
-            adapter.enrol_autodebit(customer, 1, Payer.self_paid())
+            adapter.enrol_autodebit(customer, 1, Payer.self_paid(), "AD-1")
         with pytest.raises(CapabilityRefused):
-            adapter.cancel_autodebit("M-1")
+            adapter.cancel_autodebit("M-1", "ADC-1")
     finally:
         adapter.close()
     with pytest.raises(KeyError):

@@ -40,6 +40,7 @@ from jamsostek_channels.errors import (
     AuthenticationFailed,
     CapabilityRefused,
     HostDeclined,
+    InvalidInput,
     MalformedMessage,
     NotDelivered,
     OutcomeUnknown,
@@ -1033,3 +1034,97 @@ def test_snap_has_no_reversal(sandbox: Sandbox, wire: Wire, client: Client) -> N
     with pytest.raises(CapabilityRefused):  # and the adapter on its own, sending nothing
         adapter(client).reverse(cast(Any, None), repeat=False)
     assert len(wire.transactions()) == 2  # the payment's inquiry and the payment
+
+
+# Auto-debit mandates (service 91): idempotent on partnerReferenceNo ---------------------------
+
+ENROL = extensions.AUTODEBIT_ENROL_PATH
+CANCEL = extensions.AUTODEBIT_CANCEL_PATH
+
+
+def test_a_dropped_enrol_answer_retried_with_the_same_reference_makes_one_mandate(
+    sandbox: Sandbox, wire: Wire, client: Client
+) -> None:
+    nik = payable(sandbox)
+    # The biller makes the mandate, then the connection is closed before the answer.
+    sandbox.faults.inject("drop", match="LA-AD-0001")
+    with pytest.raises(OutcomeUnknown) as lost:
+        client.enrol_autodebit(nik, months=1, reference="LA-AD-0001")
+    assert lost.value.code == "mandate.unknown"
+    (made,) = sandbox.host.mandates("linkaja")
+    entry = client.journal.get("linkaja", "autodebit", "LA-AD-0001")
+    assert entry is not None
+    assert entry.state is EntryState.UNKNOWN
+
+    mandate = client.enrol_autodebit(nik, months=1, reference="LA-AD-0001")
+    assert mandate == made
+    assert sandbox.host.mandates("linkaja") == [made]
+    assert client.enrol_autodebit(nik, months=1, reference="LA-AD-0001") == made  # the journal
+    sent = wire.calls(ENROL)
+    assert len(sent) == 2  # the lost one and one resend, under two X-EXTERNAL-IDs
+    assert sent[0].request.header("x-external-id") != sent[1].request.header("x-external-id")
+    assert [e.body["partnerReferenceNo"] for e in sent] == ["LA-AD-0001"] * 2
+    assert sent[1].answer["partnerReferenceNo"] == "LA-AD-0001"
+    assert sent[1].answer["mandateId"] == made.mandate_id
+    entry = client.journal.get("linkaja", "autodebit", "LA-AD-0001")
+    assert entry is not None
+    assert [(t.from_state, t.to_state) for t in client.journal.history(entry.id)] == [
+        (None, EntryState.PENDING),
+        (EntryState.PENDING, EntryState.UNKNOWN),
+        (EntryState.UNKNOWN, EntryState.APPLIED),
+    ]
+
+    # The same reference for two months: refused by the journal, nothing sent.
+    with pytest.raises(InvalidInput, match=r"input\.invalid"):
+        client.enrol_autodebit(nik, months=2, reference="LA-AD-0001")
+    assert len(wire.calls(ENROL)) == 2
+
+
+def test_a_dropped_cancel_answer_retried_cancels_once(
+    sandbox: Sandbox, wire: Wire, client: Client
+) -> None:
+    mandate = client.enrol_autodebit(payable(sandbox), months=1, reference="LA-AD-0001")
+    sandbox.faults.inject("drop", match="LA-ADC-0001")
+    with pytest.raises(OutcomeUnknown):
+        client.cancel_autodebit(mandate.mandate_id, reference="LA-ADC-0001")
+    cancelled = client.cancel_autodebit(mandate.mandate_id, reference="LA-ADC-0001")
+    assert (cancelled.mandate_id, cancelled.active) == (mandate.mandate_id, False)
+    assert client.cancel_autodebit(mandate.mandate_id, reference="LA-ADC-0001") == cancelled
+    assert len(wire.calls(CANCEL)) == 2
+    assert [e.body for e in wire.calls(CANCEL)] == [
+        {"partnerReferenceNo": "LA-ADC-0001", "mandateId": mandate.mandate_id}
+    ] * 2
+
+
+def test_a_mandate_conflict_at_the_biller_is_a_decline_not_an_open_answer(
+    sandbox: Sandbox, wire: Wire, client: Client, clock: Clock
+) -> None:
+    nik = payable(sandbox)
+    client.enrol_autodebit(nik, months=1, reference="LA-AD-0001")
+    # Another gateway instance (its own journal) reuses the reference for two months.
+    other = make_client(sandbox, clock, journal=Journal())
+    with pytest.raises(HostDeclined) as refused:
+        other.enrol_autodebit(nik, months=2, reference="LA-AD-0001")
+    assert (refused.value.code, refused.value.host_code) == ("host.mandate_conflict", "4049118")
+    entry = other.journal.get("linkaja", "autodebit", "LA-AD-0001")
+    assert entry is not None
+    assert entry.state is EntryState.DECLINED
+    assert len(sandbox.host.mandates("linkaja")) == 1
+    other.close()
+
+
+def test_an_answer_for_another_mandate_request_is_not_taken(
+    sandbox: Sandbox, wire: Wire, client: Client
+) -> None:
+    def other_reference(request: WireRequest, response: WireResponse | None) -> WireResponse:
+        assert response is not None
+        body = json.loads(response.body)
+        body["partnerReferenceNo"] = "LA-AD-9999"
+        return WireResponse.json(response.status, json.dumps(body).encode())
+
+    wire.answer(ENROL, other_reference, forward=True)
+    with pytest.raises(OutcomeUnknown):
+        client.enrol_autodebit(payable(sandbox), months=1, reference="LA-AD-0001")
+    entry = client.journal.get("linkaja", "autodebit", "LA-AD-0001")
+    assert entry is not None
+    assert entry.state is EntryState.UNKNOWN

@@ -671,7 +671,7 @@ def test_bni_agen46_limit_and_agent_id(
     assert snap(client.call(PAYMENT, ok))["responseCode"] == "2002500"
     assert len(host.ledger()) == 1
     # auto-debit is not a BNI Agen46 operation
-    enrol = {"customerNo": nik, "months": 1, "payer": {"kind": "self"}}
+    enrol = {"partnerReferenceNo": "AD1", "customerNo": nik, "months": 1, "payer": {"kind": "self"}}
     refused = snap(client.call("/v1.0/bpu/auto-debit/enrol", enrol))
     assert refused["responseCode"] == "4039101"
     assert refused["responseMessage"] == "Feature Not Allowed"
@@ -818,14 +818,27 @@ def test_settlement_history_and_auto_debit(
     unknown = snap(client.call("/v1.0/bpu/history", {"customerNo": UNKNOWN_NIK}))
     assert unknown["responseCode"] == "4049212"
 
-    enrol = {"customerNo": nik, "months": 1, "payer": {"kind": "self"}}
+    enrol = {"partnerReferenceNo": "AD1", "customerNo": nik, "months": 1, "payer": {"kind": "self"}}
     mandate = snap(client.call("/v1.0/bpu/auto-debit/enrol", enrol))
     assert mandate["responseCode"] == "2009100", mandate
     assert mandate["active"] is True
-    cancel = {"mandateId": mandate["mandateId"]}
+    assert mandate["partnerReferenceNo"] == "AD1"
+    # The same partnerReferenceNo (a new X-EXTERNAL-ID): the same mandate, no second one.
+    again = snap(client.call("/v1.0/bpu/auto-debit/enrol", enrol))
+    assert again["mandateId"] == mandate["mandateId"]
+    assert len(host.mandates("linkaja")) == 1
+    # ... and for two months: another mandate under that reference, refused as inconsistent.
+    other = snap(client.call("/v1.0/bpu/auto-debit/enrol", {**enrol, "months": 2}))
+    assert other["responseCode"] == "4049118", other
+    cancel = {"partnerReferenceNo": "ADC1", "mandateId": mandate["mandateId"]}
     cancelled = snap(client.call("/v1.0/bpu/auto-debit/cancel", cancel))
     assert cancelled["active"] is False
-    missing = snap(client.call("/v1.0/bpu/auto-debit/cancel", {"mandateId": "MD404"}))
+    assert cancelled["partnerReferenceNo"] == "ADC1"
+    missing = snap(
+        client.call(
+            "/v1.0/bpu/auto-debit/cancel", {"partnerReferenceNo": "ADC2", "mandateId": "MD404"}
+        )
+    )
     assert missing["responseCode"] == "4049101"
 
 
@@ -1030,7 +1043,12 @@ def _valid_bodies(client: Client) -> dict[str, dict[str, Any]]:
         STATUS: client.status_body(nik, paymentRequestId="PH"),
         "/v1.0/bpu/history": {"customerNo": nik},
         "/v1.0/bpu/settlement": {"date": "2026-11-22"},
-        "/v1.0/bpu/auto-debit/enrol": {"customerNo": nik, "months": 1, "payer": {"kind": "self"}},
+        "/v1.0/bpu/auto-debit/enrol": {
+            "partnerReferenceNo": "ADH",
+            "customerNo": nik,
+            "months": 1,
+            "payer": {"kind": "self"},
+        },
     }
 
 

@@ -350,16 +350,20 @@ def test_the_extension_examples_decode() -> None:
     )
     assert registration.nik_masked == f"{participant['nik'][:4]}********{participant['nik'][12:]}"
 
-    customer, months, _ = extensions.decode_autodebit_enrol(example("autodebit-enrol.request").wire)
+    enrolled, customer, months, _ = extensions.decode_autodebit_enrol(
+        example("autodebit-enrol.request").wire
+    )
     mandate = extensions.read_mandate(
-        extensions.decode_answer(example("autodebit-enrol.response").wire)
+        extensions.decode_answer(example("autodebit-enrol.response").wire), enrolled
     )
     assert (mandate.customer, mandate.months, mandate.active) == (customer, months, True)
-    assert extensions.decode_autodebit_cancel(example("autodebit-cancel.request").wire) == (
-        mandate.mandate_id
+    cancelling, mandate_id = extensions.decode_autodebit_cancel(
+        example("autodebit-cancel.request").wire
     )
+    assert mandate_id == mandate.mandate_id
+    assert cancelling != enrolled  # each request its own idempotency key
     cancelled = extensions.read_mandate(
-        extensions.decode_answer(example("autodebit-cancel.response").wire)
+        extensions.decode_answer(example("autodebit-cancel.response").wire), cancelling
     )
     assert cancelled.active is False
 

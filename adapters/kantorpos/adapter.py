@@ -437,10 +437,12 @@ class KantorPosAdapter:
     def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]:
         raise self._not_offered("history")
 
-    def enrol_autodebit(self, customer: CustomerId, months: int, payer: Payer) -> AutoDebitMandate:
+    def enrol_autodebit(
+        self, customer: CustomerId, months: int, payer: Payer, reference: str
+    ) -> AutoDebitMandate:
         raise self._not_offered("autodebit")
 
-    def cancel_autodebit(self, mandate_id: str) -> AutoDebitMandate:
+    def cancel_autodebit(self, mandate_id: str, reference: str) -> AutoDebitMandate:
         raise self._not_offered("autodebit")
 
 

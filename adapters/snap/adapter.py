@@ -303,15 +303,22 @@ class SnapAdapter:
         )
         return extensions.read_settlement(extensions.decode_answer(response.body), self.name)
 
-    def enrol_autodebit(self, customer: CustomerId, months: int, payer: Payer) -> AutoDebitMandate:
-        body = extensions.encode_autodebit_enrol(customer, months, payer)
-        response = self._call(ServiceCode.AUTODEBIT, extensions.AUTODEBIT_ENROL_PATH, body)
-        return extensions.read_mandate(extensions.decode_answer(response.body))
+    def enrol_autodebit(
+        self, customer: CustomerId, months: int, payer: Payer, reference: str
+    ) -> AutoDebitMandate:
+        # No repeat flag on the wire: partnerReferenceNo alone makes a resend idempotent.
+        body = extensions.encode_autodebit_enrol(customer, months, payer, reference)
+        response = self._call(
+            ServiceCode.AUTODEBIT, extensions.AUTODEBIT_ENROL_PATH, body, reference=reference
+        )
+        return extensions.read_mandate(extensions.decode_answer(response.body), reference)
 
-    def cancel_autodebit(self, mandate_id: str) -> AutoDebitMandate:
-        body = extensions.encode_autodebit_cancel(mandate_id)
-        response = self._call(ServiceCode.AUTODEBIT, extensions.AUTODEBIT_CANCEL_PATH, body)
-        return extensions.read_mandate(extensions.decode_answer(response.body))
+    def cancel_autodebit(self, mandate_id: str, reference: str) -> AutoDebitMandate:
+        body = extensions.encode_autodebit_cancel(mandate_id, reference)
+        response = self._call(
+            ServiceCode.AUTODEBIT, extensions.AUTODEBIT_CANCEL_PATH, body, reference=reference
+        )
+        return extensions.read_mandate(extensions.decode_answer(response.body), reference)
 
     # Payments -------------------------------------------------------------------------------------
 

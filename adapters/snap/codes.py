@@ -252,6 +252,13 @@ SERVICE_CASES: Mapping[tuple[str, int, str], Case] = MappingProxyType(
             "Auto-debit perlu iuran bulan pertama dibayar",
             "host.autodebit_unpaid",
         ),
+        # The host keys mandates by partnerReferenceNo: an inconsistent one names another
+        # mandate and nothing was made or changed, so it is a refusal, not an open answer.
+        (ServiceCode.AUTODEBIT, 404, "18"): Case(
+            "Inconsistent Request",
+            "partnerReferenceNo sudah dipakai untuk mandat lain",
+            "host.mandate_conflict",
+        ),
     }
 )
 
@@ -345,6 +352,7 @@ HOST_ANSWERS: Mapping[str, tuple[int, str]] = MappingProxyType(
         "host.amount_mismatch": (404, "13"),
         "host.bill_paid": (404, "14"),
         "host.conflict": (404, "18"),
+        "host.mandate_conflict": (404, "18"),
         "host.bill_expired": (404, "19"),
         "host.not_found": (404, "01"),
         "host.otp_invalid": (404, "15"),

@@ -43,7 +43,7 @@ from jamsostek_channels.channel import (
     SettlementRecord,
     SettlementState,
 )
-from jamsostek_channels.errors import JamsostekError
+from jamsostek_channels.errors import JamsostekError, MalformedMessage
 from jamsostek_channels.model import Payer, PayerKind, Program
 from jamsostek_channels.period import YearMonth
 
@@ -334,26 +334,45 @@ def read_registration(answer: Answer) -> Registration:
 # -- auto-debit (service 91) ----------------------------------------------------------------------
 
 
-def encode_autodebit_enrol(customer: CustomerId, months: int, payer: Payer) -> bytes:
-    return _dump({"customerNo": customer.value, "months": months, "payer": _payer_json(payer)})
+def encode_autodebit_enrol(
+    customer: CustomerId, months: int, payer: Payer, reference: str
+) -> bytes:
+    """``partnerReferenceNo`` is the idempotency key: the host keys mandates by it, so the same
+    enrolment sent again (after a lost answer) returns the mandate it made, never a second one."""
+    return _dump(
+        {
+            "partnerReferenceNo": reference,
+            "customerNo": customer.value,
+            "months": months,
+            "payer": _payer_json(payer),
+        }
+    )
 
 
-def decode_autodebit_enrol(body: bytes) -> tuple[CustomerId, int, Payer]:
+def decode_autodebit_enrol(body: bytes) -> tuple[str, CustomerId, int, Payer]:
+    """``(reference, customer, months, payer)``."""
     reader = Reader.load(body)
+    reference = reader.text("partnerReferenceNo", max_length=_REFERENCE_MAX)
     customer = _customer(reader, "customerNo")
-    return customer, reader.integer("months", low=1, high=12), _payer(reader, "payer")
+    return reference, customer, reader.integer("months", low=1, high=12), _payer(reader, "payer")
 
 
-def encode_autodebit_cancel(mandate_id: str) -> bytes:
-    return _dump({"mandateId": mandate_id})
+def encode_autodebit_cancel(mandate_id: str, reference: str) -> bytes:
+    return _dump({"partnerReferenceNo": reference, "mandateId": mandate_id})
 
 
-def decode_autodebit_cancel(body: bytes) -> str:
-    return Reader.load(body).text("mandateId", max_length=_ID_MAX)
+def decode_autodebit_cancel(body: bytes) -> tuple[str, str]:
+    """``(reference, mandate id)``."""
+    reader = Reader.load(body)
+    reference = reader.text("partnerReferenceNo", max_length=_REFERENCE_MAX)
+    return reference, reader.text("mandateId", max_length=_ID_MAX)
 
 
-def write_mandate(mandate: AutoDebitMandate) -> dict[str, object]:
+def write_mandate(mandate: AutoDebitMandate, reference: str) -> dict[str, object]:
+    """The answer to an enrolment or a cancellation: ``reference`` is the request's
+    ``partnerReferenceNo``, echoed."""
     return {
+        "partnerReferenceNo": reference,
         "mandateId": mandate.mandate_id,
         "customerNo": mandate.customer.value,
         "months": mandate.months,
@@ -363,8 +382,13 @@ def write_mandate(mandate: AutoDebitMandate) -> dict[str, object]:
     }
 
 
-def read_mandate(answer: Answer) -> AutoDebitMandate:
-    return decode_mandate(answer.reader)
+def read_mandate(answer: Answer, reference: str) -> AutoDebitMandate:
+    """The mandate in an answer to the request sent under ``reference``: an answer that does
+    not echo it is not the answer to that request (:class:`MalformedMessage`)."""
+    reader = answer.reader
+    if reader.text("partnerReferenceNo", max_length=_REFERENCE_MAX) != reference:
+        raise MalformedMessage("message.malformed", {"reason": "partnerReferenceNo not echoed"})
+    return decode_mandate(reader)
 
 
 def decode_mandate(reader: Reader) -> AutoDebitMandate:

@@ -467,13 +467,15 @@ def capture() -> dict[str, str]:
 
             clock.advance(30)
             mark = recorder.mark()
-            mandate = client.enrol_autodebit(payer["nik"], months=1)
+            mandate = client.enrol_autodebit(
+                payer["nik"], months=1, reference="LA-AD-20261123-0001"
+            )
             out["example-autodebit-enrol"] = _exchange(
                 "autodebit-enrol", recorder.one(mark, "/bpu/auto-debit/enrol"), host
             )
             clock.advance(20)
             mark = recorder.mark()
-            client.cancel_autodebit(mandate.mandate_id)
+            client.cancel_autodebit(mandate.mandate_id, reference="LA-ADC-20261123-0001")
             out["example-autodebit-cancel"] = _exchange(
                 "autodebit-cancel", recorder.one(mark, "/bpu/auto-debit/cancel"), host
             )

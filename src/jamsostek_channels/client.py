@@ -93,6 +93,9 @@ _log = logging.getLogger(__name__)
 _PAY = "pay"
 _DEFAULT_DECLINE = "host.rejected"
 _REVERSAL = "reversal"
+#: Journal operations of auto-debit mandates (each its own idempotency namespace).
+_AUTODEBIT = "autodebit"
+_AUTODEBIT_CANCEL = "autodebit-cancel"
 
 
 @attrs.frozen
@@ -326,17 +329,175 @@ class Client:
         return self.adapter.settlement(day)
 
     def enrol_autodebit(
-        self, customer: CustomerId | str, *, months: int = 1, payer: Payer | None = None
+        self,
+        customer: CustomerId | str,
+        *,
+        months: int,
+        reference: str,
+        payer: Payer | None = None,
     ) -> AutoDebitMandate:
-        """Monthly auto-debit; the host refuses it until the first month is paid."""
+        """A monthly auto-debit of ``months`` months; the host refuses it until the first month
+        is paid.
+
+        ``reference`` is the channel's reference for this enrolment and its idempotency key, as
+        in :meth:`pay`: the request is journaled before it is sent, and calling again with the
+        same reference returns the journaled mandate (or its decline) without a second send. A
+        mandate collects every month, so a retried lost answer must never make a second one: one
+        whose answer was lost (:class:`OutcomeUnknown`, ``mandate.unknown``) is resolved by
+        calling again with the same reference, which sends the same enrolment again and the
+        host, keying mandates by (channel, reference), answers the mandate it made, if it made
+        one. The same reference for another customer, month count or payer is
+        :class:`ReferenceConflict`, and nothing is sent."""
         self._require(Operation.AUTODEBIT)
-        return self.adapter.enrol_autodebit(
-            self._customer(customer), self._months(months), payer or Payer.self_paid()
+        _check_reference(reference)
+        parsed = self._customer(customer)
+        count = self._months(months)
+        payer = payer or Payer.self_paid()
+        record = {"customer": unstructure(parsed), "months": count, "payer": unstructure(payer)}
+        return self._mandate(
+            _AUTODEBIT,
+            reference,
+            record,
+            lambda: self.adapter.enrol_autodebit(parsed, count, payer, reference),
         )
 
-    def cancel_autodebit(self, mandate_id: str) -> AutoDebitMandate:
+    def cancel_autodebit(self, mandate_id: str, *, reference: str) -> AutoDebitMandate:
+        """Stop a mandate; journaled and idempotent on ``reference`` as
+        :meth:`enrol_autodebit` is (the same reference for another mandate is
+        :class:`ReferenceConflict`)."""
         self._require(Operation.AUTODEBIT)
-        return self.adapter.cancel_autodebit(mandate_id)
+        _check_reference(reference)
+        if not isinstance(mandate_id, str) or not 1 <= len(mandate_id) <= 64:
+            raise InvalidInput([Problem.of("mandate_id", "field.type", {"expected": "1-64 chars"})])
+        return self._mandate(
+            _AUTODEBIT_CANCEL,
+            reference,
+            {"mandate_id": mandate_id},
+            lambda: self.adapter.cancel_autodebit(mandate_id, reference),
+        )
+
+    def _mandate(
+        self,
+        operation: str,
+        reference: str,
+        record: Mapping[str, Any],
+        send: Callable[[], AutoDebitMandate],
+    ) -> AutoDebitMandate:
+        """Journal a mandate request before sending it, or answer from the journal. The record
+        holds no time and no inquiry, so the journal's own comparison tells the same request
+        from another (:class:`ReferenceConflict`, before anything is sent)."""
+        entry, created = self.journal.begin(
+            self.channel,
+            operation,
+            reference,
+            record,
+            attempt=True,
+            lease=self._lease(),
+            actor=operation,
+        )
+        try:
+            if created:
+                return self._send_mandate(entry, send, resend=False)
+            return self._settle_mandate(entry, send)
+        except StaleEntry as lost:  # another owner moved it: the journal has the word
+            return self._mandate_answer(lost.current)
+
+    def _settle_mandate(
+        self, entry: Entry, send: Callable[[], AutoDebitMandate]
+    ) -> AutoDebitMandate:
+        """A mandate request already journaled: its outcome, or (unsettled) sent again."""
+        operation = entry.operation
+        if entry.state is EntryState.NOT_APPLIED:  # surely never arrived: a new attempt
+            entry = self.journal.attempt(entry.id, lease=self._lease(), actor=operation)
+            return self._send_mandate(entry, send, resend=False)
+        if entry.state not in (EntryState.PENDING, EntryState.UNKNOWN):
+            return self._mandate_answer(entry)
+        if self.journal.held(entry, by_other_than=self.owner):
+            # Another caller is sending it now: wait for its outcome rather than race it.
+            entry = self.journal.wait(
+                entry, owner=self.owner, timeout=self._status_polls * self._poll_interval
+            )
+            if entry.state.final or self.journal.held(entry, by_other_than=self.owner):
+                return self._mandate_answer(entry)
+        entry = self.journal.take_lease(entry.id, *self._lease(), actor=operation)
+        if entry.state is EntryState.PENDING:  # its sender died, or its answer went unrecorded
+            entry = self.journal.transition(
+                entry.id,
+                EntryState.UNKNOWN,
+                owner=self.owner,
+                actor=operation,
+                why="sender's lease expired",
+            )
+        # UNKNOWN: the host keys mandates by (channel, reference), so sending the same request
+        # again is how to ask what became of it; it never makes a second mandate.
+        return self._send_mandate(entry, send, resend=True)
+
+    def _send_mandate(
+        self, entry: Entry, send: Callable[[], AutoDebitMandate], *, resend: bool
+    ) -> AutoDebitMandate:
+        """Send a journaled mandate request under this client's lease and journal the outcome.
+        ``resend``: the entry is UNKNOWN, an earlier send may have arrived, so a send that
+        surely did not arrive proves nothing (it stays UNKNOWN)."""
+        operation = entry.operation
+
+        def move(to: EntryState, outcome: Mapping[str, Any] | None, why: str) -> Entry:
+            return self.journal.transition(
+                entry.id, to, outcome, owner=self.owner, actor=operation, why=why, sent=resend
+            )
+
+        unknown = OutcomeUnknown("mandate.unknown", {"reference": entry.reference})
+        try:
+            mandate = send()
+        except (NotDelivered, AuthenticationFailed) as error:
+            if resend:
+                self.journal.release(entry.id, self.owner)
+                raise unknown from error
+            reason = (
+                "authentication" if isinstance(error, AuthenticationFailed) else "not-delivered"
+            )
+            move(EntryState.NOT_APPLIED, {"reason": reason}, reason)
+            raise
+        except HostDeclined as declined:
+            # A refusal: the host made nothing under this reference (or it would have answered
+            # with that mandate).
+            move(EntryState.DECLINED, _declined_outcome(declined), "declined")
+            raise
+        except (OutcomeUnknown, MalformedMessage) as error:
+            if not resend:
+                move(EntryState.UNKNOWN, None, f"no readable answer: {error.code}")
+            self.journal.release(entry.id, self.owner)  # anyone may resend it at once
+            raise unknown from error
+        try:
+            why = "resent under the same reference: applied" if resend else "applied"
+            move(EntryState.APPLIED, unstructure(mandate), why)
+        except JournalError as failed:
+            # The host answered and the answer cannot be recorded: the entry stays open and
+            # the next call with this reference asks the host again.
+            _log.error(
+                "journal failed to record the answer to %s %s (%s): %s",
+                operation,
+                entry.reference,
+                failed.code,
+                mandate.mandate_id,
+            )
+            unknown.answer = mandate
+            raise unknown from failed
+        return mandate
+
+    def _mandate_answer(self, entry: Entry) -> AutoDebitMandate:
+        """What the journal says of a mandate request: never a send."""
+        if entry.state is EntryState.APPLIED:
+            return structure(dict(entry.outcome or {}), AutoDebitMandate)
+        if entry.state is EntryState.DECLINED:
+            outcome = entry.outcome or {}
+            raise HostDeclined(
+                str(outcome.get("code") or _DEFAULT_DECLINE),
+                {"code": outcome.get("host_code") or "-"},
+                host_code=outcome.get("host_code"),
+            )
+        if entry.state is EntryState.NOT_APPLIED:
+            raise NotDelivered("transport.not_delivered", {"reason": "not applied"})
+        raise OutcomeUnknown("mandate.in_progress", {"reference": entry.reference})
 
     # Payments ------------------------------------------------------------------------------------
 

@@ -243,6 +243,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Auto-debit hanya bisa setelah iuran bulan pertama dibayar.",
         "Auto-debit needs the first month paid.",
     ),
+    "host.mandate_conflict": (
+        "Nomor referensi sudah dipakai untuk mandat auto-debit lain.",
+        "The reference was already used for a different auto-debit mandate.",
+    ),
     "host.reversal_refused": ("Pembatalan ditolak.", "The reversal was refused."),
     "payment.reversed": (
         "Pembayaran dengan referensi ini sudah dibatalkan.",
@@ -323,6 +327,16 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         " status akan ditanyakan lagi (recover).",
         "The host answered payment {reference}, but the answer could not be recorded in the"
         " journal; its status will be asked again (recover).",
+    ),
+    "mandate.unknown": (
+        "Tidak ada jawaban untuk mandat {reference}: belum pasti berlaku. Kirim ulang dengan "
+        "referensi yang sama (tidak akan terdaftar dua kali).",
+        "No answer for mandate request {reference}: whether it took effect is unknown. Call again"
+        " with the same reference (it is never applied twice).",
+    ),
+    "mandate.in_progress": (
+        "Permintaan mandat {reference} sedang diproses di tempat lain; coba lagi nanti.",
+        "Mandate request {reference} is being processed elsewhere; try again later.",
     ),
     "outcome.in_progress": (
         "Pembayaran {reference} sedang diproses di tempat lain; tanyakan lagi nanti.",

@@ -13,7 +13,8 @@ is beside the point but the host's behaviour (and what can go wrong on the way t
 Every call goes to the host as channel ``name``. The same :class:`~jamsostek_channels.testing.wire.
 Faults` as the HTTP fakes apply, matched against a pseudo-request whose path is
 ``/{name}/{operation}`` and whose "body" is the call's reference (the payment's reference for
-``pay``, ``status`` and ``reverse``), so ``match="POS-0001"`` targets one payment and
+``pay``, ``status`` and ``reverse``; the mandate request's for ``autodebit`` and
+``autodebit-cancel``), so ``match="POS-0001"`` targets one payment and
 ``match="/direct/status"`` one operation. The operations: ``register``, ``confirm``,
 ``inquire``, ``pay``, ``status``, ``reverse``, ``history``, ``autodebit``,
 ``autodebit-cancel``, ``settlement``.
@@ -186,16 +187,22 @@ class HostAdapter:
     def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]:
         return self._call("history", "", lambda: self.host.history(customer))
 
-    def enrol_autodebit(self, customer: CustomerId, months: int, payer: Payer) -> AutoDebitMandate:
+    def enrol_autodebit(
+        self, customer: CustomerId, months: int, payer: Payer, reference: str
+    ) -> AutoDebitMandate:
         return self._call(
             "autodebit",
-            "",
-            lambda: self.host.enrol_autodebit(self.name, customer, months, payer),
+            reference,
+            lambda: self.host.enrol_autodebit(
+                self.name, customer, months, payer, reference=reference
+            ),
         )
 
-    def cancel_autodebit(self, mandate_id: str) -> AutoDebitMandate:
+    def cancel_autodebit(self, mandate_id: str, reference: str) -> AutoDebitMandate:
         return self._call(
-            "autodebit-cancel", mandate_id, lambda: self.host.cancel_autodebit(mandate_id)
+            "autodebit-cancel",
+            reference,
+            lambda: self.host.cancel_autodebit(mandate_id, channel=self.name, reference=reference),
         )
 
     def settlement(self, day: dt.date) -> tuple[SettlementRecord, ...]:

@@ -32,6 +32,9 @@ Behaviour worth knowing:
   was reversed since); the same reference with other parameters is ``host.conflict``. Only
   applied payments are remembered: a declined one leaves nothing behind, so its reference may
   be used again and its status is ``NOT_FOUND``.
+* **Auto-debit mandates** are idempotent the same way: an enrolment on ``(channel, reference)``
+  (the same customer, months and payer again return the same mandate; anything else under that
+  reference is ``host.mandate_conflict``), a cancellation on its own ``(channel, reference)``.
 * **Reversals** are allowed within ``reversal_window`` (``"same-day"``: the payment's WIB date;
   ``"any"``: no time limit; ``"never"``) and only while no later month has been paid.
 * **Seeded months** (:meth:`FakeHost.seed`) count as paid and appear in :meth:`FakeHost.history`
@@ -223,6 +226,7 @@ class _InquiryRecord:
 class _Mandate:
     mandate_id: str
     channel: str
+    reference: str  #: the channel's enrolment reference: (channel, reference) names it
     nik: str = attrs.field(repr=_nik.mask)
     customer: CustomerId
     months: int
@@ -291,6 +295,10 @@ class FakeHost:
         self._payments: dict[tuple[str, str, str], _Payment] = {}  # (channel, scope, reference)
         self._ledger: list[LedgerEntry] = []
         self._mandates: dict[str, _Mandate] = {}
+        # (channel, reference) -> mandate id: enrolments and cancellations are idempotent on
+        # the channel's reference, as payments are.
+        self._mandate_refs: dict[tuple[str, str], str] = {}
+        self._cancel_refs: dict[tuple[str, str], str] = {}
         self._sequences: dict[str, int] = {}
         self._factory: PersonFactory | None = None
         self.sms_outbox.clear()
@@ -831,15 +839,25 @@ class FakeHost:
     # Auto-debit ---------------------------------------------------------------------------
 
     def enrol_autodebit(
-        self, channel: str, customer: CustomerId, months: int, payer: Payer
+        self, channel: str, customer: CustomerId, months: int, payer: Payer, *, reference: str
     ) -> AutoDebitMandate:
         """A standing order paying ``months`` months whenever the next unpaid month has come.
 
-        Needs the first month of the current membership paid (``host.autodebit_unpaid``);
-        declines ``host.customer_not_found`` and ``host.lapsed``.
+        Idempotent on ``(channel, reference)``: the same enrolment again returns the mandate it
+        made (as it stands now, cancelled or not) and makes no second one; the same reference
+        for another customer, month count or payer is ``host.mandate_conflict``. Needs the first
+        month of the current membership paid (``host.autodebit_unpaid``); declines
+        ``host.customer_not_found`` and ``host.lapsed``. A declined enrolment leaves nothing
+        behind: its reference may be used again.
         """
         with self._lock:
             count = self._check_count(months, "months")
+            known = self._mandate_refs.get((channel, reference))
+            if known is not None:
+                existing = self._mandates[known]
+                if not self._same_mandate(existing, customer, count, payer):
+                    raise _declined("host.mandate_conflict")
+                return self._mandate_view(existing, self.today())
             member = self._resolve(customer)
             today = self.today()
             status = self._status(member, today)
@@ -850,22 +868,53 @@ class FakeHost:
             mandate = _Mandate(
                 mandate_id=f"MD{self._next('mandate'):08d}",
                 channel=channel,
+                reference=reference,
                 nik=member.participant.nik,
                 customer=customer,
                 months=count,
                 payer=payer,
             )
             self._mandates[mandate.mandate_id] = mandate
+            self._mandate_refs[(channel, reference)] = mandate.mandate_id
             return self._mandate_view(mandate, today)
 
-    def cancel_autodebit(self, mandate_id: str) -> AutoDebitMandate:
-        """Stop a mandate (idempotent); ``host.not_found`` for an unknown one."""
+    def _same_mandate(
+        self, mandate: _Mandate, customer: CustomerId, months: int, payer: Payer
+    ) -> bool:
+        if months != mandate.months or payer != mandate.payer:
+            return False
+        if customer == mandate.customer:
+            return True
+        member = self._lookup(customer)  # the same worker by NIK or by KPJ
+        return member is not None and member.participant.nik == mandate.nik
+
+    def cancel_autodebit(
+        self, mandate_id: str, *, channel: str, reference: str
+    ) -> AutoDebitMandate:
+        """Stop a mandate (idempotent); ``host.not_found`` for an unknown one.
+
+        ``(channel, reference)`` names the cancellation: sent again it answers the mandate as
+        it stands; the same reference for another mandate is ``host.mandate_conflict``."""
         with self._lock:
+            known = self._cancel_refs.get((channel, reference))
+            if known is not None and known != mandate_id:
+                raise _declined("host.mandate_conflict")
             mandate = self._mandates.get(mandate_id)
             if mandate is None:
                 raise _declined("host.not_found")
             mandate.active = False
+            self._cancel_refs[(channel, reference)] = mandate_id
             return self._mandate_view(mandate, self.today())
+
+    def mandates(self, channel: str | None = None) -> list[AutoDebitMandate]:
+        """Every mandate (of ``channel``), oldest first: what a test counts."""
+        with self._lock:
+            today = self.today()
+            return [
+                self._mandate_view(m, today)
+                for m in self._mandates.values()
+                if channel is None or m.channel == channel
+            ]
 
     def mandate(self, mandate_id: str) -> AutoDebitMandate | None:
         """A mandate as it stands now, or None."""

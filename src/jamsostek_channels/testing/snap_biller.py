@@ -65,6 +65,10 @@ first three digits; bodies are compact JSON):
   below ``min_amount`` 404 25 13; the host checks it against the bills' price (404 25 13), priced
   for the payer in ``additionalInfo.payerKind``. Agent channels need ``additionalInfo.agentId``
   (400 25 02).
+* **Auto-debit** (91): the enrolment and the cancellation each carry a ``partnerReferenceNo``,
+  echoed in the answer; the host keys them by it, so the same request again (any
+  X-EXTERNAL-ID) answers the same mandate and makes no second one, and the same reference for
+  another mandate is 404 91 18 (a refusal: nothing was made).
 * **Status**: found by ``additionalInfo.referenceNo``, ``paymentRequestId`` or
   ``inquiryRequestId``; applied 2002600 with ``paymentFlagStatus`` 00, reversed 2002600 with 01,
   unknown 4042601 *Transaction Not Found*; another customer's payment under the reference
@@ -969,21 +973,29 @@ class SnapBiller:
         )
 
     def _enrol(self, request: WireRequest) -> WireResponse:
-        customer, months, payer = extensions.decode_autodebit_enrol(request.body)
+        reference, customer, months, payer = extensions.decode_autodebit_enrol(request.body)
         return self._extension(
             request,
             ServiceCode.AUTODEBIT,
             lambda: extensions.write_mandate(
-                self.host.enrol_autodebit(self.profile.name, customer, months, payer)
+                self.host.enrol_autodebit(
+                    self.profile.name, customer, months, payer, reference=reference
+                ),
+                reference,
             ),
         )
 
     def _cancel(self, request: WireRequest) -> WireResponse:
-        mandate_id = extensions.decode_autodebit_cancel(request.body)
+        reference, mandate_id = extensions.decode_autodebit_cancel(request.body)
         return self._extension(
             request,
             ServiceCode.AUTODEBIT,
-            lambda: extensions.write_mandate(self.host.cancel_autodebit(mandate_id)),
+            lambda: extensions.write_mandate(
+                self.host.cancel_autodebit(
+                    mandate_id, channel=self.profile.name, reference=reference
+                ),
+                reference,
+            ),
         )
 
     def _history(self, request: WireRequest) -> WireResponse:
