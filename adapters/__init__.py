@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jamsostek_channels.channel import Adapter
-    from jamsostek_channels.journal import Journal
+    from jamsostek_channels.journal import JournalStore
 
 __all__ = ["CHANNELS", "open_adapter"]
 
@@ -30,7 +30,7 @@ CHANNELS: Mapping[str, str] = {
 
 
 def open_adapter(
-    name: str, settings: Mapping[str, Any], *, journal: Journal, **options: Any
+    name: str, settings: Mapping[str, Any], *, journal: JournalStore, **options: Any
 ) -> Adapter:
     """The adapter for channel ``name`` (one of :data:`CHANNELS`)."""
     if name not in CHANNELS:

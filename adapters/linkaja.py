@@ -12,14 +12,16 @@ from typing import Any
 
 from jamsostek_channels.adapters.snap.adapter import SnapAdapter
 from jamsostek_channels.adapters.snap.settings import adapter_from_settings
-from jamsostek_channels.journal import Journal
+from jamsostek_channels.journal import JournalStore
 
 __all__ = ["PROFILE", "from_settings"]
 
 PROFILE = "linkaja"
 
 
-def from_settings(settings: Mapping[str, Any], *, journal: Journal, **options: Any) -> SnapAdapter:
+def from_settings(
+    settings: Mapping[str, Any], *, journal: JournalStore, **options: Any
+) -> SnapAdapter:
     """``settings``: ``base_url``, ``client_id``, ``client_secret``, ``private_key_pem``,
     ``partner_id`` (and optionally ``profile``: a path to an adjusted profile file)."""
     return adapter_from_settings(PROFILE, settings, journal=journal, **options)

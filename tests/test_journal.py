@@ -995,3 +995,19 @@ def test_a_full_disk_is_a_typed_error_and_loses_no_committed_entry(tmp_path: Pat
     assert report["n"] > 10  # it did fill the file first
     with Journal(path) as journal:  # every entry committed before the failure is there
         assert len(journal.entries("bank")) == report["n"]
+
+
+def test_the_sqlite_journal_is_a_store() -> None:
+    # What the client and reconciliation are written against; a PostgreSQL store will be too.
+    from jamsostek_channels.journal import JournalStore
+
+    wanted = {
+        name
+        for name in vars(JournalStore)
+        if not name.startswith("_") and callable(getattr(JournalStore, name, None))
+    } | {"instance_id", "clock"}
+    with Journal() as journal:
+        store: JournalStore = journal  # mypy holds the signatures to the protocol
+        missing = {name for name in wanted if not hasattr(store, name)}
+    assert missing == set()
+    assert len(wanted) > 20

@@ -91,7 +91,7 @@ from jamsostek_channels.errors import (
     OutcomeUnknown,
     ReferenceConflict,
 )
-from jamsostek_channels.journal import Journal
+from jamsostek_channels.journal import JournalStore
 from jamsostek_channels.model import Payer, PayerKind
 from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
 
@@ -118,7 +118,7 @@ class KantorPosAdapter:
         profile: KantorPosProfile,
         *,
         base_url: str,
-        journal: Journal,
+        journal: JournalStore,
         office: str,
         teller: str | None = None,
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen: one shared default is safe
@@ -455,7 +455,7 @@ def _setting(settings: Mapping[str, Any], *names: str) -> str | None:
 
 
 def from_settings(
-    settings: Mapping[str, Any], *, journal: Journal, **options: Any
+    settings: Mapping[str, Any], *, journal: JournalStore, **options: Any
 ) -> KantorPosAdapter:
     """``settings``: ``base_url``; the office code in ``office`` or ``partner_id``; the default
     teller in ``teller`` or ``channel_id`` (optional); ``profile``: a path to an adjusted

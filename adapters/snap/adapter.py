@@ -57,7 +57,7 @@ from jamsostek_channels.errors import (
     MalformedMessage,
     ReferenceConflict,
 )
-from jamsostek_channels.journal import Journal
+from jamsostek_channels.journal import JournalStore
 from jamsostek_channels.model import CoverageState, Payer
 from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
 
@@ -116,7 +116,7 @@ class SnapAdapter:
         credentials: SnapCredentials,
         *,
         base_url: str,
-        journal: Journal,
+        journal: JournalStore,
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen: one shared default is safe
         clock: _clock.Clock = _clock.now,
         transport: HttpTransport | None = None,

@@ -8,13 +8,13 @@ from typing import Any
 
 from jamsostek_channels.adapters.snap.adapter import SnapAdapter
 from jamsostek_channels.adapters.snap.profile import SnapCredentials, load_profile
-from jamsostek_channels.journal import Journal
+from jamsostek_channels.journal import JournalStore
 
 __all__ = ["adapter_from_settings"]
 
 
 def adapter_from_settings(
-    profile_name: str, settings: Mapping[str, Any], *, journal: Journal, **options: Any
+    profile_name: str, settings: Mapping[str, Any], *, journal: JournalStore, **options: Any
 ) -> SnapAdapter:
     profile = load_profile(str(settings.get("profile") or profile_name))
     credentials = SnapCredentials(

@@ -68,6 +68,7 @@ from jamsostek_channels.journal import (
     EntryState,
     Journal,
     JournalError,
+    JournalStore,
     OutboxItem,
     OutboxState,
     StaleEntry,
@@ -149,7 +150,7 @@ class Client:
         self,
         adapter: Adapter,
         *,
-        journal: Journal | str | Path,
+        journal: JournalStore | str | Path,
         rules: RuleSet | None = None,
         clock: _clock.Clock | None = None,
         agent_id: str | None = None,
@@ -162,7 +163,7 @@ class Client:
     ) -> None:
         self.adapter = adapter
         clock = clock or adapter.clock
-        if not isinstance(journal, Journal):
+        if isinstance(journal, str | Path):  # a file: the embedded SQLite store
             journal = Journal(journal, clock=clock)
         # One clock for the whole payment: a reversal's expiry written by the client, the
         # journal's stamps and the adapter's message times must never disagree.

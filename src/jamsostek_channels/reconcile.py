@@ -58,7 +58,7 @@ from jamsostek_channels.journal import Entry, EntryState
 from jamsostek_channels.period import YearMonth
 
 if TYPE_CHECKING:
-    from jamsostek_channels.journal import Journal
+    from jamsostek_channels.journal import JournalStore
 
 __all__ = [
     "CATEGORIES",
@@ -540,7 +540,7 @@ def reconcile(
 
 def reconcile_journal(
     records: Iterable[SettlementRecord],
-    journal: Journal,
+    journal: JournalStore,
     *,
     channel: str,
     day: dt.date,

@@ -1,39 +1,8 @@
-"""The journal: every money-moving request written before it is sent, and its outcome after.
-
-It is three things at once, in one SQLite file:
-
-* the **idempotency store**: one entry per (channel, operation, reference). Paying twice with the
-  same reference finds the first entry and returns its outcome without a second send;
-* the **store-and-forward queue** (*outbox*) for reversals and advices: persisted first, resent
-  with backoff until the other side accepts them or they expire, never lost across restarts;
-* the **sequence store** for identifiers that must never repeat (SNAP's X-EXTERNAL-ID is unique
-  per partner per day, so a restart must not reuse one).
-
-Durability: WAL mode with ``synchronous=FULL``, so a committed write survives a crash of the
-process or the machine. Every write is one ``BEGIN IMMEDIATE`` transaction, so several threads
-(one connection each) and several processes can share a file; ``busy_timeout`` makes a writer
-wait for another instead of failing. ``":memory:"`` gives a private in-memory journal for tests,
-shared by the threads of one :class:`Journal`.
-
-History cannot be overwritten. Every change of an entry's state is a compare-and-set: it names
-the states it may leave (:data:`TRANSITIONS` says which moves exist at all), and it is appended,
-in the same commit, to the ``transitions`` table an auditor reads (who, when, from, to, why).
-Final states are final, but for two moves: APPLIED -> REVERSED (an accepted reversal) and
-NOT_APPLIED -> PENDING (the payer tries again under the same reference: a new attempt). A payment
-in flight holds a *lease* (owner and expiry); :meth:`Journal.take_lease` lets a recoverer take
-over only an expired one, and a transition made for a lease holder fails once another owns it.
-
-Storage failures are typed: a busy, full, read-only, corrupt or unopenable file raises a
-:class:`JournalError` subclass with a bilingual message, never a raw ``sqlite3`` error.
-
-The schema is versioned (``PRAGMA user_version``); a file of the earlier schema is migrated in
-place, and opening a newer file than this code knows is refused rather than guessed at.
-"""
+"""The SQLite journal: one file, WAL, durable commits (the embedded default store)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import json
 import os
 import secrets
@@ -45,28 +14,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from jamsostek_channels import clock as _clock
-from jamsostek_channels.errors import JamsostekError, ReferenceConflict
+from jamsostek_channels.errors import ReferenceConflict
+from jamsostek_channels.journal.errors import (
+    JournalBusy,
+    JournalCorrupt,
+    JournalError,
+    JournalFull,
+    JournalReadOnly,
+    JournalUnavailable,
+)
+from jamsostek_channels.journal.records import (
+    Entry,
+    EntryState,
+    OutboxItem,
+    OutboxState,
+    StaleEntry,
+    Transition,
+    sources_of,
+)
 
-__all__ = [
-    "SCHEMA_VERSION",
-    "TRANSITIONS",
-    "Entry",
-    "EntryState",
-    "Journal",
-    "JournalBusy",
-    "JournalCorrupt",
-    "JournalError",
-    "JournalFull",
-    "JournalReadOnly",
-    "JournalUnavailable",
-    "OutboxItem",
-    "OutboxState",
-    "StaleEntry",
-    "Transition",
-]
+__all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
 
 SCHEMA_VERSION = 2
 _INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -149,162 +117,6 @@ UPDATE entries SET sent_at = updated_at WHERE attempts > 0;
 INSERT INTO transitions (entry_id, at, actor, from_state, to_state, why)
     SELECT id, updated_at, 'migration', NULL, state, 'journal schema 1 -> 2' FROM entries
 """
-
-
-class JournalError(JamsostekError):
-    """The journal cannot be used or written: the file is not a journal, is of a newer schema,
-    or the storage failed (the subclasses say how)."""
-
-
-class JournalUnavailable(JournalError):
-    """The journal file cannot be opened (a missing folder, no permission)."""
-
-
-class JournalBusy(JournalError):
-    """Another writer held the journal past the busy timeout."""
-
-
-class JournalFull(JournalError):
-    """The disk (or the file-size limit) is full: nothing more can be written."""
-
-
-class JournalReadOnly(JournalError):
-    """The journal file (or its folder) is read-only."""
-
-
-class JournalCorrupt(JournalError):
-    """The journal file is damaged (a corrupt page) or is not a journal."""
-
-
-class EntryState(enum.StrEnum):
-    HELD = "held"  #: collected offline, not sent yet (the forwarder sends it)
-    PENDING = "pending"  #: written before sending, under the sender's lease
-    UNKNOWN = "unknown"  #: sent and no answer came: resolve by status, never by sending again
-    SUBMITTED = "submitted"  #: in a batch file, awaiting the result file
-    APPLIED = "applied"  #: the other side applied it (once)
-    DECLINED = "declined"  #: the other side refused it: nothing applied
-    NOT_APPLIED = "not-applied"  #: surely not applied (never delivered, or the host never saw it)
-    REVERSED = "reversed"  #: applied, then reversed
-
-    @property
-    def final(self) -> bool:
-        return self in _FINAL
-
-
-_FINAL = frozenset(
-    {EntryState.APPLIED, EntryState.DECLINED, EntryState.NOT_APPLIED, EntryState.REVERSED}
-)
-
-#: Every move an entry may make; anything else is a programming error (``ValueError``).
-#: Final states move only APPLIED -> REVERSED (an accepted reversal) and NOT_APPLIED ->
-#: PENDING (the payer tries again under the same reference: a new attempt).
-TRANSITIONS: Mapping[EntryState, frozenset[EntryState]] = {
-    EntryState.HELD: frozenset({EntryState.PENDING}),
-    EntryState.PENDING: frozenset(
-        {
-            EntryState.UNKNOWN,
-            EntryState.SUBMITTED,
-            EntryState.APPLIED,
-            EntryState.DECLINED,
-            EntryState.NOT_APPLIED,
-            EntryState.REVERSED,
-        }
-    ),
-    EntryState.UNKNOWN: frozenset(
-        {EntryState.APPLIED, EntryState.DECLINED, EntryState.NOT_APPLIED, EntryState.REVERSED}
-    ),
-    EntryState.SUBMITTED: frozenset(
-        {EntryState.APPLIED, EntryState.DECLINED, EntryState.NOT_APPLIED}
-    ),
-    EntryState.APPLIED: frozenset({EntryState.REVERSED}),
-    EntryState.NOT_APPLIED: frozenset({EntryState.PENDING}),
-    EntryState.DECLINED: frozenset(),
-    EntryState.REVERSED: frozenset(),
-}
-
-
-def _sources(to: EntryState) -> frozenset[EntryState]:
-    return frozenset(state for state, targets in TRANSITIONS.items() if to in targets)
-
-
-class StaleEntry(Exception):
-    """A transition lost its compare-and-set: the entry left the states it named, or another
-    owner holds its lease. ``current`` is the entry as it is now; the caller answers from it."""
-
-    def __init__(self, current: Entry) -> None:
-        super().__init__(f"entry {current.id} is {current.state} now")
-        self.current = current
-
-
-class OutboxState(enum.StrEnum):
-    PENDING = "pending"  #: stored, to be sent (again) at next_attempt_at
-    ACCEPTED = "accepted"  #: the other side accepted it
-    REJECTED = "rejected"  #: the other side refused it for good
-    EXPIRED = "expired"  #: not accepted before expires_at: needs a person
-
-
-@attrs.frozen
-class Entry:
-    id: int
-    channel: str
-    operation: str
-    reference: str
-    state: EntryState
-    #: as given to :meth:`Journal.begin`; may hold personal data (a NIK), so never in repr()
-    request: Mapping[str, Any] = attrs.field(repr=False)
-    outcome: Mapping[str, Any] | None
-    attempts: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    sent_at: dt.datetime | None = None  #: when the last attempt was sent (None: never)
-    lease_owner: str | None = None  #: who is sending or resolving it now
-    lease_until: dt.datetime | None = None
-
-    def leased(self, now: dt.datetime, *, by_other_than: str | None = None) -> bool:
-        """Whether an unexpired lease holds it (one not held by ``by_other_than``);
-        :meth:`Journal.held` also knows a lease whose process has died is void."""
-        return (
-            self.lease_owner is not None
-            and self.lease_until is not None
-            and self.lease_until > now
-            and self.lease_owner != by_other_than
-        )
-
-
-@attrs.frozen
-class Transition:
-    """One line of an entry's history: who moved it from what to what, when and why."""
-
-    entry_id: int
-    at: dt.datetime
-    actor: str
-    from_state: EntryState | None
-    to_state: EntryState
-    why: str
-
-
-@attrs.frozen
-class OutboxItem:
-    id: int
-    channel: str
-    kind: str
-    reference: str
-    state: OutboxState
-    payload: Mapping[str, Any]
-    attempts: int
-    next_attempt_at: dt.datetime
-    expires_at: dt.datetime
-    last_error: str | None
-
-    lease_owner: str | None = None  #: who is delivering it now (see :meth:`Journal.claim`)
-    lease_until: dt.datetime | None = None
-
-    @property
-    def repeat(self) -> bool:
-        """True from the second attempt on (attempts are counted when claimed, before they are
-        sent): the wire marks it as a repeat (0421, flagAdvise=Y), even when the process that
-        made the first attempt died before any answer."""
-        return self.attempts > 1
 
 
 def _dumps(value: Mapping[str, Any] | None) -> str | None:
@@ -646,7 +458,7 @@ class Journal:
         the stored one when given; ``sent`` counts an attempt sent now; ``lease`` takes the
         lease (a final state drops it). Raises :class:`StaleEntry` when the compare-and-set
         loses, ``ValueError`` for a move the table does not have, ``KeyError`` for no entry."""
-        allowed = _sources(to)
+        allowed = sources_of(to)
         sources = frozenset(from_) if from_ is not None else allowed
         if not sources or not sources <= allowed:
             raise ValueError(f"no transition from {sorted(sources - allowed)} to {to}")

@@ -1,0 +1,153 @@
+"""What a journal holds: entries and their states, the moves between states, the history of
+moves, and outbox items. Plain values, the same whatever store keeps them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "TRANSITIONS",
+    "Entry",
+    "EntryState",
+    "OutboxItem",
+    "OutboxState",
+    "StaleEntry",
+    "Transition",
+    "sources_of",
+]
+
+
+class EntryState(enum.StrEnum):
+    HELD = "held"  #: collected offline, not sent yet (the forwarder sends it)
+    PENDING = "pending"  #: written before sending, under the sender's lease
+    UNKNOWN = "unknown"  #: sent and no answer came: resolve by status, never by sending again
+    SUBMITTED = "submitted"  #: in a batch file, awaiting the result file
+    APPLIED = "applied"  #: the other side applied it (once)
+    DECLINED = "declined"  #: the other side refused it: nothing applied
+    NOT_APPLIED = "not-applied"  #: surely not applied (never delivered, or the host never saw it)
+    REVERSED = "reversed"  #: applied, then reversed
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset(
+    {EntryState.APPLIED, EntryState.DECLINED, EntryState.NOT_APPLIED, EntryState.REVERSED}
+)
+
+#: Every move an entry may make; anything else is a programming error (``ValueError``).
+#: Final states move only APPLIED -> REVERSED (an accepted reversal) and NOT_APPLIED ->
+#: PENDING (the payer tries again under the same reference: a new attempt).
+TRANSITIONS: Mapping[EntryState, frozenset[EntryState]] = {
+    EntryState.HELD: frozenset({EntryState.PENDING}),
+    EntryState.PENDING: frozenset(
+        {
+            EntryState.UNKNOWN,
+            EntryState.SUBMITTED,
+            EntryState.APPLIED,
+            EntryState.DECLINED,
+            EntryState.NOT_APPLIED,
+            EntryState.REVERSED,
+        }
+    ),
+    EntryState.UNKNOWN: frozenset(
+        {EntryState.APPLIED, EntryState.DECLINED, EntryState.NOT_APPLIED, EntryState.REVERSED}
+    ),
+    EntryState.SUBMITTED: frozenset(
+        {EntryState.APPLIED, EntryState.DECLINED, EntryState.NOT_APPLIED}
+    ),
+    EntryState.APPLIED: frozenset({EntryState.REVERSED}),
+    EntryState.NOT_APPLIED: frozenset({EntryState.PENDING}),
+    EntryState.DECLINED: frozenset(),
+    EntryState.REVERSED: frozenset(),
+}
+
+
+def sources_of(to: EntryState) -> frozenset[EntryState]:
+    return frozenset(state for state, targets in TRANSITIONS.items() if to in targets)
+
+
+class StaleEntry(Exception):
+    """A transition lost its compare-and-set: the entry left the states it named, or another
+    owner holds its lease. ``current`` is the entry as it is now; the caller answers from it."""
+
+    def __init__(self, current: Entry) -> None:
+        super().__init__(f"entry {current.id} is {current.state} now")
+        self.current = current
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"  #: stored, to be sent (again) at next_attempt_at
+    ACCEPTED = "accepted"  #: the other side accepted it
+    REJECTED = "rejected"  #: the other side refused it for good
+    EXPIRED = "expired"  #: not accepted before expires_at: needs a person
+
+
+@attrs.frozen
+class Entry:
+    id: int
+    channel: str
+    operation: str
+    reference: str
+    state: EntryState
+    #: as given to :meth:`Journal.begin`; may hold personal data (a NIK), so never in repr()
+    request: Mapping[str, Any] = attrs.field(repr=False)
+    outcome: Mapping[str, Any] | None
+    attempts: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    sent_at: dt.datetime | None = None  #: when the last attempt was sent (None: never)
+    lease_owner: str | None = None  #: who is sending or resolving it now
+    lease_until: dt.datetime | None = None
+
+    def leased(self, now: dt.datetime, *, by_other_than: str | None = None) -> bool:
+        """Whether an unexpired lease holds it (one not held by ``by_other_than``);
+        :meth:`Journal.held` also knows a lease whose process has died is void."""
+        return (
+            self.lease_owner is not None
+            and self.lease_until is not None
+            and self.lease_until > now
+            and self.lease_owner != by_other_than
+        )
+
+
+@attrs.frozen
+class Transition:
+    """One line of an entry's history: who moved it from what to what, when and why."""
+
+    entry_id: int
+    at: dt.datetime
+    actor: str
+    from_state: EntryState | None
+    to_state: EntryState
+    why: str
+
+
+@attrs.frozen
+class OutboxItem:
+    id: int
+    channel: str
+    kind: str
+    reference: str
+    state: OutboxState
+    payload: Mapping[str, Any]
+    attempts: int
+    next_attempt_at: dt.datetime
+    expires_at: dt.datetime
+    last_error: str | None
+
+    lease_owner: str | None = None  #: who is delivering it now (see :meth:`Journal.claim`)
+    lease_until: dt.datetime | None = None
+
+    @property
+    def repeat(self) -> bool:
+        """True from the second attempt on (attempts are counted when claimed, before they are
+        sent): the wire marks it as a repeat (0421, flagAdvise=Y), even when the process that
+        made the first attempt died before any answer."""
+        return self.attempts > 1
