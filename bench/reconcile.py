@@ -25,7 +25,7 @@ CHANNEL = "kantorpos"
 DAY = dt.date(2026, 11, 22)
 SIZE = 100_000
 #: Bump when the generated journal changes, so a stale cached file is not reused.
-VERSION = 2
+VERSION = 3
 WIB = dt.timezone(dt.timedelta(hours=7))
 START = dt.datetime(2026, 11, 22, 7, 0, tzinfo=WIB)
 
@@ -121,7 +121,8 @@ def _payments(size: int) -> list[tuple[str, dict[str, Any], str, dict[str, Any] 
 
 def journal_file(size: int = SIZE) -> Path:
     """The cached journal: built once (``Journal.begin`` + ``transition`` per payment)."""
-    from jamsostek_channels.journal import EntryState, Journal
+    from jamsostek_channels.clock import JAKARTA
+    from jamsostek_channels.journal import EntryState, Journal, PaymentFacts
 
     path = OUT / f"reconcile-journal-{size}-v{VERSION}.sqlite"
     if path.exists():
@@ -137,10 +138,19 @@ def journal_file(size: int = SIZE) -> Path:
 
     with Journal(partial, clock=clock) as journal:
         for reference, record, state, outcome in _payments(size):
-            moment[0] = dt.datetime.fromisoformat(record["request"]["requested_at"])
-            entry, _ = journal.begin(CHANNEL, "pay", reference, record, attempt=True)
+            request = record["request"]
+            moment[0] = dt.datetime.fromisoformat(request["requested_at"])
+            facts = PaymentFacts(  # the typed columns, as Client.pay writes them
+                customer=request["customer"]["value"],
+                amount=request["amount"],
+                admin_fee=request["admin_fee"],
+                periods=tuple(request["periods"]),
+                business_day=moment[0].astimezone(JAKARTA).date(),
+            )
+            entry, _ = journal.begin(CHANNEL, "pay", reference, record, attempt=True, facts=facts)
             if state != "pending":
-                journal.transition(entry.id, EntryState(state), outcome)
+                host = (outcome or {}).get("host_reference")
+                journal.transition(entry.id, EntryState(state), outcome, host_reference=host)
     partial.rename(path)
     return path
 

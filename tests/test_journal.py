@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from jamsostek_channels.clock import JAKARTA
@@ -32,6 +33,7 @@ from jamsostek_channels.journal import (
     JournalReadOnly,
     JournalUnavailable,
     OutboxState,
+    PaymentFacts,
     StaleEntry,
     Transition,
 )
@@ -769,25 +771,30 @@ def test_sigkill_in_a_write_loop_leaves_a_consistent_journal(
         assert stored in (last, last + 1)
 
 
-def test_project_extracts_fields_in_sql(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "project.sqlite")
-    entry, _ = journal.begin(
-        "kantorpos",
-        "pay",
-        "KP-1",
-        {"request": {"amount": 36800, "periods": ["2026-11"], "customer": {"value": "x"}}},
+def test_payments_are_read_from_typed_columns(tmp_path: Path, clock: FakeClock) -> None:
+    journal = Journal(tmp_path / "payments.sqlite", clock=clock)
+    facts = PaymentFacts(
+        customer="3201015508950001",
+        amount=36800,
+        admin_fee=2500,
+        periods=("2026-11", "2026-12"),
+        business_day=dt.date(2026, 11, 22),
     )
-    journal.transition(entry.id, EntryState.APPLIED, {"host_reference": "H1"})
+    entry, _ = journal.begin("kantorpos", "pay", "KP-1", {"any": "record"}, facts=facts)
+    assert entry.facts == facts
+    # The host paid it after midnight WIB: the payment's business day is the host's day.
+    done = journal.transition(
+        entry.id, EntryState.APPLIED, host_reference="H1", business_day=dt.date(2026, 11, 23)
+    )
+    assert done.host_reference == "H1"
+    assert done.facts == attrs.evolve(facts, business_day=dt.date(2026, 11, 23))
+    assert "3201015508950001" not in repr(done)
     journal.begin("kantorpos", "register", "KP-2", {"request": {"amount": 1}})
-    journal.begin("linkaja", "pay", "LA-1", {"request": {"amount": 2}})
-    rows = journal.project(
-        "kantorpos", "pay", ["$.request.amount", "$.request.periods", "$outcome.host_reference"]
-    )
-    assert [(r[0], r[1], r[3], r[4], r[5]) for r in rows] == [
-        ("KP-1", "applied", 36800, '["2026-11"]', "H1")
+    journal.begin("linkaja", "pay", "LA-1", {"request": {"amount": 2}}, facts=facts)
+    rows = journal.payments("kantorpos", "pay")
+    assert [(r[0], r[1], *r[3:]) for r in rows] == [
+        ("KP-1", "applied", facts.customer, 36800, 2500, "2026-11,2026-12", "2026-11-23", "H1")
     ]
-    # A path is a bound parameter, never SQL: a hostile one extracts nothing and breaks nothing.
-    assert journal.project("kantorpos", "pay", ["$.x') FROM entries; --"])[0][3] is None
     journal.close()
 
 

@@ -29,7 +29,7 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.converters import unstructure
 from jamsostek_channels.errors import InvalidInput, Problem
 from jamsostek_channels.inputs import loads_json
-from jamsostek_channels.journal import Entry, EntryState, Journal
+from jamsostek_channels.journal import Entry, EntryState, Journal, PaymentFacts
 from jamsostek_channels.model import Payer
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.reconcile import (
@@ -59,7 +59,8 @@ def nik(serial: int = 1) -> str:
 
 class Book:
     """A journal file written the way ``Client.pay`` writes it: ``begin`` with the canonical
-    request, then ``finish`` with the canonical result (or the client's other outcomes)."""
+    request and its typed columns, then ``transition`` with the canonical result, its host
+    reference and its business day (or the client's other outcomes)."""
 
     def __init__(self, path: Path | str) -> None:
         self.journal = Journal(path, clock=lambda: NOW)
@@ -103,6 +104,13 @@ class Book:
             record,
             attempt=not held,
             state=EntryState.HELD if held else EntryState.PENDING,
+            facts=PaymentFacts(
+                customer=request.customer.value,
+                amount=amount,
+                admin_fee=fee,
+                periods=tuple(str(month) for month in periods),
+                business_day=at.astimezone(JAKARTA).date(),
+            ),
         )
         assert created
         outcome: dict[str, Any] | None
@@ -124,7 +132,15 @@ class Book:
             outcome = {"reason": "not-delivered"}
         else:
             outcome = None
-        if state not in (EntryState.PENDING, EntryState.HELD):
+        if state in (EntryState.APPLIED, EntryState.REVERSED):
+            entry = self.journal.transition(
+                entry.id,
+                state,
+                outcome,
+                host_reference=host or f"H-{reference}",
+                business_day=at.astimezone(JAKARTA).date(),
+            )
+        elif state not in (EntryState.PENDING, EntryState.HELD):
             entry = self.journal.transition(entry.id, state, outcome)
         return entry
 
@@ -313,12 +329,15 @@ def test_reversed_on_both_sides_is_balanced(book: Book) -> None:
     assert report.totals.file_reversed == report.totals.journal_reversed == Sum(1, ONE_MONTH, FEE)
 
 
-def test_reversal_recorded_by_the_client_keeps_no_host_reference(book: Book) -> None:
+def test_a_reversal_recorded_by_the_client_keeps_the_payments_host_reference(
+    book: Book,
+) -> None:
     entry = book.pay("KP-1")
     book.journal.transition(entry.id, EntryState.REVERSED, {"reversed": True})  # as Client.reverse
     report = run_on(book, [settled("KP-1", state=SettlementState.REVERSED)])
     assert only(report) == {"reversed": ["KP-1"]}
-    assert report.reversed[0].journal_host_reference is None
+    # The typed column keeps which host payment was reversed, whatever the outcome JSON says.
+    assert report.reversed[0].journal_host_reference == "H-KP-1"
 
 
 @pytest.mark.parametrize(
@@ -617,16 +636,15 @@ def test_the_journal_file_and_its_entries_reconcile_alike(payments: list[dict[st
     assert projected == reconcile(records, entries, channel=CHANNEL, day=DAY)
 
 
-def test_journaled_months_that_are_not_a_list_read_as_none(book: Book) -> None:
-    # Month lists are loaded once per distinct text: a bad one is no months for every entry
+def test_journaled_months_that_are_not_months_read_as_none(book: Book) -> None:
+    # Month lists are split once per distinct text: a bad one is no months for every entry
     # that carries it, and a good one is unaffected.
     for reference in ("KP-1", "KP-2", "KP-3"):
         book.pay(reference)
     with sqlite3.connect(book.journal.path) as db:
         db.execute(
-            "UPDATE entries SET request = json_set(request, '$.request.periods', ?)"
-            " WHERE reference IN ('KP-1', 'KP-2')",
-            ("2026-11",),
+            "UPDATE entries SET periods = ? WHERE reference IN ('KP-1', 'KP-2')",
+            ("2026-11,November",),
         )
     db.close()
     report = run_on(book, [settled("KP-1"), settled("KP-2"), settled("KP-3")])

@@ -71,6 +71,7 @@ from jamsostek_channels.journal import (
     JournalStore,
     OutboxItem,
     OutboxState,
+    PaymentFacts,
     StaleEntry,
 )
 from jamsostek_channels.model import (
@@ -178,7 +179,7 @@ class Client:
         self._reversal_ttl = reversal_ttl
         self._reversal_backoff = reversal_backoff
         self._lease_ttl = lease
-        self._token: str | None = None
+        self._token = secrets.token_hex(3)  # this client, in its payers' lease names
         self._sleep = sleep
 
     @property
@@ -553,9 +554,23 @@ class Client:
             "programs": [p.value for p in inquiry.programs],
             "months": count,
         }
+        facts = PaymentFacts(
+            customer=parsed.value,
+            amount=request.amount,
+            admin_fee=request.admin_fee,
+            periods=tuple(str(month) for month in request.periods),
+            business_day=request.requested_at.astimezone(_clock.JAKARTA).date(),
+        )
         try:
             entry, created = self.journal.begin(
-                self.channel, _PAY, reference, record, attempt=True, lease=self._lease(), actor=_PAY
+                self.channel,
+                _PAY,
+                reference,
+                record,
+                attempt=True,
+                lease=self._lease(),
+                actor=_PAY,
+                facts=facts,
             )
         except ReferenceConflict:
             # Another thread or process journaled this reference since the lookup above, with
@@ -578,19 +593,25 @@ class Client:
         """Who is paying, in the journal's leases: the journal's instance, this process, this
         client and this thread (a client shared by threads is several payers, each of which
         must not take the others' payments for abandoned)."""
-        if self._token is None:
-            self._token = secrets.token_hex(3)
         return self.journal.owner_id(f"{self._token}.{threading.get_ident()}")
 
     def _lease(self) -> tuple[str, dt.datetime]:
         return self.owner, self._clock() + self._lease_ttl
 
     def _move(
-        self, entry: Entry, to: EntryState, outcome: Mapping[str, Any] | None, why: str
+        self,
+        entry: Entry,
+        to: EntryState,
+        outcome: Mapping[str, Any] | None,
+        why: str,
+        result: PaymentResult | None = None,
     ) -> Entry:
         """A compare-and-set transition made under this client's lease (:class:`StaleEntry`
-        when it lost: another owner moved the entry or holds it)."""
-        return self.journal.transition(entry.id, to, outcome, owner=self.owner, actor=_PAY, why=why)
+        when it lost: another owner moved the entry or holds it); ``result``: the host's answer,
+        whose reference and payment day go to the journal's typed columns."""
+        return self.journal.transition(
+            entry.id, to, outcome, owner=self.owner, actor=_PAY, why=why, **_settled(result)
+        )
 
     def _send(self, entry: Entry, request: PaymentRequest) -> Receipt:
         """Send a journaled payment whose attempt (and lease) is already recorded."""
@@ -617,10 +638,12 @@ class Client:
     def _record(self, entry: Entry, request: PaymentRequest, result: PaymentResult) -> Receipt:
         try:
             if result.state is PaymentState.APPLIED:
-                entry = self._move(entry, EntryState.APPLIED, unstructure(result), "applied")
+                entry = self._move(
+                    entry, EntryState.APPLIED, unstructure(result), "applied", result
+                )
                 return self._receipt_of(entry, request, result)
             if result.state is PaymentState.REVERSED:
-                self._move(entry, EntryState.REVERSED, unstructure(result), "reversed")
+                self._move(entry, EntryState.REVERSED, unstructure(result), "reversed", result)
                 raise HostDeclined("payment.reversed", host_code=result.host_code)
             if result.state is PaymentState.DECLINED:
                 declined = HostDeclined("host.rejected", {"code": result.host_code or "-"})
@@ -707,7 +730,14 @@ class Client:
         else:
             return None  # PENDING
         self.journal.transition(
-            entry.id, to, outcome, from_=open_states, owner=self.owner, actor=actor, why=why
+            entry.id,
+            to,
+            outcome,
+            from_=open_states,
+            owner=self.owner,
+            actor=actor,
+            why=why,
+            **_settled(result),
         )
         return to
 
@@ -976,6 +1006,15 @@ def _reversal_result(item: OutboxItem) -> ReversalResult:
     if item.state is OutboxState.REJECTED:
         return ReversalResult(item.reference, ReversalState.REFUSED, host_code=item.last_error)
     return ReversalResult(item.reference, ReversalState.QUEUED)
+
+
+def _settled(result: PaymentResult | None) -> dict[str, Any]:
+    """The typed columns a host's answer settles: its reference, and its payment day in WIB
+    (the day the host's settlement file lists it under)."""
+    if result is None:
+        return {}
+    day = None if result.paid_at is None else result.paid_at.astimezone(_clock.JAKARTA).date()
+    return {"host_reference": result.host_reference, "business_day": day}
 
 
 def _request_of(entry: Entry) -> PaymentRequest:

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -318,6 +317,19 @@ def _as_dict(value: object) -> dict[str, Any]:
 
 
 def _side(entry: Entry) -> _Side:
+    facts = entry.facts
+    if facts is not None:  # the journal's typed columns
+        return _Side(
+            entry.state,
+            facts.customer,
+            facts.amount,
+            facts.admin_fee,
+            entry.host_reference,
+            facts.periods,
+            entry.created_at,
+            facts.business_day,
+        )
+    # An entry with no typed columns (made by hand): read the client's record.
     request = _as_dict(entry.request.get("request"))
     outcome = entry.outcome
     host = _as_dict(outcome).get("host_reference") if outcome is not None else None
@@ -335,59 +347,47 @@ def _side(entry: Entry) -> _Side:
     )
 
 
-#: What reconciliation reads of a journaled payment, as JSON paths for Journal.project.
-_PROJECTION = (
-    "$.request.customer.value",
-    "$.request.amount",
-    "$.request.admin_fee",
-    "$.request.periods",
-    "$.request.requested_at",
-    "$outcome.host_reference",
-)
-
-
 _ENTRY_STATES = {state.value: state for state in EntryState}
 
 
 class _RowSides:
-    """``(reference, side)`` from a :meth:`Journal.project` row of :data:`_PROJECTION`. A day's
-    entries journal the same few month lists over and over: each distinct JSON text is loaded
-    once."""
+    """``(reference, side)`` from a :meth:`Journal.payments` row (the typed columns). A day's
+    entries journal the same few month lists and days over and over: each distinct text is
+    parsed once."""
 
-    __slots__ = ("_months",)
+    __slots__ = ("_days", "_months")
 
     def __init__(self) -> None:
-        self._months: dict[str, tuple[Any, ...]] = {}
+        self._months: dict[str, tuple[str, ...]] = {}
+        self._days: dict[str, dt.date] = {}
 
     def __call__(self, row: tuple[Any, ...]) -> tuple[str, _Side]:
-        reference, state, created_at, customer, amount, fee, periods, requested_at, host = row
-        months: tuple[Any, ...] = ()
-        if type(periods) is str:
+        reference, state, created_at, customer, amount, fee, periods, day, host = row
+        months: tuple[str, ...] = ()
+        if type(periods) is str and periods:
             found = self._months.get(periods)
             if found is None:
-                found = self._months[periods] = _loaded_months(periods)
+                found = self._months[periods] = tuple(periods.split(","))
             months = found
         entry_state = _ENTRY_STATES.get(state)
         if entry_state is None:
             entry_state = EntryState(state)  # raises, naming the value
-        return reference, _make_side(
+        created = dt.datetime.fromisoformat(created_at)
+        business_day = self._days.get(day) if type(day) is str else None
+        if business_day is None:
+            business_day = created.astimezone(JAKARTA).date()
+            if type(day) is str:
+                business_day = self._days[day] = dt.date.fromisoformat(day)
+        return reference, _Side(
             entry_state,
-            customer,
-            amount,
-            fee,
-            host,
+            customer if type(customer) is str else "",
+            _money(amount),
+            _money(fee),
+            host if type(host) is str and host else None,
             months,
-            requested_at,
-            dt.datetime.fromisoformat(created_at),
+            created,
+            business_day,
         )
-
-
-def _loaded_months(text: str) -> tuple[Any, ...]:
-    try:
-        loaded = json.loads(text)
-    except ValueError:
-        return ()
-    return tuple(loaded) if type(loaded) is list else ()
 
 
 def _make_side(
@@ -550,8 +550,8 @@ def reconcile_journal(
     references (``other_day`` when it agrees, else the category of its disagreement). Records
     are refused as :func:`reconcile` refuses them."""
     with collector_paused():
-        # A few fields per entry, extracted by SQLite: no whole request is parsed here.
-        sides = map(_RowSides(), journal.project(channel, _PAY, _PROJECTION))
+        # The typed columns only: no request is parsed here.
+        sides = map(_RowSides(), journal.payments(channel, _PAY))
         return _reconcile(records, sides, channel, day)
 
 

@@ -46,6 +46,7 @@ from jamsostek_channels.journal.records import (
     EntryState,
     OutboxItem,
     OutboxState,
+    PaymentFacts,
     StaleEntry,
     Transition,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "JournalUnavailable",
     "OutboxItem",
     "OutboxState",
+    "PaymentFacts",
     "StaleEntry",
     "Transition",
     "storage_error",

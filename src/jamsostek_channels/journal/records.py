@@ -16,6 +16,7 @@ __all__ = [
     "EntryState",
     "OutboxItem",
     "OutboxState",
+    "PaymentFacts",
     "StaleEntry",
     "Transition",
     "sources_of",
@@ -90,6 +91,18 @@ class OutboxState(enum.StrEnum):
 
 
 @attrs.frozen
+class PaymentFacts:
+    """What a payment entry is about, kept in typed columns (not only inside the caller's JSON
+    record): what reconciliation reads, and what a store can index and sum."""
+
+    customer: str = attrs.field(repr=False)  #: the NIK or KPJ paid for (personal: no repr)
+    amount: int  #: the contribution, whole rupiah
+    admin_fee: int
+    periods: tuple[str, ...]  #: the months, ``YYYY-MM``
+    business_day: dt.date  #: the WIB day it belongs to (the host's payment day once applied)
+
+
+@attrs.frozen
 class Entry:
     id: int
     channel: str
@@ -105,6 +118,8 @@ class Entry:
     sent_at: dt.datetime | None = None  #: when the last attempt was sent (None: never)
     lease_owner: str | None = None  #: who is sending or resolving it now
     lease_until: dt.datetime | None = None
+    facts: PaymentFacts | None = None  #: a payment's typed columns (None: not a payment)
+    host_reference: str | None = None  #: the host's reference once it applied it
 
     def leased(self, now: dt.datetime, *, by_other_than: str | None = None) -> bool:
         """Whether an unexpired lease holds it (one not held by ``by_other_than``);

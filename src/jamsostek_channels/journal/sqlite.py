@@ -9,7 +9,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from jamsostek_channels.journal.records import (
     EntryState,
     OutboxItem,
     OutboxState,
+    PaymentFacts,
     StaleEntry,
     Transition,
     sources_of,
@@ -54,8 +55,15 @@ CREATE TABLE IF NOT EXISTS entries (
     sent_at     TEXT,
     lease_owner TEXT,
     lease_until TEXT,
+    customer    TEXT,
+    amount      INTEGER,
+    admin_fee   INTEGER,
+    periods     TEXT,
+    business_day TEXT,
+    host_reference TEXT,
     UNIQUE (channel, operation, reference)
 );
+
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
 CREATE TABLE IF NOT EXISTS outbox (
     id              INTEGER PRIMARY KEY,
@@ -103,6 +111,21 @@ ALTER TABLE entries ADD COLUMN lease_owner TEXT;
 ALTER TABLE entries ADD COLUMN lease_until TEXT;
 ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
 ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+ALTER TABLE entries ADD COLUMN customer TEXT;
+ALTER TABLE entries ADD COLUMN amount INTEGER;
+ALTER TABLE entries ADD COLUMN admin_fee INTEGER;
+ALTER TABLE entries ADD COLUMN periods TEXT;
+ALTER TABLE entries ADD COLUMN business_day TEXT;
+ALTER TABLE entries ADD COLUMN host_reference TEXT;
+UPDATE entries SET
+    customer = json_extract(request, '$.request.customer.value'),
+    amount = json_extract(request, '$.request.amount'),
+    admin_fee = json_extract(request, '$.request.admin_fee'),
+    periods = (SELECT group_concat(value, ',') FROM json_each(request, '$.request.periods')),
+    business_day = date(COALESCE(json_extract(outcome, '$.paid_at'),
+                                 json_extract(request, '$.request.requested_at')), '+7 hours'),
+    host_reference = json_extract(outcome, '$.host_reference')
+    WHERE operation = 'pay' AND json_type(request, '$.request.amount') = 'integer';
 CREATE TABLE transitions (
     id          INTEGER PRIMARY KEY,
     entry_id    INTEGER NOT NULL REFERENCES entries (id),
@@ -152,6 +175,32 @@ def _entry(row: sqlite3.Row) -> Entry:
         sent_at=_maybe_time(row["sent_at"]),
         lease_owner=row["lease_owner"],
         lease_until=_maybe_time(row["lease_until"]),
+        facts=_facts(row),
+        host_reference=row["host_reference"],
+    )
+
+
+def _facts(row: sqlite3.Row) -> PaymentFacts | None:
+    if row["amount"] is None:
+        return None
+    return PaymentFacts(
+        customer=row["customer"],
+        amount=row["amount"],
+        admin_fee=row["admin_fee"],
+        periods=tuple(row["periods"].split(",")) if row["periods"] else (),
+        business_day=dt.date.fromisoformat(row["business_day"]),
+    )
+
+
+def _fact_columns(facts: PaymentFacts | None) -> tuple[object, ...]:
+    if facts is None:
+        return (None, None, None, None, None)
+    return (
+        facts.customer,
+        facts.amount,
+        facts.admin_fee,
+        ",".join(facts.periods),
+        facts.business_day.isoformat(),
     )
 
 
@@ -375,8 +424,10 @@ class Journal:
         lease: tuple[str, dt.datetime] | None = None,
         state: EntryState = EntryState.PENDING,
         actor: str = "client",
+        facts: PaymentFacts | None = None,
     ) -> tuple[Entry, bool]:
-        """Record a request before it is sent; ``(entry, created)``.
+        """Record a request before it is sent; ``(entry, created)``. ``facts``: a payment's
+        typed columns (customer, amounts, months, business day).
 
         ``attempt=True`` records the first attempt (and its send time) in the same commit: one
         durable write on the payment path instead of two. ``lease``: ``(owner, until)``, held
@@ -400,8 +451,9 @@ class Journal:
             if row is None:
                 row = db.execute(
                     "INSERT INTO entries (channel, operation, reference, state, request,"
-                    " attempts, created_at, updated_at, sent_at, lease_owner, lease_until)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                    " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
+                    " customer, amount, admin_fee, periods, business_day)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                     (
                         channel,
                         operation,
@@ -414,6 +466,7 @@ class Journal:
                         now if attempt else None,
                         owner,
                         None if until is None else until.isoformat(),
+                        *_fact_columns(facts),
                     ),
                 ).fetchone()
                 self._history(db, row["id"], now, actor, None, state, "journaled")
@@ -451,6 +504,8 @@ class Journal:
         why: str = "",
         sent: bool = False,
         lease: tuple[str, dt.datetime] | None = None,
+        host_reference: str | None = None,
+        business_day: dt.date | None = None,
     ) -> Entry:
         """Move an entry to ``to`` if it is in one of ``from_`` (default: every state
         :data:`TRANSITIONS` lets into ``to``) and, with ``owner``, only while no one else holds
@@ -483,7 +538,10 @@ class Journal:
             row = db.execute(
                 "UPDATE entries SET state = ?, outcome = COALESCE(?, outcome),"
                 " attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
-                " lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ? RETURNING *",
+                " lease_owner = ?, lease_until = ?, updated_at = ?,"
+                " host_reference = COALESCE(?, host_reference),"
+                " business_day = CASE WHEN amount IS NULL THEN business_day"
+                " ELSE COALESCE(?, business_day) END WHERE id = ? RETURNING *",
                 (
                     to,
                     _dumps(outcome),
@@ -493,6 +551,8 @@ class Journal:
                     lease_owner,
                     lease_until,
                     now,
+                    host_reference,
+                    None if business_day is None else business_day.isoformat(),
                     entry_id,
                 ),
             ).fetchone()
@@ -642,32 +702,21 @@ class Journal:
             if (since is None or e.created_at >= since) and (until is None or e.created_at < until)
         ]
 
-    def project(self, channel: str, operation: str, paths: Sequence[str]) -> list[tuple[Any, ...]]:
-        """``(reference, state, created_at, *values)`` of every entry of ``channel`` and
-        ``operation``, where each value is the JSON path ``paths[i]`` (``$.request.amount``,
-        ``$outcome.host_reference`` for the outcome) extracted by SQLite. For large reads
-        (a day's reconciliation) that need a few fields, not whole entries: nothing is parsed in
-        Python but what is asked for."""
-        columns: list[str] = []
-        params: list[object] = []
-        for path in paths:
-            # The paths are bound parameters, never SQL text; only the column is chosen here.
-            if path.startswith("$outcome"):
-                columns.append("json_extract(outcome, ?)")
-                params.append("$" + path[len("$outcome") :])
-            else:
-                columns.append("json_extract(request, ?)")
-                params.append(path)
-        # Only constant column expressions are joined in; the JSON paths are bound parameters.
-        query = (
-            "SELECT reference, state, created_at"  # noqa: S608
-            + "".join(f", {column}" for column in columns)
-            + " FROM entries WHERE channel = ? AND operation = ? ORDER BY id"
-        )
+    def payments(self, channel: str, operation: str) -> list[tuple[Any, ...]]:
+        """``(reference, state, created_at, customer, amount, admin_fee, periods,
+        business_day, host_reference)`` of every entry of ``channel`` and ``operation``, from
+        the typed columns, as plain tuples (``periods`` as ``"YYYY-MM,YYYY-MM"``, days and
+        times as ISO text): a day's reconciliation reads 100,000 of these, and parses nothing
+        it does not use."""
         with self._read() as db:
             cursor = db.cursor()
             cursor.row_factory = None  # plain tuples: no sqlite3.Row per row to copy again
-            return cursor.execute(query, (*params, channel, operation)).fetchall()
+            return cursor.execute(
+                "SELECT reference, state, created_at, customer, amount, admin_fee, periods,"
+                " business_day, host_reference FROM entries"
+                " WHERE channel = ? AND operation = ? ORDER BY id",
+                (channel, operation),
+            ).fetchall()
 
     # Outbox (store and forward) ---------------------------------------------------------------
 

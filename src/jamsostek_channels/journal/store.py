@@ -14,7 +14,7 @@ before it is sent; sequences never hand out a value twice; storage failures rais
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from jamsostek_channels.clock import Clock
@@ -23,6 +23,7 @@ from jamsostek_channels.journal.records import (
     EntryState,
     OutboxItem,
     OutboxState,
+    PaymentFacts,
     Transition,
 )
 
@@ -52,6 +53,7 @@ class JournalStore(Protocol):
         lease: tuple[str, dt.datetime] | None = None,
         state: EntryState = EntryState.PENDING,
         actor: str = "client",
+        facts: PaymentFacts | None = None,
     ) -> tuple[Entry, bool]: ...
 
     def attempt(
@@ -70,6 +72,8 @@ class JournalStore(Protocol):
         why: str = "",
         sent: bool = False,
         lease: tuple[str, dt.datetime] | None = None,
+        host_reference: str | None = None,
+        business_day: dt.date | None = None,
     ) -> Entry: ...
 
     def history(self, entry_id: int) -> list[Transition]: ...
@@ -87,9 +91,7 @@ class JournalStore(Protocol):
         until: dt.datetime | None = None,
     ) -> list[Entry]: ...
 
-    def project(
-        self, channel: str, operation: str, paths: Sequence[str]
-    ) -> list[tuple[Any, ...]]: ...
+    def payments(self, channel: str, operation: str) -> list[tuple[Any, ...]]: ...
 
     # Leases
     def owner_id(self, token: str) -> str: ...
