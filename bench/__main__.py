@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import sys
 
-from bench import channels, foundation, kantorpos, reconcile
+from bench import channels, foundation, journal, kantorpos, reconcile
 from bench.harness import print_results
 
 
 def main() -> int:
-    selected = set(sys.argv[1:]) or {"foundation", "channels", "reconcile", "kantorpos"}
+    selected = set(sys.argv[1:]) or {
+        "foundation",
+        "channels",
+        "journal",
+        "reconcile",
+        "kantorpos",
+    }
     results = []
     if "foundation" in selected:
         results += foundation.run()
     if "channels" in selected:
         results += channels.run()
+    if "journal" in selected:
+        results += journal.run()
     if "reconcile" in selected:
         results += reconcile.run()
     if "kantorpos" in selected:

@@ -84,10 +84,13 @@ def payable(info: dict[str, Any]) -> list[str]:
 
 class DurableLog:
     """A bare client's own record of its payments: one SQLite insert + commit per call, WAL with
-    synchronous=FULL, as the journal's intent and outcome writes are durable."""
+    synchronous=FULL, as the journal's intent and outcome writes are durable. It is also the
+    floor of the journal's own figures (``bench.journal``): one connection per thread or
+    process, several of them on one file, waiting for each other up to ``timeout`` seconds as
+    the journal's writers do."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
+    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=timeout)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute(
