@@ -491,12 +491,7 @@ class Client:
         if entry.state is EntryState.APPLIED:
             return structure(dict(entry.outcome or {}), AutoDebitMandate)
         if entry.state is EntryState.DECLINED:
-            outcome = entry.outcome or {}
-            raise HostDeclined(
-                str(outcome.get("code") or _DEFAULT_DECLINE),
-                {"code": outcome.get("host_code") or "-"},
-                host_code=outcome.get("host_code"),
-            )
+            raise _journaled_decline(entry)
         if entry.state is EntryState.NOT_APPLIED:
             raise NotDelivered("transport.not_delivered", {"reason": "not applied"})
         raise OutcomeUnknown("mandate.in_progress", {"reference": entry.reference})
@@ -759,12 +754,7 @@ class Client:
         if entry.state is EntryState.APPLIED:
             return self._receipt(entry)
         if entry.state is EntryState.DECLINED:
-            outcome = entry.outcome or {}
-            raise HostDeclined(
-                str(outcome.get("code") or _DEFAULT_DECLINE),
-                {"code": outcome.get("host_code") or "-"},
-                host_code=outcome.get("host_code"),
-            )
+            raise _journaled_decline(entry)
         if entry.state is EntryState.REVERSED:
             raise HostDeclined("payment.reversed", host_code="reversed")
         try:
@@ -1006,6 +996,16 @@ def _reversal_result(item: OutboxItem) -> ReversalResult:
     if item.state is OutboxState.REJECTED:
         return ReversalResult(item.reference, ReversalState.REFUSED, host_code=item.last_error)
     return ReversalResult(item.reference, ReversalState.QUEUED)
+
+
+def _journaled_decline(entry: Entry) -> HostDeclined:
+    """The host's decline as the journal recorded it, raised again for a repeated call."""
+    outcome = entry.outcome or {}
+    return HostDeclined(
+        str(outcome.get("code") or _DEFAULT_DECLINE),
+        {"code": outcome.get("host_code") or "-"},
+        host_code=outcome.get("host_code"),
+    )
 
 
 def _settled(result: PaymentResult | None) -> dict[str, Any]:
