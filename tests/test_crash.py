@@ -245,11 +245,13 @@ def sandbox() -> Iterator[Sandbox]:
         yield running
 
 
-def client_through(sandbox: Sandbox, proxy: Proxy, journal: Journal) -> Client:
-    settings = dict(sandbox.info()["channels"]["linkaja"])
+def client_through(
+    sandbox: Sandbox, proxy: Proxy, journal: Journal, channel: str = "linkaja"
+) -> Client:
+    settings = dict(sandbox.info()["channels"][channel])
     settings["base_url"] = proxy.through(settings["base_url"])
     adapter = open_adapter(
-        "linkaja",
+        channel,
         settings,
         journal=journal,
         clock=sandbox.host.now,
@@ -331,6 +333,32 @@ def test_a_request_held_when_the_proxy_closes_never_reaches_the_host(sandbox: Sa
         assert held.matched.is_set()
         assert not held.forwarded.is_set()
         assert not applied(sandbox, "GONE-1", timeout=0.2)
+
+
+@pytest.mark.parametrize("channel", sorted(GATEWAYS))
+def test_a_payment_held_past_the_settle_window_is_refused_by_the_host(channel: str) -> None:
+    # The other half of the settle window: recover calls a payment unpaid once the window has
+    # passed, so the host must refuse that payment if it arrives later still (stale send time).
+    with Sandbox(seed=3, channels=(channel,)) as sandbox, Journal() as journal:
+        assert sandbox.server is not None
+        with Proxy(sandbox.server.base_url) as proxy:
+            client = client_through(sandbox, proxy, journal, channel)
+            held = proxy.hold("LATE-1", seconds=60.0)
+            with pytest.raises(OutcomeUnknown):
+                client.pay(sandbox.demo_participants[0]["nik"], months=1, reference="LATE-1")
+            sandbox.host.advance(client.capabilities.settle_window + dt.timedelta(seconds=1))
+            assert client.recover().not_applied == ("LATE-1",)
+            served = sandbox.stats["gateway_requests"]
+            held.release()
+            assert held.forwarded.wait(10.0)
+            deadline = time.monotonic() + 10.0
+            while sandbox.stats["gateway_requests"] == served and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the host has answered the late request
+            assert sandbox.stats["gateway_requests"] > served
+        assert "LATE-1" not in sandbox.host.applied_references(channel)
+        late = journal.get(channel, "pay", "LATE-1")
+        assert late is not None
+        assert late.state is EntryState.NOT_APPLIED
 
 
 def test_the_proxy_forwards_only_to_loopback() -> None:

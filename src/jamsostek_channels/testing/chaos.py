@@ -65,9 +65,8 @@ CHANNEL = "linkaja"
 #: How long the gateway holds an answer back for ``after-commit`` (the worker is killed first).
 _HOLD_SECONDS = 3.0
 _WORKER_TIMEOUT = 60.0
-#: ``held``: the payer's read timeout, and how long the proxy holds its payment (longer).
+#: ``held``: the payer's read timeout (the proxy holds its payment until the payer gave up).
 _HELD_READ_TIMEOUT = 0.75
-_PROXY_HOLD_SECONDS = 1.5
 #: How long the host may take to apply a request once the proxy has passed it on.
 _SETTLE_TIMEOUT = 10.0
 
@@ -402,10 +401,11 @@ def run_chaos(
                 worker.finish()
             elif kill == "held":
                 # The proxy holds the payment before the host sees it, past the payer's read
-                # timeout; the host applies it afterwards. The payer gets OutcomeUnknown (or is
-                # killed meanwhile); a recover before the settle window must not call it unpaid.
+                # timeout, and lets it go only once the payer gave up (OutcomeUnknown) or was
+                # killed and a recover has asked about it: "not found" inside the settle window
+                # is no proof, so nobody may call it unpaid. The host then applies it late.
                 must_apply.add(reference)
-                held = proxy.hold(reference, seconds=_PROXY_HOLD_SECONDS)
+                held = proxy.hold(reference, seconds=_WORKER_TIMEOUT)  # released below
                 worker = _Worker(
                     *pay, "--kill-at", "none", "--read-timeout", str(_HELD_READ_TIMEOUT)
                 )
@@ -419,7 +419,11 @@ def run_chaos(
                     refusals[_error_code(worker.stdout)] += 1  # refused before it was sent
                 payer_done(worker)
                 if held.matched.is_set():
-                    held.forwarded.wait(_PROXY_HOLD_SECONDS + _WORKER_TIMEOUT)
+                    early = _Worker(*common, "--recover")  # while the payment is still held
+                    early.finish()
+                    count_recovery(early)
+                    held.release()
+                    held.forwarded.wait(_WORKER_TIMEOUT)
                     _applied(sandbox, channel, reference, _SETTLE_TIMEOUT)
             elif kill == "answer-dropped":
                 # The proxy passes the payment on and resets the connection when the answer
@@ -447,8 +451,9 @@ def run_chaos(
             recovery = _Worker(*common, "--recover")
             recovery.finish()
             count_recovery(recovery)
-            if rng.random() < 0.5:
-                # The counter retries with the same reference: one payment, never two.
+            if kill != "held" and rng.random() < 0.5:
+                # The counter retries with the same reference: one payment, never two. (Not
+                # after ``held``: the retry's idempotent answer would hide a premature NOT_APPLIED.)
                 kills["retried"] += 1
                 run_to_the_end(pay, reference)
             if reversible and rng.random() < 0.3:
