@@ -218,6 +218,9 @@ def test_compare_matches_host_reversals_with_reversed_entries_both_ways() -> Non
     assert compare([reversal("Y")], {}, uncrashed=()).mismatched == 1
     # A payment the journal calls unpaid, paid and refunded at the host.
     assert compare(ledger[:2], {"R1": entry("R1", EntryState.NOT_APPLIED)}, ()).mismatched == 1
+    # A month paid again after its payment was reversed is no double payment.
+    again = attrs.evolve(payment("R4"), periods=ledger[0].periods)
+    assert compare([*ledger[:2], again], {}, ()).duplicated == 0
     # A second reversal of one payment is money moved twice.
     assert compare([*ledger[:2], reversal("R1")], {"R1": entries["R1"]}, ()).duplicated == 1
 

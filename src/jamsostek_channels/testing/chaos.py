@@ -134,7 +134,13 @@ def compare(
     payments = Counter(e.reference for e in ledger if e.kind == "payment")
     paid = {e.reference: e for e in ledger if e.kind == "payment"}
     reversed_refs = frozenset(e.reference for e in ledger if e.kind == "reversal")
-    months = Counter((e.nik, month) for e in ledger if e.kind == "payment" for month in e.periods)
+    # A reversed payment's months are unpaid again: paying them again is not a double payment.
+    months = Counter(
+        (e.nik, month)
+        for e in ledger
+        if e.kind == "payment" and e.reference not in reversed_refs
+        for month in e.periods
+    )
     duplicated = sum(n - 1 for n in payments.values() if n > 1)
     duplicated += sum(n - 1 for n in months.values() if n > 1)
     duplicated += sum(
