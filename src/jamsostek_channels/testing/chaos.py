@@ -9,25 +9,37 @@ Kill points:
   still on the way (the gateway holds the answer back; the parent kills the worker as soon as
   the host's ledger shows the payment);
 * ``after-reply`` - the answer arrived, and the process dies before journaling it;
+* ``held`` - the :class:`~jamsostek_channels.testing.proxy.Proxy` in front of the sandbox holds
+  the payment *before* it reaches the host, past the payer's read timeout: the payer gets
+  ``OutcomeUnknown`` (or is killed while waiting), the host applies it late, and after recovery
+  the journal must say APPLIED, never NOT_APPLIED (a "not found" inside the settle window is no
+  proof);
+* ``answer-dropped`` - the proxy passes the payment on and resets the connection when the
+  answer comes back: the payer resolves it by status;
 * ``none`` - no crash (the control group; the first run is always one).
 
 Every run uses a fresh worker process (``python -m jamsostek_channels.testing.chaos worker``)
-against one sandbox on loopback, then a second worker runs ``Client.recover()`` on the same
-journal file. Afterwards the ledger and the journal must agree: nothing applied twice, nothing
-the host applied that the journal calls unpaid (or the reverse), nothing left unresolved. And the
-run must have tested something: a payment whose last worker was not crashed (a control run, or
-the counter's retry) must have been applied, or the run is *vacuous* (a worker refused before
-sending anything - a wrong agent id, a lapsed participant - proves nothing about crashes).
-Each worker takes its channel's agent or teller id from the sandbox's info file.
+against one sandbox on loopback, through the proxy; half the runs start a rival worker running
+``Client.recover()`` while the payer is mid-payment (SIGKILLed at a random moment half of the
+time); then a worker runs ``recover()`` on the same journal file. Afterwards the ledger and the
+journal must agree, per reference: nothing applied twice, nothing the host applied that the
+journal calls unpaid (or the reverse), the same customer, months and amount, a reversal on both
+sides or neither, nothing left unresolved, and no live payer's lease taken over. And the run must
+have tested something: a payment whose last worker was not crashed (a control run, or the
+counter's retry) or that the proxy held must have been applied, or the run is *vacuous* (a
+worker refused before sending anything - a wrong agent id, a lapsed participant - proves nothing
+about crashes). Each worker takes its channel's agent or teller id from the sandbox's info file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -41,17 +53,22 @@ import attrs
 
 if TYPE_CHECKING:
     from jamsostek_channels.channel import Adapter
-    from jamsostek_channels.journal import Entry
+    from jamsostek_channels.journal import Entry, Transition
     from jamsostek_channels.testing.host import LedgerEntry
+    from jamsostek_channels.testing.proxy import Hold
     from jamsostek_channels.testing.sandbox import Sandbox
 
-__all__ = ["KILL_POINTS", "ChaosReport", "Comparison", "compare", "run_chaos"]
+__all__ = ["KILL_POINTS", "ChaosReport", "Comparison", "compare", "run_chaos", "trespasses"]
 
-KILL_POINTS = ("before-send", "after-commit", "after-reply", "none")
+KILL_POINTS = ("before-send", "after-commit", "after-reply", "held", "answer-dropped", "none")
 CHANNEL = "linkaja"
 #: How long the gateway holds an answer back for ``after-commit`` (the worker is killed first).
 _HOLD_SECONDS = 3.0
 _WORKER_TIMEOUT = 60.0
+#: ``held``: the payer's read timeout (the proxy holds its payment until the payer gave up).
+_HELD_READ_TIMEOUT = 0.75
+#: How long the host may take to apply a request once the proxy has passed it on.
+_SETTLE_TIMEOUT = 10.0
 
 
 @attrs.frozen
@@ -63,15 +80,27 @@ class ChaosReport:
     lost: int  #: host and journal disagree on whether money moved
     duplicated: int  #: a reference or a month applied more than once
     unresolved: int  #: journal entries still without a known outcome after recover()
-    vacuous: int  #: payments whose last worker was not crashed, yet the host never applied
+    vacuous: int  #: payments that had to apply (uncrashed, or held), yet the host never did
     kill_points: dict[str, int]
-    recovered: dict[str, int]  #: what recover() found: applied / not-applied / unknown
+    recovered: dict[str, int]  #: what recover() found: applied / not-applied / unknown / ...
     refusals: dict[str, int]  #: error codes the uncrashed workers got (why a run is vacuous)
+    mismatched: int = 0  #: host and journal disagree on customer, months, amount or reversal
+    trespassed: int = 0  #: leases of live (uncrashed) payers taken over by someone else
+    reversals: int = 0  #: reversals the host applied (each must be REVERSED in the journal)
 
     @property
     def ok(self) -> bool:
-        """Nothing lost, doubled or unresolved, and every uncrashed payment applied."""
-        return self.lost == self.duplicated == self.unresolved == self.vacuous == 0
+        """Nothing lost, doubled, mismatched, trespassed or unresolved, and every payment that
+        had to apply applied."""
+        return (
+            self.lost
+            == self.duplicated
+            == self.unresolved
+            == self.vacuous
+            == self.mismatched
+            == self.trespassed
+            == 0
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {**attrs.asdict(self), "ok": self.ok}
@@ -86,40 +115,187 @@ class Comparison:
     duplicated: int
     unresolved: int
     vacuous: int
+    mismatched: int = 0  #: references whose customer, months, amount or reversal disagree
+    reversed: frozenset[str] = frozenset()  #: references the host applied, then reversed
 
 
 def compare(
     ledger: Sequence[LedgerEntry], entries: Mapping[str, Entry], uncrashed: Iterable[str]
 ) -> Comparison:
     """What the ledger (one channel's) and the journal (``reference -> entry``) disagree on;
-    ``uncrashed``: references whose last worker ran to its end, so which must be applied."""
+    ``uncrashed``: references that must have been applied (their last worker ran to its end, or
+    the host was made to apply them late): applied then reversed counts.
+
+    Per reference: whether money moved (``lost``), what moved (``mismatched``: the customer's
+    NIK, the months and the amount of the host's payment against the journaled request), and
+    reversals: a host reversal is a REVERSED entry and a REVERSED entry a host reversal."""
     from jamsostek_channels.journal import EntryState
 
     payments = Counter(e.reference for e in ledger if e.kind == "payment")
-    reversed_refs = {e.reference for e in ledger if e.kind == "reversal"}
-    months = Counter((e.nik, month) for e in ledger if e.kind == "payment" for month in e.periods)
+    paid = {e.reference: e for e in ledger if e.kind == "payment"}
+    reversed_refs = frozenset(e.reference for e in ledger if e.kind == "reversal")
+    # A reversed payment's months are unpaid again: paying them again is not a double payment.
+    months = Counter(
+        (e.nik, month)
+        for e in ledger
+        if e.kind == "payment" and e.reference not in reversed_refs
+        for month in e.periods
+    )
     duplicated = sum(n - 1 for n in payments.values() if n > 1)
     duplicated += sum(n - 1 for n in months.values() if n > 1)
+    duplicated += sum(
+        n - 1
+        for n in Counter(e.reference for e in ledger if e.kind == "reversal").values()
+        if n > 1
+    )
     applied = frozenset(ref for ref in payments if ref not in reversed_refs)
-    lost = 0
+    lost = mismatched = 0
     for reference, entry in entries.items():
         host_applied = reference in applied
+        host_reversed = reference in reversed_refs
         if entry.state is EntryState.APPLIED and not host_applied:
-            lost += 1  # a receipt for money the host never took
-        if host_applied and entry.state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
-            lost += 1  # money taken that the journal calls unpaid (it would be paid again)
+            if host_reversed:
+                mismatched += 1  # refunded at the host, a standing receipt in the journal
+            else:
+                lost += 1  # a receipt for money the host never took
+        if entry.state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
+            if host_applied:
+                lost += 1  # money taken that the journal calls unpaid (it would be paid again)
+            elif host_reversed:
+                mismatched += 1  # a payment and its reversal the journal never saw
+        if entry.state is EntryState.REVERSED and not host_reversed:
+            mismatched += 1  # the journal says refunded; the host kept the money (or never had it)
+        if reference in paid and not _same_payment(paid[reference], entry):
+            mismatched += 1
     lost += len(applied - set(entries))  # applied by the host, unknown to the journal
+    mismatched += len((reversed_refs & set(paid)) - applied - set(entries))
+    mismatched += len(reversed_refs - set(paid))  # a reversal of nothing
     return Comparison(
         applied=applied,
         lost=lost,
         duplicated=duplicated,
         unresolved=sum(1 for e in entries.values() if not e.state.final),
-        vacuous=len(set(uncrashed) - applied),
+        vacuous=len(set(uncrashed) - set(payments)),
+        mismatched=mismatched,
+        reversed=reversed_refs & frozenset(paid),
     )
+
+
+def _same_payment(paid: LedgerEntry, entry: Entry) -> bool:
+    """Whether the host's payment is the journaled request: the customer (when it is named by
+    NIK), the months and the amount. A journal entry whose request cannot be read is not."""
+    from jamsostek_channels.channel import CustomerIdKind, PaymentRequest
+    from jamsostek_channels.converters import structure
+
+    try:
+        request = structure(dict(entry.request["request"]), PaymentRequest)
+    except Exception:  # anything unreadable proves nothing: a mismatch
+        return False
+    same_customer = request.customer.kind is not CustomerIdKind.NIK or (
+        request.customer.value == paid.nik
+    )
+    return same_customer and request.periods == paid.periods and request.amount == paid.amount
+
+
+def trespasses(histories: Iterable[Transition], live_owners: Iterable[str]) -> int:
+    """Lease take-overs (journal history lines) of an owner that was alive and never crashed:
+    someone (a concurrent ``recover``, another payer) took a live payer's entry, or a payer
+    that ended by itself left its lease behind."""
+    live = set(live_owners)
+    count = 0
+    for line in histories:
+        taken = _TAKEN_OVER.fullmatch(line.why)
+        if taken is not None and taken.group(1) in live:
+            count += 1
+    return count
+
+
+#: ``Journal.take_lease``'s history line when it takes over someone else's lease.
+_TAKEN_OVER = re.compile(r"lease of (\S+) expired: taken over")
 
 
 def _worker_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "jamsostek_channels.testing.chaos", "worker", *args]
+
+
+class _Worker:
+    """One worker process; its stdout is kept (a few lines) for the owner id and the answer."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            _worker_command(*args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.killed = False
+        self.stdout = ""
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def wait(self, seconds: float) -> None:
+        """Let it run for up to ``seconds`` (less if it ends)."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=seconds)
+
+    def kill(self) -> None:
+        if self.running():
+            self.killed = True
+            self.process.send_signal(signal.SIGKILL)
+
+    def finish(self, timeout: float = _WORKER_TIMEOUT) -> int:
+        """Wait (bounded; killed past it) and reap it: a zombie counts as alive to a lease."""
+        try:
+            out, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            out, _ = self.process.communicate(timeout=_WORKER_TIMEOUT)
+        self.stdout = out or ""
+        code = self.process.returncode
+        if code == -signal.SIGKILL:
+            self.killed = True
+        return code
+
+    def lines(self) -> list[dict[str, Any]]:
+        documents = []
+        for line in self.stdout.splitlines():
+            with contextlib.suppress(ValueError):
+                document = json.loads(line)
+                if isinstance(document, dict):
+                    documents.append(document)
+        return documents
+
+    @property
+    def owner(self) -> str | None:
+        return next((d["owner"] for d in self.lines() if "owner" in d), None)
+
+    def report(self) -> dict[str, Any]:
+        """The last line it printed (an answer, a recovery report, ``{"error": code}``)."""
+        documents = [d for d in self.lines() if "owner" not in d]
+        return documents[-1] if documents else {}
+
+
+def _applied(
+    sandbox: Sandbox, channel: str, reference: str, timeout: float, worker: _Worker | None = None
+) -> bool:
+    """Whether the host applies ``reference`` within ``timeout`` seconds (polled; given up
+    early when ``worker`` ends)."""
+    deadline = time.monotonic() + timeout
+    while reference not in sandbox.host.applied_references(channel):
+        if (worker is not None and not worker.running()) or time.monotonic() > deadline:
+            return reference in sandbox.host.applied_references(channel)
+        time.sleep(0.01)
+    return True
+
+
+def _matched(hold: Hold, worker: _Worker) -> bool:
+    """Whether the proxy got the held request (given up when the worker ends without it)."""
+    deadline = time.monotonic() + _WORKER_TIMEOUT
+    while not hold.matched.wait(0.01):
+        if not worker.running() or time.monotonic() > deadline:
+            return hold.matched.is_set()
+    return True
 
 
 def run_chaos(
@@ -131,9 +307,12 @@ def run_chaos(
     agent_id: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ChaosReport:
-    """``runs`` payments, each in a worker killed at a random point, recovered, compared.
-    ``agent_id`` replaces the info file's agent (or teller) id."""
+    """``runs`` payments, each in a worker killed at a random point (or held, or its answer
+    dropped, by the proxy in front of the sandbox), with a rival ``recover`` now and then
+    (killed at random too), recovered, compared. ``agent_id`` replaces the info file's agent
+    (or teller) id."""
     from jamsostek_channels.journal import Journal
+    from jamsostek_channels.testing.proxy import Proxy
     from jamsostek_channels.testing.sandbox import Sandbox
     from jamsostek_channels.testing.wire import FaultKind
 
@@ -144,31 +323,58 @@ def run_chaos(
     for stale in workdir.glob(f"chaos-{seed}.sqlite*"):
         stale.unlink()
     sandbox = Sandbox(seed=seed, demo=max(12, runs // 4 + 12), channels=(channel,)).start()
+    assert sandbox.server is not None
+    proxy = Proxy(sandbox.server.base_url).start()
     kills: Counter[str] = Counter()
     recovered: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
-    uncrashed: set[str] = set()
+    must_apply: set[str] = set()
+    live_owners: set[str] = set()  # payers that ran to their end: nobody may take their lease
+
+    def count_recovery(worker: _Worker) -> None:
+        report = worker.report()
+        for key in ("applied", "not_applied", "still_unknown", "in_flight", "conflicts"):
+            recovered[key] += len(report.get(key, ()))
+
+    def payer_done(worker: _Worker) -> None:
+        if not worker.killed and worker.owner is not None:
+            live_owners.add(worker.owner)
 
     def run_to_the_end(arguments: list[str], reference: str) -> None:
         """A worker that is not crashed: its payment must apply."""
-        uncrashed.add(reference)
-        done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-            _worker_command(*arguments, "--kill-at", "none"),
-            capture_output=True,
-            text=True,
-            timeout=_WORKER_TIMEOUT,
-            check=False,
-        )
-        if done.returncode != 0:
-            refusals[_error_code(done.stdout)] += 1
+        must_apply.add(reference)
+        worker = _Worker(*arguments, "--kill-at", "none")
+        if worker.finish() != 0:
+            refusals[_error_code(worker.stdout)] += 1
+        payer_done(worker)
+
+    def rival(arguments: list[str]) -> _Worker:
+        """A recover() running while a payer is mid-payment; SIGKILLed at a random moment
+        half of the time."""
+        worker = _Worker(*arguments, "--recover")
+        kills["rival-recover"] += 1
+        if rng.random() < 0.5:
+            kills["rival-killed"] += 1
+            worker.wait(rng.uniform(0.0, 0.8))
+            worker.kill()
+        return worker
 
     try:
-        sandbox.write_info(info_file)
-        people, settle_window = _payable(sandbox, channel)
+        # Every worker reaches the host through the proxy.
+        info = sandbox.info()
+        info["channels"][channel]["base_url"] = proxy.through(info["channels"][channel]["base_url"])
+        _write_json(info_file, info)
+        people, settle_window, reversible = _payable(sandbox, channel)
         settle_window += dt.timedelta(seconds=1)
         offset = [0.0]  # how far the host's clock (and every worker's) has been moved
+        # Every crash scenario once per round, in a random order, so a short run covers each
+        # (the control group: the first run and every retry).
+        order: list[str] = []
         for run in range(runs):
-            kill = rng.choice(KILL_POINTS) if run else "none"
+            if run and not order:
+                order = [point for point in KILL_POINTS if point != "none"]
+                rng.shuffle(order)
+            kill = order.pop() if run else "none"
             kills[kill] += 1
             nik = people[run % len(people)]
             reference = f"CH{seed}R{run}"
@@ -185,67 +391,107 @@ def run_chaos(
             if agent_id is not None:
                 common += ["--agent-id", agent_id]
             pay = [*common, "--nik", nik, "--reference", reference]
+            with_rival = run > 0 and rng.random() < 0.5
+            rivals: list[_Worker] = []
             if kill == "after-commit":
+                # The gateway holds the answer: the host committed, the payer waits, is killed.
                 sandbox.faults.inject(
                     FaultKind.DELAY, match=reference, seconds=_HOLD_SECONDS, prefix=f"/{channel}/"
                 )
-                worker = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-                    _worker_command(*pay, "--kill-at", "none"),
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                worker = _Worker(*pay, "--kill-at", "none")
+                _applied(sandbox, channel, reference, _WORKER_TIMEOUT, worker)
+                if with_rival:  # while the payer still waits for its answer, lease held
+                    rivals.append(rival(common))
+                    rivals[-1].finish(_HOLD_SECONDS)
+                worker.kill()
+                worker.finish()
+            elif kill == "held":
+                # The proxy holds the payment before the host sees it, past the payer's read
+                # timeout, and lets it go only once the payer gave up (OutcomeUnknown) or was
+                # killed and a recover has asked about it: "not found" inside the settle window
+                # is no proof, so nobody may call it unpaid. The host then applies it late.
+                must_apply.add(reference)
+                held = proxy.hold(reference, seconds=_WORKER_TIMEOUT)  # released below
+                worker = _Worker(
+                    *pay, "--kill-at", "none", "--read-timeout", str(_HELD_READ_TIMEOUT)
                 )
-                deadline = time.monotonic() + _WORKER_TIMEOUT
-                while reference not in sandbox.host.applied_references(channel):
-                    if worker.poll() is not None or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.01)
-                if worker.poll() is None:
-                    worker.send_signal(signal.SIGKILL)
-                worker.wait(timeout=_WORKER_TIMEOUT)
+                _matched(held, worker)
+                if with_rival:
+                    rivals.append(rival(common))
+                if rng.random() < 0.5:
+                    kills["held-killed"] += 1
+                    worker.kill()
+                if worker.finish() != 0 and not worker.killed and not held.matched.is_set():
+                    refusals[_error_code(worker.stdout)] += 1  # refused before it was sent
+                payer_done(worker)
+                if held.matched.is_set():
+                    early = _Worker(*common, "--recover")  # while the payment is still held
+                    early.finish()
+                    count_recovery(early)
+                    held.release()
+                    held.forwarded.wait(_WORKER_TIMEOUT)
+                    _applied(sandbox, channel, reference, _SETTLE_TIMEOUT)
+            elif kill == "answer-dropped":
+                # The proxy passes the payment on and resets the connection when the answer
+                # comes: the payer resolves it by status, and must end with its receipt.
+                proxy.drop_answer(reference)
+                if with_rival:
+                    rivals.append(rival(common))
+                run_to_the_end(pay, reference)
             elif kill == "none":
+                if with_rival:
+                    rivals.append(rival(common))
                 run_to_the_end(pay, reference)
             else:
-                subprocess.run(  # noqa: S603 - our own module, fixed arguments
-                    _worker_command(*pay, "--kill-at", kill),
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    timeout=_WORKER_TIMEOUT,
-                    check=False,
-                )
+                worker = _Worker(*pay, "--kill-at", kill)
+                if with_rival:
+                    rivals.append(rival(common))
+                worker.finish()
+            for other in rivals:
+                other.finish()
+                count_recovery(other)
+            proxy.clear()
             # A payment that may never have left proves "not applied" only once the channel's
             # settle window has passed: the host's time (and so the workers') moves past it.
-            sandbox.host.advance(settle_window)
-            offset[0] += settle_window.total_seconds()
-            for arguments in (common, pay):  # every later worker reads the moved clock
-                arguments[arguments.index("--offset") + 1] = str(offset[0])
-            outcome = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-                _worker_command(*common, "--recover"),
-                capture_output=True,
-                text=True,
-                timeout=_WORKER_TIMEOUT,
-                check=False,
-            )
-            if outcome.returncode == 0 and outcome.stdout.strip():
-                report = json.loads(outcome.stdout)
-                for key in ("applied", "not_applied", "still_unknown"):
-                    recovered[key] += len(report.get(key, ()))
-            if rng.random() < 0.5:
-                # The counter retries with the same reference: one payment, never two.
+            offset[0] = _advance(sandbox, settle_window, offset[0], common, pay)
+            recovery = _Worker(*common, "--recover")
+            recovery.finish()
+            count_recovery(recovery)
+            if kill != "held" and rng.random() < 0.5:
+                # The counter retries with the same reference: one payment, never two. (Not
+                # after ``held``: the retry's idempotent answer would hide a premature NOT_APPLIED.)
                 kills["retried"] += 1
                 run_to_the_end(pay, reference)
+            if reversible and rng.random() < 0.3:
+                # A reversal, its worker killed at random half of the time; recover delivers it.
+                kills["reversal"] += 1
+                reverser = _Worker(*common, "--reverse", reference)
+                if rng.random() < 0.5:
+                    kills["reversal-killed"] += 1
+                    reverser.wait(rng.uniform(0.0, 0.8))
+                    reverser.kill()
+                reverser.finish()
             if progress is not None:
                 progress(run + 1)
+        # The last word: past every lease and settle window, one more recover settles what a
+        # killed worker (a payer, a rival, a reverser) left behind.
+        offset[0] = _advance(sandbox, settle_window, offset[0], [], [])
+        final = _Worker(*_with_offset(common, offset[0]), "--recover")
+        final.finish()
+        count_recovery(final)
 
         ledger = [e for e in sandbox.host.ledger() if e.channel == channel]
         journal = Journal(journal_file)
         try:
             entries = {e.reference: e for e in journal.entries(channel, "pay")}
+            history = [line for e in entries.values() for line in journal.history(e.id)]
         finally:
             journal.close()
     finally:
+        proxy.close()
         sandbox.stop()
 
-    found = compare(ledger, entries, uncrashed)
+    found = compare(ledger, entries, must_apply)
     return ChaosReport(
         runs=runs,
         seed=seed,
@@ -258,15 +504,42 @@ def run_chaos(
         kill_points=dict(sorted(kills.items())),
         recovered=dict(sorted(recovered.items())),
         refusals=dict(sorted(refusals.items())),
+        mismatched=found.mismatched,
+        trespassed=trespasses(history, live_owners),
+        reversals=len(found.reversed),
     )
 
 
-def _payable(sandbox: Sandbox, channel: str) -> tuple[list[str], dt.timedelta]:
+def _advance(sandbox: Sandbox, by: dt.timedelta, offset: float, *arguments: list[str]) -> float:
+    """Move the host's clock by ``by``; the new offset, written into every worker's
+    ``arguments`` that has one."""
+    sandbox.host.advance(by)
+    offset += by.total_seconds()
+    for argument in arguments:
+        if "--offset" in argument:
+            argument[argument.index("--offset") + 1] = str(offset)
+    return offset
+
+
+def _with_offset(arguments: list[str], offset: float) -> list[str]:
+    moved = list(arguments)
+    moved[moved.index("--offset") + 1] = str(offset)
+    return moved
+
+
+def _write_json(path: Path, document: object) -> None:
+    """Write atomically: a worker never reads a half-written info file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _payable(sandbox: Sandbox, channel: str) -> tuple[list[str], dt.timedelta, bool]:
     """The demo participants whose one month this channel takes: not lapsed, and not below its
-    minimum amount (a discounted month can be), so an uncrashed payment must apply; and the
-    channel's settle window."""
+    minimum amount (a discounted month can be), so an uncrashed payment must apply; the
+    channel's settle window; whether it takes reversals."""
     from jamsostek_channels.adapters import open_adapter
-    from jamsostek_channels.channel import CustomerId
+    from jamsostek_channels.channel import CustomerId, Operation
     from jamsostek_channels.journal import Journal
     from jamsostek_channels.model import CoverageState
 
@@ -274,6 +547,7 @@ def _payable(sandbox: Sandbox, channel: str) -> tuple[list[str], dt.timedelta]:
         adapter = open_adapter(channel, sandbox.info()["channels"][channel], journal=scratch)
         minimum = adapter.capabilities.min_amount
         window = adapter.capabilities.settle_window
+        reversible = Operation.REVERSE in adapter.capabilities.operations
         adapter.close()
     people = []
     for person in sandbox.demo_participants:
@@ -284,7 +558,7 @@ def _payable(sandbox: Sandbox, channel: str) -> tuple[list[str], dt.timedelta]:
             people.append(nik)
     if not people:
         raise ValueError(f"no demo participant can pay one month at {channel}")
-    return people, window
+    return people, window, reversible
 
 
 def _error_code(stdout: str) -> str:
@@ -334,6 +608,8 @@ def _worker(argv: Sequence[str]) -> int:
     parser.add_argument("--reference")
     parser.add_argument("--kill-at", default="none", choices=KILL_POINTS)
     parser.add_argument("--recover", action="store_true")
+    parser.add_argument("--reverse", metavar="REFERENCE", help="reverse this payment")
+    parser.add_argument("--read-timeout", type=float, default=_HOLD_SECONDS * 4)
     parser.add_argument("--agent-id", help="instead of the info file's")
     parser.add_argument(
         "--offset", type=float, default=0.0, help="seconds the sandbox host's clock was moved"
@@ -351,16 +627,23 @@ def _worker(argv: Sequence[str]) -> int:
         settings,
         journal=journal,
         clock=clock,  # the wrapper below would take the client's clock, not the adapter
-        timeouts=Timeouts(connect=2.0, read=_HOLD_SECONDS * 4),
+        timeouts=Timeouts(connect=2.0, read=args.read_timeout),
     )
     agent = args.agent_id or settings["agent_id"]
     killing = cast("Adapter", _Killing(adapter, args.kill_at))
     client = Client(killing, journal=journal, agent_id=agent, poll_interval=0.05, clock=clock)
+    # Who holds this worker's leases: the parent checks nobody took a live payer's over.
+    sys.stdout.write(json.dumps({"owner": client.owner}) + "\n")
+    sys.stdout.flush()
     if args.recover:
         report = client.recover()
         sys.stdout.write(json.dumps(attrs.asdict(report)) + "\n")
         return 0
     try:
+        if args.reverse:
+            reversal = client.reverse(args.reverse)
+            sys.stdout.write(json.dumps({"reversal": reversal.state.value}) + "\n")
+            return 0
         receipt = client.pay(args.nik, months=1, reference=args.reference)
     except JamsostekError as error:
         sys.stdout.write(json.dumps({"error": error.code}) + "\n")
