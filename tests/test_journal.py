@@ -21,7 +21,7 @@ import attrs
 import pytest
 
 from jamsostek_channels.clock import JAKARTA
-from jamsostek_channels.errors import InvalidInput, JamsostekError
+from jamsostek_channels.errors import InvalidInput, JamsostekError, ReferenceConflict
 from jamsostek_channels.journal import (
     SCHEMA_VERSION,
     TRANSITIONS,
@@ -1018,3 +1018,23 @@ def test_the_sqlite_journal_is_a_store() -> None:
         missing = {name for name in wanted if not hasattr(store, name)}
     assert missing == set()
     assert len(wanted) > 20
+
+
+def test_begin_many_writes_a_batch_in_one_commit_all_or_none(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    with Journal(tmp_path / "batch.sqlite", clock=clock) as journal:
+        batch = [(f"B-{n}", {"line": n}, None) for n in range(500)]
+        begun = journal.begin_many("creditunion", "pay", batch)
+        assert len(begun) == 500
+        assert all(created and entry.state is EntryState.HELD for entry, created in begun)
+        again = journal.begin_many("creditunion", "pay", batch[:3])  # idempotent per reference
+        assert [created for _, created in again] == [False] * 3
+        assert [e.id for e, _ in again] == [e.id for e, _ in begun[:3]]
+        with pytest.raises(ReferenceConflict):  # one line reuses a reference with other content
+            journal.begin_many(
+                "creditunion", "pay", [("NEW-1", {"line": 1}, None), ("B-7", {"line": 70}, None)]
+            )
+        assert journal.get("creditunion", "pay", "NEW-1") is None  # nothing of it was written
+        assert len(journal.entries("creditunion")) == 500
+        assert [t.actor for t in journal.history(begun[0][0].id)] == ["batch"]

@@ -9,7 +9,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -437,44 +437,80 @@ class Journal:
         back with ``created=False`` (the caller returns its outcome instead of sending again).
         The same reference with a different request is a :class:`ReferenceConflict`.
         """
+        key = (channel, operation, reference)
+        with self._write() as db:
+            return self._begin(db, key, request, facts, state, actor, attempt, lease)
+
+    def begin_many(
+        self,
+        channel: str,
+        operation: str,
+        requests: Sequence[tuple[str, Mapping[str, Any], PaymentFacts | None]],
+        *,
+        state: EntryState = EntryState.HELD,
+        actor: str = "batch",
+    ) -> list[tuple[Entry, bool]]:
+        """Journal many ``(reference, request, facts)`` in one durable commit (a batch file's
+        lines, a day of offline collections): each as :meth:`begin` would, all or none. A
+        reference already journaled with other content is a :class:`ReferenceConflict` and
+        nothing of the batch is written."""
+        with self._write() as db:
+            return [
+                self._begin(db, (channel, operation, reference), request, facts, state, actor)
+                for reference, request, facts in requests
+            ]
+
+    def _begin(
+        self,
+        db: sqlite3.Connection,
+        key: tuple[str, str, str],
+        request: Mapping[str, Any],
+        facts: PaymentFacts | None,
+        state: EntryState,
+        actor: str,
+        attempt: bool = False,
+        lease: tuple[str, dt.datetime] | None = None,
+    ) -> tuple[Entry, bool]:
+        """One entry begun inside ``db``'s transaction (``key``: channel, operation,
+        reference)."""
+        channel, operation, reference = key
+        owner, until = lease if lease is not None else (None, None)
         if state not in (EntryState.PENDING, EntryState.HELD):
             raise ValueError("an entry begins PENDING or HELD")
         payload = _dumps(request)
         assert payload is not None
         now = self._now()
-        owner, until = lease if lease is not None else (None, None)
-        with self._write() as db:
-            row = db.execute(
-                "SELECT * FROM entries WHERE channel = ? AND operation = ? AND reference = ?",
-                (channel, operation, reference),
-            ).fetchone()
-            if row is None:
-                row = db.execute(
-                    "INSERT INTO entries (channel, operation, reference, state, request,"
-                    " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
-                    " customer, amount, admin_fee, periods, business_day)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-                    (
-                        channel,
-                        operation,
-                        reference,
-                        state,
-                        payload,
-                        int(attempt),
-                        now,
-                        now,
-                        now if attempt else None,
-                        owner,
-                        None if until is None else until.isoformat(),
-                        *_fact_columns(facts),
-                    ),
-                ).fetchone()
-                self._history(db, row["id"], now, actor, None, state, "journaled")
-                return _entry(row), True
-        existing = _entry(row)
-        if _dumps(existing.request) != payload:
-            raise ReferenceConflict(reference)
-        return existing, False
+        row = db.execute(
+            "SELECT * FROM entries WHERE channel = ? AND operation = ? AND reference = ?",
+            (channel, operation, reference),
+        ).fetchone()
+        if row is not None:
+            existing = _entry(row)
+            if _dumps(existing.request) != payload:
+                raise ReferenceConflict(reference)
+            return existing, False
+        row = db.execute(
+            "INSERT INTO entries (channel, operation, reference, state, request,"
+            " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
+            " customer, amount, admin_fee, periods, business_day)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (
+                channel,
+                operation,
+                reference,
+                state,
+                payload,
+                int(attempt),
+                now,
+                now,
+                now if attempt else None,
+                owner,
+                None if until is None else until.isoformat(),
+                *_fact_columns(facts),
+            ),
+        ).fetchone()
+        self._history(db, row["id"], now, actor, None, state, "journaled")
+        return _entry(row), True
 
     def attempt(
         self, entry_id: int, *, lease: tuple[str, dt.datetime], actor: str = "client"

@@ -14,7 +14,7 @@ before it is sent; sequences never hand out a value twice; storage failures rais
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from jamsostek_channels.clock import Clock
@@ -55,6 +55,16 @@ class JournalStore(Protocol):
         actor: str = "client",
         facts: PaymentFacts | None = None,
     ) -> tuple[Entry, bool]: ...
+
+    def begin_many(
+        self,
+        channel: str,
+        operation: str,
+        requests: Sequence[tuple[str, Mapping[str, Any], PaymentFacts | None]],
+        *,
+        state: EntryState = EntryState.HELD,
+        actor: str = "batch",
+    ) -> list[tuple[Entry, bool]]: ...
 
     def attempt(
         self, entry_id: int, *, lease: tuple[str, dt.datetime], actor: str = "client"
