@@ -55,10 +55,10 @@ def kp_sandbox() -> Iterator[Sandbox]:
     box.stop()
 
 
-def office_client(sandbox: Sandbox, office: str) -> Client:
-    """A counter of ``office`` with its own journal, on the sandbox's clock."""
+def office_client(sandbox: Sandbox, office: str, journal: Journal | None = None) -> Client:
+    """A counter of ``office`` with its own journal (or ``journal``), on the sandbox's clock."""
     clock = sandbox.host.now
-    journal = Journal(":memory:", clock=clock)
+    journal = journal or Journal(":memory:", clock=clock)
     adapter = KantorPosAdapter(
         load_profile("kantorpos"),
         base_url=sandbox.base_url + "/kantorpos",
@@ -94,6 +94,27 @@ def test_two_offices_may_use_one_reference_for_two_customers(kp_sandbox: Sandbox
     finally:
         here.close()
         there.close()
+
+
+def test_two_offices_sharing_one_journal_may_use_one_reference(kp_sandbox: Sandbox) -> None:
+    # One gateway for many post offices keeps one journal: it keys references by office, as
+    # the host does, so the second office's payment is neither refused nor answered with the
+    # first office's receipt.
+    first_nik, second_nik = payable(kp_sandbox)[:2]
+    shared = Journal(":memory:", clock=kp_sandbox.host.now)
+    here = office_client(kp_sandbox, SANDBOX_OFFICE, shared)
+    there = office_client(kp_sandbox, OTHER_OFFICE, shared)
+    mine = here.pay(first_nik, months=1, reference="KP-0002")
+    theirs = there.pay(second_nik, months=1, reference="KP-0002")
+    assert theirs.host_reference != mine.host_reference
+    entries = {e.scope: e for e in shared.entries("kantorpos", "pay")}
+    assert set(entries) == {SANDBOX_OFFICE, OTHER_OFFICE}
+    assert all(e.state.value == "applied" for e in entries.values())
+    assert shared.get("kantorpos", "pay", "KP-0002", scope=OTHER_OFFICE) == entries[OTHER_OFFICE]
+    with pytest.raises(ValueError, match="scope"):  # ambiguous without one
+        shared.get("kantorpos", "pay", "KP-0002")
+    assert here.pay(first_nik, months=1, reference="KP-0002") == mine  # each its own answer
+    assert there.pay(second_nik, months=1, reference="KP-0002") == theirs
 
 
 # SNAP: one reference through a second instance (or a rebuilt journal) -------------------------

@@ -134,6 +134,7 @@ class KantorPosAdapter:
         self.name = profile.name
         self.capabilities: Capabilities = profile.capabilities
         self.office = office
+        self.scope = office  # the host keys a reference by office: so does the journal
         self.teller = teller
         self._journal = journal
         self.clock = clock

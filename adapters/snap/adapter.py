@@ -124,6 +124,7 @@ class SnapAdapter:
     ) -> None:
         self.profile = profile
         self.credentials = credentials
+        self.scope = credentials.partner_id  # references are unique per partner (X-PARTNER-ID)
         self.name = profile.name
         self.capabilities: Capabilities = profile.capabilities
         self._journal = journal

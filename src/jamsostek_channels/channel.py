@@ -323,6 +323,9 @@ class Adapter(Protocol):
     capabilities: Capabilities
     #: The time the adapter stamps its messages with; the client sets it to its own clock.
     clock: Clock
+    #: Where a reference is unique at the host (a Kantor Pos office, a SNAP partner id; ``""``:
+    #: the whole channel): the journal keys its entries by it too.
+    scope: str
 
     def request_registration(self, request: RegistrationRequest) -> OtpChallenge: ...
 

@@ -187,6 +187,13 @@ class Client:
         return self.adapter.name
 
     @property
+    def scope(self) -> str:
+        """Where this client's references are unique, as the host keys them (a Kantor Pos
+        office, a SNAP partner): the journal keys its entries the same way, so two offices
+        sharing one journal may use one reference."""
+        return self.adapter.scope
+
+    @property
     def capabilities(self) -> Capabilities:
         return self.adapter.capabilities
 
@@ -396,6 +403,7 @@ class Client:
             attempt=True,
             lease=self._lease(),
             actor=operation,
+            scope=self.scope,
         )
         try:
             if created:
@@ -525,7 +533,7 @@ class Client:
         parsed = self._customer(customer)
         count = self._months(months)
         payer = payer or Payer.self_paid()
-        existing = self.journal.get(self.channel, _PAY, reference)
+        existing = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
         if existing is not None:
             _check_same_payment(existing, parsed, count, payer)
             return self._settle_existing(existing)
@@ -566,12 +574,13 @@ class Client:
                 lease=self._lease(),
                 actor=_PAY,
                 facts=facts,
+                scope=self.scope,
             )
         except ReferenceConflict:
             # Another thread or process journaled this reference since the lookup above, with
             # its own inquiry (so the records differ): the same payment if customer, months and
             # payer agree.
-            existing = self.journal.get(self.channel, _PAY, reference)
+            existing = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
             if existing is None:
                 raise
             _check_same_payment(existing, parsed, count, payer)
@@ -737,7 +746,7 @@ class Client:
         return to
 
     def _entry(self, entry: Entry) -> Entry:
-        fresh = self.journal.get(entry.channel, entry.operation, entry.reference)
+        fresh = self.journal.get(entry.channel, entry.operation, entry.reference, scope=entry.scope)
         assert fresh is not None
         return fresh
 
@@ -805,7 +814,7 @@ class Client:
         :func:`~jamsostek_channels.receipts.render_in_progress` so the customer leaves with the
         reference, never with nothing. :class:`InvalidInput` for a reference this client does
         not know or whose outcome is known (print its receipt, or its decline, instead)."""
-        entry = self.journal.get(self.channel, _PAY, reference)
+        entry = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
         if entry is None:
             raise InvalidInput([Problem.of("reference", "host.not_found")])
         if entry.state.final:
@@ -827,7 +836,7 @@ class Client:
         """The host's word on a payment made through this client (journal updated with what
         it proves: a "not found" only after the settle window)."""
         self._require(Operation.STATUS)
-        entry = self.journal.get(self.channel, _PAY, reference)
+        entry = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
         if entry is None:
             raise InvalidInput([Problem.of("reference", "host.not_found")])
         result = self.adapter.payment_status(_request_of(entry))
@@ -843,7 +852,7 @@ class Client:
         resent until the host accepts it; if the host cannot be reached now the result is
         ``QUEUED`` and :meth:`recover` (or :meth:`flush_outbox`) keeps trying."""
         self._require(Operation.REVERSE)
-        entry = self.journal.get(self.channel, _PAY, reference)
+        entry = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
         if entry is None:
             raise InvalidInput([Problem.of("reference", "host.not_found")])
         if entry.state is EntryState.REVERSED:
@@ -856,6 +865,7 @@ class Client:
             reference,
             {"reference": reference},
             expires_at=self._clock() + self._reversal_ttl,
+            scope=self.scope,
         )
         if item.state is OutboxState.PENDING:
             return self._deliver_reversal(item)
@@ -866,11 +876,13 @@ class Client:
         after a crash goes out marked as a repeat)."""
         claimed = self.journal.claim(item.id, self.owner, self._clock() + self._lease_ttl)
         if claimed is None:  # another deliverer holds it, or it was settled meanwhile
-            current = self.journal.outbox_item(item.channel, item.kind, item.reference)
+            current = self.journal.outbox_item(
+                item.channel, item.kind, item.reference, scope=item.scope
+            )
             assert current is not None
             return _reversal_result(current)
         reference = claimed.reference
-        entry = self.journal.get(self.channel, _PAY, reference)
+        entry = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
         assert entry is not None
         try:
             result = self.adapter.reverse(_request_of(entry), claimed.repeat)
@@ -908,7 +920,7 @@ class Client:
         """Send every due store-and-forward item once more."""
         return [
             self._deliver_reversal(item)
-            for item in self.journal.due(self.channel, now=now)
+            for item in self.journal.due(self.channel, now=now, scope=self.scope)
             if item.kind == _REVERSAL
         ]
 
@@ -926,7 +938,7 @@ class Client:
             "in_flight": [],
             "conflicts": [],
         }
-        for entry in self.journal.unresolved(self.channel):
+        for entry in self.journal.unresolved(self.channel, scope=self.scope):
             if entry.operation != _PAY:
                 continue
             if self.journal.held(entry, by_other_than=self.owner):
@@ -937,9 +949,9 @@ class Client:
         expired = [
             item.reference
             for item in self.journal.expire()
-            if item.channel == self.channel and item.kind == _REVERSAL
+            if item.channel == self.channel and item.scope == self.scope and item.kind == _REVERSAL
         ]
-        for item in self.journal.due(self.channel, ignore_schedule=True):
+        for item in self.journal.due(self.channel, ignore_schedule=True, scope=self.scope):
             if item.kind != _REVERSAL:
                 continue
             result = self._deliver_reversal(item)

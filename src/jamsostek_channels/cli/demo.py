@@ -162,7 +162,7 @@ def _working_day(
                     stats["amount"] += receipt.amount
                     stats["fees"] += receipt.admin_fee
                     if turn == 1:
-                        entry = journal.get(name, "pay", reference)
+                        entry = journal.get(name, "pay", reference, scope=client.scope)
                         stats["recovered"] += (
                             entry is not None and entry.state is EntryState.APPLIED
                         )

@@ -120,6 +120,7 @@ class Entry:
     lease_until: dt.datetime | None = None
     facts: PaymentFacts | None = None  #: a payment's typed columns (None: not a payment)
     host_reference: str | None = None  #: the host's reference once it applied it
+    scope: str = ""  #: where the reference is unique, as the host keys it (a post office)
 
     def leased(self, now: dt.datetime, *, by_other_than: str | None = None) -> bool:
         """Whether an unexpired lease holds it (one not held by ``by_other_than``);
@@ -159,6 +160,7 @@ class OutboxItem:
 
     lease_owner: str | None = None  #: who is delivering it now (see :meth:`Journal.claim`)
     lease_until: dt.datetime | None = None
+    scope: str = ""  #: as its payment's
 
     @property
     def repeat(self) -> bool:

@@ -9,10 +9,10 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jamsostek_channels import clock as _clock
 from jamsostek_channels.errors import ReferenceConflict
@@ -36,6 +36,8 @@ from jamsostek_channels.journal.records import (
 )
 
 __all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
+
+_T = TypeVar("_T")
 
 SCHEMA_VERSION = 2
 _INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -61,7 +63,8 @@ CREATE TABLE IF NOT EXISTS entries (
     periods     TEXT,
     business_day TEXT,
     host_reference TEXT,
-    UNIQUE (channel, operation, reference)
+    scope       TEXT NOT NULL DEFAULT '',
+    UNIQUE (channel, scope, operation, reference)
 );
 
 CREATE INDEX IF NOT EXISTS entries_state ON entries (state);
@@ -80,7 +83,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     updated_at      TEXT NOT NULL,
     lease_owner     TEXT,
     lease_until     TEXT,
-    UNIQUE (channel, kind, reference)
+    scope           TEXT NOT NULL DEFAULT '',
+    UNIQUE (channel, scope, kind, reference)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS sequences (
@@ -106,17 +110,21 @@ CREATE INDEX IF NOT EXISTS transitions_entry ON transitions (entry_id);
 #: Schema 1 -> 2, in place: the send time and lease of an entry, and the transition history
 #: (entries already there start their history with the state they are in).
 _MIGRATE_1_TO_2 = """
-ALTER TABLE entries ADD COLUMN sent_at TEXT;
-ALTER TABLE entries ADD COLUMN lease_owner TEXT;
-ALTER TABLE entries ADD COLUMN lease_until TEXT;
-ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
-ALTER TABLE outbox ADD COLUMN lease_until TEXT;
-ALTER TABLE entries ADD COLUMN customer TEXT;
-ALTER TABLE entries ADD COLUMN amount INTEGER;
-ALTER TABLE entries ADD COLUMN admin_fee INTEGER;
-ALTER TABLE entries ADD COLUMN periods TEXT;
-ALTER TABLE entries ADD COLUMN business_day TEXT;
-ALTER TABLE entries ADD COLUMN host_reference TEXT;
+DROP INDEX IF EXISTS entries_state;
+DROP INDEX IF EXISTS outbox_due;
+ALTER TABLE entries RENAME TO entries_v1;
+ALTER TABLE outbox RENAME TO outbox_v1;
+{schema}
+INSERT INTO entries (id, channel, operation, reference, state, request, outcome, attempts,
+    created_at, updated_at)
+    SELECT id, channel, operation, reference, state, request, outcome, attempts, created_at,
+        updated_at FROM entries_v1;
+INSERT INTO outbox (id, channel, kind, reference, state, payload, attempts, next_attempt_at,
+    expires_at, last_error, created_at, updated_at)
+    SELECT id, channel, kind, reference, state, payload, attempts, next_attempt_at, expires_at,
+        last_error, created_at, updated_at FROM outbox_v1;
+DROP TABLE entries_v1;
+DROP TABLE outbox_v1;
 UPDATE entries SET
     customer = json_extract(request, '$.request.customer.value'),
     amount = json_extract(request, '$.request.amount'),
@@ -126,16 +134,6 @@ UPDATE entries SET
                                  json_extract(request, '$.request.requested_at')), '+7 hours'),
     host_reference = json_extract(outcome, '$.host_reference')
     WHERE operation = 'pay' AND json_type(request, '$.request.amount') = 'integer';
-CREATE TABLE transitions (
-    id          INTEGER PRIMARY KEY,
-    entry_id    INTEGER NOT NULL REFERENCES entries (id),
-    at          TEXT NOT NULL,
-    actor       TEXT NOT NULL,
-    from_state  TEXT,
-    to_state    TEXT NOT NULL,
-    why         TEXT NOT NULL
-);
-CREATE INDEX transitions_entry ON transitions (entry_id);
 UPDATE entries SET sent_at = updated_at WHERE attempts > 0;
 INSERT INTO transitions (entry_id, at, actor, from_state, to_state, why)
     SELECT id, updated_at, 'migration', NULL, state, 'journal schema 1 -> 2' FROM entries
@@ -177,6 +175,7 @@ def _entry(row: sqlite3.Row) -> Entry:
         lease_until=_maybe_time(row["lease_until"]),
         facts=_facts(row),
         host_reference=row["host_reference"],
+        scope=row["scope"],
     )
 
 
@@ -190,6 +189,12 @@ def _facts(row: sqlite3.Row) -> PaymentFacts | None:
         periods=tuple(row["periods"].split(",")) if row["periods"] else (),
         business_day=dt.date.fromisoformat(row["business_day"]),
     )
+
+
+def _one(rows: list[sqlite3.Row], read: Callable[[sqlite3.Row], _T]) -> _T | None:
+    if len(rows) > 1:
+        raise ValueError("the reference is in several scopes: name the scope")
+    return read(rows[0]) if rows else None
 
 
 def _fact_columns(facts: PaymentFacts | None) -> tuple[object, ...]:
@@ -385,7 +390,7 @@ class Journal:
                     {"reason": f"journal schema {version} is newer than {SCHEMA_VERSION}"},
                 )
             # A new file gets the whole schema; a schema-1 file is migrated in place.
-            script = _MIGRATE_1_TO_2 if version == 1 else _SCHEMA
+            script = _MIGRATE_1_TO_2.format(schema=_SCHEMA) if version == 1 else _SCHEMA
             if version < SCHEMA_VERSION:
                 for statement in script.split(";"):
                     if statement.strip():
@@ -425,9 +430,11 @@ class Journal:
         state: EntryState = EntryState.PENDING,
         actor: str = "client",
         facts: PaymentFacts | None = None,
+        scope: str = "",
     ) -> tuple[Entry, bool]:
         """Record a request before it is sent; ``(entry, created)``. ``facts``: a payment's
-        typed columns (customer, amounts, months, business day).
+        typed columns (customer, amounts, months, business day). ``scope``: where the
+        reference is unique, as the host keys it (a Kantor Pos office; ``""``: the channel).
 
         ``attempt=True`` records the first attempt (and its send time) in the same commit: one
         durable write on the payment path instead of two. ``lease``: ``(owner, until)``, held
@@ -437,7 +444,7 @@ class Journal:
         back with ``created=False`` (the caller returns its outcome instead of sending again).
         The same reference with a different request is a :class:`ReferenceConflict`.
         """
-        key = (channel, operation, reference)
+        key = (channel, scope, operation, reference)
         with self._write() as db:
             return self._begin(db, key, request, facts, state, actor, attempt, lease)
 
@@ -449,6 +456,7 @@ class Journal:
         *,
         state: EntryState = EntryState.HELD,
         actor: str = "batch",
+        scope: str = "",
     ) -> list[tuple[Entry, bool]]:
         """Journal many ``(reference, request, facts)`` in one durable commit (a batch file's
         lines, a day of offline collections): each as :meth:`begin` would, all or none. A
@@ -456,14 +464,16 @@ class Journal:
         nothing of the batch is written."""
         with self._write() as db:
             return [
-                self._begin(db, (channel, operation, reference), request, facts, state, actor)
+                self._begin(
+                    db, (channel, scope, operation, reference), request, facts, state, actor
+                )
                 for reference, request, facts in requests
             ]
 
     def _begin(
         self,
         db: sqlite3.Connection,
-        key: tuple[str, str, str],
+        key: tuple[str, str, str, str],
         request: Mapping[str, Any],
         facts: PaymentFacts | None,
         state: EntryState,
@@ -471,9 +481,9 @@ class Journal:
         attempt: bool = False,
         lease: tuple[str, dt.datetime] | None = None,
     ) -> tuple[Entry, bool]:
-        """One entry begun inside ``db``'s transaction (``key``: channel, operation,
+        """One entry begun inside ``db``'s transaction (``key``: channel, scope, operation,
         reference)."""
-        channel, operation, reference = key
+        channel, scope, operation, reference = key
         owner, until = lease if lease is not None else (None, None)
         if state not in (EntryState.PENDING, EntryState.HELD):
             raise ValueError("an entry begins PENDING or HELD")
@@ -481,8 +491,9 @@ class Journal:
         assert payload is not None
         now = self._now()
         row = db.execute(
-            "SELECT * FROM entries WHERE channel = ? AND operation = ? AND reference = ?",
-            (channel, operation, reference),
+            "SELECT * FROM entries WHERE channel = ? AND scope = ? AND operation = ?"
+            " AND reference = ?",
+            key,
         ).fetchone()
         if row is not None:
             existing = _entry(row)
@@ -492,8 +503,8 @@ class Journal:
         row = db.execute(
             "INSERT INTO entries (channel, operation, reference, state, request,"
             " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
-            " customer, amount, admin_fee, periods, business_day)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            " customer, amount, admin_fee, periods, business_day, scope)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 channel,
                 operation,
@@ -507,6 +518,7 @@ class Journal:
                 owner,
                 None if until is None else until.isoformat(),
                 *_fact_columns(facts),
+                scope,
             ),
         ).fetchone()
         self._history(db, row["id"], now, actor, None, state, "journaled")
@@ -642,7 +654,7 @@ class Journal:
         sending answers with that payer's outcome instead of racing it."""
         deadline = time.monotonic() + timeout
         while True:
-            current = self.get(entry.channel, entry.operation, entry.reference)
+            current = self.get(entry.channel, entry.operation, entry.reference, scope=entry.scope)
             assert current is not None
             remaining = deadline - time.monotonic()
             if current.state.final or not self.held(current, by_other_than=owner):
@@ -696,15 +708,21 @@ class Journal:
             (entry_id, at, actor, from_state, to_state, why[:200]),
         )
 
-    def get(self, channel: str, operation: str, reference: str) -> Entry | None:
+    def get(
+        self, channel: str, operation: str, reference: str, *, scope: str | None = None
+    ) -> Entry | None:
+        """The entry of ``reference`` in ``scope``; with no scope, the one entry of that
+        reference in any scope (a tool's or a test's look-up; ``ValueError`` if several
+        scopes have it)."""
         with self._read() as db:
-            row = db.execute(
-                "SELECT * FROM entries WHERE channel = ? AND operation = ? AND reference = ?",
-                (channel, operation, reference),
-            ).fetchone()
-        return None if row is None else _entry(row)
+            rows = db.execute(
+                "SELECT * FROM entries WHERE channel = ? AND operation = ? AND reference = ?"
+                " AND scope = COALESCE(?, scope) LIMIT 2",
+                (channel, operation, reference, scope),
+            ).fetchall()
+        return _one(rows, _entry)
 
-    def unresolved(self, channel: str | None = None) -> list[Entry]:
+    def unresolved(self, channel: str | None = None, *, scope: str | None = None) -> list[Entry]:
         """Entries whose outcome is not known: PENDING (possibly mid-send when a process died)
         and UNKNOWN, oldest first."""
         query = "SELECT * FROM entries WHERE state IN (?, ?)"
@@ -712,6 +730,9 @@ class Journal:
         if channel is not None:
             query += " AND channel = ?"
             params.append(channel)
+        if scope is not None:
+            query += " AND scope = ?"
+            params.append(scope)
         with self._read() as db:
             rows = db.execute(query + " ORDER BY id", params).fetchall()
         return [_entry(row) for row in rows]
@@ -764,15 +785,17 @@ class Journal:
         payload: Mapping[str, Any],
         *,
         expires_at: dt.datetime,
+        scope: str = "",
     ) -> OutboxItem:
-        """Persist a message to be delivered until accepted; idempotent per (channel, kind,
-        reference): enqueuing again returns the stored item."""
+        """Persist a message to be delivered until accepted; idempotent per (channel, scope,
+        kind, reference): enqueuing again returns the stored item."""
         now = self._now()
         with self._write() as db:
             db.execute(
                 "INSERT INTO outbox (channel, kind, reference, state, payload, next_attempt_at,"
-                " expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (channel, kind, reference) DO NOTHING",
+                " expires_at, created_at, updated_at, scope)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (channel, scope, kind, reference) DO NOTHING",
                 (
                     channel,
                     kind,
@@ -783,21 +806,27 @@ class Journal:
                     expires_at.isoformat(),
                     now,
                     now,
+                    scope,
                 ),
             )
             row = db.execute(
-                "SELECT * FROM outbox WHERE channel = ? AND kind = ? AND reference = ?",
-                (channel, kind, reference),
+                "SELECT * FROM outbox WHERE channel = ? AND scope = ? AND kind = ?"
+                " AND reference = ?",
+                (channel, scope, kind, reference),
             ).fetchone()
         return _item(row)
 
-    def outbox_item(self, channel: str, kind: str, reference: str) -> OutboxItem | None:
+    def outbox_item(
+        self, channel: str, kind: str, reference: str, *, scope: str | None = None
+    ) -> OutboxItem | None:
+        """As :meth:`get`, for an outbox item."""
         with self._read() as db:
-            row = db.execute(
-                "SELECT * FROM outbox WHERE channel = ? AND kind = ? AND reference = ?",
-                (channel, kind, reference),
-            ).fetchone()
-        return None if row is None else _item(row)
+            rows = db.execute(
+                "SELECT * FROM outbox WHERE channel = ? AND kind = ? AND reference = ?"
+                " AND scope = COALESCE(?, scope) LIMIT 2",
+                (channel, kind, reference, scope),
+            ).fetchall()
+        return _one(rows, _item)
 
     def expire(self, *, now: dt.datetime | None = None) -> list[OutboxItem]:
         """Mark PENDING items past ``expires_at`` EXPIRED (a person must look at them) and
@@ -819,6 +848,7 @@ class Journal:
         *,
         now: dt.datetime | None = None,
         ignore_schedule: bool = False,
+        scope: str | None = None,
     ) -> list[OutboxItem]:
         """Pending items whose next attempt is due (all pending ones with ``ignore_schedule``);
         items past ``expires_at`` are marked EXPIRED first (:meth:`expire`) and never
@@ -833,6 +863,9 @@ class Journal:
         if channel is not None:
             query += " AND channel = ?"
             params.append(channel)
+        if scope is not None:
+            query += " AND scope = ?"
+            params.append(scope)
         with self._read() as db:
             rows = db.execute(query + " ORDER BY id", params).fetchall()
         return [_item(row) for row in rows]

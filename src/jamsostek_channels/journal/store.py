@@ -54,6 +54,7 @@ class JournalStore(Protocol):
         state: EntryState = EntryState.PENDING,
         actor: str = "client",
         facts: PaymentFacts | None = None,
+        scope: str = "",
     ) -> tuple[Entry, bool]: ...
 
     def begin_many(
@@ -64,6 +65,7 @@ class JournalStore(Protocol):
         *,
         state: EntryState = EntryState.HELD,
         actor: str = "batch",
+        scope: str = "",
     ) -> list[tuple[Entry, bool]]: ...
 
     def attempt(
@@ -88,9 +90,13 @@ class JournalStore(Protocol):
 
     def history(self, entry_id: int) -> list[Transition]: ...
 
-    def get(self, channel: str, operation: str, reference: str) -> Entry | None: ...
+    def get(
+        self, channel: str, operation: str, reference: str, *, scope: str | None = None
+    ) -> Entry | None: ...
 
-    def unresolved(self, channel: str | None = None) -> list[Entry]: ...
+    def unresolved(
+        self, channel: str | None = None, *, scope: str | None = None
+    ) -> list[Entry]: ...
 
     def entries(
         self,
@@ -125,9 +131,12 @@ class JournalStore(Protocol):
         payload: Mapping[str, Any],
         *,
         expires_at: dt.datetime,
+        scope: str = "",
     ) -> OutboxItem: ...
 
-    def outbox_item(self, channel: str, kind: str, reference: str) -> OutboxItem | None: ...
+    def outbox_item(
+        self, channel: str, kind: str, reference: str, *, scope: str | None = None
+    ) -> OutboxItem | None: ...
 
     def outbox(self, channel: str | None = None) -> list[OutboxItem]: ...
 
@@ -139,6 +148,7 @@ class JournalStore(Protocol):
         *,
         now: dt.datetime | None = None,
         ignore_schedule: bool = False,
+        scope: str | None = None,
     ) -> list[OutboxItem]: ...
 
     def claim(self, item_id: int, owner: str, until: dt.datetime) -> OutboxItem | None: ...

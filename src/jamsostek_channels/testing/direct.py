@@ -107,6 +107,7 @@ class HostAdapter:
         self.closed = False
         #: No message here carries a time: the host stamps everything with its own clock.
         self.clock: Clock = host.now
+        self.scope = ""  # the host keys this channel's references by the channel alone
 
     def __repr__(self) -> str:
         return f"HostAdapter(name={self.name!r}, host={self.host!r})"
