@@ -364,7 +364,7 @@ def run_chaos(
         info = sandbox.info()
         info["channels"][channel]["base_url"] = proxy.through(info["channels"][channel]["base_url"])
         _write_json(info_file, info)
-        people, settle_window, reversible = _payable(sandbox, channel)
+        people, settle_window, reversible = _payable(sandbox, channel, runs)
         settle_window += dt.timedelta(seconds=1)
         offset = [0.0]  # how far the host's clock (and every worker's) has been moved
         # Every crash scenario once per round, in a random order, so a short run covers each
@@ -534,8 +534,10 @@ def _write_json(path: Path, document: object) -> None:
     os.replace(temporary, path)
 
 
-def _payable(sandbox: Sandbox, channel: str) -> tuple[list[str], dt.timedelta, bool]:
-    """The demo participants whose one month this channel takes: not lapsed, and not below its
+def _payable(sandbox: Sandbox, channel: str, runs: int) -> tuple[list[str], dt.timedelta, bool]:
+    """The demo participants whose one month this channel takes: not lapsed, now or when the
+    runs have moved the host's clock as far as they may (a run that starts just before a
+    month's end must not find its participants lapsed after midnight), and not below its
     minimum amount (a discounted month can be), so an uncrashed payment must apply; the
     channel's settle window; whether it takes reversals."""
     from jamsostek_channels.adapters import open_adapter
@@ -549,10 +551,15 @@ def _payable(sandbox: Sandbox, channel: str) -> tuple[list[str], dt.timedelta, b
         window = adapter.capabilities.settle_window
         reversible = Operation.REVERSE in adapter.capabilities.operations
         adapter.close()
+    # Each run moves the host's clock past the settle window a few times at most.
+    last_day = (sandbox.host.now() + runs * 4 * window + dt.timedelta(days=1)).date()
     people = []
     for person in sandbox.demo_participants:
         nik = person["nik"]
-        if sandbox.host.coverage(nik).state is CoverageState.LAPSED:
+        if any(
+            sandbox.host.coverage(nik, as_of=day).state is CoverageState.LAPSED
+            for day in (sandbox.host.today(), last_day)
+        ):
             continue
         if sandbox.host.inquire(CustomerId.nik(nik), 1).amount >= minimum:
             people.append(nik)
