@@ -195,6 +195,16 @@ def _facts(row: sqlite3.Row) -> PaymentFacts | None:
     )
 
 
+def _equal(query: str, params: list[object], **columns: object) -> tuple[str, list[object]]:
+    """``query`` narrowed by ``AND column = ?`` for each column given a value (``None``: any).
+    The column names are this module's own keywords, never input; the values are bound."""
+    for column, value in columns.items():
+        if value is not None:
+            query += f" AND {column} = ?"
+            params = [*params, value]
+    return query, params
+
+
 def _one(rows: list[sqlite3.Row], read: Callable[[sqlite3.Row], _T]) -> _T | None:
     if len(rows) > 1:
         raise ValueError("the reference is in several scopes: name the scope")
@@ -735,13 +745,9 @@ class Journal:
             "SELECT * FROM entries WHERE state IN ('held', 'pending', 'unknown', 'submitted')"
             " AND state IN (?, ?)"
         )
-        params: list[object] = [EntryState.PENDING, EntryState.UNKNOWN]
-        if channel is not None:
-            query += " AND channel = ?"
-            params.append(channel)
-        if scope is not None:
-            query += " AND scope = ?"
-            params.append(scope)
+        query, params = _equal(
+            query, [EntryState.PENDING, EntryState.UNKNOWN], channel=channel, scope=scope
+        )
         with self._read() as db:
             rows = db.execute(query + " ORDER BY id", params).fetchall()
         return [_entry(row) for row in rows]
@@ -755,11 +761,9 @@ class Journal:
         until: dt.datetime | None = None,
     ) -> list[Entry]:
         """Entries filtered by channel, operation and creation time ``[since, until)``."""
-        query, params = "SELECT * FROM entries WHERE 1 = 1", []
-        for column, value in (("channel", channel), ("operation", operation)):
-            if value is not None:
-                query += f" AND {column} = ?"
-                params.append(value)
+        query, params = _equal(
+            "SELECT * FROM entries WHERE 1 = 1", [], channel=channel, operation=operation
+        )
         with self._read() as db:
             rows = [_entry(row) for row in db.execute(query + " ORDER BY id", params)]
         return [
@@ -869,21 +873,13 @@ class Journal:
         if not ignore_schedule:
             query += " AND julianday(next_attempt_at) <= julianday(?)"
             params.append(moment.isoformat())
-        if channel is not None:
-            query += " AND channel = ?"
-            params.append(channel)
-        if scope is not None:
-            query += " AND scope = ?"
-            params.append(scope)
+        query, params = _equal(query, params, channel=channel, scope=scope)
         with self._read() as db:
             rows = db.execute(query + " ORDER BY id", params).fetchall()
         return [_item(row) for row in rows]
 
     def outbox(self, channel: str | None = None) -> list[OutboxItem]:
-        query, params = "SELECT * FROM outbox", []
-        if channel is not None:
-            query += " WHERE channel = ?"
-            params.append(channel)
+        query, params = _equal("SELECT * FROM outbox WHERE 1 = 1", [], channel=channel)
         with self._read() as db:
             return [_item(row) for row in db.execute(query + " ORDER BY id", params)]
 
