@@ -68,10 +68,15 @@ TRANSITIONS: Mapping[EntryState, frozenset[EntryState]] = {
     EntryState.DECLINED: frozenset(),
     EntryState.REVERSED: frozenset(),
 }
+_SOURCES: Mapping[EntryState, frozenset[EntryState]] = {
+    to: frozenset(state for state, targets in TRANSITIONS.items() if to in targets)
+    for to in EntryState
+}
 
 
 def sources_of(to: EntryState) -> frozenset[EntryState]:
-    return frozenset(state for state, targets in TRANSITIONS.items() if to in targets)
+    """The states :data:`TRANSITIONS` lets into ``to``."""
+    return _SOURCES[to]
 
 
 class StaleEntry(Exception):

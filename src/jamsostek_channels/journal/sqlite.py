@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ from jamsostek_channels.journal.records import (
 __all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
 
 _T = TypeVar("_T")
+_UNLOCKED = nullcontext()
 
 SCHEMA_VERSION = 2
 _INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -373,15 +374,20 @@ class Journal:
         """One IMMEDIATE transaction: the write lock is taken up front, so two writers never
         deadlock upgrading read locks; committed with synchronous=FULL before returning. A
         storage failure rolls back (when it still can) and raises a typed JournalError."""
-        with self._read() as connection, _typed():
-            connection.execute("BEGIN IMMEDIATE")
+        # One context manager, not _read() inside _typed(): this is every write's path.
+        with self._serial if self._memory else _UNLOCKED:
             try:
-                yield connection
-            except BaseException:
-                if connection.in_transaction:  # SQLite may have rolled back already
-                    connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+                connection = self._anchor if self._memory else self._connection()
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield connection
+                except BaseException:
+                    if connection.in_transaction:  # SQLite may have rolled back already
+                        connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise storage_error(error) from error
         with self._changed:
             self._changed.notify_all()
 
@@ -581,27 +587,36 @@ class Journal:
             raise ValueError(f"no transition from {sorted(sources - allowed)} to {to}")
         now = self.clock().isoformat()
         self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
+        states = "," + ",".join(sorted(sources)) + ","
         with self._write() as db:
-            # Read and write in one IMMEDIATE transaction: nobody moves it in between.
-            before = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
-            if before is None:
-                raise KeyError(entry_id)
-            current = _entry(before)
-            if current.state not in sources or (
-                owner is not None and self.held(current, by_other_than=owner)
-            ):
-                raise StaleEntry(current)
+            # The compare-and-set is the history line's own INSERT ... SELECT: it is written
+            # (naming the state left) only while the entry is in ``sources`` and no one else's
+            # unexpired lease holds it; one statement decides, and the UPDATE below follows
+            # inside the same IMMEDIATE transaction, so nobody moves the entry in between.
+            taken = db.execute(
+                "INSERT INTO transitions (entry_id, seq, at, actor, from_state, to_state, why)"
+                " SELECT id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transitions"
+                " WHERE entry_id = entries.id), ?, ?, state, ?, ? FROM entries"
+                " WHERE id = ? AND instr(?, ',' || state || ',') > 0 AND (? IS NULL"
+                " OR lease_owner IS NULL OR lease_owner = ?"
+                " OR julianday(lease_until) <= julianday(?))",
+                (now, actor, to, why[:200], entry_id, states, owner, owner, now),
+            )
+            if taken.rowcount == 0:
+                self._lost(db, entry_id, sources, owner, now, actor, to, why)
             if to.final:  # settled: nobody needs to hold it any more
-                lease_owner, lease_until = None, None
+                new_lease: tuple[str | None, str | None] | None = (None, None)
             elif lease is not None:
-                lease_owner, lease_until = lease[0], lease[1].isoformat()
+                new_lease = (lease[0], lease[1].isoformat())
             else:
-                lease_owner, lease_until = before["lease_owner"], before["lease_until"]
+                new_lease = None  # the lease stays as it is
+            owner_to, until_to = new_lease or (None, None)
             row = db.execute(
                 "UPDATE entries SET state = ?, outcome = COALESCE(?, outcome),"
                 " attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
-                " lease_owner = ?, lease_until = ?, updated_at = ?,"
-                " host_reference = COALESCE(?, host_reference),"
+                " lease_owner = CASE WHEN ? THEN ? ELSE lease_owner END,"
+                " lease_until = CASE WHEN ? THEN ? ELSE lease_until END,"
+                " updated_at = ?, host_reference = COALESCE(?, host_reference),"
                 " business_day = CASE WHEN amount IS NULL THEN business_day"
                 " ELSE COALESCE(?, business_day) END WHERE id = ? RETURNING *",
                 (
@@ -610,16 +625,41 @@ class Journal:
                     int(sent),
                     int(sent),
                     now,
-                    lease_owner,
-                    lease_until,
+                    new_lease is not None,
+                    owner_to,
+                    new_lease is not None,
+                    until_to,
                     now,
                     host_reference,
                     None if business_day is None else business_day.isoformat(),
                     entry_id,
                 ),
             ).fetchone()
-            self._history(db, entry_id, now, actor, current.state, to, why)
         return _entry(row)
+
+    def _lost(
+        self,
+        db: sqlite3.Connection,
+        entry_id: int,
+        sources: frozenset[EntryState],
+        owner: str | None,
+        now: str,
+        actor: str,
+        to: EntryState,
+        why: str,
+    ) -> None:
+        """The compare-and-set found the entry moved or leased by another: raise
+        :class:`StaleEntry` (or ``KeyError``), unless the lease in the way is void because its
+        process on this instance has died: then the move is recorded after all."""
+        before = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        if before is None:
+            raise KeyError(entry_id)
+        current = _entry(before)
+        if current.state not in sources or (
+            owner is not None and self.held(current, by_other_than=owner)
+        ):
+            raise StaleEntry(current)
+        self._history(db, entry_id, now, actor, current.state, to, why)
 
     def take_lease(
         self, entry_id: int, owner: str, until: dt.datetime, *, actor: str = "recover"
