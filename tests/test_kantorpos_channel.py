@@ -27,6 +27,7 @@ from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined
 from jamsostek_channels.adapters.kantorpos.profile import load_profile
 from jamsostek_channels.adapters.kantorpos.settlement import (
     decode_settlement_file,
+    encode_settlement_file,
     read_settlement_file,
 )
 from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE, FaultCode
@@ -551,6 +552,30 @@ def test_settlement_round_trip_and_reconcile(
     assert report["balanced"] is True
     assert len(report["categories"]["matched"]) == 2
     assert len(report["categories"]["reversed"]) == 1
+
+
+def test_an_empty_office_file_reconciles_by_the_scope_named(
+    sandbox: Sandbox, clock: Clock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An office that took no payment hands over a file with no record to name its office: the
+    # operator names it, and the other offices' entries in a shared journal stay out of it.
+    journal_path = tmp_path / "journal.sqlite"
+    client = make_client(sandbox, clock, journal=Journal(journal_path, clock=clock))
+    client.pay(payable(sandbox, 0), months=1, reference="KP-EMPTY-1")
+    client.close()
+    day = NOW.date()
+    path = tmp_path / "kantorpos-60000.xml"
+    empty = KantorPosGateway(sandbox.host).settlement_file("60000", day)
+    path.write_bytes(encode_settlement_file(empty))
+    argv = ["reconcile", "--channel", CHANNEL, str(path), "--journal", str(journal_path)]
+    argv += ["--day", day.isoformat(), "--json"]
+    assert main(argv) == 1  # read for every office: the neighbour's payment looks missing
+    missing = json.loads(capsys.readouterr().out)["categories"]["missing_in_settlement"]
+    assert [line["reference"] for line in missing] == ["KP-EMPTY-1"]
+    assert main([*argv, "--scope", "60000"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["balanced"] is True
+    assert not report["categories"]["missing_in_settlement"]
 
 
 def test_settlement_of_another_office_is_empty_and_unknown_offices_are_refused(

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import cast
 
+import attrs
 import pytest
 
 from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter
@@ -21,6 +22,7 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import ReferenceConflict
 from jamsostek_channels.journal import Journal
 from jamsostek_channels.model import CoverageState, Payer
+from jamsostek_channels.reconcile import reconcile_journal
 from jamsostek_channels.testing.kantorpos_gateway import SANDBOX_OFFICE
 from jamsostek_channels.testing.sandbox import Sandbox
 
@@ -115,6 +117,40 @@ def test_two_offices_sharing_one_journal_may_use_one_reference(kp_sandbox: Sandb
         shared.get("kantorpos", "pay", "KP-0002")
     assert here.pay(first_nik, months=1, reference="KP-0002") == mine  # each its own answer
     assert there.pay(second_nik, months=1, reference="KP-0002") == theirs
+
+
+def test_each_offices_file_reconciles_against_its_own_entries_of_a_shared_journal(
+    kp_sandbox: Sandbox,
+) -> None:
+    # One journal, two offices, one reference at both and one more at the first: each office's
+    # settlement file (which names its office) is matched against that office's entries only,
+    # so neither reports its neighbour's payments as missing, nor trips on the shared reference.
+    first, second, third = payable(kp_sandbox)[:3]
+    shared = Journal(":memory:", clock=kp_sandbox.host.now)
+    here = office_client(kp_sandbox, SANDBOX_OFFICE, shared)
+    there = office_client(kp_sandbox, OTHER_OFFICE, shared)
+    here.pay(first, months=1, reference="KP-0003")
+    here.pay(third, months=1, reference="KP-0004")
+    there.pay(second, months=1, reference="KP-0003")
+    day = kp_sandbox.host.now().date()
+    matched = {}
+    for office, client in ((SANDBOX_OFFICE, here), (OTHER_OFFICE, there)):
+        records = client.settlement(day)
+        assert {r.scope for r in records} == {office}
+        report = reconcile_journal(records, shared, channel="kantorpos", day=day)
+        assert report.balanced, report.as_dict()
+        assert not report.missing_in_settlement
+        matched[office] = sorted(line.reference for line in report.matched)
+    assert matched == {SANDBOX_OFFICE: ["KP-0003", "KP-0004"], OTHER_OFFICE: ["KP-0003"]}
+    # The same file read as if it named no office sees both offices' entries: not balanced.
+    anonymous = [attrs.evolve(r, scope="") for r in here.settlement(day)]
+    with pytest.raises(ValueError, match="two journal entries"):
+        reconcile_journal(anonymous, shared, channel="kantorpos", day=day)
+    # An office's file with no payment names no office: the caller says which.
+    empty = reconcile_journal([], shared, channel="kantorpos", day=day, scopes=["40001"])
+    assert empty.balanced
+    assert not empty.matched
+    assert not empty.missing_in_settlement
 
 
 # SNAP: one reference through a second instance (or a rebuilt journal) -------------------------

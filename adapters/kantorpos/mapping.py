@@ -253,6 +253,7 @@ def settlement_records_from(
             admin_fee=r.admin_fee,
             paid_at=r.paid_at,
             state=_SETTLEMENT_STATES[r.state],
+            scope=settlement.office,
         )
         for r in settlement.records
     )

@@ -308,6 +308,9 @@ class SettlementRecord:
     admin_fee: int
     paid_at: dt.datetime
     state: SettlementState
+    #: Where its reference is unique (the office of a Kantor Pos file; ``""``: the channel):
+    #: reconciliation reads only the journal's entries of the scopes a file covers.
+    scope: str = ""
 
 
 @runtime_checkable

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -70,6 +70,7 @@ __all__ = [
     "Totals",
     "amount_problem",
     "collector_paused",
+    "file_scopes",
     "reconcile",
     "reconcile_journal",
 ]
@@ -512,12 +513,21 @@ def _differences(record: SettlementRecord, side: _Side, months: _Months) -> list
     return found
 
 
+def file_scopes(records: Sequence[SettlementRecord], channel: str) -> frozenset[str] | None:
+    """The scopes ``channel``'s records name (a Kantor Pos file: its office), or ``None`` (every
+    scope) when a record names none or there is no record to ask: a file that covers one office
+    is matched against that office's journal entries only, never against its neighbours'."""
+    scopes = frozenset(record.scope for record in records if record.channel == channel)
+    return None if not scopes or "" in scopes else scopes
+
+
 def reconcile(
     records: Iterable[SettlementRecord],
     journal_entries: Iterable[Entry],
     *,
     channel: str,
     day: dt.date,
+    scopes: Collection[str] | None = None,
 ) -> ReconciliationReport:
     """Match a channel's settlement for WIB ``day`` against journal entries.
 
@@ -528,11 +538,18 @@ def reconcile(
     whose amount or fee is not integer rupiah from 0 to :data:`MAX_AMOUNT` raises
     :class:`~jamsostek_channels.errors.InvalidInput` (``records[i].amount``, ...), before any
     matching: a channel reader that let it through is refused, not summed.
+
+    ``scopes``: the scopes the file covers (one office's file, when several offices share a
+    journal); by default those its records name (see :func:`file_scopes`).
     """
+    records = records if isinstance(records, list | tuple) else list(records)
+    covered = file_scopes(records, channel) if scopes is None else frozenset(scopes)
     sides = (
         (entry.reference, _side(entry))
         for entry in journal_entries
-        if entry.operation == _PAY and entry.channel == channel
+        if entry.operation == _PAY
+        and entry.channel == channel
+        and (covered is None or entry.scope in covered)
     )
     with collector_paused():
         return _reconcile(records, sides, channel, day)
@@ -544,14 +561,18 @@ def reconcile_journal(
     *,
     channel: str,
     day: dt.date,
+    scopes: Collection[str] | None = None,
 ) -> ReconciliationReport:
     """:func:`reconcile` against a :class:`~jamsostek_channels.journal.Journal`: its ``pay``
-    entries for ``channel`` requested on WIB ``day``, plus any entry of another day the file
-    references (``other_day`` when it agrees, else the category of its disagreement). Records
-    are refused as :func:`reconcile` refuses them."""
+    entries for ``channel`` (in the file's ``scopes``, as :func:`reconcile` reads them)
+    requested on WIB ``day``, plus any entry of another day the file references
+    (``other_day`` when it agrees, else the category of its disagreement). Records are
+    refused as :func:`reconcile` refuses them."""
+    records = records if isinstance(records, list | tuple) else list(records)
+    covered = file_scopes(records, channel) if scopes is None else frozenset(scopes)
     with collector_paused():
         # The typed columns only: no request is parsed here.
-        sides = map(_RowSides(), journal.payments(channel, _PAY))
+        sides = map(_RowSides(), journal.payments(channel, _PAY, scopes=covered))
         return _reconcile(records, sides, channel, day)
 
 

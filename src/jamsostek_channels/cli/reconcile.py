@@ -72,7 +72,10 @@ _FIELDS: dict[str, tuple[type, str]] = {
     "admin_fee": (int, "integer (rupiah)"),
     "paid_at": (str, "ISO 8601 time with offset"),
     "state": (str, "paid | reversed"),
+    "scope": (str, "string"),
 }
+#: Fields a record may leave out: ``scope`` (where its reference is unique), ``""`` if absent.
+_OPTIONAL = frozenset({"scope"})
 #: Checked by :func:`~jamsostek_channels.reconcile.amount_problem`: integer rupiah, in range.
 _MONEY = frozenset({"amount", "admin_fee"})
 
@@ -121,6 +124,16 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="the WIB day (default: the file's day)",
     )
     parser.add_argument(
+        "--scope",
+        metavar="NAME",
+        action="append",
+        help=(
+            "the scope the file covers, e.g. a post office (repeatable; default: the one its "
+            "records name, else the whole channel): a journal several offices share is read "
+            "for these only"
+        ),
+    )
+    parser.add_argument(
         "--format",
         choices=("channel", "json"),
         default="channel",
@@ -144,7 +157,8 @@ def _field_problems(index: int, item: Any) -> list[Problem]:
     ]
     for name, (kind, expected) in _FIELDS.items():
         if name not in item:
-            found.append(Problem.of(f"{where}.{name}", "field.required"))
+            if name not in _OPTIONAL:
+                found.append(Problem.of(f"{where}.{name}", "field.required"))
             continue
         value = item[name]
         if name in _MONEY:
@@ -304,7 +318,9 @@ def _run(args: argparse.Namespace) -> int:
     except _Unreadable as error:
         return _unreadable(args, error.problems)
     try:
-        report = reconcile_journal(records, journal, channel=args.channel, day=day)
+        report = reconcile_journal(
+            records, journal, channel=args.channel, day=day, scopes=args.scope
+        )
     except InvalidInput as error:  # a channel reader let an amount through that reconcile refuses
         return _unreadable(args, error.problems)
     except JamsostekError as error:  # the journal failed under the read (typed by the journal)

@@ -9,7 +9,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
@@ -812,20 +812,24 @@ class Journal:
             if (since is None or e.created_at >= since) and (until is None or e.created_at < until)
         ]
 
-    def payments(self, channel: str, operation: str) -> list[tuple[Any, ...]]:
+    def payments(
+        self, channel: str, operation: str, *, scopes: Collection[str] | None = None
+    ) -> list[tuple[Any, ...]]:
         """``(reference, state, created_at, customer, amount, admin_fee, periods,
-        business_day, host_reference)`` of every entry of ``channel`` and ``operation``, from
-        the typed columns, as plain tuples (``periods`` as ``"YYYY-MM,YYYY-MM"``, days and
-        times as ISO text): a day's reconciliation reads 100,000 of these, and parses nothing
-        it does not use."""
+        business_day, host_reference)`` of every entry of ``channel`` and ``operation`` (in
+        ``scopes``, when given: one office's file against a journal several offices share),
+        from the typed columns, as plain tuples (``periods`` as ``"YYYY-MM,YYYY-MM"``, days
+        and times as ISO text): a day's reconciliation reads 100,000 of these, and parses
+        nothing it does not use."""
         with self._read() as db:
             cursor = db.cursor()
             cursor.row_factory = None  # plain tuples: no sqlite3.Row per row to copy again
             return cursor.execute(
                 "SELECT reference, state, created_at, customer, amount, admin_fee, periods,"
                 " business_day, host_reference FROM entries"
-                " WHERE channel = ? AND operation = ? ORDER BY id",
-                (channel, operation),
+                " WHERE channel = ? AND operation = ?"
+                " AND (? IS NULL OR scope IN (SELECT value FROM json_each(?))) ORDER BY id",
+                (channel, operation, *(2 * [None if scopes is None else json.dumps(list(scopes))])),
             ).fetchall()
 
     # Outbox (store and forward) ---------------------------------------------------------------

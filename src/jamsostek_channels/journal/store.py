@@ -14,7 +14,7 @@ before it is sent; sequences never hand out a value twice; storage failures rais
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from jamsostek_channels.clock import Clock
@@ -107,7 +107,9 @@ class JournalStore(Protocol):
         until: dt.datetime | None = None,
     ) -> list[Entry]: ...
 
-    def payments(self, channel: str, operation: str) -> list[tuple[Any, ...]]: ...
+    def payments(
+        self, channel: str, operation: str, *, scopes: Collection[str] | None = None
+    ) -> list[tuple[Any, ...]]: ...
 
     # Leases
     def owner_id(self, token: str) -> str: ...

@@ -1017,6 +1017,7 @@ class FakeHost:
                     state=SettlementState.PAID
                     if r.reversed_at is None
                     else SettlementState.REVERSED,
+                    scope=r.scope,
                 )
                 for r in records
             )
