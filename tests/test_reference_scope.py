@@ -153,6 +153,53 @@ def test_each_offices_file_reconciles_against_its_own_entries_of_a_shared_journa
     assert not empty.missing_in_settlement
 
 
+def test_a_payment_after_the_channels_cutoff_belongs_to_the_next_business_day() -> None:
+    # A channel whose books close at 21:00 WIB lists a payment of 21:30 in the next day's
+    # file: the journal's business day says so too, so both days reconcile.
+    clock = Clock(dt.datetime(2026, 11, 23, 20, 50, tzinfo=JAKARTA))
+    box = Sandbox(seed=11, clock=clock, channels=("kantorpos",))
+    box.install()
+    profile = load_profile("kantorpos")
+    profile = attrs.evolve(
+        profile,
+        capabilities=attrs.evolve(profile.capabilities, business_day_cutoff=dt.time(21, 0)),
+    )
+    journal = Journal(":memory:", clock=clock)
+    adapter = KantorPosAdapter(
+        profile,
+        base_url=box.base_url + "/kantorpos",
+        journal=journal,
+        office=SANDBOX_OFFICE,
+        teller="LKT01",
+        clock=clock,
+    )
+    client = Client(adapter, journal=journal, clock=clock, agent_id="LKT01", sleep=lambda s: None)
+    try:
+        early, late = payable(box)[:2]
+        client.pay(early, months=1, reference="KP-CUT-1")
+        clock.now = dt.datetime(2026, 11, 23, 21, 30, tzinfo=JAKARTA)
+        client.pay(late, months=1, reference="KP-CUT-2")
+        days = {
+            e.reference: e.facts.business_day
+            for e in journal.entries("kantorpos", "pay")
+            if e.facts is not None
+        }
+        assert days == {"KP-CUT-1": dt.date(2026, 11, 23), "KP-CUT-2": dt.date(2026, 11, 24)}
+        for day, reference in (
+            (dt.date(2026, 11, 23), "KP-CUT-1"),
+            (dt.date(2026, 11, 24), "KP-CUT-2"),
+        ):
+            records = box.host.settlement(
+                "kantorpos", day, scope=SANDBOX_OFFICE, cutoff=dt.time(21)
+            )
+            report = reconcile_journal(records, journal, channel="kantorpos", day=day)
+            assert report.balanced, report.as_dict()
+            assert [line.reference for line in report.matched] == [reference]
+    finally:
+        client.close()
+        box.stop()
+
+
 # SNAP: one reference through a second instance (or a rebuilt journal) -------------------------
 
 

@@ -142,6 +142,9 @@ class Capabilities:
     #: request whose send time is older than its tolerance, so the window is that tolerance
     #: plus a margin for clock skew; after it, "not found" is final.
     settle_window: dt.timedelta = dt.timedelta(minutes=6)
+    #: When the channel's business day closes (WIB): a payment at or after it is settled
+    #: under the next day (:func:`~jamsostek_channels.clock.business_day`). ``None``: midnight.
+    business_day_cutoff: dt.time | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Capabilities:
@@ -162,7 +165,18 @@ class Capabilities:
             sponsor_registration=bool(data.get("sponsor_registration", True)),
             agent_id_required=bool(data.get("agent_id_required", False)),
             settle_window=dt.timedelta(seconds=int(data.get("settle_window_seconds", 360))),
+            business_day_cutoff=_cutoff(data.get("business_day_cutoff")),
         )
+
+
+def _cutoff(text: object) -> dt.time | None:
+    """A profile's ``business_day_cutoff = "HH:MM"`` (WIB); absent: midnight."""
+    if text is None:
+        return None
+    cutoff = dt.time.fromisoformat(str(text))
+    if cutoff.tzinfo is not None or len(str(text)) != 5:
+        raise ValueError(f"business_day_cutoff must be HH:MM (WIB), not {text!r}")
+    return cutoff
 
 
 @attrs.frozen

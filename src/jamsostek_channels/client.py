@@ -562,7 +562,9 @@ class Client:
             amount=request.amount,
             admin_fee=request.admin_fee,
             periods=tuple(str(month) for month in request.periods),
-            business_day=request.requested_at.astimezone(_clock.JAKARTA).date(),
+            business_day=_clock.business_day(
+                request.requested_at, self.capabilities.business_day_cutoff
+            ),
         )
         try:
             entry, created = self.journal.begin(
@@ -614,7 +616,13 @@ class Client:
         when it lost: another owner moved the entry or holds it); ``result``: the host's answer,
         whose reference and payment day go to the journal's typed columns."""
         return self.journal.transition(
-            entry.id, to, outcome, owner=self.owner, actor=_PAY, why=why, **_settled(result)
+            entry.id,
+            to,
+            outcome,
+            owner=self.owner,
+            actor=_PAY,
+            why=why,
+            **_settled(result, self.capabilities.business_day_cutoff),
         )
 
     def _send(self, entry: Entry, request: PaymentRequest) -> Receipt:
@@ -741,7 +749,7 @@ class Client:
             owner=self.owner,
             actor=actor,
             why=why,
-            **_settled(result),
+            **_settled(result, self.capabilities.business_day_cutoff),
         )
         return to
 
@@ -1020,12 +1028,13 @@ def _journaled_decline(entry: Entry) -> HostDeclined:
     )
 
 
-def _settled(result: PaymentResult | None) -> dict[str, Any]:
-    """The typed columns a host's answer settles: its reference, and its payment day in WIB
-    (the day the host's settlement file lists it under)."""
+def _settled(result: PaymentResult | None, cutoff: dt.time | None) -> dict[str, Any]:
+    """The typed columns a host's answer settles: its reference, and its business day (the
+    day the host's settlement file lists it under: the WIB date of its payment time, or the
+    next one past the channel's ``cutoff``)."""
     if result is None:
         return {}
-    day = None if result.paid_at is None else result.paid_at.astimezone(_clock.JAKARTA).date()
+    day = None if result.paid_at is None else _clock.business_day(result.paid_at, cutoff)
     return {"host_reference": result.host_reference, "business_day": day}
 
 

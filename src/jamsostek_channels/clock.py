@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TypeAlias
 
-__all__ = ["JAKARTA", "Clock", "now", "today"]
+__all__ = ["JAKARTA", "Clock", "business_day", "now", "today"]
 
 #: Anything that tells the current instant as an aware datetime: :func:`now`, a test's manual
 #: clock, the fake host's :meth:`~jamsostek_channels.testing.host.FakeHost.now`.
@@ -39,3 +39,13 @@ def now() -> dt.datetime:
 def today() -> dt.date:
     """Today's date in Asia/Jakarta (not the machine's local date)."""
     return now().date()
+
+
+def business_day(moment: dt.datetime, cutoff: dt.time | None = None) -> dt.date:
+    """The WIB day a payment made at ``moment`` is settled under: its WIB date, or the next
+    day when the channel's day closes at ``cutoff`` (WIB) and ``moment`` is at or after it
+    (a bank that closes its books at 23:00 lists a payment of 23:30 in tomorrow's file)."""
+    local = moment.astimezone(JAKARTA)
+    if cutoff is not None and local.time() >= cutoff:
+        return local.date() + dt.timedelta(days=1)
+    return local.date()

@@ -989,17 +989,23 @@ class FakeHost:
     # Reports ------------------------------------------------------------------------------
 
     def settlement(
-        self, channel: str, day: dt.date, *, scope: str | None = None
+        self,
+        channel: str,
+        day: dt.date,
+        *,
+        scope: str | None = None,
+        cutoff: dt.time | None = None,
     ) -> tuple[SettlementRecord, ...]:
-        """Every payment applied through ``channel`` on WIB date ``day`` (REVERSED if it was);
-        only those of ``scope`` when it is given."""
+        """Every payment applied through ``channel`` on business day ``day`` (REVERSED if it
+        was): its WIB date, or the next past the channel's ``cutoff``
+        (:func:`~jamsostek_channels.clock.business_day`); only those of ``scope`` when given."""
         with self._lock:
             records = sorted(
                 (
                     r
                     for r in self._payments.values()
                     if r.channel == channel
-                    and r.paid_at.date() == day
+                    and _clock.business_day(r.paid_at, cutoff) == day
                     and (scope is None or r.scope == scope)
                 ),
                 key=lambda r: (r.paid_at, r.host_reference),

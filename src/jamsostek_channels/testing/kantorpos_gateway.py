@@ -418,7 +418,8 @@ class KantorPosGateway:
         channel that day, in the order taken)."""
         with self._lock:
             records = []
-            for record in self.host.settlement(self.channel, day, scope=office):
+            cutoff = self.profile.capabilities.business_day_cutoff
+            for record in self.host.settlement(self.channel, day, scope=office, cutoff=cutoff):
                 key = (office, record.reference)
                 line = settlement_file_for(
                     (record,), office=office, business_date=day, generated_at=record.paid_at
