@@ -494,6 +494,21 @@ def test_a_reversal_the_next_day_is_refused(sandbox: Sandbox, clock: Clock, clie
     assert client.status("KP-LATE-1").state is PaymentState.APPLIED
 
 
+def test_recover_reports_a_reversal_refused_after_midnight_with_the_hosts_code(
+    sandbox: Sandbox, clock: Clock, client: Client
+) -> None:
+    clock.now = NOW.replace(hour=23, minute=50)
+    client.pay(payable(sandbox), months=1, reference="KP-MID-1")
+    sandbox.faults.inject("reset", match=REVERSAL)
+    assert client.reverse("KP-MID-1").state is ReversalState.QUEUED
+    clock.advance(minutes=20)  # 00:10 WIB: the office's day has closed
+    report = client.recover()
+    assert report.reversals_refused == ("KP-MID-1",)
+    assert report.refusal_codes == {"KP-MID-1": "76"}
+    assert report.reversals_repeated == ("KP-MID-1",)  # the reset attempt may have arrived
+    assert ledger(sandbox, "reversal") == []
+
+
 def test_a_busy_host_keeps_the_reversal_queued(
     sandbox: Sandbox, clock: Clock, spy: Spy, client: Client
 ) -> None:

@@ -191,6 +191,8 @@ def test_a_reversal_refused_after_midnight_is_reported_refused(
     clock.advance(minutes=20)  # 00:10 WIB: the host's same-day window has closed
     report = client.recover()
     assert report.reversals_refused == ("MID-1",)
+    assert report.refusal_codes == {"MID-1": "host.reversal_refused"}  # why, for a person
+    assert report.reversals_repeated == ("MID-1",)  # the reset attempt may have arrived
     assert report.reversals_delivered == ()
     entry = client.journal.get("direct", "pay", "MID-1")
     assert entry is not None
@@ -238,6 +240,7 @@ def test_a_reversal_resent_after_a_crash_goes_out_as_a_repeat(
     assert dying.reversal_repeats == [False]
     assert again.reversal_repeats == [True]  # the host may have seen the first: say so
     assert report.reversals_delivered == ("REP-1",)
+    assert report.reversals_repeated == ("REP-1",)  # and the operator is told it was a resend
     assert [e.kind for e in host.ledger()] == ["payment", "reversal"]
 
 

@@ -113,6 +113,12 @@ class RecoveryReport:
     reversals_refused: tuple[str, ...] = ()  #: refused by the host: the payments stay APPLIED
     reversals_expired: tuple[str, ...] = ()  #: never accepted in time: a person must look
     reversals_pending: tuple[str, ...] = ()  #: still queued: tried again later
+    #: Reversals sent in this run marked as a repeat: an earlier attempt (before a crash, or
+    #: unanswered) may have reached the host, which must then answer with its first outcome.
+    reversals_repeated: tuple[str, ...] = ()
+    #: Why each refused reversal was refused: the host's own code (``host.not_found`` when the
+    #: host has no such payment), for the person who must look.
+    refusal_codes: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def unresolved(self) -> int:
@@ -882,13 +888,20 @@ class Client:
     def _deliver_reversal(self, item: OutboxItem) -> ReversalResult:
         """One claimed attempt at a queued reversal (counted before it is sent, so a resend
         after a crash goes out marked as a repeat)."""
+        return self._delivery(item)[0]
+
+    def _delivery(self, item: OutboxItem) -> tuple[ReversalResult, bool]:
+        """:meth:`_deliver_reversal`, and whether this attempt went out as a repeat."""
         claimed = self.journal.claim(item.id, self.owner, self._clock() + self._lease_ttl)
         if claimed is None:  # another deliverer holds it, or it was settled meanwhile
             current = self.journal.outbox_item(
                 item.channel, item.kind, item.reference, scope=item.scope
             )
             assert current is not None
-            return _reversal_result(current)
+            return _reversal_result(current), False
+        return self._send_reversal(claimed), claimed.repeat
+
+    def _send_reversal(self, claimed: OutboxItem) -> ReversalResult:
         reference = claimed.reference
         entry = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
         assert entry is not None
@@ -953,7 +966,13 @@ class Client:
                 found["in_flight"].append(entry.reference)
                 continue
             found[self._recover_one(entry)].append(entry.reference)
-        reversals: dict[str, list[str]] = {"delivered": [], "refused": [], "pending": []}
+        reversals: dict[str, list[str]] = {
+            "delivered": [],
+            "refused": [],
+            "pending": [],
+            "repeated": [],
+        }
+        codes: dict[str, str] = {}
         expired = [
             item.reference
             for item in self.journal.expire()
@@ -962,13 +981,16 @@ class Client:
         for item in self.journal.due(self.channel, ignore_schedule=True, scope=self.scope):
             if item.kind != _REVERSAL:
                 continue
-            result = self._deliver_reversal(item)
+            result, repeat = self._delivery(item)
+            if repeat:
+                reversals["repeated"].append(item.reference)
             if result.state is ReversalState.REVERSED:
                 reversals["delivered"].append(item.reference)
             elif result.state is ReversalState.QUEUED:
                 reversals["pending"].append(item.reference)
             else:  # refused by the host (the payment stays APPLIED), or no such payment
                 reversals["refused"].append(item.reference)
+                codes[item.reference] = result.host_code or _refusal_code(result)
         return RecoveryReport(
             applied=tuple(found["applied"]),
             not_applied=tuple(found["not_applied"]),
@@ -979,6 +1001,8 @@ class Client:
             reversals_refused=tuple(reversals["refused"]),
             reversals_expired=tuple(expired),
             reversals_pending=tuple(reversals["pending"]),
+            reversals_repeated=tuple(reversals["repeated"]),
+            refusal_codes=codes,
         )
 
     def _recover_one(self, entry: Entry) -> str:
@@ -1036,6 +1060,11 @@ def _settled(result: PaymentResult | None, cutoff: dt.time | None) -> dict[str, 
         return {}
     day = None if result.paid_at is None else _clock.business_day(result.paid_at, cutoff)
     return {"host_reference": result.host_reference, "business_day": day}
+
+
+def _refusal_code(result: ReversalResult) -> str:
+    """A refused reversal's code when the host gave none of its own."""
+    return "host.not_found" if result.state is ReversalState.NOT_FOUND else "host.rejected"
 
 
 def _request_of(entry: Entry) -> PaymentRequest:

@@ -111,7 +111,10 @@ def run_recover(args: argparse.Namespace) -> int:
 def _asdict(report: Any) -> dict[str, Any]:
     import attrs
 
-    return {key: list(value) for key, value in attrs.asdict(report).items()}
+    return {
+        key: dict(value) if isinstance(value, dict) else list(value)
+        for key, value in attrs.asdict(report).items()
+    }
 
 
 _RECOVER_LABELS = {
@@ -124,6 +127,7 @@ _RECOVER_LABELS = {
     "reversals_refused": "Pembatalan ditolak / reversals refused",
     "reversals_expired": "Pembatalan kedaluwarsa / reversals expired",
     "reversals_pending": "Pembatalan antre / reversals pending",
+    "reversals_repeated": "Dikirim ulang / sent again as a repeat",
 }
 
 
@@ -139,9 +143,14 @@ def _print_recover(args: argparse.Namespace, document: dict[str, Any]) -> None:
     table.add_column("")
     table.add_column("n", justify="right")
     table.add_column("references")
+    codes = document["refusal_codes"]
     for key, label in _RECOVER_LABELS.items():
         references = document[key]
-        table.add_row(label, str(len(references)), safe(", ".join(references[:10])))
+        named = [  # a refused reversal with the host's code: what the person looks up
+            f"{reference} ({codes[reference]})" if reference in codes else reference
+            for reference in references[:10]
+        ]
+        table.add_row(label, str(len(references)), safe(", ".join(named)))
     out = console(min_width=100)
     out.print(table)
     out.print(f"Perlu ditangani petugas / needs a person: {document['needs_a_person']}")
