@@ -25,6 +25,7 @@ from jamsostek_channels.errors import InvalidInput, JamsostekError, ReferenceCon
 from jamsostek_channels.journal import (
     SCHEMA_VERSION,
     TRANSITIONS,
+    Entry,
     EntryState,
     Journal,
     JournalBusy,
@@ -32,6 +33,7 @@ from jamsostek_channels.journal import (
     JournalError,
     JournalReadOnly,
     JournalUnavailable,
+    Move,
     OutboxState,
     PaymentFacts,
     StaleEntry,
@@ -1038,3 +1040,42 @@ def test_begin_many_writes_a_batch_in_one_commit_all_or_none(
         assert journal.get("creditunion", "pay", "NEW-1") is None  # nothing of it was written
         assert len(journal.entries("creditunion")) == 500
         assert [t.actor for t in journal.history(begun[0][0].id)] == ["batch"]
+
+
+def test_transition_many_settles_a_result_file_in_one_commit(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    # A batch sent as a file: its lines SUBMITTED, then its result file settles them all in one
+    # durable commit; a line already settled another way comes back as its StaleEntry and the
+    # others are moved all the same.
+    with Journal(tmp_path / "result.sqlite", clock=clock) as journal:
+        begun = journal.begin_many(
+            "creditunion", "pay", [(f"R-{n}", {"n": n}, None) for n in range(4)]
+        )
+        owner = journal.owner_id("batch")
+        ids = []
+        for entry, _ in begun:
+            sent = journal.attempt(entry.id, lease=(owner, clock() + dt.timedelta(minutes=2)))
+            ids.append(journal.transition(sent.id, EntryState.SUBMITTED, why="in file").id)
+        journal.transition(ids[3], EntryState.NOT_APPLIED, why="withdrawn by hand")
+        moves = [
+            Move(ids[0], EntryState.APPLIED, {"host_reference": "H0"}, why="result: 00"),
+            Move(ids[1], EntryState.DECLINED, {"code": "51"}, why="result: 51"),
+            Move(ids[2], EntryState.APPLIED, None, from_=frozenset({EntryState.SUBMITTED})),
+            Move(ids[3], EntryState.APPLIED, why="result: 00"),
+        ]
+        results = journal.transition_many(moves, actor="result-file")
+        assert [r.state if isinstance(r, Entry) else "stale" for r in results] == [
+            EntryState.APPLIED,
+            EntryState.DECLINED,
+            EntryState.APPLIED,
+            "stale",
+        ]
+        stale = results[3]
+        assert isinstance(stale, StaleEntry)
+        assert stale.current.state is EntryState.NOT_APPLIED  # final, untouched
+        assert journal.get("creditunion", "pay", "R-0").outcome == {"host_reference": "H0"}  # type: ignore[union-attr]
+        assert [t.actor for t in journal.history(ids[1])][-1] == "result-file"
+        assert [t.to_state for t in journal.history(ids[3])][-1] is EntryState.NOT_APPLIED
+        with pytest.raises(ValueError, match="no transition"):  # checked before anything is written
+            journal.transition_many([Move(ids[0], EntryState.HELD)])

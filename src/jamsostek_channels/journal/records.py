@@ -14,6 +14,7 @@ __all__ = [
     "TRANSITIONS",
     "Entry",
     "EntryState",
+    "Move",
     "OutboxItem",
     "OutboxState",
     "PaymentFacts",
@@ -77,6 +78,21 @@ _SOURCES: Mapping[EntryState, frozenset[EntryState]] = {
 def sources_of(to: EntryState) -> frozenset[EntryState]:
     """The states :data:`TRANSITIONS` lets into ``to``."""
     return _SOURCES[to]
+
+
+@attrs.frozen
+class Move:
+    """One transition of a :meth:`~jamsostek_channels.journal.JournalStore.transition_many`
+    batch: move ``entry_id`` to ``to`` (from one of ``from_``, default every state the table
+    lets into it), storing ``outcome`` and the host's reference and business day if given."""
+
+    entry_id: int
+    to: EntryState
+    outcome: Mapping[str, Any] | None = None
+    from_: frozenset[EntryState] | None = None
+    why: str = ""
+    host_reference: str | None = None
+    business_day: dt.date | None = None
 
 
 class StaleEntry(Exception):

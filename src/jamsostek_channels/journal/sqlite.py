@@ -27,6 +27,7 @@ from jamsostek_channels.journal.errors import (
 from jamsostek_channels.journal.records import (
     Entry,
     EntryState,
+    Move,
     OutboxItem,
     OutboxState,
     PaymentFacts,
@@ -204,6 +205,16 @@ def _equal(query: str, params: list[object], **columns: object) -> tuple[str, li
             query += f" AND {column} = ?"
             params = [*params, value]
     return query, params
+
+
+def _sources(to: EntryState, from_: Iterable[EntryState] | None) -> frozenset[EntryState]:
+    """The states a move into ``to`` may leave: ``from_``, or every one :data:`TRANSITIONS`
+    lets into ``to``; ``ValueError`` for a move the table does not have."""
+    allowed = sources_of(to)
+    sources = frozenset(from_) if from_ is not None else allowed
+    if not sources or not sources <= allowed:
+        raise ValueError(f"no transition from {sorted(sources - allowed)} to {to}")
+    return sources
 
 
 def _one(rows: list[sqlite3.Row], read: Callable[[sqlite3.Row], _T]) -> _T | None:
@@ -581,60 +592,123 @@ class Journal:
         the stored one when given; ``sent`` counts an attempt sent now; ``lease`` takes the
         lease (a final state drops it). Raises :class:`StaleEntry` when the compare-and-set
         loses, ``ValueError`` for a move the table does not have, ``KeyError`` for no entry."""
-        allowed = sources_of(to)
-        sources = frozenset(from_) if from_ is not None else allowed
-        if not sources or not sources <= allowed:
-            raise ValueError(f"no transition from {sorted(sources - allowed)} to {to}")
+        sources = _sources(to, from_)
         now = self.clock().isoformat()
         self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
-        states = "," + ",".join(sorted(sources)) + ","
         with self._write() as db:
-            # The compare-and-set is the history line's own INSERT ... SELECT: it is written
-            # (naming the state left) only while the entry is in ``sources`` and no one else's
-            # unexpired lease holds it; one statement decides, and the UPDATE below follows
-            # inside the same IMMEDIATE transaction, so nobody moves the entry in between.
-            taken = db.execute(
-                "INSERT INTO transitions (entry_id, seq, at, actor, from_state, to_state, why)"
-                " SELECT id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transitions"
-                " WHERE entry_id = entries.id), ?, ?, state, ?, ? FROM entries"
-                " WHERE id = ? AND instr(?, ',' || state || ',') > 0 AND (? IS NULL"
-                " OR lease_owner IS NULL OR lease_owner = ?"
-                " OR julianday(lease_until) <= julianday(?))",
-                (now, actor, to, why[:200], entry_id, states, owner, owner, now),
+            return self._move(
+                db,
+                now,
+                entry_id,
+                to,
+                sources,
+                outcome,
+                owner=owner,
+                actor=actor,
+                why=why,
+                sent=sent,
+                lease=lease,
+                host_reference=host_reference,
+                business_day=business_day,
             )
-            if taken.rowcount == 0:
-                self._lost(db, entry_id, sources, owner, now, actor, to, why)
-            if to.final:  # settled: nobody needs to hold it any more
-                new_lease: tuple[str | None, str | None] | None = (None, None)
-            elif lease is not None:
-                new_lease = (lease[0], lease[1].isoformat())
-            else:
-                new_lease = None  # the lease stays as it is
-            owner_to, until_to = new_lease or (None, None)
-            row = db.execute(
-                "UPDATE entries SET state = ?, outcome = COALESCE(?, outcome),"
-                " attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
-                " lease_owner = CASE WHEN ? THEN ? ELSE lease_owner END,"
-                " lease_until = CASE WHEN ? THEN ? ELSE lease_until END,"
-                " updated_at = ?, host_reference = COALESCE(?, host_reference),"
-                " business_day = CASE WHEN amount IS NULL THEN business_day"
-                " ELSE COALESCE(?, business_day) END WHERE id = ? RETURNING *",
-                (
-                    to,
-                    _dumps(outcome),
-                    int(sent),
-                    int(sent),
-                    now,
-                    new_lease is not None,
-                    owner_to,
-                    new_lease is not None,
-                    until_to,
-                    now,
-                    host_reference,
-                    None if business_day is None else business_day.isoformat(),
-                    entry_id,
-                ),
-            ).fetchone()
+
+    def transition_many(
+        self, moves: Sequence[Move], *, actor: str = "batch"
+    ) -> list[Entry | StaleEntry]:
+        """Make many :class:`Move` s in one durable commit (a batch's result file settling its
+        SUBMITTED entries): each a compare-and-set as :meth:`transition` makes it, answered in
+        order by the entry as moved, or by the :class:`StaleEntry` of one that had moved
+        elsewhere already (the others are made all the same). A storage failure writes none."""
+        checked = [(move, _sources(move.to, move.from_)) for move in moves]
+        now = self.clock().isoformat()
+        self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
+        results: list[Entry | StaleEntry] = []
+        with self._write() as db:
+            for move, sources in checked:
+                try:
+                    results.append(
+                        self._move(
+                            db,
+                            now,
+                            move.entry_id,
+                            move.to,
+                            sources,
+                            move.outcome,
+                            actor=actor,
+                            why=move.why,
+                            host_reference=move.host_reference,
+                            business_day=move.business_day,
+                        )
+                    )
+                except StaleEntry as lost:
+                    results.append(lost)
+        return results
+
+    def _move(
+        self,
+        db: sqlite3.Connection,
+        now: str,
+        entry_id: int,
+        to: EntryState,
+        sources: frozenset[EntryState],
+        outcome: Mapping[str, Any] | None,
+        *,
+        owner: str | None = None,
+        actor: str,
+        why: str,
+        sent: bool = False,
+        lease: tuple[str, dt.datetime] | None = None,
+        host_reference: str | None = None,
+        business_day: dt.date | None = None,
+    ) -> Entry:
+        """One compare-and-set move inside ``db``'s transaction (see :meth:`transition`)."""
+        states = "," + ",".join(sorted(sources)) + ","
+        # The compare-and-set is the history line's own INSERT ... SELECT: it is written
+        # (naming the state left) only while the entry is in ``sources`` and no one else's
+        # unexpired lease holds it; one statement decides, and the UPDATE below follows
+        # inside the same IMMEDIATE transaction, so nobody moves the entry in between.
+        taken = db.execute(
+            "INSERT INTO transitions (entry_id, seq, at, actor, from_state, to_state, why)"
+            " SELECT id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transitions"
+            " WHERE entry_id = entries.id), ?, ?, state, ?, ? FROM entries"
+            " WHERE id = ? AND instr(?, ',' || state || ',') > 0 AND (? IS NULL"
+            " OR lease_owner IS NULL OR lease_owner = ?"
+            " OR julianday(lease_until) <= julianday(?))",
+            (now, actor, to, why[:200], entry_id, states, owner, owner, now),
+        )
+        if taken.rowcount == 0:
+            self._lost(db, entry_id, sources, owner, now, actor, to, why)
+        if to.final:  # settled: nobody needs to hold it any more
+            new_lease: tuple[str | None, str | None] | None = (None, None)
+        elif lease is not None:
+            new_lease = (lease[0], lease[1].isoformat())
+        else:
+            new_lease = None  # the lease stays as it is
+        owner_to, until_to = new_lease or (None, None)
+        row = db.execute(
+            "UPDATE entries SET state = ?, outcome = COALESCE(?, outcome),"
+            " attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+            " lease_owner = CASE WHEN ? THEN ? ELSE lease_owner END,"
+            " lease_until = CASE WHEN ? THEN ? ELSE lease_until END,"
+            " updated_at = ?, host_reference = COALESCE(?, host_reference),"
+            " business_day = CASE WHEN amount IS NULL THEN business_day"
+            " ELSE COALESCE(?, business_day) END WHERE id = ? RETURNING *",
+            (
+                to,
+                _dumps(outcome),
+                int(sent),
+                int(sent),
+                now,
+                new_lease is not None,
+                owner_to,
+                new_lease is not None,
+                until_to,
+                now,
+                host_reference,
+                None if business_day is None else business_day.isoformat(),
+                entry_id,
+            ),
+        ).fetchone()
         return _entry(row)
 
     def _lost(

@@ -21,9 +21,11 @@ from jamsostek_channels.clock import Clock
 from jamsostek_channels.journal.records import (
     Entry,
     EntryState,
+    Move,
     OutboxItem,
     OutboxState,
     PaymentFacts,
+    StaleEntry,
     Transition,
 )
 
@@ -87,6 +89,10 @@ class JournalStore(Protocol):
         host_reference: str | None = None,
         business_day: dt.date | None = None,
     ) -> Entry: ...
+
+    def transition_many(
+        self, moves: Sequence[Move], *, actor: str = "batch"
+    ) -> list[Entry | StaleEntry]: ...
 
     def history(self, entry_id: int) -> list[Transition]: ...
 
