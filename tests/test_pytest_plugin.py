@@ -92,3 +92,60 @@ def test_without_the_entry_point_the_fixtures_are_missing(pytester: pytest.Pytes
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:jamsostek_channels")
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(["*fixture 'jamsostek_sandbox' not found*"])
+
+
+PARTNER_CONTRACT = '''
+import attrs
+import pytest
+
+from jamsostek_channels.client import Client
+from jamsostek_channels.journal import Journal
+from jamsostek_channels.testing.contract import ChannelContract, ContractChannel
+from jamsostek_channels.testing.direct import HostAdapter
+
+
+class OwnPrices(HostAdapter):
+    """A channel that adds a rupiah to every bill it shows: it must fail the contract."""
+
+    def inquire(self, customer, months, agent_id, payer=None):
+        inquiry = super().inquire(customer, months, agent_id, payer)
+        bills = tuple(attrs.evolve(bill, amount=bill.amount + 1) for bill in inquiry.bills)
+        return attrs.evolve(inquiry, bills=bills)
+
+
+def own_prices(sandbox, /, **options):
+    adapter = OwnPrices(sandbox.host, faults=sandbox.faults)
+    return Client(adapter, journal=Journal(":memory:"), **options)
+
+
+@pytest.fixture(params=["linkaja", "ownprices"])
+def jamsostek_channel(request):
+    if request.param == "ownprices":
+        return ContractChannel("direct", payment_match="/direct/pay", client=own_prices)
+    return ContractChannel("linkaja", payment_match="transfer-va/payment")
+
+
+class TestPartnerContract(ChannelContract):
+    pass
+'''
+
+
+def test_a_partner_runs_the_contract_with_one_fixture(pytester: pytest.Pytester) -> None:
+    """Subclass and one fixture: the contract runs against the partner's channel, and a channel
+    that prices by its own rules fails it (only there)."""
+    pytester.makepyfile(test_partner=PARTNER_CONTRACT)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-k", "inquiry or idempotent or coverage"
+    )
+    result.assert_outcomes(passed=5, failed=1)
+    result.stdout.fnmatch_lines(["*FAILED*test_inquiry_prices_by_the_same_rules?ownprices?*"])
+
+
+def test_the_contract_asks_for_the_channel_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_partner="from jamsostek_channels.testing.contract import ChannelContract\n\n"
+        "class TestMine(ChannelContract):\n    pass\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "idempotent")
+    result.assert_outcomes(errors=1)  # at setup: the default fixture says what is missing
+    result.stdout.fnmatch_lines(["*needs a `jamsostek_channel` fixture*"])

@@ -41,16 +41,50 @@ _EXPORTS = {
     "parse_participant": "jamsostek_channels.validation",
     "default_rules": "jamsostek_channels.rules",
     "load_rules": "jamsostek_channels.rules",
+    # the errors, as errors.py draws them
     "JamsostekError": "jamsostek_channels.errors",
+    "NothingSent": "jamsostek_channels.errors",
+    "NotDelivered": "jamsostek_channels.errors",
+    "LocalRefusal": "jamsostek_channels.errors",
     "InvalidInput": "jamsostek_channels.errors",
+    "ReferenceConflict": "jamsostek_channels.errors",
+    "RuleViolation": "jamsostek_channels.errors",
+    "CapabilityRefused": "jamsostek_channels.errors",
+    "HostAnswered": "jamsostek_channels.errors",
+    "HostDeclined": "jamsostek_channels.errors",
+    "AuthenticationFailed": "jamsostek_channels.errors",
+    "MalformedMessage": "jamsostek_channels.errors",
+    "OutcomeUnknown": "jamsostek_channels.errors",
     "Problem": "jamsostek_channels.errors",
+    "JournalError": "jamsostek_channels.journal.errors",
+    "JournalUnavailable": "jamsostek_channels.journal.errors",
+    "JournalBusy": "jamsostek_channels.journal.errors",
+    "JournalFull": "jamsostek_channels.journal.errors",
+    "JournalReadOnly": "jamsostek_channels.journal.errors",
+    "JournalCorrupt": "jamsostek_channels.journal.errors",
+    "RuleDataError": "jamsostek_channels.rules",
 }
 
 __all__ = [
+    "AuthenticationFailed",
+    "CapabilityRefused",
     "CoverageState",
     "CoverageStatus",
+    "HostAnswered",
+    "HostDeclined",
     "InvalidInput",
     "JamsostekError",
+    "JournalBusy",
+    "JournalCorrupt",
+    "JournalError",
+    "JournalFull",
+    "JournalReadOnly",
+    "JournalUnavailable",
+    "LocalRefusal",
+    "MalformedMessage",
+    "NotDelivered",
+    "NothingSent",
+    "OutcomeUnknown",
     "Participant",
     "Payer",
     "PayerKind",
@@ -60,6 +94,9 @@ __all__ = [
     "Quote",
     "QuoteLine",
     "Receipt",
+    "ReferenceConflict",
+    "RuleDataError",
+    "RuleViolation",
     "Sex",
     "YearMonth",
     "__version__",
@@ -73,7 +110,30 @@ __all__ = [
 
 if TYPE_CHECKING:
     from jamsostek_channels.coverage import coverage_status
-    from jamsostek_channels.errors import InvalidInput, JamsostekError, Problem
+    from jamsostek_channels.errors import (
+        AuthenticationFailed,
+        CapabilityRefused,
+        HostAnswered,
+        HostDeclined,
+        InvalidInput,
+        JamsostekError,
+        LocalRefusal,
+        MalformedMessage,
+        NotDelivered,
+        NothingSent,
+        OutcomeUnknown,
+        Problem,
+        ReferenceConflict,
+        RuleViolation,
+    )
+    from jamsostek_channels.journal.errors import (
+        JournalBusy,
+        JournalCorrupt,
+        JournalError,
+        JournalFull,
+        JournalReadOnly,
+        JournalUnavailable,
+    )
     from jamsostek_channels.model import (
         CoverageState,
         CoverageStatus,
@@ -89,7 +149,7 @@ if TYPE_CHECKING:
     )
     from jamsostek_channels.period import YearMonth
     from jamsostek_channels.pricing import quote
-    from jamsostek_channels.rules import default_rules, load_rules
+    from jamsostek_channels.rules import RuleDataError, default_rules, load_rules
     from jamsostek_channels.validation import check_participant, parse_participant
 
 

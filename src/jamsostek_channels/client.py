@@ -51,6 +51,7 @@ from jamsostek_channels.channel import (
     SettlementRecord,
 )
 from jamsostek_channels.converters import structure, unstructure
+from jamsostek_channels.coverage import coverage_status as _coverage_status
 from jamsostek_channels.errors import (
     AuthenticationFailed,
     CapabilityRefused,
@@ -75,6 +76,7 @@ from jamsostek_channels.journal import (
     StaleEntry,
 )
 from jamsostek_channels.model import (
+    CoverageStatus,
     Participant,
     Payer,
     PayerKind,
@@ -338,6 +340,31 @@ class Client:
     def history(self, customer: CustomerId | str) -> tuple[HistoryEntry, ...]:
         self._require(Operation.HISTORY)
         return self.adapter.history(self._customer(customer))
+
+    def coverage(
+        self, customer: CustomerId | str, *, registered: YearMonth | str | None = None
+    ) -> CoverageStatus:
+        """The participant's coverage status today (this client's clock, in Asia/Jakarta), by
+        the rules' :func:`~jamsostek_channels.coverage.coverage_status` over the months the
+        host's payment history shows paid: the host's own record, not this client's journal
+        (payments made at other channels count).
+
+        A history lists paid months, not the registration month: ``registered`` (e.g.
+        :attr:`Registration.registered`) gives it; without it the first month shown paid stands
+        in, so months left unpaid before the first payment are not seen, and someone who
+        registered again after a lapse shows the lapsed membership until they pay. Refused with
+        :class:`CapabilityRefused` when the channel cannot tell: it offers no history
+        (``capability.coverage``), or nothing is paid and ``registered`` is not given
+        (``coverage.unknown``)."""
+        if Operation.HISTORY not in self.capabilities.operations:
+            raise CapabilityRefused("capability.coverage", {"channel": self.channel})
+        paid = [entry.period for entry in self.history(customer)]
+        if registered is None:
+            if not paid:
+                raise CapabilityRefused("coverage.unknown", {"channel": self.channel})
+            registered = min(paid)
+        today = self._clock().astimezone(_clock.JAKARTA).date()
+        return _coverage_status(registered, paid, as_of=today, rules=self.rules)
 
     def settlement(self, day: dt.date) -> tuple[SettlementRecord, ...]:
         self._require(Operation.SETTLEMENT)

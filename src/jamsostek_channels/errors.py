@@ -1,17 +1,40 @@
 """The exceptions the library raises on purpose, rooted at :class:`JamsostekError`.
 
-::
+Each error sits in one *group* that says what happened to the request, so one ``except`` can
+handle a whole group (``except NothingSent``) and :attr:`JamsostekError.group` names it for logs
+and metrics::
 
     JamsostekError                 anything the library raises on purpose
-    ├── InvalidInput               bad input: every Problem at once; nothing was sent
-    │   └── ReferenceConflict      one reference, two different payments (never a receipt)
-    ├── RuleViolation              a BPU rule forbids it (age, programs, months, arrears window)
-    ├── CapabilityRefused          this channel cannot do it (operation, ID kind, limit, months)
-    ├── HostDeclined               the other side answered "no" (its code mapped here)
-    ├── NotDelivered               the request surely did not arrive: nothing moved, safe to retry
-    ├── OutcomeUnknown             no answer: money may or may not have moved; resolve by status
-    ├── AuthenticationFailed       a token or signature was refused or does not verify
-    └── MalformedMessage           bytes that could not be decoded as the protocol says
+    ├── NothingSent                group "nothing-sent": no money moved; sending again is safe
+    │   ├── NotDelivered           the request surely did not arrive: nothing moved, retry as is
+    │   └── LocalRefusal           group "local-refusal": refused here; change the request first
+    │       ├── InvalidInput       bad input: every Problem at once
+    │       │   └── ReferenceConflict  one reference, two different payments (never a receipt)
+    │       ├── RuleViolation      a BPU rule forbids it (age, programs, months, arrears window)
+    │       └── CapabilityRefused  this channel cannot do it (operation, ID kind, limit, months)
+    ├── HostAnswered               group "host-answered": the other side answered; not applied
+    │   ├── HostDeclined           it answered "no" (its code mapped here, its own in host_code)
+    │   ├── AuthenticationFailed   a token or signature was refused or does not verify
+    │   └── MalformedMessage       bytes that could not be decoded as the protocol says
+    ├── OutcomeUnknown             group "outcome-unknown": money may have moved; resolve by status
+    ├── JournalError               group "storage": the journal cannot be used or written
+    │   ├── JournalUnavailable     the file cannot be opened (a missing folder, no permission)
+    │   ├── JournalBusy            another writer held it past the busy timeout
+    │   ├── JournalFull            the disk or the file-size limit is full
+    │   ├── JournalReadOnly        the file or its folder is read-only
+    │   └── JournalCorrupt         a damaged page, or not a journal at all
+    └── RuleDataError              group "deployment": a rule table cannot be read
+
+All of them are importable from the top level (``from jamsostek_channels import NothingSent``).
+Channel adapters raise their own flavours (e.g. a declined answer carrying the channel's code):
+each subclasses one class above, so catching the class above catches it.
+
+A :class:`ReferenceConflict` is a local refusal even when the host's answer revealed it (code
+``payment.mismatch``: the host's payment under the reference is another one): nothing of *this*
+payment was applied, and the caller must choose a new reference. A :class:`MalformedMessage`
+after a payment never reaches the caller as such: the client settles the payment by status
+first (a receipt, or :class:`OutcomeUnknown`). ``journal.StaleEntry`` is not an error of this
+tree: a journal store's signal to the client (a lost compare-and-set), never raised to a caller.
 
 Every error carries a stable ``code`` and a message in Indonesian (``message_id``) and English
 (``message_en``). Messages never contain a full NIK, phone number, secret or token: callers build
@@ -21,6 +44,7 @@ them from :mod:`jamsostek_channels.messages`, whose templates take only non-pers
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import ClassVar
 
 import attrs
 
@@ -29,11 +53,14 @@ from jamsostek_channels.messages import render
 __all__ = [
     "AuthenticationFailed",
     "CapabilityRefused",
+    "HostAnswered",
     "HostDeclined",
     "InvalidInput",
     "JamsostekError",
+    "LocalRefusal",
     "MalformedMessage",
     "NotDelivered",
+    "NothingSent",
     "OutcomeUnknown",
     "Problem",
     "ReferenceConflict",
@@ -68,6 +95,8 @@ class Problem:
 class JamsostekError(Exception):
     """Base of every error the library raises on purpose."""
 
+    #: What happened to the request, as the module's tree groups it (stable: match on it).
+    group: ClassVar[str] = "other"
     code: str
     message_id: str
     message_en: str
@@ -99,7 +128,29 @@ class JamsostekError(Exception):
         }
 
 
-class InvalidInput(JamsostekError):
+class NothingSent(JamsostekError):
+    """Group: the request moved no money: it never arrived, or it was refused here before
+    anything was sent. Sending it again is safe (a refusal will refuse again until the request
+    is changed)."""
+
+    group = "nothing-sent"
+
+
+class LocalRefusal(NothingSent):
+    """Group: refused by this library (input, rules, the channel's capabilities) before
+    anything was sent, or because it contradicts an earlier payment: change the request."""
+
+    group = "local-refusal"
+
+
+class HostAnswered(JamsostekError):
+    """Group: the other side answered and did not apply the request (it declined, refused the
+    credentials, or one side could not read the other's message)."""
+
+    group = "host-answered"
+
+
+class InvalidInput(LocalRefusal):
     """The input has one or more problems; all of them are in :attr:`problems`."""
 
     problems: tuple[Problem, ...]
@@ -126,34 +177,37 @@ class ReferenceConflict(InvalidInput):
         super().__init__([Problem.of("reference", code, {"reference": reference[:64]})])
 
 
-class RuleViolation(JamsostekError):
+class RuleViolation(LocalRefusal):
     """The request is well-formed but a BPU rule forbids it."""
 
 
-class CapabilityRefused(JamsostekError):
+class CapabilityRefused(LocalRefusal):
     """The channel cannot do what was asked; refused before anything was sent."""
 
 
-class HostDeclined(JamsostekError):
+class HostDeclined(HostAnswered):
     """The host or channel answered and declined; ``host_code`` is its own code."""
 
 
-class NotDelivered(JamsostekError):
+class NotDelivered(NothingSent):
     """The request never reached the other side (connect failed, or it answered "not
     processed"): nothing was applied, and sending again with the same reference is safe."""
 
 
 class OutcomeUnknown(JamsostekError):
-    """No answer came: money may have moved. Resolve by status inquiry, never by paying again."""
+    """Group: no answer came, so money may have moved. Resolve by status inquiry
+    (:meth:`Client.recover`), never by paying again."""
+
+    group = "outcome-unknown"
 
     #: The host's answer when one came but could not be recorded (the journal failed after the
     #: host applied it): for the log and support; :meth:`Client.recover` settles it by status.
     answer: object | None = None
 
 
-class AuthenticationFailed(JamsostekError):
+class AuthenticationFailed(HostAnswered):
     """A token or signature was refused, or an incoming one does not verify."""
 
 
-class MalformedMessage(JamsostekError):
+class MalformedMessage(HostAnswered):
     """Bytes that cannot be decoded as the protocol says (a parser's own error is never leaked)."""

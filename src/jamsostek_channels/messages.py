@@ -202,6 +202,17 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Kanal {channel} memerlukan ID agen.",
         "Channel {channel} needs an agent id.",
     ),
+    "capability.coverage": (
+        "Kanal {channel} tidak memberi riwayat iuran, jadi tidak dapat menyebut status "
+        "kepesertaan.",
+        "Channel {channel} gives no contribution history, so it cannot tell the coverage status.",
+    ),
+    "coverage.unknown": (
+        "Kanal {channel} belum mencatat iuran yang dibayar: sebutkan bulan pendaftaran untuk "
+        "mengetahui status kepesertaan.",
+        "Channel {channel} shows no contribution paid: give the registration month to know the "
+        "coverage status.",
+    ),
     "capability.agent_not_teller": (
         "Kanal {channel} memerlukan ID petugas loket sebagai ID agen.",
         "Channel {channel} needs a counter teller's id as the agent id.",

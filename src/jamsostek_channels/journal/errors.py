@@ -24,8 +24,10 @@ __all__ = [
 
 
 class JournalError(JamsostekError):
-    """The journal cannot be used or written: the file is not a journal, is of a newer schema,
-    or the storage failed (the subclasses say how)."""
+    """Group "storage": the journal cannot be used or written: the file is not a journal, is of
+    a newer schema, or the storage failed (the subclasses say how)."""
+
+    group = "storage"
 
 
 class JournalUnavailable(JournalError):

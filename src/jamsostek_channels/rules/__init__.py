@@ -69,6 +69,8 @@ class OccupationClass(enum.StrEnum):
 class RuleDataError(JamsostekError):
     """A rule table cannot be read: names the file and line (a deployment error, not user input)."""
 
+    group = "deployment"
+
     def __init__(self, file: str, line: int | str, reason: str) -> None:
         super().__init__("rules.data", {"file": file, "line": line, "reason": reason})
 

@@ -8,6 +8,9 @@
   ``jamsostek_sandbox.faults.inject("drop", match="transfer-va/payment")`` breaks the next payment;
 * ``jamsostek_server`` - the same, served for real on a free loopback port (for code that is not
   built on ``requests``, or to test timeouts against a real socket).
+* ``jamsostek_contract_sandbox`` and ``jamsostek_channel`` - what the channel contract
+  (:class:`~jamsostek_channels.testing.contract.ChannelContract`) runs against: subclass it and
+  override ``jamsostek_channel`` to run it against your channel.
 
 This module imports nothing heavy at load time, so it costs nothing in test runs that do not use
 the fixtures.
@@ -20,9 +23,19 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from jamsostek_channels.testing.contract import jamsostek_channel, jamsostek_contract_sandbox
+
 if TYPE_CHECKING:
     from jamsostek_channels.testing.host import FakeHost
     from jamsostek_channels.testing.sandbox import Sandbox
+
+__all__ = [
+    "jamsostek_channel",
+    "jamsostek_contract_sandbox",
+    "jamsostek_host",
+    "jamsostek_sandbox",
+    "jamsostek_server",
+]
 
 
 @pytest.fixture
