@@ -920,9 +920,82 @@ def test_a_schema_1_journal_is_migrated_in_place(tmp_path: Path) -> None:
         journal.transition(entry.id, EntryState.APPLIED)
     check = sqlite3.connect(path)
     try:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     finally:
         check.close()
+
+
+def test_a_schema_2_journal_keeps_its_history_in_each_entrys_row(tmp_path: Path) -> None:
+    from jamsostek_channels.journal.sqlite import _SCHEMA_2  # the schema as it was
+
+    path = tmp_path / "v2.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in _SCHEMA_2.split(";"):
+        db.execute(statement)
+    db.executescript(
+        textwrap.dedent(
+            """
+            INSERT INTO entries (id, channel, operation, reference, state, request, attempts,
+                created_at, updated_at) VALUES (7, 'bank', 'pay', 'V2-1', 'applied', '{}', 1,
+                '2026-11-01T10:00:00+07:00', '2026-11-01T10:00:09+07:00');
+            INSERT INTO transitions VALUES
+                (7, 2, '2026-11-01T10:00:09+07:00', 'client', 'pending', 'applied', 'answer'),
+                (7, 1, '2026-11-01T10:00:00+07:00', 'client', NULL, 'pending', 'journaled');
+            PRAGMA user_version = 2;
+            """
+        )
+    )
+    db.close()
+    with Journal(path, clock=lambda: T0) as journal:
+        history = journal.history(7)
+        assert [(t.from_state, t.to_state, t.why) for t in history] == [
+            (None, EntryState.PENDING, "journaled"),
+            (EntryState.PENDING, EntryState.APPLIED, "answer"),
+        ]
+        assert history[1].at == dt.datetime.fromisoformat("2026-11-01T10:00:09+07:00")
+        journal.transition(7, EntryState.REVERSED, why="reversal accepted")
+        assert [t.to_state for t in journal.history(7)][-1] is EntryState.REVERSED
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 3
+        tables = {row[0] for row in check.execute("SELECT name FROM sqlite_master")}
+        assert "transitions" not in tables
+    finally:
+        check.close()
+
+
+def test_the_history_is_append_only_and_entries_are_never_deleted(tmp_path: Path) -> None:
+    # Whoever writes to the file (the library, a tool, a person with the sqlite3 shell), the
+    # database refuses to rewrite an earlier line of a history or to delete an entry.
+    path = tmp_path / "audit.sqlite"
+    with Journal(path, clock=lambda: T0) as journal:
+        entry, _ = journal.begin("bank", "pay", "AUD-1", {"amount": 1})
+        journal.transition(entry.id, EntryState.UNKNOWN, why="tidak ada jawaban — no answer")
+        journal.transition(entry.id, EntryState.APPLIED, why="status: diterapkan ✓")
+        assert [t.why for t in journal.history(entry.id)] == [
+            "journaled",
+            "tidak ada jawaban — no answer",
+            "status: diterapkan ✓",
+        ]
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("UPDATE entries SET history = '[]' WHERE id = ?", (entry.id,))
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute(
+                "UPDATE entries SET history = json_set(history, '$[1][3]', 'declined')"
+                " WHERE id = ?",
+                (entry.id,),
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+            db.execute("DELETE FROM entries WHERE id = ?", (entry.id,))
+        db.execute(  # appending is what the journal itself does
+            "UPDATE entries SET history = json_insert(history, '$[#]', json_array('x'))"
+            " WHERE id = ?",
+            (entry.id,),
+        )
+    finally:
+        db.close()
 
 
 # Storage failures are typed --------------------------------------------------------------------

@@ -17,7 +17,9 @@ shared by the threads of one :class:`Journal`.
 
 History cannot be overwritten. Every change of an entry's state is a compare-and-set: it names
 the states it may leave (:data:`TRANSITIONS` says which moves exist at all), and it is appended,
-in the same commit, to the ``transitions`` table an auditor reads (who, when, from, to, why).
+in the same statement, to the entry's own ``history`` (who, when, from, to, why), which an
+auditor reads with :meth:`Journal.history`; the database's triggers keep it append-only and
+refuse to delete an entry.
 Final states are final, but for two moves: APPLIED -> REVERSED (an accepted reversal) and
 NOT_APPLIED -> PENDING (the payer tries again under the same reference: a new attempt). A payment
 in flight holds a *lease* (owner and expiry); :meth:`Journal.take_lease` lets a recoverer take

@@ -41,10 +41,73 @@ __all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
 _T = TypeVar("_T")
 _UNLOCKED = nullcontext()
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    id          INTEGER PRIMARY KEY,
+    channel     TEXT NOT NULL,
+    operation   TEXT NOT NULL,
+    reference   TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    request     TEXT NOT NULL,
+    outcome     TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    sent_at     TEXT,
+    lease_owner TEXT,
+    lease_until TEXT,
+    customer    TEXT,
+    amount      INTEGER,
+    admin_fee   INTEGER,
+    periods     TEXT,
+    business_day TEXT,
+    host_reference TEXT,
+    scope       TEXT NOT NULL DEFAULT '',
+    -- Its transitions, oldest first, as a JSON array of [at, actor, from, to, why]: appended
+    -- by the same UPDATE that moves the entry (one row, one page per move), append-only (the
+    -- triggers below), read by Journal.history() or SQLite's json_each().
+    history     TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (channel, scope, operation, reference)
+);
+
+-- Only entries not settled yet: a settled one leaves the index for good (one write fewer on
+-- its last move), and recover() reads the open ones through it (the query repeats the WHERE).
+CREATE INDEX IF NOT EXISTS entries_open ON entries (channel, state)
+    WHERE state IN ('held', 'pending', 'unknown', 'submitted');
+CREATE TABLE IF NOT EXISTS outbox (
+    id              INTEGER PRIMARY KEY,
+    channel         TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    reference       TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    lease_owner     TEXT,
+    lease_until     TEXT,
+    scope           TEXT NOT NULL DEFAULT '',
+    UNIQUE (channel, scope, kind, reference)
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS sequences (
+    name   TEXT PRIMARY KEY,
+    value  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+"""
+
+#: Schema 2, as it was: what a schema-1 file is migrated to on its way to 3.
+_SCHEMA_2 = """
 CREATE TABLE IF NOT EXISTS entries (
     id          INTEGER PRIMARY KEY,
     channel     TEXT NOT NULL,
@@ -113,6 +176,18 @@ CREATE TABLE IF NOT EXISTS transitions (
 ) WITHOUT ROWID;
 """
 
+#: The database itself keeps the history append-only and the entries undeletable: an UPDATE
+#: that rewrites an earlier line, or a DELETE, is aborted whoever runs it.
+_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS entries_history_append_only
+    BEFORE UPDATE OF history ON entries
+    WHEN substr(NEW.history, 1, length(OLD.history) - 1)
+        IS NOT substr(OLD.history, 1, length(OLD.history) - 1)
+    BEGIN SELECT RAISE(ABORT, 'journal history is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS entries_never_deleted BEFORE DELETE ON entries
+    BEGIN SELECT RAISE(ABORT, 'journal entries are never deleted'); END""",
+)
+
 #: Schema 1 -> 2, in place: the send time and lease of an entry, and the transition history
 #: (entries already there start their history with the state they are in).
 _MIGRATE_1_TO_2 = """
@@ -144,6 +219,49 @@ UPDATE entries SET sent_at = updated_at WHERE attempts > 0;
 INSERT INTO transitions (entry_id, seq, at, actor, from_state, to_state, why)
     SELECT id, 1, updated_at, 'migration', NULL, state, 'journal schema 1 -> 2' FROM entries
 """
+
+#: Schema 2 -> 3, in place: each entry's transitions move into its own row (``history``).
+_MIGRATE_2_TO_3 = """
+ALTER TABLE entries ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
+UPDATE entries SET history = (
+    SELECT json_group_array(json_array(at, actor, from_state, to_state, why)) FROM (
+        SELECT at, actor, from_state, to_state, why FROM transitions
+        WHERE entry_id = entries.id ORDER BY seq));
+DROP TABLE transitions
+"""
+
+
+#: A compare-and-set move (see :meth:`Journal._move`); the last three parameters are the lease
+#: holder it is made for (``None``: no lease check) twice and the time now.
+_MOVE = (
+    "UPDATE entries SET history = json_insert(history, '$[#]',"
+    " json_array(?, ?, state, ?, ?)),"
+    " state = ?, outcome = COALESCE(?, outcome),"
+    " attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
+    " lease_owner = CASE WHEN ? THEN ? ELSE lease_owner END,"
+    " lease_until = CASE WHEN ? THEN ? ELSE lease_until END,"
+    " updated_at = ?, host_reference = COALESCE(?, host_reference),"
+    " business_day = CASE WHEN amount IS NULL THEN business_day"
+    " ELSE COALESCE(?, business_day) END"
+    " WHERE id = ? AND instr(?, ',' || state || ',') > 0 AND (? IS NULL"
+    " OR lease_owner IS NULL OR lease_owner = ? OR julianday(lease_until) <= julianday(?))"
+    " RETURNING *"
+)
+
+
+def _history_line(
+    at: str,
+    actor: str,
+    from_state: EntryState | None,
+    to_state: EntryState,
+    why: str,
+    *,
+    first: bool = False,
+) -> str:
+    """One history line ``[at, actor, from, to, why]`` as JSON (``first``: a whole history of
+    that one line), in the compact form SQLite's JSON functions keep."""
+    line = [at, actor, from_state, to_state, why[:200]]
+    return json.dumps([line] if first else line, separators=(",", ":"))
 
 
 def _dumps(value: Mapping[str, Any] | None) -> str | None:
@@ -421,11 +539,16 @@ class Journal:
                     {"reason": f"journal schema {version} is newer than {SCHEMA_VERSION}"},
                 )
             # A new file gets the whole schema; a schema-1 file is migrated in place.
-            script = _MIGRATE_1_TO_2.format(schema=_SCHEMA) if version == 1 else _SCHEMA
-            if version < SCHEMA_VERSION:
+            if version == 0:
+                scripts = [_SCHEMA]
+            else:  # each step from the file's schema up to this one, in order
+                scripts = [_MIGRATE_1_TO_2.format(schema=_SCHEMA_2), _MIGRATE_2_TO_3][version - 1 :]
+            for script in scripts if version < SCHEMA_VERSION else []:
                 for statement in script.split(";"):
                     if statement.strip():
                         connection.execute(statement)
+            for trigger in _TRIGGERS if version < SCHEMA_VERSION else ():
+                connection.execute(trigger)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -534,8 +657,8 @@ class Journal:
         row = db.execute(
             "INSERT INTO entries (channel, operation, reference, state, request,"
             " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
-            " customer, amount, admin_fee, periods, business_day, scope)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            " customer, amount, admin_fee, periods, business_day, scope, history)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 channel,
                 operation,
@@ -550,9 +673,9 @@ class Journal:
                 None if until is None else until.isoformat(),
                 *_fact_columns(facts),
                 scope,
+                _history_line(now, actor, None, state, "journaled", first=True),
             ),
         ).fetchone()
-        self._history(db, row["id"], now, actor, None, state, "journaled")
         return _entry(row), True
 
     def attempt(
@@ -663,21 +786,6 @@ class Journal:
     ) -> Entry:
         """One compare-and-set move inside ``db``'s transaction (see :meth:`transition`)."""
         states = "," + ",".join(sorted(sources)) + ","
-        # The compare-and-set is the history line's own INSERT ... SELECT: it is written
-        # (naming the state left) only while the entry is in ``sources`` and no one else's
-        # unexpired lease holds it; one statement decides, and the UPDATE below follows
-        # inside the same IMMEDIATE transaction, so nobody moves the entry in between.
-        taken = db.execute(
-            "INSERT INTO transitions (entry_id, seq, at, actor, from_state, to_state, why)"
-            " SELECT id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transitions"
-            " WHERE entry_id = entries.id), ?, ?, state, ?, ? FROM entries"
-            " WHERE id = ? AND instr(?, ',' || state || ',') > 0 AND (? IS NULL"
-            " OR lease_owner IS NULL OR lease_owner = ?"
-            " OR julianday(lease_until) <= julianday(?))",
-            (now, actor, to, why[:200], entry_id, states, owner, owner, now),
-        )
-        if taken.rowcount == 0:
-            self._lost(db, entry_id, sources, owner, now, actor, to, why)
         if to.final:  # settled: nobody needs to hold it any more
             new_lease: tuple[str | None, str | None] | None = (None, None)
         elif lease is not None:
@@ -685,30 +793,35 @@ class Journal:
         else:
             new_lease = None  # the lease stays as it is
         owner_to, until_to = new_lease or (None, None)
-        row = db.execute(
-            "UPDATE entries SET state = ?, outcome = COALESCE(?, outcome),"
-            " attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
-            " lease_owner = CASE WHEN ? THEN ? ELSE lease_owner END,"
-            " lease_until = CASE WHEN ? THEN ? ELSE lease_until END,"
-            " updated_at = ?, host_reference = COALESCE(?, host_reference),"
-            " business_day = CASE WHEN amount IS NULL THEN business_day"
-            " ELSE COALESCE(?, business_day) END WHERE id = ? RETURNING *",
-            (
-                to,
-                _dumps(outcome),
-                int(sent),
-                int(sent),
-                now,
-                new_lease is not None,
-                owner_to,
-                new_lease is not None,
-                until_to,
-                now,
-                host_reference,
-                None if business_day is None else business_day.isoformat(),
-                entry_id,
-            ),
-        ).fetchone()
+        # One UPDATE is the whole move: the compare-and-set in its WHERE (the entry still in
+        # ``sources``, no one else's unexpired lease on it), the history line appended naming
+        # the state left (``state`` in SET is the row's value before the update), the new
+        # values, all in one statement of one IMMEDIATE transaction.
+        params = [
+            now,
+            actor,
+            to,
+            why[:200],
+            to,
+            _dumps(outcome),
+            int(sent),
+            int(sent),
+            now,
+            new_lease is not None,
+            owner_to,
+            new_lease is not None,
+            until_to,
+            now,
+            host_reference,
+            None if business_day is None else business_day.isoformat(),
+            entry_id,
+            states,
+        ]
+        row = db.execute(_MOVE, [*params, owner, owner, now]).fetchone()
+        if row is None:
+            self._lost(db, entry_id, sources, owner)
+            # The lease in the way is void (its process died here): the move is made after all.
+            row = db.execute(_MOVE, [*params, None, None, now]).fetchone()
         return _entry(row)
 
     def _lost(
@@ -717,14 +830,10 @@ class Journal:
         entry_id: int,
         sources: frozenset[EntryState],
         owner: str | None,
-        now: str,
-        actor: str,
-        to: EntryState,
-        why: str,
     ) -> None:
         """The compare-and-set found the entry moved or leased by another: raise
         :class:`StaleEntry` (or ``KeyError``), unless the lease in the way is void because its
-        process on this instance has died: then the move is recorded after all."""
+        process on this instance has died: then return, and the move is made after all."""
         before = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
         if before is None:
             raise KeyError(entry_id)
@@ -733,7 +842,6 @@ class Journal:
             owner is not None and self.held(current, by_other_than=owner)
         ):
             raise StaleEntry(current)
-        self._history(db, entry_id, now, actor, current.state, to, why)
 
     def take_lease(
         self, entry_id: int, owner: str, until: dt.datetime, *, actor: str = "recover"
@@ -750,13 +858,16 @@ class Journal:
             current = _entry(before)
             if current.state.final or self.held(current, by_other_than=owner):
                 raise StaleEntry(current)
-            row = db.execute(
-                "UPDATE entries SET lease_owner = ?, lease_until = ? WHERE id = ? RETURNING *",
-                (owner, until.isoformat(), entry_id),
-            ).fetchone()
+            line = None
             if current.lease_owner not in (None, owner):
                 why = f"lease of {current.lease_owner} expired: taken over"
-                self._history(db, entry_id, now, actor, current.state, current.state, why)
+                line = _history_line(now, actor, current.state, current.state, why)
+            row = db.execute(
+                "UPDATE entries SET lease_owner = ?, lease_until = ?,"
+                " history = CASE WHEN ? IS NULL THEN history"
+                " ELSE json_insert(history, '$[#]', json(?)) END WHERE id = ? RETURNING *",
+                (owner, until.isoformat(), line, line, entry_id),
+            ).fetchone()
         return _entry(row)
 
     def owner_id(self, token: str) -> str:
@@ -803,39 +914,23 @@ class Journal:
             )
 
     def history(self, entry_id: int) -> list[Transition]:
-        """An entry's transitions, oldest first: what an auditor reads."""
+        """An entry's transitions, oldest first: what an auditor reads (``KeyError``: no such
+        entry)."""
         with self._read() as db:
-            rows = db.execute(
-                "SELECT * FROM transitions WHERE entry_id = ? ORDER BY seq", (entry_id,)
-            ).fetchall()
+            row = db.execute("SELECT history FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        if row is None:
+            raise KeyError(entry_id)
         return [
             Transition(
-                entry_id=row["entry_id"],
-                at=_time(row["at"]),
-                actor=row["actor"],
-                from_state=None if row["from_state"] is None else EntryState(row["from_state"]),
-                to_state=EntryState(row["to_state"]),
-                why=row["why"],
+                entry_id=entry_id,
+                at=_time(at),
+                actor=actor,
+                from_state=None if from_state is None else EntryState(from_state),
+                to_state=EntryState(to_state),
+                why=why,
             )
-            for row in rows
+            for at, actor, from_state, to_state, why in json.loads(row[0])
         ]
-
-    @staticmethod
-    def _history(
-        db: sqlite3.Connection,
-        entry_id: int,
-        at: str,
-        actor: str,
-        from_state: EntryState | None,
-        to_state: EntryState,
-        why: str,
-    ) -> None:
-        db.execute(
-            "INSERT INTO transitions (entry_id, seq, at, actor, from_state, to_state, why)"
-            " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM transitions WHERE entry_id = ?),"
-            " ?, ?, ?, ?, ?)",
-            (entry_id, entry_id, at, actor, from_state, to_state, why[:200]),
-        )
 
     def get(
         self, channel: str, operation: str, reference: str, *, scope: str | None = None
