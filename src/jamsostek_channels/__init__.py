@@ -15,7 +15,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from jamsostek_channels.version import __version__
 
 # A library leaves logging to the application: without a handler of its own, records would reach
 # Python's last-resort handler and be printed to stderr.
