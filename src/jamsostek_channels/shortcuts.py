@@ -4,9 +4,10 @@
 ``parse_participant`` are the functions of :mod:`~jamsostek_channels.pricing`,
 :mod:`~jamsostek_channels.coverage` and :mod:`~jamsostek_channels.validation` with one difference:
 ``rules`` may be left out, and then the packaged rule set (or ``$JAMSOSTEK_RULES_DIR``,
-:func:`~jamsostek_channels.rules.default_rules`) applies. This is the only place the default is
-taken: below it every function is given its rule set, so a client or a fake host built with a
-partner's rules applies them everywhere.
+:func:`~jamsostek_channels.rules.default_rules`) applies. The default is taken only at the
+public edges (these functions, ``Client(rules=...)``, ``FakeHost(rules=...)``, the command line,
+the rule report's ``python -m``); below them every function is given its rule set, so a client or
+a fake host built with a partner's rules applies them everywhere.
 
 >>> import jamsostek_channels as jc
 >>> jc.quote(income=1_000_000, occupations="petani", programs=["jkk", "jkm"],
