@@ -57,6 +57,7 @@ from jamsostek_channels.receipts import render_text
 from jamsostek_channels.rules import RuleSet, load_rules
 from jamsostek_channels.testing.direct import DEFAULT_CAPABILITIES, HostAdapter
 from jamsostek_channels.testing.host import FakeHost
+from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.testing.wire import FaultKind, Faults
 
 #: 10:00 WIB on the suite's "today" (Sunday 22 Nov 2026).
@@ -1278,6 +1279,21 @@ def test_a_client_registers_by_its_rule_set(
     challenge = partner.register(seller, reference="REG-JAMU")
     registration = partner.confirm_registration(challenge, host.last_otp(seller.nik))
     assert registration.nik_masked == "3201********0004"
+
+
+def test_a_sandbox_and_its_clients_share_one_rule_set(partner_rules: RuleSet) -> None:
+    sandbox = Sandbox(seed=3, channels=("linkaja",), clock=lambda: NOW, rules=partner_rules)
+    participant = seed(sandbox.host)
+    sandbox.install()
+    client = sandbox.client("linkaja")
+    try:
+        assert client.rules is sandbox.host.rules is partner_rules
+        inquiry = client.inquire(NIK, 1)
+        quoted = client.quote(start=OCT, months=1, participant=participant, joined=JUN)
+        assert inquiry.amount == quoted.total == ONE_MONTH + 1_600
+    finally:
+        client.close()
+        sandbox.stop()
 
 
 def test_history(client: Client) -> None:
