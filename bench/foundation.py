@@ -17,6 +17,9 @@ DEPENDENCIES = "attrs, cattrs, requests, tenacity, lxml, lokal, holidays, rich"
 
 def quote_12_months() -> Result:
     from jamsostek_channels.pricing import quote
+    from jamsostek_channels.rules import default_rules
+
+    rules = default_rules()
 
     def library() -> object:
         return quote(
@@ -25,6 +28,7 @@ def quote_12_months() -> Result:
             programs=["jkk", "jkm", "jht"],
             start="2026-11",
             months=12,
+            rules=rules,
         )
 
     # Floor: the same 36 amounts computed by bare integer arithmetic into tuples, no checks.
@@ -71,13 +75,16 @@ def _participants_csv(rows: int) -> Path:
 
 
 def validate_csv(rows: int = 100_000) -> Result:
+    from jamsostek_channels.rules import default_rules
     from jamsostek_channels.validation import check_csv
 
     path = _participants_csv(rows)
 
     def library() -> object:
         with path.open("rb") as handle:  # as the check command reads it
-            return sum(result.ok for _, result in check_csv(handle, as_of=AS_OF))
+            return sum(
+                result.ok for _, result in check_csv(handle, as_of=AS_OF, rules=default_rules())
+            )
 
     # Floor: reading the same file into dicts with the csv module (no validation at all).
     def floor() -> object:

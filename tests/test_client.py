@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ import attrs
 import pytest
 from conftest import TODAY, participant_data
 
+import jamsostek_channels.rules as rules_package
+from jamsostek_channels import parse_participant
 from jamsostek_channels.channel import (
     Adapter,
     AutoDebitMandate,
@@ -51,10 +54,11 @@ from jamsostek_channels.journal import EntryState, Journal, OutboxState
 from jamsostek_channels.model import CoverageState, Participant, Payer, PayerKind, Program
 from jamsostek_channels.period import YearMonth, month_range
 from jamsostek_channels.receipts import render_text
+from jamsostek_channels.rules import RuleSet, load_rules
 from jamsostek_channels.testing.direct import DEFAULT_CAPABILITIES, HostAdapter
 from jamsostek_channels.testing.host import FakeHost
+from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.testing.wire import FaultKind, Faults
-from jamsostek_channels.validation import parse_participant
 
 #: 10:00 WIB on the suite's "today" (Sunday 22 Nov 2026).
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=JAKARTA)
@@ -1208,6 +1212,88 @@ def test_quote_uses_the_channel_month_counts(make: Make) -> None:
     with pytest.raises(CapabilityRefused, match=r"capability\.months"):
         client.quote(start=NOV, months=6, participant=person())
     assert adapter.calls == Counter()
+
+
+# A client's rule set applies everywhere ------------------------------------------------------
+
+
+@pytest.fixture
+def partner_rules(tmp_path: Path) -> RuleSet:
+    """A partner's adjusted copy of the packaged tables: JKM at Rp10.000 a month instead of
+    Rp6.800, and one more occupation (a herbal-drink seller the packaged list lacks)."""
+    target = tmp_path / "rules"
+    shutil.copytree(Path(rules_package.__file__).parent / "data", target)
+    programs = target / "programs.csv"
+    text = programs.read_text(encoding="utf-8")
+    assert text.count(",,6800,1,2015-07,") == 1
+    programs.write_text(text.replace(",,6800,1,2015-07,", ",,10000,1,2015-07,"), encoding="utf-8")
+    with (target / "occupations.csv").open("a", encoding="utf-8") as occupations:
+        occupations.write(
+            "penjual-jamu,perdagangan,Penjual jamu,Herbal drink seller,0,0,jamu,test,L\n"
+        )
+    return load_rules(target)
+
+
+def test_a_client_prices_by_its_rule_set(make: Make, partner_rules: RuleSet) -> None:
+    packaged, _ = make()
+    partner, adapter = make(client_rules=partner_rules)
+    wanted = {"start": YearMonth(2027, 1), "months": 3, "participant": person()}
+    assert partner.quote(**wanted).total - packaged.quote(**wanted).total == 3 * 3_200
+    assert {line.amount for line in partner.quote(**wanted).lines if line.program == "jkm"} == {
+        10_000
+    }
+    assert adapter.calls == Counter()  # priced locally
+
+
+def test_a_client_and_a_host_with_one_rule_set_agree(
+    partner_rules: RuleSet, clock: Clock, journal: Journal
+) -> None:
+    host = FakeHost(rules=partner_rules, clock=clock, seed=7)
+    participant = seed(host)
+    client = Client(
+        HostAdapter(host), journal=journal, rules=partner_rules, clock=clock, sleep=lambda _: None
+    )
+    quoted = client.quote(start=OCT, months=2, participant=participant, joined=JUN)
+    receipt = client.pay(NIK, months=2, reference="PARTNER-1")
+    assert receipt.periods == (OCT, NOV)
+    # The host billed by the same rules: JKM Rp10.000, halved by PP 50/2025 as Rp6.800 was.
+    assert receipt.amount == quoted.total == 2 * ONE_MONTH + 2 * 1_600
+
+
+def test_a_client_registers_by_its_rule_set(
+    make: Make, partner_rules: RuleSet, clock: Clock, journal: Journal
+) -> None:
+    seller = parse_participant(
+        participant_data(nik=f"320101550895{4:04d}", occupations=["penjual-jamu"]),
+        as_of=TODAY,
+        rules=partner_rules,
+    )
+    packaged, adapter = make()
+    with pytest.raises(InvalidInput) as refused:
+        packaged.register(seller, reference="REG-JAMU")
+    assert problem_codes(refused.value) == [("occupations", "occupations.unknown")]
+    assert adapter.calls == Counter()  # refused before anything was sent
+
+    host = FakeHost(rules=partner_rules, clock=clock, seed=7)
+    partner = Client(HostAdapter(host), journal=journal, rules=partner_rules, clock=clock)
+    challenge = partner.register(seller, reference="REG-JAMU")
+    registration = partner.confirm_registration(challenge, host.last_otp(seller.nik))
+    assert registration.nik_masked == "3201********0004"
+
+
+def test_a_sandbox_and_its_clients_share_one_rule_set(partner_rules: RuleSet) -> None:
+    sandbox = Sandbox(seed=3, channels=("linkaja",), clock=lambda: NOW, rules=partner_rules)
+    participant = seed(sandbox.host)
+    sandbox.install()
+    client = sandbox.client("linkaja")
+    try:
+        assert client.rules is sandbox.host.rules is partner_rules
+        inquiry = client.inquire(NIK, 1)
+        quoted = client.quote(start=OCT, months=1, participant=participant, joined=JUN)
+        assert inquiry.amount == quoted.total == ONE_MONTH + 1_600
+    finally:
+        client.close()
+        sandbox.stop()
 
 
 def test_history(client: Client) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from jamsostek_channels.coverage import coverage_status
+from jamsostek_channels import coverage_status
 from jamsostek_channels.model import CoverageState
 from jamsostek_channels.period import YearMonth, month_range
 from jamsostek_channels.rules import RuleSet

@@ -12,6 +12,7 @@ from conftest import TODAY, participant_data
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from jamsostek_channels import parse_participant, quote
 from jamsostek_channels.channel import (
     CustomerId,
     PaymentRequest,
@@ -25,9 +26,7 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import HostDeclined, InvalidInput
 from jamsostek_channels.model import CoverageState, Participant, Payer, PayerKind
 from jamsostek_channels.period import YearMonth, month_range
-from jamsostek_channels.pricing import quote
 from jamsostek_channels.testing.host import FakeHost
-from jamsostek_channels.validation import parse_participant
 
 #: 10:00 WIB on the suite's "today" (Sunday 22 Nov 2026: November's due date has passed).
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=JAKARTA)

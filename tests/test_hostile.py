@@ -17,12 +17,13 @@ from conftest import participant_data
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from jamsostek_channels import check_participant
 from jamsostek_channels.cli import check as check_command
 from jamsostek_channels.cli.main import main
 from jamsostek_channels.cli.output import print_json, printable
 from jamsostek_channels.inputs import MAX_JSON_DIGITS
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.validation import FIELDS, CheckResult, check_participant
+from jamsostek_channels.validation import FIELDS, CheckResult
 
 TODAY = dt.date(2026, 11, 22)
 TODAY_ARGS = ["--as-of", "2026-11-22"]
@@ -264,7 +265,7 @@ def test_name_check_is_linear_on_hostile_names(name: str) -> None:
         f"""
         import datetime as dt
         import sys
-        from jamsostek_channels.validation import check_participant
+        from jamsostek_channels import check_participant
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from conftest import participant_data
         result = check_participant(participant_data(name={name!r}), as_of=dt.date(2026, 11, 22))

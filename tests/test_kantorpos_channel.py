@@ -19,6 +19,7 @@ import pytest
 import requests
 from conftest import participant_data
 
+from jamsostek_channels import parse_participant
 from jamsostek_channels.adapters import open_adapter
 from jamsostek_channels.adapters.kantorpos import codec
 from jamsostek_channels.adapters.kantorpos import types as kp
@@ -59,7 +60,6 @@ from jamsostek_channels.testing.kantorpos_gateway import (
 )
 from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.testing.wire import WireRequest, WireResponse
-from jamsostek_channels.validation import parse_participant
 
 CHANNEL = "kantorpos"
 PROFILE = load_profile(CHANNEL)

@@ -166,7 +166,9 @@ def test_every_operation_the_adapter_sends_is_the_wsdls(
 ) -> None:
     recorder = _Recorder(sandbox)
     client = cast(Client, sandbox.client("kantorpos", sleep=lambda seconds: None))
-    worker = parse_participant(participant_data(), as_of=sandbox.host.today())
+    worker = parse_participant(
+        participant_data(), as_of=sandbox.host.today(), rules=sandbox.host.rules
+    )
     challenge = client.register(worker, reference="WSDL-REG")
     client.confirm_registration(challenge, sandbox.host.last_otp(worker.phone))
     nik = next(

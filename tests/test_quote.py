@@ -17,12 +17,12 @@ import pytest
 from conftest import participant_data
 
 import jamsostek_channels.rules as rules_module
+from jamsostek_channels import parse_participant, quote
 from jamsostek_channels.errors import InvalidInput, RuleViolation
 from jamsostek_channels.model import Payer, PayerKind, Program, Quote, QuoteLine
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.pricing import quote, round_half_up
+from jamsostek_channels.pricing import round_half_up
 from jamsostek_channels.rules import RuleSet, load_rules
-from jamsostek_channels.validation import parse_participant
 
 ALL = ["jkk", "jkm", "jht"]
 INCOME = 2_800_000  # level 10, base 2.950.000

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from jamsostek_channels import quote
 from jamsostek_channels.model import Payer, PayerKind, Program, Quote
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.pricing import quote
 from jamsostek_channels.rules import default_rules
 
 ANY_COUNT = range(1, 13)

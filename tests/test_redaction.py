@@ -23,6 +23,7 @@ from conftest import participant_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jamsostek_channels import parse_participant
 from jamsostek_channels.channel import (
     CustomerId,
     Inquiry,
@@ -41,7 +42,6 @@ from jamsostek_channels.period import YearMonth
 from jamsostek_channels.testing.people import _MOBILE_PREFIXES, _districts
 from jamsostek_channels.testing.sandbox import IN_PROCESS_URL, Sandbox
 from jamsostek_channels.transport import HttpTransport
-from jamsostek_channels.validation import parse_participant
 
 #: A Monday morning in Jakarta.
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=JAKARTA)

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 import jamsostek_channels.rules as rules_module
+from jamsostek_channels import quote
 from jamsostek_channels.errors import InvalidInput
 from jamsostek_channels.model import BudgetSource, Confidence, Payer, PayerKind, Program
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.pricing import quote
 from jamsostek_channels.rules import RuleDataError, RuleSet, load_rules
 
 #: bpu-rules.md §2 (PP 44/2015 Lampiran II): (level, from, base), in rupiah.
@@ -264,14 +264,43 @@ def test_scheme_only_for_csr(kind: PayerKind) -> None:
     ]
 
 
-def test_unknown_scheme_refused() -> None:
-    with pytest.raises(InvalidInput) as caught:
-        Payer(PayerKind.CSR, name="PT Maju", scheme="XX")
-    problems = caught.value.problems
+def test_unknown_scheme_refused(rules: RuleSet) -> None:
+    # Scheme codes are rule data: the model holds the payer, the rule set refuses it, and
+    # pricing asks the rule set it is given.
+    payer = Payer(PayerKind.CSR, name="PT Maju", scheme="XX")
+    problems = rules.payer_problems(payer)
     assert [(p.field, p.code) for p in problems] == [("payer.scheme", "payer.scheme_unknown")]
     assert "XX" in problems[0].message_en
     for code in ("SC", "SB", "SG", "SD", "SA", "SL"):
         assert code in problems[0].message_en  # the message lists the valid codes
+    with pytest.raises(InvalidInput) as caught:
+        quote(**PETANI, payer=payer, rules=rules)
+    assert [(p.field, p.code) for p in caught.value.problems] == [
+        ("payer.scheme", "payer.scheme_unknown")
+    ]
+
+
+PETANI: dict[str, Any] = {
+    "income": 1_000_000,
+    "occupations": "petani",
+    "programs": ["jkk", "jkm"],
+    "start": "2027-01",
+    "months": 1,
+}
+
+
+def test_a_scheme_known_to_a_partners_rules_prices(tmp_path: Path) -> None:
+    """A rule set with one more donor scheme prices a payer the packaged rules refuse: the
+    payer is a plain value, and only the rule set given decides."""
+    target = _data_copy(tmp_path)
+    extra = '[[scheme]]\ncode = "SX"\nlabel_en = "Zakat"\nbudget_source = "private"\n'
+    with (target / "payers.toml").open("a", encoding="utf-8") as payers:
+        payers.write("\n" + extra + 'confidence = "L"\n')
+    partner = load_rules(target)
+    payer = Payer(PayerKind.CSR, name="Baznas", scheme="SX")
+    assert quote(**PETANI, payer=payer, rules=partner).total == 16800
+    with pytest.raises(InvalidInput):
+        quote(**PETANI, payer=payer)  # the packaged rules know no SX
 
 
 # Occupations ---------------------------------------------------------------------------------

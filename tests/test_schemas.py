@@ -17,10 +17,9 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from jamsostek_channels import quote, schemas
+from jamsostek_channels import coverage_status, parse_participant, quote, schemas
 from jamsostek_channels.cli.main import main
 from jamsostek_channels.converters import structure, unstructure
-from jamsostek_channels.coverage import coverage_status
 from jamsostek_channels.errors import InvalidInput
 from jamsostek_channels.identifiers import nik as nik_id
 from jamsostek_channels.messages import CATALOGUE
@@ -36,7 +35,7 @@ from jamsostek_channels.model import (
     Receipt,
 )
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.validation import FIELDS, parse_participant
+from jamsostek_channels.validation import FIELDS
 
 TODAY = dt.date(2026, 11, 22)
 WIB = ZoneInfo("Asia/Jakarta")

@@ -17,18 +17,17 @@ import pytest
 from conftest import participant_data
 
 import jamsostek_channels
+from jamsostek_channels import check_participant, parse_participant
 from jamsostek_channels.errors import InvalidInput
 from jamsostek_channels.messages import CATALOGUE, render
 from jamsostek_channels.model import Participant, Program, Sex
-from jamsostek_channels.rules import RuleSet, load_rules
+from jamsostek_channels.rules import RuleSet, default_rules, load_rules
 from jamsostek_channels.testing import PersonFactory
 from jamsostek_channels.validation import (
     FIELDS,
     CheckResult,
     age_on,
     check_csv,
-    check_participant,
-    parse_participant,
     registration_problems,
 )
 
@@ -251,10 +250,10 @@ def test_birth_date_in_future_refused() -> None:
 
 
 def test_registration_problems_directly() -> None:
-    assert registration_problems(dt.date(2000, 1, 1), TODAY) == []
-    assert [p.code for p in registration_problems(TODAY + dt.timedelta(days=1), TODAY)] == [
-        "birth_date.future"
-    ]
+    assert registration_problems(dt.date(2000, 1, 1), TODAY, default_rules()) == []
+    assert [
+        p.code for p in registration_problems(TODAY + dt.timedelta(days=1), TODAY, default_rules())
+    ] == ["birth_date.future"]
 
 
 def test_age_on_29_february_birthday() -> None:
@@ -699,7 +698,7 @@ def test_check_csv(tmp_path: Path) -> None:
     write_csv(path, [valid, no_email, bad_phone, bad_income], extra=[extra])
 
     with path.open("rb") as handle:
-        checked = list(check_csv(handle, as_of=TODAY))
+        checked = list(check_csv(handle, as_of=TODAY, rules=default_rules()))
     assert [(row.row, row.line) for row, _ in checked] == [(n, n + 1) for n in range(1, 6)]
     results = [result for _, result in checked]
     assert len(results) == 5
@@ -720,7 +719,7 @@ def test_check_csv(tmp_path: Path) -> None:
 def test_check_csv_short_row_reports_missing_values() -> None:
     header = ",".join(FIELDS)
     lines = [header, NIK + ",Siti Rahayu"]
-    [(_, result)] = check_csv(lines, as_of=TODAY)
+    [(_, result)] = check_csv(lines, as_of=TODAY, rules=default_rules())
     fields = {p.field for p in result.problems}
     assert {"birth_date", "sex", "phone", "address", "postal_code"} <= fields
 

@@ -387,9 +387,9 @@ def _abridged_info(info: dict[str, Any], base_url: str) -> dict[str, Any]:
 
 def capture() -> dict[str, str]:
     """Run the working day against the in-process sandbox; the example regions, by name."""
+    from jamsostek_channels import parse_participant
     from jamsostek_channels.testing.people import PersonFactory
     from jamsostek_channels.testing.sandbox import IN_PROCESS_URL, Sandbox
-    from jamsostek_channels.validation import parse_participant
 
     clock = _Clock(START)
     sandbox = Sandbox(seed=0, clock=clock)

@@ -15,7 +15,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from jamsostek_channels.version import __version__
 
 # A library leaves logging to the application: without a handler of its own, records would reach
 # Python's last-resort handler and be printed to stderr.
@@ -35,10 +35,11 @@ _EXPORTS = {
     "Receipt": "jamsostek_channels.model",
     "CoverageState": "jamsostek_channels.model",
     "CoverageStatus": "jamsostek_channels.model",
-    "quote": "jamsostek_channels.pricing",
-    "coverage_status": "jamsostek_channels.coverage",
-    "check_participant": "jamsostek_channels.validation",
-    "parse_participant": "jamsostek_channels.validation",
+    # the public edge: the packaged rules unless given others (see shortcuts.py)
+    "quote": "jamsostek_channels.shortcuts",
+    "coverage_status": "jamsostek_channels.shortcuts",
+    "check_participant": "jamsostek_channels.shortcuts",
+    "parse_participant": "jamsostek_channels.shortcuts",
     "default_rules": "jamsostek_channels.rules",
     "load_rules": "jamsostek_channels.rules",
     # the errors, as errors.py draws them
@@ -109,7 +110,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from jamsostek_channels.coverage import coverage_status
     from jamsostek_channels.errors import (
         AuthenticationFailed,
         CapabilityRefused,
@@ -148,9 +148,13 @@ if TYPE_CHECKING:
         Sex,
     )
     from jamsostek_channels.period import YearMonth
-    from jamsostek_channels.pricing import quote
     from jamsostek_channels.rules import RuleDataError, default_rules, load_rules
-    from jamsostek_channels.validation import check_participant, parse_participant
+    from jamsostek_channels.shortcuts import (
+        check_participant,
+        coverage_status,
+        parse_participant,
+        quote,
+    )
 
 
 def __getattr__(name: str) -> Any:

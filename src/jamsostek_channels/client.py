@@ -88,7 +88,7 @@ from jamsostek_channels.model import (
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.pricing import quote as _quote
 from jamsostek_channels.rules import RuleSet, default_rules
-from jamsostek_channels.validation import registration_problems
+from jamsostek_channels.validation import registration_problems, rule_problems
 
 __all__ = ["Client", "RecoveryReport"]
 
@@ -144,7 +144,10 @@ class Client:
     """One channel, seen through the shared interface.
 
     ``journal`` is required and should be a file in production (``Journal("path.sqlite")``);
-    ``":memory:"`` loses the idempotency record when the process ends. ``lease`` is how long
+    ``":memory:"`` loses the idempotency record when the process ends. ``rules`` is the rule set
+    the client prices, validates and limits months by (default: the packaged rules,
+    :func:`~jamsostek_channels.rules.default_rules`); it is handed to every check, so a
+    partner's adjusted copy applies to all of them. ``lease`` is how long
     a payment in flight is this client's alone: it must cover the adapter's read timeout and the
     in-line status polls (it is renewed between polls); :meth:`recover` elsewhere takes over a
     payment whose lease has expired. ``clock`` is the one
@@ -246,6 +249,15 @@ class Client:
             )
         return months
 
+    def _payer(self, payer: Payer | None) -> Payer:
+        """The payer (default: the worker), refused when this client's rules do not know its
+        donor scheme, before anything is sent."""
+        payer = payer or Payer.self_paid()
+        problems = self.rules.payer_problems(payer)
+        if problems:
+            raise InvalidInput(problems)
+        return payer
+
     def _amount(self, amount: int) -> None:
         caps = self.capabilities
         if amount < caps.min_amount:
@@ -299,13 +311,14 @@ class Client:
         ``payer`` is who registers them: the worker (default) or a sponsor (SERTAKAN)."""
         self._require(Operation.REGISTER)
         _check_reference(reference)
-        payer = payer or Payer.self_paid()
+        payer = self._payer(payer)
         if payer.kind is not PayerKind.SELF and not self.capabilities.sponsor_registration:
             raise CapabilityRefused(
                 "capability.operation", {"channel": self.channel, "operation": "sponsor register"}
             )
         today = self._clock().astimezone(_clock.JAKARTA).date()
-        problems = registration_problems(participant.birth_date, today, self.rules)
+        problems = rule_problems(participant, self.rules)
+        problems += registration_problems(participant.birth_date, today, self.rules)
         if problems:
             raise InvalidInput(problems)
         request = RegistrationRequest(reference, participant, payer, self._clock())
@@ -323,6 +336,8 @@ class Client:
         """Masked name, coverage, and what ``months`` months would cost when ``payer`` pays
         (default: the worker), with the channel's admin fee apart."""
         self._require(Operation.INQUIRE)
+        if payer is not None:
+            self._payer(payer)
         inquiry = self._inquire(self._customer(customer), self._months(months), payer)
         fee = self.capabilities.admin_fee.fee_for(inquiry.amount)
         return attrs.evolve(inquiry, admin_fee=fee)
@@ -394,7 +409,7 @@ class Client:
         _check_reference(reference)
         parsed = self._customer(customer)
         count = self._months(months)
-        payer = payer or Payer.self_paid()
+        payer = self._payer(payer)
         record = {"customer": unstructure(parsed), "months": count, "payer": unstructure(payer)}
         return self._mandate(
             _AUTODEBIT,
@@ -565,7 +580,7 @@ class Client:
         _check_reference(reference)
         parsed = self._customer(customer)
         count = self._months(months)
-        payer = payer or Payer.self_paid()
+        payer = self._payer(payer)
         existing = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
         if existing is not None:
             _check_same_payment(existing, parsed, count, payer)

@@ -18,7 +18,14 @@ from typing import Any, TypeVar
 
 import cattrs
 
-from jamsostek_channels.model import MonthSummary, Participant, Program
+from jamsostek_channels.errors import InvalidInput
+from jamsostek_channels.model import (
+    MonthSummary,
+    Participant,
+    Program,
+    participant_field_problems,
+    read_participant,
+)
 from jamsostek_channels.period import YearMonth
 
 __all__ = ["converter", "structure", "unstructure"]
@@ -42,11 +49,15 @@ def _structure_datetime(value: Any, _: type) -> dt.datetime:
 
 
 def _structure_participant(value: Any, _: type) -> Participant:
-    from jamsostek_channels.validation import parse_participant
-
+    """Checked as the constructor checks; what a rule set decides and the age at registration
+    are :func:`jamsostek_channels.validation.check_participant`'s, given the rules."""
     if not isinstance(value, dict):
         raise TypeError("expected an object")
-    return parse_participant(value)
+    values, found, absent = read_participant(value)
+    found += [p for p in participant_field_problems(values) if p.field not in absent]
+    if found:
+        raise InvalidInput(found)
+    return Participant._trusted(values)
 
 
 def _unstructure_month_summary(summary: MonthSummary) -> dict[str, Any]:

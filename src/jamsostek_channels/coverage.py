@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from jamsostek_channels import clock
 from jamsostek_channels.model import CoverageState, CoverageStatus
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.rules import RuleSet, default_rules
+from jamsostek_channels.rules import RuleSet
 
 __all__ = ["coverage_status"]
 
@@ -33,15 +33,16 @@ def coverage_status(
     registered: YearMonth | str,
     paid: Iterable[YearMonth | str],
     *,
+    rules: RuleSet,
     as_of: dt.date | None = None,
-    rules: RuleSet | None = None,
 ) -> CoverageStatus:
-    """The coverage status on ``as_of`` (default: today in Asia/Jakarta).
+    """The coverage status on ``as_of`` (default: today in Asia/Jakarta) under ``rules`` (the
+    lapse and arrears windows, due dates).
 
     ``registered`` is the first month of membership; ``paid`` the contribution months paid
-    (months before ``registered`` are ignored).
+    (months before ``registered`` are ignored). :func:`jamsostek_channels.coverage_status` is
+    this function with the packaged rules by default.
     """
-    rules = rules or default_rules()
     policy = rules.policy
     day = as_of or clock.today()
     current = YearMonth.of(day)

@@ -6,6 +6,13 @@ Asia/Jakarta. Personal data never appears unmasked in a ``repr`` or ``str``: nam
 initials, NIK, KPJ and phone masked, address, birth date and e-mail hidden
 (:mod:`jamsostek_channels.redact`).
 
+A model value holds what is true of it under any rule set: a participant's NIK, name, phone,
+e-mail and postal code are well formed and agree with each other, and nothing here reads the BPU
+rule tables. What the rule set decides (known occupation codes, the income ceiling, which
+programs go together, known donor schemes) is checked by :mod:`jamsostek_channels.validation` and
+:mod:`jamsostek_channels.pricing`, which are given the :class:`~jamsostek_channels.rules.RuleSet`
+to apply; this keeps the layers one-way (``docs/architecture.md``).
+
 Domain words keep their Indonesian names: *peserta* (participant), *iuran* (contribution), KPJ
 (membership card number), NIK (national identity number), BPU (*Bukan Penerima Upah*, informal
 non-wage worker).
@@ -15,16 +22,23 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Iterable, Mapping
 
 import attrs
 
 from jamsostek_channels import redact
+from jamsostek_channels.errors import InvalidInput, Problem
+from jamsostek_channels.identifiers import _regions
+from jamsostek_channels.identifiers import kpj as _kpj
 from jamsostek_channels.identifiers import nik as _nik
 from jamsostek_channels.identifiers import phone as _phone
+from jamsostek_channels.messages import echo
 from jamsostek_channels.period import YearMonth
 
 __all__ = [
+    "OPTIONAL_PARTICIPANT_FIELDS",
+    "PARTICIPANT_FIELDS",
     "BudgetSource",
     "Confidence",
     "CoverageState",
@@ -40,6 +54,9 @@ __all__ = [
     "QuoteLine",
     "Receipt",
     "Sex",
+    "normalise_participant",
+    "participant_field_problems",
+    "read_participant",
 ]
 
 
@@ -111,13 +128,10 @@ class Payer:
     reference: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        from jamsostek_channels.rules import default_rules
-
-        found = default_rules().payer_problems(self)
-        if found:
-            from jamsostek_channels.errors import InvalidInput
-
-            raise InvalidInput(found)
+        # Only a donor names a scheme. Whether the code is known is the rule set's to say
+        # (RuleSet.payer_problems), checked wherever a payer is priced.
+        if self.kind is not PayerKind.CSR and self.scheme is not None:
+            raise InvalidInput([Problem.of("payer.scheme", "payer.scheme_not_allowed")])
 
     @classmethod
     def self_paid(cls) -> Payer:
@@ -128,9 +142,12 @@ class Payer:
 class Participant:
     """A BPU participant (*peserta*) as registration needs them, checked on construction.
 
-    Raises :class:`~jamsostek_channels.errors.InvalidInput` listing every problem at once. Checks
-    that depend on a date (age at registration) are in
-    :func:`jamsostek_channels.validation.registration_problems`.
+    Raises :class:`~jamsostek_channels.errors.InvalidInput` listing every problem at once
+    (:func:`participant_field_problems`: what holds under any rule set). What the rule set
+    decides (known occupations, the income ceiling, program combinations) is checked by
+    :func:`jamsostek_channels.validation.participant_problems` and ``rule_problems`` with the
+    rule set in force, and what depends on a date (age at registration) by
+    :func:`jamsostek_channels.validation.registration_problems`; ``Client.register`` runs both.
     """
 
     nik: str = attrs.field(repr=redact.nik)
@@ -161,9 +178,7 @@ class Participant:
         programs: Iterable[Program | str],
         kpj: str | None = None,
     ) -> None:
-        from jamsostek_channels.validation import participant_problems
-
-        values = _normalise(
+        values = normalise_participant(
             nik=nik,
             name=name,
             birth_date=birth_date,
@@ -177,22 +192,21 @@ class Participant:
             programs=programs,
             kpj=kpj,
         )
-        found = participant_problems(values)
+        found = participant_field_problems(values)
         if found:
-            from jamsostek_channels.errors import InvalidInput
-
             raise InvalidInput(found)
         self.__attrs_init__(**values)  # type: ignore[arg-type]
 
     @classmethod
     def _trusted(cls, values: Mapping[str, object]) -> Participant:
-        """Build from values :func:`participant_problems` has already passed (no second check)."""
+        """Build from values :func:`participant_field_problems` has already passed (no second
+        check)."""
         instance = cls.__new__(cls)
         instance.__attrs_init__(**values)  # type: ignore[arg-type]
         return instance
 
 
-def _normalise(**values: object) -> dict[str, object]:
+def normalise_participant(**values: object) -> dict[str, object]:
     """Canonical forms of a participant's fields; leaves what it cannot convert for the checks."""
     out = dict(values)
     if isinstance(out["nik"], str):
@@ -219,6 +233,181 @@ def _normalise(**values: object) -> dict[str, object]:
         else:
             out["programs"] = tuple(programs)
     return out
+
+
+#: The canonical JSON fields of a participant, in order; ``email`` and ``kpj`` may be omitted.
+PARTICIPANT_FIELDS = (
+    "nik",
+    "name",
+    "birth_date",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "postal_code",
+    "occupations",
+    "income",
+    "programs",
+    "kpj",
+)
+OPTIONAL_PARTICIPANT_FIELDS = frozenset({"email", "kpj"})
+_FIELD_SET = frozenset(PARTICIPANT_FIELDS)
+_REQUIRED = _FIELD_SET - OPTIONAL_PARTICIPANT_FIELDS
+_NAME_MAX, _ADDRESS_MAX, _EMAIL_MAX = 100, 200, 254
+# A letter of any script, then letters, spaces and the punctuation of Indonesian names and
+# titles. Each character matches exactly one branch, so matching stays linear on hostile input.
+_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|[ .,'\-])*")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+_POSTAL = re.compile(r"[1-9][0-9]{4}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _text_problems(value: object, field: str, empty_code: str, limit: int) -> list[Problem]:
+    if value is None or value == "":
+        return [Problem.of(field, empty_code)]
+    if not isinstance(value, str):
+        return [Problem.of(field, "field.type", {"expected": "text"})]
+    if len(value) > limit:
+        return [Problem.of(field, "field.too_long", {"max": limit})]
+    return []
+
+
+def _nik_agreement(nik: str, birth_date: object, sex: object) -> list[Problem]:
+    """The NIK's DDMMYY (day + 40 for women) must agree with the stated birth date and sex."""
+    found = []
+    day = int(nik[6:8])
+    female = day > 40
+    if isinstance(birth_date, dt.date) and (
+        (day - 40 if female else day) != birth_date.day
+        or int(nik[8:10]) != birth_date.month
+        or int(nik[10:12]) != birth_date.year % 100
+    ):
+        found.append(Problem.of("birth_date", "nik.birth_date_mismatch"))
+    if isinstance(sex, Sex) and female != (sex is Sex.FEMALE):
+        found.append(Problem.of("sex", "nik.sex_mismatch"))
+    return found
+
+
+def participant_field_problems(values: Mapping[str, object]) -> list[Problem]:
+    """Every problem with a participant's (normalised) field values that no rule set changes:
+    NIK structure and region, NIK agreeing with birth date and sex, name, mobile phone, e-mail,
+    address, postal code, the shape of occupations, income and programs, KPJ."""
+    found: list[Problem] = []
+
+    nik = values.get("nik")
+    nik_ok = False
+    if not isinstance(nik, str) or not nik:
+        found.append(
+            Problem.of("nik", "field.required" if not nik else "field.type", {"expected": "text"})
+        )
+    else:
+        nik_problems = _nik.problems(nik)
+        found += nik_problems
+        nik_ok = not nik_problems
+
+    name = values.get("name")
+    text = _text_problems(name, "name", "name.empty", _NAME_MAX)
+    if not text and isinstance(name, str) and not _NAME.fullmatch(name):
+        text = [Problem.of("name", "name.characters")]
+    found += text
+
+    birth_date = values.get("birth_date")
+    if not isinstance(birth_date, dt.date) or isinstance(birth_date, dt.datetime):
+        found.append(Problem.of("birth_date", "birth_date.format"))
+        birth_date = None
+    sex = values.get("sex")
+    if not isinstance(sex, Sex):
+        found.append(Problem.of("sex", "sex.value"))
+        sex = None
+    if nik_ok:
+        assert isinstance(nik, str)
+        found += _nik_agreement(nik, birth_date, sex)
+
+    phone = values.get("phone")
+    if not isinstance(phone, str) or not phone:
+        found.append(Problem.of("phone", "phone.format"))
+    else:
+        found += _phone.problems(phone)
+
+    email = values.get("email")
+    if email is not None and (
+        not isinstance(email, str) or len(email) > _EMAIL_MAX or not _EMAIL.fullmatch(email)
+    ):
+        found.append(Problem.of("email", "email.format"))
+
+    found += _text_problems(values.get("address"), "address", "address.empty", _ADDRESS_MAX)
+
+    postal_code = values.get("postal_code")
+    if not isinstance(postal_code, str) or not _POSTAL.fullmatch(postal_code):
+        found.append(Problem.of("postal_code", "postal_code.format"))
+    elif not _regions.postal_code_known(postal_code):
+        found.append(Problem.of("postal_code", "postal_code.unknown"))
+
+    occupations = values.get("occupations")
+    if not isinstance(occupations, tuple) or not all(isinstance(o, str) for o in occupations):
+        found.append(Problem.of("occupations", "field.type", {"expected": "list of codes"}))
+    else:
+        if not occupations:
+            found.append(Problem.of("occupations", "occupations.empty"))
+        if len(set(occupations)) != len(occupations):
+            found.append(Problem.of("occupations", "occupations.duplicate"))
+
+    income = values.get("income")
+    if not isinstance(income, int) or isinstance(income, bool):
+        found.append(Problem.of("income", "field.type", {"expected": "integer rupiah"}))
+    elif income < 0:
+        found.append(Problem.of("income", "income.negative"))
+
+    programs = values.get("programs")
+    if not isinstance(programs, tuple) or not all(isinstance(p, str) for p in programs):
+        found.append(Problem.of("programs", "field.type", {"expected": "list of codes"}))
+    else:
+        found += [
+            Problem.of("programs", "programs.unknown", {"code": echo(code)})
+            for code in programs
+            if code not in _PROGRAM_VALUES
+        ]
+
+    kpj = values.get("kpj")
+    if kpj is not None:
+        if not isinstance(kpj, str):
+            found.append(Problem.of("kpj", "field.type", {"expected": "text"}))
+        else:
+            found += _kpj.problems(kpj)
+    return found
+
+
+def _parse_date(value: object) -> object:
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dt.date) else None
+
+
+def read_participant(
+    data: Mapping[str, object],
+) -> tuple[dict[str, object], list[Problem], frozenset[str]]:
+    """A participant's canonical JSON form (a mapping) read into normalised field values.
+
+    Returns the values, the problems with the mapping's keys (unknown fields, missing required
+    ones) and the names of the missing ones, so that a missing field is reported once, as
+    missing. The values are not checked: see :func:`participant_field_problems`."""
+    found: list[Problem] = [
+        Problem.of(echo(key), "field.unknown") for key in data.keys() - _FIELD_SET
+    ]
+    absent = frozenset(_REQUIRED - data.keys())
+    found += [Problem.of(key, "field.required") for key in PARTICIPANT_FIELDS if key in absent]
+    raw = {key: data.get(key) for key in PARTICIPANT_FIELDS}
+    raw["birth_date"] = _parse_date(raw["birth_date"])
+    for key in ("occupations", "programs"):
+        if isinstance(raw[key], list):
+            raw[key] = tuple(raw[key])  # type: ignore[arg-type]
+    return normalise_participant(**raw), found, absent
 
 
 @attrs.frozen

@@ -26,7 +26,7 @@ from jamsostek_channels.model import (
     QuoteLine,
 )
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.rules import OccupationClass, RuleSet, default_rules
+from jamsostek_channels.rules import OccupationClass, RuleSet
 
 __all__ = ["quote", "round_half_up"]
 
@@ -96,34 +96,6 @@ def _as_month(value: YearMonth | str, field: str, found: list[Problem]) -> YearM
         return None
 
 
-def _occupation_problems(
-    rules: RuleSet, occupations: Sequence[str], field: str = "occupations"
-) -> list[Problem]:
-    found = []
-    if not occupations:
-        found.append(Problem.of(field, "occupations.empty"))
-    limit = rules.policy.max_occupations
-    if len(occupations) > limit:
-        found.append(Problem.of(field, "occupations.too_many", {"max": limit}))
-    if len(set(occupations)) != len(occupations):
-        found.append(Problem.of(field, "occupations.duplicate"))
-    for code in occupations:
-        if code not in rules.occupations:
-            found.append(Problem.of(field, "occupations.unknown", {"code": echo(code)}))
-    return found
-
-
-def _income_problems(rules: RuleSet, income: object, field: str = "income") -> list[Problem]:
-    if not isinstance(income, int) or isinstance(income, bool):
-        return [Problem.of(field, "field.type", {"expected": "integer rupiah"})]
-    if income < 0:
-        return [Problem.of(field, "income.negative")]
-    limit = rules.policy.max_declared_income
-    if income > limit:
-        return [Problem.of(field, "income.too_large", {"max": limit})]
-    return []
-
-
 def _months_problems(
     rules: RuleSet, months: object, allowed: Iterable[int] | None
 ) -> list[Problem]:
@@ -150,9 +122,9 @@ def quote(
     payer: Payer | PayerKind | str = PayerKind.SELF,
     joined: YearMonth | str | None = None,
     allowed_months: Iterable[int] | None = None,
-    rules: RuleSet | None = None,
+    rules: RuleSet,
 ) -> Quote:
-    """Price ``months`` contribution months from ``start``.
+    """Price ``months`` contribution months from ``start`` by ``rules``.
 
     Give either a ``participant`` or ``income``, ``occupations`` and ``programs``; explicit
     arguments win over the participant's. ``joined`` is the participant's first month of
@@ -160,13 +132,14 @@ def quote(
     of month counts (default: the rule set's standard 1, 3, 6, 12).
 
     Raises :class:`~jamsostek_channels.errors.InvalidInput` with every problem at once.
+    :func:`jamsostek_channels.quote` is this function with the packaged rules by default.
 
+    >>> from jamsostek_channels.rules import default_rules
     >>> q = quote(income=2_800_000, occupations="pedagang", programs=["jkk", "jkm"],
-    ...           start="2026-11", months=3)
+    ...           start="2026-11", months=3, rules=default_rules())
     >>> [(str(m.period), m.total, m.discount) for m in q.by_month()]
     [('2026-11', 18150, 'PP 50/2025'), ('2026-12', 18150, 'PP 50/2025'), ('2027-01', 36300, None)]
     """
-    rules = rules or default_rules()
     found: list[Problem] = []
     if participant is not None:
         income = participant.income if income is None else income
@@ -175,11 +148,11 @@ def quote(
     if income is None:
         found.append(Problem.of("income", "field.required"))
     else:
-        found += _income_problems(rules, income)
+        found += rules.income_problems(income)
     if isinstance(occupations, str):
         occupations = (occupations,)
     occupation_codes = tuple(occupations or ())
-    found += _occupation_problems(rules, occupation_codes)
+    found += rules.occupation_problems(occupation_codes)
     program_codes = [p.value if isinstance(p, Program) else str(p) for p in programs or ()]
     found += rules.program_problems(program_codes, occupation_codes)
     if not isinstance(payer, Payer):
@@ -188,6 +161,7 @@ def quote(
         except ValueError:
             found.append(Problem.of("payer", "payer.kind", {"kind": echo(payer)}))
             payer = Payer.self_paid()
+    found += rules.payer_problems(payer)
     first = _as_month(start, "start", found)
     joined_month = _as_month(joined, "joined", found) if joined is not None else None
     found += _months_problems(rules, months, allowed_months)

@@ -48,8 +48,9 @@ import tenacity
 import urllib3.exceptions
 from urllib3.util.retry import Retry
 
-from jamsostek_channels import __version__, redact
+from jamsostek_channels import redact
 from jamsostek_channels.errors import MalformedMessage, NotDelivered, OutcomeUnknown
+from jamsostek_channels.version import __version__
 
 __all__ = ["HttpResponse", "HttpTransport", "Signer", "Timeouts"]
 

@@ -64,7 +64,7 @@ def _report_one(args: argparse.Namespace, data: dict[str, Any]) -> int:
     from jamsostek_channels.cli.output import console, print_json, print_problems, safe
     from jamsostek_channels.converters import unstructure
     from jamsostek_channels.identifiers import nik, phone
-    from jamsostek_channels.validation import check_participant
+    from jamsostek_channels.shortcuts import check_participant  # the packaged rules
 
     result = check_participant(data, as_of=args.as_of)
     if args.json:
@@ -95,6 +95,7 @@ def _report_one(args: argparse.Namespace, data: dict[str, Any]) -> int:
 
 def _run_csv(args: argparse.Namespace) -> int:
     from jamsostek_channels.cli.output import console, print_json, safe
+    from jamsostek_channels.rules import default_rules
     from jamsostek_channels.validation import check_csv
 
     try:
@@ -108,7 +109,7 @@ def _run_csv(args: argparse.Namespace) -> int:
     rows = 0
     try:
         with handle:
-            for row, result in check_csv(handle, as_of=args.as_of):
+            for row, result in check_csv(handle, as_of=args.as_of, rules=default_rules()):
                 rows = row.row
                 if not result.ok:
                     failures.append(

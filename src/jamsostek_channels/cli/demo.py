@@ -48,8 +48,8 @@ def _clock(as_of: dt.date | None) -> Callable[[], dt.datetime]:
 def _validate(args: argparse.Namespace, today: dt.date, out: Any) -> dict[str, Any]:
     from rich.progress import Progress
 
+    from jamsostek_channels.shortcuts import check_participant  # the packaged rules
     from jamsostek_channels.testing import PersonFactory
-    from jamsostek_channels.validation import check_participant
 
     people = PersonFactory(args.seed, as_of=today, invalid_ratio=0.08).take(args.people)
     codes: Counter[str] = Counter()
@@ -77,7 +77,7 @@ def _validate(args: argparse.Namespace, today: dt.date, out: Any) -> dict[str, A
 def _quotes(today: dt.date) -> list[tuple[str, Any]]:
     from jamsostek_channels.model import Payer
     from jamsostek_channels.period import YearMonth
-    from jamsostek_channels.pricing import quote
+    from jamsostek_channels.shortcuts import quote  # the packaged rules
 
     month = YearMonth.of(today)
     personas = [
@@ -134,7 +134,7 @@ def _working_day(
                 if sandbox.host.coverage(p["nik"]).state is not CoverageState.LAPSED
             ]
             newcomers = [
-                parse_participant(person.data, as_of=today)
+                parse_participant(person.data, as_of=today, rules=sandbox.host.rules)
                 for person in PersonFactory(args.seed + 1, as_of=today).take(len(sandbox.channels))
             ]
             for index, name in enumerate(sandbox.channels):

@@ -55,7 +55,7 @@ def summary(quote: Quote) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from jamsostek_channels.cli.output import console, print_json, print_problems
     from jamsostek_channels.model import Payer
-    from jamsostek_channels.pricing import quote
+    from jamsostek_channels.shortcuts import quote  # the packaged rules
 
     try:
         payer = Payer(args.payer, scheme=args.scheme)

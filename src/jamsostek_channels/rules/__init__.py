@@ -20,7 +20,7 @@ import functools
 import os
 import threading
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -466,7 +466,35 @@ class RuleSet:
             found.append(Problem.of(field, "programs.jht_required"))
         return found
 
-    # Occupations ----------------------------------------------------------------------------
+    # Occupations and income -----------------------------------------------------------------
+
+    def occupation_problems(
+        self, occupations: Sequence[str], field: str = "occupations"
+    ) -> list[Problem]:
+        """At least one, at most the policy's maximum, no duplicates, every code known."""
+        found = []
+        if not occupations:
+            found.append(Problem.of(field, "occupations.empty"))
+        limit = self.policy.max_occupations
+        if len(occupations) > limit:
+            found.append(Problem.of(field, "occupations.too_many", {"max": limit}))
+        if len(set(occupations)) != len(occupations):
+            found.append(Problem.of(field, "occupations.duplicate"))
+        for code in occupations:
+            if code not in self.occupations:
+                found.append(Problem.of(field, "occupations.unknown", {"code": echo(code)}))
+        return found
+
+    def income_problems(self, income: object, field: str = "income") -> list[Problem]:
+        """Whole rupiah, not negative, not above the policy's declared-income ceiling."""
+        if not isinstance(income, int) or isinstance(income, bool):
+            return [Problem.of(field, "field.type", {"expected": "integer rupiah"})]
+        if income < 0:
+            return [Problem.of(field, "income.negative")]
+        limit = self.policy.max_declared_income
+        if income > limit:
+            return [Problem.of(field, "income.too_large", {"max": limit})]
+        return []
 
     def occupation_class(self, occupations: Iterable[str]) -> OccupationClass:
         """TRANSPORT when any of the participant's occupations is transport, else OTHER.

@@ -146,12 +146,17 @@ class ChannelContract:
         from jamsostek_channels.validation import parse_participant
 
         client = jamsostek_channel.build(jamsostek_contract_sandbox)
+        rules = jamsostek_contract_sandbox.host.rules  # the one rule set of host and clients
         worker = parse_participant(
-            _worker_data(occupations=["ojek-online"]), as_of=dt.date(2026, 11, 22)
+            _worker_data(occupations=["ojek-online"]), as_of=dt.date(2026, 11, 22), rules=rules
         )
         for months in (1, 3, 12):
             expected = quote(
-                participant=worker, start="2026-11", months=months, allowed_months=range(1, 13)
+                participant=worker,
+                start="2026-11",
+                months=months,
+                allowed_months=range(1, 13),
+                rules=rules,
             )
             assert client.quote(participant=worker, start="2026-11", months=months) == expected
 
@@ -173,6 +178,7 @@ class ChannelContract:
                 months=1,
                 allowed_months=range(1, 13),
                 joined=state.registered,
+                rules=sandbox.host.rules,
             ).total
             for bill in inquiry.bills
         ]
@@ -198,6 +204,7 @@ class ChannelContract:
         too_old = parse_participant(
             _worker_data(nik="3201011501600001", birth_date="1960-01-15", sex="male"),
             as_of=dt.date(2024, 1, 1),
+            rules=sandbox.host.rules,
         )
         if Operation.REGISTER in client.capabilities.operations:
             with pytest.raises(InvalidInput) as old:
@@ -335,7 +342,9 @@ class ChannelContract:
         client = jamsostek_channel.build(sandbox)
         if Operation.REGISTER not in client.capabilities.operations:
             pytest.skip("channel does not register")
-        worker = parse_participant(_worker_data(), as_of=sandbox.host.today())
+        worker = parse_participant(
+            _worker_data(), as_of=sandbox.host.today(), rules=sandbox.host.rules
+        )
         challenge = client.register(
             worker, reference=f"REG-{jamsostek_channel.name}", payer=Payer("sertakan", name="Budi")
         )

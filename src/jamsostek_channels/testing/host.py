@@ -9,8 +9,10 @@ It applies the **same rules as the library**, never a copy of them: bills and pa
 by :func:`jamsostek_channels.pricing.quote`, coverage comes from
 :func:`jamsostek_channels.coverage.coverage_status`, registration is checked by
 :func:`~jamsostek_channels.validation.participant_problems` and
-:func:`~jamsostek_channels.validation.registration_problems`. A quote made by the client and a
-bill made by the host therefore always agree.
+:func:`~jamsostek_channels.validation.registration_problems`, each given the host's rule set
+(``FakeHost(rules=...)``, the packaged rules when left out; :attr:`FakeHost.rules` for its
+gateways). A quote made by a client with the same rules and a bill made by the host therefore
+always agree.
 
 Behaviour worth knowing:
 
@@ -284,6 +286,11 @@ class FakeHost:
         self._lock = threading.RLock()
         self.sms_outbox: list[Sms] = []
         self._init_state()
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rule set this host prices, registers and tells coverage by."""
+        return self._rules
 
     def _init_state(self) -> None:
         self._rng = random.Random(self._seed)

@@ -28,6 +28,7 @@ import attrs
 
 from jamsostek_channels.clock import Clock
 from jamsostek_channels.errors import JamsostekError
+from jamsostek_channels.rules import RuleSet
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import (
     FaultKind,
@@ -94,7 +95,8 @@ def _json(status: int, document: object) -> WireResponse:
 
 
 class Sandbox:
-    """The fake host with every built channel's gateway, served on 127.0.0.1."""
+    """The fake host with every built channel's gateway, served on 127.0.0.1. ``rules``: the
+    host's rule set (default: the packaged rules), which its clients apply too."""
 
     def __init__(
         self,
@@ -104,8 +106,9 @@ class Sandbox:
         demo: int = 12,
         channels: tuple[str, ...] | None = None,
         clock: Clock | None = None,
+        rules: RuleSet | None = None,
     ) -> None:
-        self.host = FakeHost(seed=seed, clock=clock)
+        self.host = FakeHost(seed=seed, clock=clock, rules=rules)
         self.faults = Faults()
         self._demo = demo
         self.demo_participants: list[dict[str, str]] = []
@@ -168,7 +171,8 @@ class Sandbox:
         sandbox with its test credentials (and an agent id where the channel needs one).
 
         The client, its journal and its adapter read ``clock``; by default the host's own
-        (:meth:`FakeHost.now`), so moving the host's time moves theirs too. ``timeouts`` and
+        (:meth:`FakeHost.now`), so moving the host's time moves theirs too. The client applies
+        the host's rule set unless given ``rules=``. ``timeouts`` and
         ``transport`` (e.g. one with ``log_bodies=True``) go to the adapter; the other options
         to the client."""
         from jamsostek_channels.adapters import open_adapter
@@ -184,6 +188,7 @@ class Sandbox:
         if adapter.capabilities.agent_id_required:
             # The channel's own kind of agent id (a post-office teller, a bank agent).
             options.setdefault("agent_id", settings["agent_id"])
+        options.setdefault("rules", self.host.rules)
         return Client(adapter, journal=journal, clock=clock, **options)
 
     def __enter__(self) -> Sandbox:

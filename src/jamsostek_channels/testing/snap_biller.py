@@ -948,7 +948,9 @@ class SnapBiller:
 
         def answer() -> Mapping[str, object]:
             try:
-                participant = parse_participant(participant_data, as_of=self.host.today())
+                participant = parse_participant(
+                    participant_data, as_of=self.host.today(), rules=self.host.rules
+                )
             except InvalidInput as error:
                 raise _field_error(error, "participant.") from None
             registration = RegistrationRequest(
@@ -1062,7 +1064,9 @@ def bni_agen46_gateway(
 
 def _inquiry_payer(decoded: codec.SnapInquiryRequest) -> Payer | None:
     """The payer an inquiry prices for (its budget can change the price); ``None``: the
-    participant. A payer the rules refuse (an unknown scheme) prices as the participant."""
+    participant. A payer that cannot be (a scheme named for a kind other than a donor) prices
+    as the participant; a donor scheme the host's rules do not know is refused by the host's
+    pricing, naming the field, as at payment."""
     if decoded.payer_kind is None:
         return None
     try:
