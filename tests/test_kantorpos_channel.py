@@ -51,7 +51,7 @@ from jamsostek_channels.errors import (
 from jamsostek_channels.journal import EntryState, Journal
 from jamsostek_channels.model import CoverageState, Payer
 from jamsostek_channels.receipts import render_text
-from jamsostek_channels.testing.kantorpos_gateway import (
+from jamsostek_channels.adapters.kantorpos.fake import (
     SANDBOX_OFFICE,
     SANDBOX_TELLER,
     KantorPosGateway,

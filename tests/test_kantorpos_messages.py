@@ -51,7 +51,7 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import HostDeclined, InvalidInput, MalformedMessage
 from jamsostek_channels.model import CoverageState, Payer, PayerKind, Program
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.testing import kantorpos_gateway as server
+from jamsostek_channels.adapters.kantorpos import fake as server
 from jamsostek_channels.validation import parse_participant
 
 ROOT = Path(__file__).resolve().parent.parent

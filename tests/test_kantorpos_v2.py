@@ -29,7 +29,7 @@ from jamsostek_channels.errors import MalformedMessage, NotDelivered, ReferenceC
 from jamsostek_channels.journal import Journal
 from jamsostek_channels.model import CoverageState, Payer
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.testing.kantorpos_gateway import DEFAULT_TOLERANCE, SANDBOX_OFFICE
+from jamsostek_channels.adapters.kantorpos.fake import DEFAULT_TOLERANCE, SANDBOX_OFFICE
 from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.transport import HttpResponse, HttpTransport
 

@@ -21,7 +21,7 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import ReferenceConflict
 from jamsostek_channels.journal import Journal
 from jamsostek_channels.model import CoverageState, Payer
-from jamsostek_channels.testing.kantorpos_gateway import SANDBOX_OFFICE
+from jamsostek_channels.adapters.kantorpos.fake import SANDBOX_OFFICE
 from jamsostek_channels.testing.sandbox import Sandbox
 
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=JAKARTA)

@@ -47,7 +47,7 @@ from jamsostek_channels.errors import (
 )
 from jamsostek_channels.journal import EntryState, Journal
 from jamsostek_channels.testing.sandbox import Sandbox
-from jamsostek_channels.testing.snap_biller import DEFAULT_TOKEN_TTL, SnapBiller
+from jamsostek_channels.adapters.snap.fake import DEFAULT_TOKEN_TTL, SnapBiller
 from jamsostek_channels.testing.wire import FaultKind, WireRequest, WireResponse
 
 #: 10:00 WIB on the suite's "today" (Sunday 22 Nov 2026).

@@ -29,7 +29,7 @@ from jamsostek_channels.adapters.snap.security import (
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.sandbox import Sandbox
-from jamsostek_channels.testing.snap_biller import (
+from jamsostek_channels.adapters.snap.fake import (
     SANDBOX_AGENT_ID,
     BillerCredentials,
     SnapBiller,

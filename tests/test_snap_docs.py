@@ -30,7 +30,7 @@ from jamsostek_channels.adapters.snap.security import (
 )
 from jamsostek_channels.channel import SettlementState
 from jamsostek_channels.model import CoverageState, PayerKind
-from jamsostek_channels.testing.snap_biller import BillerCredentials
+from jamsostek_channels.adapters.snap.fake import BillerCredentials
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PATH = ROOT / "docs" / "channels" / "snap.md"

@@ -54,9 +54,9 @@ IN_PROCESS_URL = "https://bpjs.sandbox.test"
 #: ``f(host, prefix, faults) -> (gateway, credentials)``. A channel joins the sandbox by adding a
 #: line here.
 GATEWAYS: Mapping[str, str] = {
-    "linkaja": "jamsostek_channels.testing.snap_biller:linkaja_gateway",
-    "bni-agen46": "jamsostek_channels.testing.snap_biller:bni_agen46_gateway",
-    "kantorpos": "jamsostek_channels.testing.kantorpos_gateway:kantorpos_gateway",
+    "linkaja": "jamsostek_channels.adapters.snap.fake:linkaja_gateway",
+    "bni-agen46": "jamsostek_channels.adapters.snap.fake:bni_agen46_gateway",
+    "kantorpos": "jamsostek_channels.adapters.kantorpos.fake:kantorpos_gateway",
 }
 
 #: The credential fields every channel entry of the info file has (null when unused).

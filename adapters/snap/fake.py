@@ -1038,7 +1038,7 @@ def _method_not_allowed(request: WireRequest) -> WireResponse:
     return WireResponse(response.status, response.body, {**response.headers, "allow": "POST"})
 
 
-# Sandbox builders (``sandbox.GATEWAYS``) ------------------------------------------------------
+# Sandbox builders (``the sandbox``) ------------------------------------------------------
 
 
 def _gateway_for(

@@ -3,9 +3,9 @@
 
 The counters (the library's :class:`~jamsostek_channels.adapters.kantorpos.adapter.
 KantorPosAdapter`, or any client written from ``docs/channels/kantorpos.md`` alone) call it.
-Modelled on moto, like :mod:`.snap_biller`: :class:`KantorPosGateway` holds the small wire-level
-*state* (which office and teller took each payment, declined payments and their codes, when a
-payment was reversed), its handlers translate SOAP into calls on the host, and a
+Modelled on moto, like the SNAP biller (:mod:`jamsostek_channels.adapters.snap.fake`):
+:class:`KantorPosGateway` holds the small wire-level *state* (which office and teller took each
+payment, declined payments and their codes, when a payment was reversed), its handlers translate SOAP into calls on the host, and a
 :class:`~jamsostek_channels.testing.wire.Router` routes. Every rule about participants, bills,
 prices and payments is the host's; envelopes, messages, XSD validation and response codes are
 :mod:`jamsostek_channels.adapters.kantorpos`'s. Nothing is re-implemented here. The server's
@@ -160,7 +160,7 @@ def _content(message: PosPaymentRequest) -> tuple[object, ...]:
 
 
 def _host_state(host: FakeHost) -> object:
-    """An object that lives exactly as long as the host's data (see ``snap_biller``)."""
+    """An object that lives exactly as long as the host's data (see the SNAP biller's)."""
     return getattr(host, "_payments", None)
 
 
