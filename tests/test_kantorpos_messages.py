@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from jamsostek_channels.adapters.kantorpos import codec, examples, mapping, soap, wire, xmlsafe
+from jamsostek_channels.adapters.kantorpos import fake as server
 from jamsostek_channels.adapters.kantorpos import types as kp
 from jamsostek_channels.adapters.kantorpos.codes import ResponseCodeInfo, ResponseCodes
 from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined, KantorPosRefused
@@ -51,7 +52,6 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import HostDeclined, InvalidInput, MalformedMessage
 from jamsostek_channels.model import CoverageState, Payer, PayerKind, Program
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.adapters.kantorpos import fake as server
 from jamsostek_channels.validation import parse_participant
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,6 +14,7 @@ from typing import cast
 import pytest
 
 from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter
+from jamsostek_channels.adapters.kantorpos.fake import SANDBOX_OFFICE
 from jamsostek_channels.adapters.kantorpos.profile import load_profile
 from jamsostek_channels.channel import CustomerId, PaymentRequest, PaymentState
 from jamsostek_channels.client import Client
@@ -21,7 +22,6 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import ReferenceConflict
 from jamsostek_channels.journal import Journal
 from jamsostek_channels.model import CoverageState, Payer
-from jamsostek_channels.adapters.kantorpos.fake import SANDBOX_OFFICE
 from jamsostek_channels.testing.sandbox import Sandbox
 
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=JAKARTA)
@@ -61,7 +61,7 @@ def office_client(sandbox: Sandbox, office: str, journal: Journal | None = None)
     journal = journal or Journal(":memory:", clock=clock)
     adapter = KantorPosAdapter(
         load_profile("kantorpos"),
-        base_url=sandbox.base_url + "/kantorpos",
+        base_url=sandbox.base_url,  # the profile's paths begin with /kantorpos/
         journal=journal,
         office=office,
         teller="LKT01",

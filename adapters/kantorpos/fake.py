@@ -235,18 +235,10 @@ class KantorPosGateway:
         return self.prefix + self.profile.endpoint_path
 
     def info(self) -> dict[str, Any]:
-        """The sandbox info file's fields: the office code in ``partner_id``, the default teller
-        in ``channel_id``; no secrets (mutual TLS is outside the sandbox)."""
-        return {
-            "base_url": None,
-            "client_id": None,
-            "client_secret": None,
-            "private_key_pem": None,
-            "partner_id": self.office,
-            "partner_service_id": None,
-            "channel_id": self.teller,
-            "agent_id": self.teller,  # at a post office the teller is the agent
-        }
+        """The sandbox info file's fields (:class:`~.settings.KantorPosSettings` but
+        ``base_url``): the office and the default teller; no secrets (mutual TLS is outside the
+        sandbox)."""
+        return {"office": self.office, "teller": self.teller}
 
     def gateway(self, request: WireRequest) -> WireResponse:
         with self._lock:

@@ -157,3 +157,47 @@ class AuthenticationFailed(JamsostekError):
 
 class MalformedMessage(JamsostekError):
     """Bytes that cannot be decoded as the protocol says (a parser's own error is never leaked)."""
+
+
+# The registry's errors (jamsostek_channels.registry, jamsostek_channels.connect) ---------------
+
+__all__ += ["SettingsInvalid", "UnknownChannel"]
+
+
+class UnknownChannel(InvalidInput):
+    """No installed channel has this name (``channel.unknown``); :attr:`known` lists the names
+    the registry has (:mod:`jamsostek_channels.registry`). A local refusal: nothing was sent."""
+
+    name: str
+    known: tuple[str, ...]
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        from jamsostek_channels.messages import echo
+
+        self.name = name
+        self.known = tuple(known)
+        params = {"name": echo(name), "known": ", ".join(self.known) or "-"}
+        self.problems = (Problem.of("channel", "channel.unknown", params),)
+        # The message itself lists the installed channels, not only "1 problem (channel)".
+        JamsostekError.__init__(self, "channel.unknown", params, field="channel")
+
+
+class SettingsInvalid(InvalidInput):
+    """A channel's settings cannot be used: every missing, unknown or wrongly typed key at once
+    in :attr:`problems` (each problem's ``field`` is the key). A local refusal: nothing was
+    sent."""
+
+    channel: str
+
+    def __init__(self, channel: str, problems: Iterable[Problem]) -> None:
+        from jamsostek_channels.messages import echo
+
+        self.channel = channel
+        self.problems = tuple(problems)
+        fields = ", ".join(sorted({p.field for p in self.problems}))
+        # InvalidInput's own message does not name the channel: this one does.
+        JamsostekError.__init__(
+            self,
+            "settings.invalid",
+            {"channel": echo(channel), "count": len(self.problems), "fields": fields},
+        )
