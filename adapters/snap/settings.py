@@ -76,9 +76,7 @@ def open_snap_adapter(
     )
     if clock is not None:
         options["clock"] = clock
-    return SnapAdapter(
-        profile, credentials, base_url=settings.base_url, journal=journal, **options
-    )
+    return SnapAdapter(profile, credentials, base_url=settings.base_url, journal=journal, **options)
 
 
 def snap_channel(profile_name: str, *, docs: str) -> ChannelSpec[SnapSettings]:

@@ -44,9 +44,12 @@ _EXPORTS = {
     "JamsostekError": "jamsostek_channels.errors",
     "InvalidInput": "jamsostek_channels.errors",
     "Problem": "jamsostek_channels.errors",
+    "connect": "jamsostek_channels.connection",
+    "ChannelSpec": "jamsostek_channels.registry",
 }
 
 __all__ = [
+    "ChannelSpec",
     "CoverageState",
     "CoverageStatus",
     "InvalidInput",
@@ -64,6 +67,7 @@ __all__ = [
     "YearMonth",
     "__version__",
     "check_participant",
+    "connect",
     "coverage_status",
     "default_rules",
     "load_rules",
@@ -72,6 +76,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from jamsostek_channels.connection import connect
     from jamsostek_channels.coverage import coverage_status
     from jamsostek_channels.errors import InvalidInput, JamsostekError, Problem
     from jamsostek_channels.model import (
@@ -89,6 +94,7 @@ if TYPE_CHECKING:
     )
     from jamsostek_channels.period import YearMonth
     from jamsostek_channels.pricing import quote
+    from jamsostek_channels.registry import ChannelSpec
     from jamsostek_channels.rules import default_rules, load_rules
     from jamsostek_channels.validation import check_participant, parse_participant
 

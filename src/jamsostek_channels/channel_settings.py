@@ -79,9 +79,7 @@ def settings_from_mapping(cls: type[S], values: Mapping[str, Any] | S, *, channe
         raise SettingsInvalid(channel, [problem])
     fields = attrs.fields_dict(cls)  # type: ignore[arg-type]  # cls is an attrs class
     hints = typing.get_type_hints(cls)
-    problems = [
-        Problem.of(echo(key), "field.unknown") for key in values if key not in fields
-    ]
+    problems = [Problem.of(echo(key), "field.unknown") for key in values if key not in fields]
     given: dict[str, Any] = {}
     for name, field in fields.items():
         types, optional = _allowed(hints[name])
