@@ -5,12 +5,13 @@ The counters (the library's :class:`~jamsostek_channels.adapters.kantorpos.adapt
 KantorPosAdapter`, or any client written from ``docs/channels/kantorpos.md`` alone) call it.
 Modelled on moto, like the SNAP biller (:mod:`jamsostek_channels.adapters.snap.fake`):
 :class:`KantorPosGateway` holds the small wire-level *state* (which office and teller took each
-payment, declined payments and their codes, when a payment was reversed), its handlers
-translate SOAP into calls on the host, and a :class:`~jamsostek_channels.testing.wire.Router`
-routes. Every rule about participants, bills, prices and payments is the host's; envelopes, messages, XSD validation and response codes are
-:mod:`jamsostek_channels.adapters.kantorpos`'s. Nothing is re-implemented here. The server's
-half of the message mapping (answers built from the host's results: :func:`payment_response_for`,
-:func:`fault_for`, :func:`settlement_file_for` ...) lives here, as only a server needs it.
+payment, declined payments and their codes, when a payment was reversed), its handlers translate
+SOAP into calls on the host, and a :class:`~jamsostek_channels.testing.wire.Router` routes. Every
+rule about participants, bills, prices and payments is the host's; envelopes, messages, XSD
+validation and response codes are :mod:`jamsostek_channels.adapters.kantorpos`'s. Nothing is
+re-implemented here. The server's half of the message mapping (answers built from the host's
+results: :func:`payment_response_for`, :func:`fault_for`, :func:`settlement_file_for` ...) lives
+here, as only a server needs it.
 
 Routes (under ``prefix``)::
 
