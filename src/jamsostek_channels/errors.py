@@ -176,10 +176,14 @@ class UnknownChannel(InvalidInput):
 
         self.name = name
         self.known = tuple(known)
-        params = {"name": echo(name), "known": ", ".join(self.known) or "-"}
-        self.problems = (Problem.of("channel", "channel.unknown", params),)
+        shown, listed = echo(name), ", ".join(self.known) or "-"
+        self.problems = (
+            Problem.of("channel", "channel.unknown", {"name": shown, "known": listed}),
+        )
         # The message itself lists the installed channels, not only "1 problem (channel)".
-        JamsostekError.__init__(self, "channel.unknown", params, field="channel")
+        JamsostekError.__init__(
+            self, "channel.unknown", {"name": shown, "known": listed}, field="channel"
+        )
 
 
 class SettingsInvalid(InvalidInput):
