@@ -1,28 +1,20 @@
 """BNI Agen46: BPU contributions at BNI bank agents, over SNAP.
 
 A profile of the SNAP adapter (``snap/profiles/bni-agen46.toml``): agent-assisted (the agent's
-id travels with every call), 1/3/6/12 months, a per-payment limit. ``from_settings`` builds the
-adapter from the fields the sandbox info file (or a deployment's configuration) gives; pass the
-agent's id to the :class:`~jamsostek_channels.client.Client` (``agent_id=``).
+id travels with every call), 1/3/6/12 months, a per-payment limit. :data:`SPEC` is its registry
+entry (the ``jamsostek_channels.channels`` entry point ``bni-agen46``); its settings are
+:class:`~jamsostek_channels.adapters.snap.settings.SnapSettings`, whose ``agent_id`` is the
+client's default agent id (or pass ``agent_id=`` to the
+:class:`~jamsostek_channels.client.Client`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from jamsostek_channels.adapters.snap.settings import SnapSettings, snap_channel
+from jamsostek_channels.registry import ChannelSpec
 
-from jamsostek_channels.adapters.snap.adapter import SnapAdapter
-from jamsostek_channels.adapters.snap.settings import adapter_from_settings
-from jamsostek_channels.journal import JournalStore
-
-__all__ = ["PROFILE", "from_settings"]
+__all__ = ["PROFILE", "SPEC"]
 
 PROFILE = "bni-agen46"
 
-
-def from_settings(
-    settings: Mapping[str, Any], *, journal: JournalStore, **options: Any
-) -> SnapAdapter:
-    """``settings``: ``base_url``, ``client_id``, ``client_secret``, ``private_key_pem``,
-    ``partner_id`` (and optionally ``profile``: a path to an adjusted profile file)."""
-    return adapter_from_settings(PROFILE, settings, journal=journal, **options)
+SPEC: ChannelSpec[SnapSettings] = snap_channel(PROFILE, docs="docs/channels/bni-agen46.md")

@@ -66,13 +66,9 @@ def journal_commits(count: int = 1500) -> Result:
 
 def _snap_library(info: dict[str, Any]) -> Side:
     """``Client.pay`` at LinkAja: inquiry + payment, signed, journaled, a receipt."""
-    from jamsostek_channels.adapters import open_adapter
-    from jamsostek_channels.client import Client
-    from jamsostek_channels.journal import Journal
+    from jamsostek_channels.connection import connect
 
-    journal = Journal(fresh("bench-snap-e2e.sqlite"))
-    adapter = open_adapter("linkaja", info["channels"]["linkaja"], journal=journal)
-    client = Client(adapter, journal=journal)
+    client = connect("linkaja", info["channels"]["linkaja"], journal=fresh("bench-snap-e2e.sqlite"))
     warmed = itertools.count()
 
     def warm(nik: str) -> None:

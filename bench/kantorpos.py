@@ -3,7 +3,7 @@ and reconciling a 100,000-line settlement file (the XML itself) against the jour
 beside a floor measured in the same run.
 
 Only the library's public faces are used here (the sandbox command and its info file,
-``open_adapter`` + ``Client``, the reconcile command's registered file reader, the shipped
+``jamsostek_channels.connect``, the channel's registered settlement reader, the shipped
 XSDs): the bare client (lxml) and the settlement file (text, checked against its XSD) are
 written from the XSDs and ``docs/channels/kantorpos.md``, never with the library's codec, which
 is what is measured.
@@ -12,7 +12,6 @@ is what is measured.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -57,15 +56,16 @@ def _kp(parent: etree._Element, name: str, text: str | None = None) -> etree._El
 
 def _library(info: dict[str, Any]) -> Side:
     """``Client.pay`` at Kantor Pos: inquiry + payment as SOAP, journaled, a receipt."""
-    from jamsostek_channels.adapters import open_adapter
-    from jamsostek_channels.client import Client
-    from jamsostek_channels.journal import Journal
+    from jamsostek_channels.connection import connect
 
     settings = info["channels"]["kantorpos"]
-    journal = Journal(fresh("bench-kantorpos-e2e.sqlite"))
-    adapter = open_adapter("kantorpos", settings, journal=journal)
     # The teller taking the money: the info file's default teller.
-    client = Client(adapter, journal=journal, agent_id=settings["channel_id"])
+    client = connect(
+        "kantorpos",
+        settings,
+        journal=fresh("bench-kantorpos-e2e.sqlite"),
+        agent_id=settings["teller"],
+    )
 
     warmed = itertools.count()
 
@@ -85,7 +85,7 @@ def _bare(info: dict[str, Any], schema: etree.XMLSchema) -> Side:
     parsed with entities and network off, validated against the same XSD and read; and two
     durable commits: the payment before it is sent and its answer after."""
     settings = info["channels"]["kantorpos"]
-    office, teller = settings["partner_id"], settings["channel_id"]
+    office, teller = settings["office"], settings["teller"]
     url = settings["base_url"] + "/kantorpos/v1/soap"  # the reference profile's endpoint_path
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
     session = requests.Session()
@@ -252,13 +252,11 @@ def settlement_file(size: int = 100_000) -> Path:
 
 def _settlement_reader() -> Callable[[Path], tuple[dt.date, tuple[Any, ...]]]:
     """The reader ``jamsostek-channels reconcile --channel kantorpos`` uses for a file."""
-    from jamsostek_channels.cli.reconcile import READERS
+    from jamsostek_channels import registry
 
-    module, _, name = READERS["kantorpos"].partition(":")
-    return cast(
-        "Callable[[Path], tuple[dt.date, tuple[Any, ...]]]",
-        getattr(importlib.import_module(module), name),
-    )
+    reader = registry.spec("kantorpos").settlement_reader
+    assert reader is not None
+    return cast("Callable[[Path], tuple[dt.date, tuple[Any, ...]]]", reader)
 
 
 def reconcile_file(size: int = 100_000) -> Result:

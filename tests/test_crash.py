@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import pytest
 
-from jamsostek_channels.adapters import open_adapter
+from jamsostek_channels import registry
 from jamsostek_channels.channel import CustomerId, PaymentRequest
 from jamsostek_channels.cli.main import main
 from jamsostek_channels.client import Client
@@ -27,13 +27,13 @@ from jamsostek_channels.period import YearMonth
 from jamsostek_channels.testing.chaos import KILL_POINTS, compare, run_chaos, trespasses
 from jamsostek_channels.testing.host import LedgerEntry
 from jamsostek_channels.testing.proxy import Proxy
-from jamsostek_channels.testing.sandbox import GATEWAYS, Sandbox
+from jamsostek_channels.testing.sandbox import Sandbox, faked_channels
 from jamsostek_channels.transport import Timeouts
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=JAKARTA)
 
 
-@pytest.mark.parametrize("channel", sorted(GATEWAYS))
+@pytest.mark.parametrize("channel", faked_channels())
 def test_killed_payers_lose_and_double_nothing_on_every_channel(
     tmp_path: Path, channel: str
 ) -> None:
@@ -253,8 +253,8 @@ def client_through(
 ) -> Client:
     settings = dict(sandbox.info()["channels"][channel])
     settings["base_url"] = proxy.through(settings["base_url"])
-    adapter = open_adapter(
-        channel,
+    spec = registry.spec(channel)
+    adapter = spec.open_adapter(
         settings,
         journal=journal,
         clock=sandbox.host.now,
@@ -264,7 +264,7 @@ def client_through(
         adapter,
         journal=journal,
         clock=sandbox.host.now,
-        agent_id=settings["agent_id"],
+        agent_id=spec.parse_settings(settings).agent_id,
         poll_interval=0.01,
     )
 
@@ -338,7 +338,7 @@ def test_a_request_held_when_the_proxy_closes_never_reaches_the_host(sandbox: Sa
         assert not applied(sandbox, "GONE-1", timeout=0.2)
 
 
-@pytest.mark.parametrize("channel", sorted(GATEWAYS))
+@pytest.mark.parametrize("channel", faked_channels())
 def test_a_payment_held_past_the_settle_window_is_refused_by_the_host(channel: str) -> None:
     # The other half of the settle window: recover calls a payment unpaid once the window has
     # passed, so the host must refuse that payment if it arrives later still (stale send time).

@@ -42,3 +42,43 @@ def test_readme_example_runs_and_prints_what_it_says(capsys: object) -> None:
     exec(compile(code, "README.md", "exec"), {})
     assert isinstance(capsys, pytest.CaptureFixture)
     assert capsys.readouterr().out.strip() == "\n".join(expected)
+
+
+def _readme_python_blocks() -> list[str]:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", readme, re.S)
+
+
+def test_readme_paying_example_runs_against_the_sandbox(
+    tmp_path: Path, monkeypatch: object, capsys: object
+) -> None:
+    """Every python block after "Ten lines" runs, in order and in one namespace (the later
+    blocks use the earlier ones' client), against the sandbox the first of them starts; each
+    block's ``# `` lines are what it prints."""
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    assert isinstance(capsys, pytest.CaptureFixture)
+    monkeypatch.chdir(tmp_path)  # the example's journal file lands here
+    blocks = _readme_python_blocks()[1:]
+    assert blocks, "the README shows paying through a channel"
+    connecting = blocks[0]
+    assert "jc.connect(" in connecting
+    assert len(connecting.strip().splitlines()) <= 10
+    namespace: dict[str, object] = {}
+    try:
+        for block in blocks:
+            exec(compile(block, "README.md", "exec"), namespace)
+            expected = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+            if expected:
+                assert capsys.readouterr().out.strip() == "\n".join(expected)
+    finally:
+        client = namespace.get("client")
+        sandbox = namespace.get("sandbox")
+        if client is not None:
+            client.close()
+        if sandbox is not None:
+            sandbox.stop()
+    assert (tmp_path / "payments.sqlite").exists()

@@ -19,13 +19,18 @@ import pytest
 import requests
 from conftest import participant_data
 
-from jamsostek_channels import parse_participant
-from jamsostek_channels.adapters import open_adapter
+from jamsostek_channels import parse_participant, registry
 from jamsostek_channels.adapters.kantorpos import codec
 from jamsostek_channels.adapters.kantorpos import types as kp
-from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter, from_settings
+from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter
 from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined
+from jamsostek_channels.adapters.kantorpos.fake import (
+    SANDBOX_OFFICE,
+    SANDBOX_TELLER,
+    KantorPosGateway,
+)
 from jamsostek_channels.adapters.kantorpos.profile import load_profile
+from jamsostek_channels.adapters.kantorpos.settings import KantorPosSettings
 from jamsostek_channels.adapters.kantorpos.settlement import (
     decode_settlement_file,
     encode_settlement_file,
@@ -49,15 +54,11 @@ from jamsostek_channels.errors import (
     MalformedMessage,
     NotDelivered,
     OutcomeUnknown,
+    SettingsInvalid,
 )
 from jamsostek_channels.journal import EntryState, Journal
 from jamsostek_channels.model import CoverageState, Payer
 from jamsostek_channels.receipts import render_text
-from jamsostek_channels.testing.kantorpos_gateway import (
-    SANDBOX_OFFICE,
-    SANDBOX_TELLER,
-    KantorPosGateway,
-)
 from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.testing.wire import WireRequest, WireResponse
 
@@ -195,7 +196,7 @@ def test_every_call_is_one_soap_post_with_its_soapaction(
     assert len(spy.requests) == len(operations)
     for request, operation in zip(spy.requests, operations, strict=True):
         assert request.method == "POST"
-        assert request.path == "/kantorpos" + PROFILE.endpoint_path
+        assert request.path == PROFILE.endpoint_path  # served from the sandbox's root
         assert request.header("content-type") == "text/xml; charset=utf-8"
         assert request.header("soapaction") == f'"{PROFILE.soap_action(operation)}"'
         message = codec.decode_request(request.body)
@@ -216,26 +217,32 @@ def test_an_agent_id_that_is_not_a_teller_id_is_refused(
     assert "AGEN46" not in str(not_teller.value)
     assert len(spy.requests) == sent  # refused before anything was sent
     # Straight to an adapter without a configured teller: no teller at all to name.
-    settings = {**sandbox.info()["channels"][CHANNEL], "channel_id": None}
-    bare = from_settings(settings, journal=Journal(), clock=clock)
+    settings = {**sandbox.info()["channels"][CHANNEL], "teller": None}
+    bare = registry.spec(CHANNEL).open_adapter(settings, journal=Journal(), clock=clock)
     with pytest.raises(CapabilityRefused) as refused:
         bare.inquire(CustomerId.parse(nik), 1, None)
     assert refused.value.code == "capability.agent_required"
     assert len(spy.requests) == sent  # refused before anything was sent
 
 
-def test_open_adapter_builds_it_from_the_info_file(sandbox: Sandbox) -> None:
+def test_the_registry_builds_it_from_the_info_file(sandbox: Sandbox) -> None:
     info = sandbox.info()["channels"][CHANNEL]
-    assert info["partner_id"] == SANDBOX_OFFICE
-    assert info["channel_id"] == SANDBOX_TELLER
-    assert info["client_secret"] is None
-    assert info["private_key_pem"] is None
-    adapter = open_adapter(CHANNEL, info, journal=Journal())
+    # Its own settings shape: the office and the teller, no SNAP credentials.
+    assert info == {
+        "base_url": sandbox.base_url,
+        "office": SANDBOX_OFFICE,
+        "teller": SANDBOX_TELLER,
+    }
+    spec = registry.spec(CHANNEL)
+    assert spec.parse_settings(info) == KantorPosSettings(
+        base_url=sandbox.base_url, office=SANDBOX_OFFICE, teller=SANDBOX_TELLER
+    )
+    adapter = spec.open_adapter(info, journal=Journal())
     try:
         assert isinstance(adapter, KantorPosAdapter)
         assert (adapter.name, adapter.office, adapter.teller) == (CHANNEL, "40115", "LKT01")
         assert adapter.capabilities == PROFILE.capabilities
-        assert adapter.endpoint == "/kantorpos/kantorpos/v1/soap"
+        assert adapter.endpoint == "/kantorpos/v1/soap"  # not under a second /kantorpos
         customer = CustomerId.parse(payable(sandbox))
         with pytest.raises(CapabilityRefused):
             adapter.history(customer)
@@ -245,12 +252,19 @@ def test_open_adapter_builds_it_from_the_info_file(sandbox: Sandbox) -> None:
             adapter.cancel_autodebit("M-1", "ADC-1")
     finally:
         adapter.close()
-    with pytest.raises(KeyError):
-        from_settings({"base_url": info["base_url"]}, journal=Journal())
-    with pytest.raises(ValueError, match="office"):
-        from_settings({**info, "partner_id": "99999"}, journal=Journal())
-    with pytest.raises(ValueError, match="teller"):
-        from_settings({**info, "channel_id": "teller-1"}, journal=Journal())
+    with pytest.raises(SettingsInvalid) as missing:
+        spec.open_adapter({"base_url": info["base_url"], "partner_id": "40115"}, journal=Journal())
+    assert {(p.field, p.code) for p in missing.value.problems} == {
+        ("office", "field.required"),
+        ("partner_id", "field.unknown"),  # the office is no longer spelled as a SNAP partner
+    }
+    with pytest.raises(SettingsInvalid) as refused:
+        spec.open_adapter({**info, "office": "99999", "teller": "teller-1"}, journal=Journal())
+    assert refused.value.channel == CHANNEL
+    assert [(p.field, p.code) for p in refused.value.problems] == [
+        ("office", "settings.office"),
+        ("teller", "settings.teller"),
+    ]
 
 
 # Registration and inquiry ----------------------------------------------------------------------
@@ -509,6 +523,23 @@ def test_recover_reports_a_reversal_refused_after_midnight_with_the_hosts_code(
     assert ledger(sandbox, "reversal") == []
 
 
+def test_recover_reports_an_expired_reversal_of_this_office(
+    sandbox: Sandbox, clock: Clock, client: Client
+) -> None:
+    # The outbox keys items by office as the journal keys entries: recover() for this office
+    # finds its own expired reversal (and reports it: a person must look), not an empty list.
+    client.pay(payable(sandbox), months=1, reference="KP-EXP-1")
+    sandbox.faults.inject("reset", match=REVERSAL, times=100)
+    assert client.reverse("KP-EXP-1").state is ReversalState.QUEUED
+    item = client.journal.outbox_item(CHANNEL, "reversal", "KP-EXP-1")
+    assert item is not None
+    assert item.scope == client.scope != ""
+    clock.advance(days=2)
+    report = client.recover()
+    assert report.reversals_expired == ("KP-EXP-1",)
+    assert report.reversals_pending == ()
+
+
 def test_a_busy_host_keeps_the_reversal_queued(
     sandbox: Sandbox, clock: Clock, spy: Spy, client: Client
 ) -> None:
@@ -597,8 +628,8 @@ def test_settlement_of_another_office_is_empty_and_unknown_offices_are_refused(
     sandbox: Sandbox, clock: Clock, client: Client
 ) -> None:
     client.pay(payable(sandbox), months=1, reference="KP-OFF-1")
-    settings = {**sandbox.info()["channels"][CHANNEL], "partner_id": "60000"}
-    elsewhere = from_settings(settings, journal=Journal(), clock=clock)
+    settings = {**sandbox.info()["channels"][CHANNEL], "office": "60000"}
+    elsewhere = registry.spec(CHANNEL).open_adapter(settings, journal=Journal(), clock=clock)
     assert elsewhere.settlement(NOW.date()) == ()
     elsewhere.close()
     gateway = sandbox.channels[CHANNEL].gateway
@@ -606,7 +637,7 @@ def test_settlement_of_another_office_is_empty_and_unknown_offices_are_refused(
     inner = cast(KantorPosGateway, getattr(gateway.inner, "__self__", None))
     assert [r.reference for r in inner.settlement_file("40115", NOW.date()).records] == ["KP-OFF-1"]
     response = requests.get(
-        sandbox.base_url + "/kantorpos/kantorpos/v1/settlement/99999/2026-11-23.xml", timeout=5
+        sandbox.base_url + "/kantorpos/v1/settlement/99999/2026-11-23.xml", timeout=5
     )
     assert response.status_code == 404
     assert codec.decode_fault(response.content).response_code == "05"
@@ -653,7 +684,7 @@ def served() -> Iterator[Sandbox]:
 
 def _post(box: Sandbox, body: bytes, action: str = "status", **headers: str) -> requests.Response:
     return requests.post(
-        box.base_url + "/kantorpos" + PROFILE.endpoint_path,
+        box.base_url + PROFILE.endpoint_path,
         data=body,
         headers={
             "Content-Type": CONTENT_TYPE,

@@ -20,6 +20,7 @@ from lxml import etree
 
 from jamsostek_channels import parse_participant
 from jamsostek_channels.adapters.kantorpos import codec, examples, mapping, soap, wire, xmlsafe
+from jamsostek_channels.adapters.kantorpos import fake as server
 from jamsostek_channels.adapters.kantorpos import types as kp
 from jamsostek_channels.adapters.kantorpos.codes import ResponseCodeInfo, ResponseCodes
 from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined, KantorPosRefused
@@ -52,7 +53,6 @@ from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import HostDeclined, InvalidInput, MalformedMessage
 from jamsostek_channels.model import CoverageState, Payer, PayerKind, Program
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.testing import kantorpos_gateway as server
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PATH = ROOT / "docs" / "channels" / "kantorpos.md"

@@ -20,6 +20,7 @@ from jamsostek_channels.adapters.kantorpos import codec, wire
 from jamsostek_channels.adapters.kantorpos import types as kp
 from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter
 from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined
+from jamsostek_channels.adapters.kantorpos.fake import DEFAULT_TOLERANCE, SANDBOX_OFFICE
 from jamsostek_channels.adapters.kantorpos.profile import load_profile
 from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE
 from jamsostek_channels.channel import CustomerId, PaymentRequest, PaymentState
@@ -29,7 +30,6 @@ from jamsostek_channels.errors import MalformedMessage, NotDelivered, ReferenceC
 from jamsostek_channels.journal import Journal
 from jamsostek_channels.model import CoverageState, Payer
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.testing.kantorpos_gateway import DEFAULT_TOLERANCE, SANDBOX_OFFICE
 from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.transport import HttpResponse, HttpTransport
 
@@ -141,7 +141,7 @@ def counter(sandbox: Sandbox, skew: dt.timedelta) -> Client:
     journal = Journal(":memory:", clock=clock)
     adapter = KantorPosAdapter(
         PROFILE,
-        base_url=sandbox.base_url + "/kantorpos",
+        base_url=sandbox.base_url,  # the profile's paths begin with /kantorpos/
         journal=journal,
         office=SANDBOX_OFFICE,
         teller="LKT01",
@@ -212,7 +212,7 @@ def _post(sandbox: Sandbox, body: bytes, action: str) -> Any:
     return gateway(
         WireRequest(
             "POST",
-            "/kantorpos" + PROFILE.endpoint_path,
+            PROFILE.endpoint_path,
             {"content-type": CONTENT_TYPE, "soapaction": f'"{PROFILE.soap_action(action)}"'},
             body,
         )

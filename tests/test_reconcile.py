@@ -9,13 +9,16 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jamsostek_channels import registry
 from jamsostek_channels.channel import (
     CustomerId,
     PaymentRequest,
@@ -43,6 +46,15 @@ from jamsostek_channels.reconcile import (
 )
 
 CHANNEL = "kantorpos"
+
+
+@contextmanager
+def reading_with(reader: Any) -> Iterator[None]:
+    """The channel's registry spec with ``reader`` as its settlement reader, for a while."""
+    with registry.registered(attrs.evolve(registry.spec(CHANNEL), settlement_reader=reader)):
+        yield
+
+
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=JAKARTA)
 DAY = NOW.date()
 YESTERDAY = DAY - dt.timedelta(days=1)
@@ -990,10 +1002,10 @@ def test_cli_refuses_what_a_channel_reader_let_through(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, journal = files
-    monkeypatch.setitem(command.READERS, CHANNEL, f"{__name__}:negative_reader")
     native = tmp_path / "settlement.txt"
     native.write_text("anything", encoding="utf-8")
-    errors = _problems(capsys, ["--channel", CHANNEL, "--journal", str(journal), str(native)])
+    with reading_with(negative_reader):
+        errors = _problems(capsys, ["--channel", CHANNEL, "--journal", str(journal), str(native)])
     assert [(e["field"], e["code"]) for e in errors] == [
         ("records[0].admin_fee", "amount.negative")
     ]
@@ -1038,7 +1050,8 @@ READ_CALLS: list[Path] = []
 
 
 def fake_reader(path: Path) -> tuple[dt.date, list[SettlementRecord]]:
-    """A channel reader as READERS names them: ``module:function`` taking a Path."""
+    """A channel's settlement reader, as its registry spec holds it: a Path in, (day, records)
+    out."""
     READ_CALLS.append(path)
     text = path.read_text(encoding="utf-8")
     if text == "broken":
@@ -1053,19 +1066,19 @@ def test_cli_channel_reader(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, journal = files
-    monkeypatch.setitem(command.READERS, CHANNEL, f"{__name__}:fake_reader")
     native = tmp_path / "settlement.txt"
     native.write_text("KP-1 KP-2", encoding="utf-8")
     argv = ["--channel", CHANNEL, "--journal", str(journal), str(native)]
-    code, document = json_run(capsys, argv)
-    assert code == 0
-    assert document["day"] == DAY.isoformat()
-    assert READ_CALLS[-1] == native
-    errors = _problems(capsys, [*argv, "--day", "2026-11-21"])  # the file says the 22nd
-    assert [(e["field"], e["code"]) for e in errors] == [("day", "field.type")]
-    native.write_text("broken", encoding="utf-8")
-    errors = _problems(capsys, argv)
-    assert [(e["field"], e["code"]) for e in errors] == [("file", "message.malformed")]
+    with reading_with(fake_reader):
+        code, document = json_run(capsys, argv)
+        assert code == 0
+        assert document["day"] == DAY.isoformat()
+        assert READ_CALLS[-1] == native
+        errors = _problems(capsys, [*argv, "--day", "2026-11-21"])  # the file says the 22nd
+        assert [(e["field"], e["code"]) for e in errors] == [("day", "field.type")]
+        native.write_text("broken", encoding="utf-8")
+        errors = _problems(capsys, argv)
+        assert [(e["field"], e["code"]) for e in errors] == [("file", "message.malformed")]
 
 
 def test_cli_channel_without_a_reader(
@@ -1076,17 +1089,30 @@ def test_cli_channel_without_a_reader(
     settlement, journal = files
     argv = ["--journal", str(journal), str(settlement)]
     errors = _problems(capsys, ["--channel", "nosuchchannel", *argv])
-    assert [(e["field"], e["code"]) for e in errors] == [("channel", "capability.operation")]
-    monkeypatch.setitem(command.READERS, "later", "jamsostek_channels.adapters.not_yet:read")
-    errors = _problems(capsys, ["--channel", "later", *argv])
+    assert [(e["field"], e["code"]) for e in errors] == [("channel", "channel.unknown")]
+    assert CHANNEL in errors[0]["message_en"]  # the installed channels are named
+    later = attrs.evolve(registry.spec(CHANNEL), name="later", settlement_reader=None)
+    with registry.registered(later):
+        errors = _problems(capsys, ["--channel", "later", *argv])
     assert [(e["field"], e["code"]) for e in errors] == [("channel", "capability.operation")]
     assert "--format json" in errors[0]["message_en"]
+    assert "later" not in registry.names()  # registered only inside the block
 
 
 def test_readers_are_not_imported_with_the_command() -> None:
-    assert command.READERS["kantorpos"] == (
-        "jamsostek_channels.adapters.kantorpos.settlement:read_settlement_file"
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from jamsostek_channels.cli import reconcile; "
+        "from jamsostek_channels import registry; "
+        "assert registry.spec('kantorpos').settlement_reader is not None; "
+        "print(sorted(m for m in sys.modules if m.endswith('settlement')))"
     )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
 
 
 # Scale -----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import attrs
 import pytest
 
 from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter
+from jamsostek_channels.adapters.kantorpos.fake import SANDBOX_OFFICE
 from jamsostek_channels.adapters.kantorpos.profile import load_profile
 from jamsostek_channels.channel import CustomerId, PaymentRequest, PaymentState
 from jamsostek_channels.client import Client
@@ -23,7 +24,6 @@ from jamsostek_channels.errors import ReferenceConflict
 from jamsostek_channels.journal import Journal
 from jamsostek_channels.model import CoverageState, Payer
 from jamsostek_channels.reconcile import reconcile_journal
-from jamsostek_channels.testing.kantorpos_gateway import SANDBOX_OFFICE
 from jamsostek_channels.testing.sandbox import Sandbox
 
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=JAKARTA)
@@ -63,7 +63,7 @@ def office_client(sandbox: Sandbox, office: str, journal: Journal | None = None)
     journal = journal or Journal(":memory:", clock=clock)
     adapter = KantorPosAdapter(
         load_profile("kantorpos"),
-        base_url=sandbox.base_url + "/kantorpos",
+        base_url=sandbox.base_url,  # the profile's paths begin with /kantorpos/
         journal=journal,
         office=office,
         teller="LKT01",
@@ -167,7 +167,7 @@ def test_a_payment_after_the_channels_cutoff_belongs_to_the_next_business_day() 
     journal = Journal(":memory:", clock=clock)
     adapter = KantorPosAdapter(
         profile,
-        base_url=box.base_url + "/kantorpos",
+        base_url=box.base_url,
         journal=journal,
         office=SANDBOX_OFFICE,
         teller="LKT01",

@@ -31,7 +31,9 @@ import requests
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-CHANNEL_FIELDS = {
+from jamsostek_channels import registry
+
+SNAP_FIELDS = {
     "agent_id",
     "base_url",
     "client_id",
@@ -306,13 +308,15 @@ def _check_info_shape(info: dict[str, Any], *, loopback: bool = True) -> None:
     assert re.fullmatch(origin + "/control", info["control_url"])
     base = info["control_url"].removesuffix("/control")
     for name, channel in info["channels"].items():
-        assert set(channel) == CHANNEL_FIELDS, name
-        assert channel["base_url"] == f"{base}/{name}"
-        for field in CHANNEL_FIELDS:
-            assert channel[field] is None or isinstance(channel[field], str), (name, field)
+        # Each entry is the channel's own settings shape: its registry settings class takes it.
+        registry.spec(name).parse_settings(channel)
+        for field, value in channel.items():
+            assert value is None or isinstance(value, str), (name, field)
     for name in ("linkaja", "bni-agen46"):  # SNAP channels use every field but the agent's
         channel = info["channels"][name]
-        assert all(channel[field] for field in CHANNEL_FIELDS - {"agent_id"}), name
+        assert set(channel) == SNAP_FIELDS, name
+        assert channel["base_url"] == f"{base}/{name}"
+        assert all(channel[field] for field in SNAP_FIELDS - {"agent_id"}), name
         assert "PRIVATE KEY" in channel["private_key_pem"]
         assert len(channel["partner_service_id"]) == 8
         assert re.fullmatch(r"[0-9]{5}", channel["channel_id"])
@@ -322,7 +326,11 @@ def _check_info_shape(info: dict[str, Any], *, loopback: bool = True) -> None:
     assert info["channels"]["bni-agen46"]["agent_id"]
     if "kantorpos" in info["channels"]:
         kantorpos = info["channels"]["kantorpos"]
-        assert kantorpos["agent_id"] == kantorpos["channel_id"]  # the default teller
+        assert set(kantorpos) == {"base_url", "office", "teller"}
+        # The profile's paths already begin with /kantorpos/: the base URL is the root.
+        assert kantorpos["base_url"] == base
+        assert re.fullmatch(r"[0-9]{5}", kantorpos["office"])
+        assert kantorpos["teller"]
     participants = info["participants"]
     assert len(participants) >= 10
     assert len({p["nik"] for p in participants}) == len(participants)

@@ -21,10 +21,11 @@ from typing import Any, cast
 import attrs
 import pytest
 
-from jamsostek_channels.adapters import open_adapter
+from jamsostek_channels import registry
 from jamsostek_channels.adapters.snap import codec, extensions
 from jamsostek_channels.adapters.snap.adapter import TOKEN_MARGIN, SnapAdapter
 from jamsostek_channels.adapters.snap.codes import ResponseCode
+from jamsostek_channels.adapters.snap.fake import DEFAULT_TOKEN_TTL, SnapBiller
 from jamsostek_channels.adapters.snap.profile import SnapCredentials, load_profile
 from jamsostek_channels.adapters.snap.security import (
     EXTERNAL_ID_MAX,
@@ -44,10 +45,10 @@ from jamsostek_channels.errors import (
     MalformedMessage,
     NotDelivered,
     OutcomeUnknown,
+    UnknownChannel,
 )
 from jamsostek_channels.journal import EntryState, Journal
 from jamsostek_channels.testing.sandbox import Sandbox
-from jamsostek_channels.testing.snap_biller import DEFAULT_TOKEN_TTL, SnapBiller
 from jamsostek_channels.testing.wire import FaultKind, WireRequest, WireResponse
 
 #: 10:00 WIB on the suite's "today" (Sunday 22 Nov 2026).
@@ -465,7 +466,7 @@ def test_a_token_refused_twice_is_resent_only_once(
 
 def _adapter_with(sandbox: Sandbox, clock: Clock, **changes: str) -> SnapAdapter:
     settings = {**info(sandbox), **changes}
-    built = open_adapter("linkaja", settings, journal=Journal(), clock=clock)
+    built = registry.spec("linkaja").open_adapter(settings, journal=Journal(), clock=clock)
     assert isinstance(built, SnapAdapter)
     return built
 
@@ -616,7 +617,7 @@ def test_bni_agen46_sends_the_agent_id_with_every_call(sandbox: Sandbox, clock: 
 
 def test_bni_agen46_without_an_agent_sends_nothing(sandbox: Sandbox, clock: Clock) -> None:
     wire = Wire(sandbox, "bni-agen46")
-    snap = open_adapter("bni-agen46", info(sandbox, "bni-agen46"), journal=Journal())
+    snap = registry.spec("bni-agen46").open_adapter(info(sandbox, "bni-agen46"), journal=Journal())
     with Client(snap, journal=Journal(), clock=clock) as client, pytest.raises(CapabilityRefused):
         client.pay(payable(sandbox), months=1, reference="AG-1")
     assert wire.exchanges == []
@@ -979,11 +980,12 @@ def test_logs_carry_no_secret_token_or_nik(
 # Building adapters, and the profiles --------------------------------------------------------------
 
 
-def test_open_adapter_knows_only_the_built_channels(sandbox: Sandbox) -> None:
-    with pytest.raises(KeyError, match="nope"):
-        open_adapter("nope", info(sandbox), journal=Journal())
+def test_the_registry_knows_only_the_installed_channels(sandbox: Sandbox) -> None:
+    with pytest.raises(UnknownChannel, match="nope") as unknown:
+        registry.spec("nope")
+    assert {"linkaja", "bni-agen46"} <= set(unknown.value.known)
     for name in ("linkaja", "bni-agen46"):
-        built = open_adapter(name, info(sandbox, name), journal=Journal())
+        built = registry.spec(name).open_adapter(info(sandbox, name), journal=Journal())
         try:
             assert isinstance(built, SnapAdapter)
             assert built.name == name

@@ -19,6 +19,13 @@ from conftest import participant_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jamsostek_channels.adapters.snap.fake import (
+    SANDBOX_AGENT_ID,
+    BillerCredentials,
+    SnapBiller,
+    bni_agen46_gateway,
+    linkaja_gateway,
+)
 from jamsostek_channels.adapters.snap.profile import load_profile
 from jamsostek_channels.adapters.snap.security import (
     format_timestamp,
@@ -29,13 +36,6 @@ from jamsostek_channels.adapters.snap.security import (
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.sandbox import Sandbox
-from jamsostek_channels.testing.snap_biller import (
-    SANDBOX_AGENT_ID,
-    BillerCredentials,
-    SnapBiller,
-    bni_agen46_gateway,
-    linkaja_gateway,
-)
 from jamsostek_channels.testing.wire import Faults, LoopbackServer, WireRequest, install
 
 #: 10:00 WIB on the suite's "today".

@@ -20,6 +20,7 @@ from referencing.jsonschema import DRAFT202012
 
 from jamsostek_channels import schemas
 from jamsostek_channels.adapters.snap import codec, codes, extensions
+from jamsostek_channels.adapters.snap.fake import BillerCredentials
 from jamsostek_channels.adapters.snap.security import (
     body_digest,
     is_external_id,
@@ -30,7 +31,6 @@ from jamsostek_channels.adapters.snap.security import (
 )
 from jamsostek_channels.channel import SettlementState
 from jamsostek_channels.model import CoverageState, PayerKind
-from jamsostek_channels.testing.snap_biller import BillerCredentials
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_PATH = ROOT / "docs" / "channels" / "snap.md"

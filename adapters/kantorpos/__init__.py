@@ -16,7 +16,9 @@ either side of the wire (the library as the counter's client, the fake gateway a
   (the server's half lives with the fake gateway);
 * :mod:`.codes` — the 2-3 digit response codes and what each means to the library;
 * :mod:`.profile` — the profile: endpoint, SOAPActions, offices, tellers, limits, fees, codes;
-* :mod:`.examples` — one valid example of every message (the documentation's examples).
+* :mod:`.examples` — one valid example of every message (the documentation's examples);
+* :mod:`.settings` — a counter's settings (office, teller), :mod:`.spec` — the channel's registry
+  entry, :mod:`.fake` — the fake gateway (BPJS's side of the wire, over the fake host).
 
 Nothing here is imported by ``import jamsostek_channels``; import the modules you use.
 """

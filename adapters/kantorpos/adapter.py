@@ -43,15 +43,15 @@ id, always uses that one). With neither, the call is refused before anything is 
 day's file at ``profile.settlement_location(office, day)`` under the base URL's path and reads it
 with the settlement limits; ``history`` and auto-debit are not offered (``CapabilityRefused``).
 
-Settings (:func:`from_settings`, the sandbox info file's fields): ``base_url``, ``partner_id``
-= the office code, ``channel_id`` = the default teller id (``office`` / ``teller`` are accepted
-as clearer synonyms, and ``profile`` as the path of an adjusted profile file).
+Settings (:class:`~.settings.KantorPosSettings`, the sandbox info file's fields): ``base_url``,
+``office`` (the office code), ``teller`` (the default teller id) and ``profile`` (the path of an
+adjusted profile file); :func:`open_kantorpos_adapter` builds the adapter from them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -61,6 +61,7 @@ from jamsostek_channels import clock as _clock
 from jamsostek_channels.adapters.kantorpos import codec, mapping
 from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined, KantorPosRefused
 from jamsostek_channels.adapters.kantorpos.profile import KantorPosProfile, load_profile
+from jamsostek_channels.adapters.kantorpos.settings import KantorPosSettings
 from jamsostek_channels.adapters.kantorpos.settlement import read_settlement
 from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE
 from jamsostek_channels.adapters.kantorpos.types import (
@@ -89,13 +90,15 @@ from jamsostek_channels.errors import (
     MalformedMessage,
     NotDelivered,
     OutcomeUnknown,
+    Problem,
     ReferenceConflict,
+    SettingsInvalid,
 )
 from jamsostek_channels.journal import JournalStore
 from jamsostek_channels.model import Payer, PayerKind
 from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
 
-__all__ = ["KantorPosAdapter", "from_settings"]
+__all__ = ["KantorPosAdapter", "open_kantorpos_adapter"]
 
 #: Operations whose fate a lost or failed answer leaves open.
 MONEY_OPERATIONS = frozenset({"pay", "reverse"})
@@ -447,30 +450,31 @@ class KantorPosAdapter:
         raise self._not_offered("autodebit")
 
 
-def _setting(settings: Mapping[str, Any], *names: str) -> str | None:
-    for name in names:
-        value = settings.get(name)
-        if value:
-            return str(value)
-    return None
-
-
-def from_settings(
-    settings: Mapping[str, Any], *, journal: JournalStore, **options: Any
+def open_kantorpos_adapter(
+    settings: KantorPosSettings,
+    *,
+    journal: JournalStore,
+    clock: _clock.Clock | None = None,
+    **options: Any,
 ) -> KantorPosAdapter:
-    """``settings``: ``base_url``; the office code in ``office`` or ``partner_id``; the default
-    teller in ``teller`` or ``channel_id`` (optional); ``profile``: a path to an adjusted
-    profile file (default: the reference profile). ``options``: the adapter's keyword
-    arguments (``timeouts``, ``clock``, ``transport``, ``verify``)."""
-    profile = load_profile(str(settings.get("profile") or "kantorpos"))
-    office = _setting(settings, "office", "partner_id")
-    if office is None:
-        raise KeyError("kantorpos settings need the office code (office or partner_id)")
+    """The adapter from typed settings (:class:`~.settings.KantorPosSettings`); an office or
+    teller the profile does not accept is :class:`~jamsostek_channels.errors.SettingsInvalid`.
+    ``options``: the adapter's keyword arguments (``timeouts``, ``transport``, ``verify``)."""
+    profile = load_profile(settings.profile or "kantorpos")
+    problems = []
+    if not profile.accepts_office(settings.office):
+        problems.append(Problem.of("office", "settings.office", {"profile": profile.name}))
+    if settings.teller is not None and not profile.accepts_teller(settings.teller):
+        problems.append(Problem.of("teller", "settings.teller", {"profile": profile.name}))
+    if problems:
+        raise SettingsInvalid(profile.name, problems)
+    if clock is not None:
+        options["clock"] = clock
     return KantorPosAdapter(
         profile,
-        base_url=str(settings["base_url"]),
+        base_url=settings.base_url,
         journal=journal,
-        office=office,
-        teller=_setting(settings, "teller", "channel_id"),
+        office=settings.office,
+        teller=settings.teller,
         **options,
     )

@@ -284,7 +284,7 @@ def example_documents() -> dict[str, bytes]:
             documents[name] = codec.encode(message, major=CURRENT_MAJOR)
     _, error = malformed_payment_request()
     # The fake gateway is the reference server: its answer is the example.
-    from jamsostek_channels.testing.kantorpos_gateway import fault_for
+    from jamsostek_channels.adapters.kantorpos.fake import fault_for
 
     codes = load_profile().response_codes
     documents["format.fault"] = codec.encode_fault(

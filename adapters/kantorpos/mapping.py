@@ -5,7 +5,7 @@ The adapter builds each request from what the client hands it (``*_for``) and tu
 answer back into the library's types (``*_from``); the settlement file's records become the
 library's :class:`~jamsostek_channels.channel.SettlementRecord` for reconciliation. The other
 direction, answers built from the host's results, is the server's and lives with the fake
-gateway (:mod:`jamsostek_channels.testing.kantorpos_gateway`).
+gateway (:mod:`jamsostek_channels.adapters.kantorpos.fake`).
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ the fake biller as server):
   library (:func:`error_for`) and how a server answers a library error (:func:`code_for`);
 * :mod:`.codec` — the virtual-account bodies (inquiry 24, payment 25, status 26), encoded to
   exact bytes and decoded strictly.
+
+Beside them: :mod:`.settings` (a SNAP channel's settings and registry entry), :mod:`.fake` (the
+fake biller, BPJS's side of the wire over the fake host), one profile per channel in
+``profiles/``.
 """
 
 from __future__ import annotations

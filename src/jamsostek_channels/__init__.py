@@ -64,11 +64,16 @@ _EXPORTS = {
     "JournalReadOnly": "jamsostek_channels.journal.errors",
     "JournalCorrupt": "jamsostek_channels.journal.errors",
     "RuleDataError": "jamsostek_channels.rules",
+    "UnknownChannel": "jamsostek_channels.errors",
+    "SettingsInvalid": "jamsostek_channels.errors",
+    "connect": "jamsostek_channels.connection",
+    "ChannelSpec": "jamsostek_channels.registry",
 }
 
 __all__ = [
     "AuthenticationFailed",
     "CapabilityRefused",
+    "ChannelSpec",
     "CoverageState",
     "CoverageStatus",
     "HostAnswered",
@@ -98,10 +103,13 @@ __all__ = [
     "ReferenceConflict",
     "RuleDataError",
     "RuleViolation",
+    "SettingsInvalid",
     "Sex",
+    "UnknownChannel",
     "YearMonth",
     "__version__",
     "check_participant",
+    "connect",
     "coverage_status",
     "default_rules",
     "load_rules",
@@ -110,6 +118,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from jamsostek_channels.connection import connect
     from jamsostek_channels.errors import (
         AuthenticationFailed,
         CapabilityRefused,
@@ -125,6 +134,8 @@ if TYPE_CHECKING:
         Problem,
         ReferenceConflict,
         RuleViolation,
+        SettingsInvalid,
+        UnknownChannel,
     )
     from jamsostek_channels.journal.errors import (
         JournalBusy,
@@ -148,6 +159,7 @@ if TYPE_CHECKING:
         Sex,
     )
     from jamsostek_channels.period import YearMonth
+    from jamsostek_channels.registry import ChannelSpec
     from jamsostek_channels.rules import RuleDataError, default_rules, load_rules
     from jamsostek_channels.shortcuts import (
         check_participant,

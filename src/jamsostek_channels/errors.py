@@ -9,7 +9,9 @@ and metrics::
     │   ├── NotDelivered           the request surely did not arrive: nothing moved, retry as is
     │   └── LocalRefusal           group "local-refusal": refused here; change the request first
     │       ├── InvalidInput       bad input: every Problem at once
-    │       │   └── ReferenceConflict  one reference, two different payments (never a receipt)
+    │       │   ├── ReferenceConflict  one reference, two different payments (never a receipt)
+    │       │   ├── UnknownChannel     no installed channel has this name (the registry's names)
+    │       │   └── SettingsInvalid    a channel's settings: every missing/unknown/mistyped key
     │       ├── RuleViolation      a BPU rule forbids it (age, programs, months, arrears window)
     │       └── CapabilityRefused  this channel cannot do it (operation, ID kind, limit, months)
     ├── HostAnswered               group "host-answered": the other side answered; not applied
@@ -65,6 +67,8 @@ __all__ = [
     "Problem",
     "ReferenceConflict",
     "RuleViolation",
+    "SettingsInvalid",
+    "UnknownChannel",
 ]
 
 
@@ -211,3 +215,49 @@ class AuthenticationFailed(HostAnswered):
 
 class MalformedMessage(HostAnswered):
     """Bytes that cannot be decoded as the protocol says (a parser's own error is never leaked)."""
+
+
+# The registry's errors (jamsostek_channels.registry, jamsostek_channels.connect) ---------------
+
+
+class UnknownChannel(InvalidInput):
+    """No installed channel has this name (``channel.unknown``); :attr:`known` lists the names
+    the registry has (:mod:`jamsostek_channels.registry`). A local refusal: nothing was sent."""
+
+    name: str
+    known: tuple[str, ...]
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        from jamsostek_channels.messages import echo
+
+        self.name = name
+        self.known = tuple(known)
+        shown, listed = echo(name), ", ".join(self.known) or "-"
+        self.problems = (
+            Problem.of("channel", "channel.unknown", {"name": shown, "known": listed}),
+        )
+        # The message itself lists the installed channels, not only "1 problem (channel)".
+        JamsostekError.__init__(
+            self, "channel.unknown", {"name": shown, "known": listed}, field="channel"
+        )
+
+
+class SettingsInvalid(InvalidInput):
+    """A channel's settings cannot be used: every missing, unknown or wrongly typed key at once
+    in :attr:`problems` (each problem's ``field`` is the key). A local refusal: nothing was
+    sent."""
+
+    channel: str
+
+    def __init__(self, channel: str, problems: Iterable[Problem]) -> None:
+        from jamsostek_channels.messages import echo
+
+        self.channel = channel
+        self.problems = tuple(problems)
+        fields = ", ".join(sorted({p.field for p in self.problems}))
+        # InvalidInput's own message does not name the channel: this one does.
+        JamsostekError.__init__(
+            self,
+            "settings.invalid",
+            {"channel": echo(channel), "count": len(self.problems), "fields": fields},
+        )

@@ -217,6 +217,33 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Kanal {channel} memerlukan ID petugas loket sebagai ID agen.",
         "Channel {channel} needs a counter teller's id as the agent id.",
     ),
+    # The channel registry, a channel's settings and the journal connect() opens
+    "channel.unknown": (
+        "Kanal {name} tidak dikenal; kanal yang terpasang: {known}.",
+        "Unknown channel {name}; installed channels: {known}.",
+    ),
+    "settings.invalid": (
+        "Pengaturan kanal {channel} tidak valid: {count} masalah ({fields}).",
+        "Channel {channel}'s settings are invalid: {count} problem(s) ({fields}).",
+    ),
+    "settings.profile_mismatch": (
+        "Tidak sama dengan nilai di profil kanal ({expected}).",
+        "Differs from the channel profile's value ({expected}).",
+    ),
+    "settings.office": (
+        "Kode kantor ini tidak diterima profil {profile}.",
+        "Profile {profile} does not accept this office code.",
+    ),
+    "settings.teller": (
+        "Bukan ID petugas loket menurut format profil {profile}.",
+        "Not a teller id of profile {profile}'s format.",
+    ),
+    "journal.location": (
+        "Jurnal harus berupa path berkas, URL sqlite:///path, atau JournalStore yang terbuka "
+        "(bukan {given}).",
+        "The journal must be a file path, a sqlite:///path URL or an open JournalStore "
+        "(not {given}).",
+    ),
     # Host answers (each channel's codes map onto these)
     "host.customer_not_found": ("Peserta tidak ditemukan.", "Participant not found."),
     "host.lapsed": (

@@ -202,7 +202,7 @@ def optional(rule: Callable[[str], str]) -> Callable[[str | None], str]:
 #: compared with case, namespace prefix and ``_ - .`` ignored: ``kp:birthDate`` and
 #: ``birth_date`` are both ``birthdate``. These are the names on the wire: SNAP JSON (with the
 #: project's ``additionalInfo`` and the canonical participant JSON of a registration), the Kantor
-#: Pos XML (``schemas/kantorpos``), and the usual spellings of the same data elsewhere.
+#: Pos XML (its XSDs under ``schemas/``), and the usual spellings of the same data elsewhere.
 #: Fields already masked on the wire (``nikMasked``, ``nameMasked``, ``phoneMasked``) are left
 #: as they are.
 FIELDS: Final[dict[str, Kind]] = {

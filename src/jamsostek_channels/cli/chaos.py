@@ -21,7 +21,12 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--runs", type=int, default=20, metavar="N")
     parser.add_argument("--seed", type=int, default=0, metavar="S")
-    parser.add_argument("--channel", default="linkaja")
+    parser.add_argument(
+        "--channel",
+        default=None,
+        metavar="NAME",
+        help="a channel the sandbox serves (default: the first installed one)",
+    )
     parser.add_argument(
         "--agent-id", default=None, help="the agent or teller id (default: the sandbox's)"
     )
@@ -39,13 +44,14 @@ def run(args: argparse.Namespace) -> int:
 
     from jamsostek_channels.cli.output import console, print_json
     from jamsostek_channels.testing.chaos import run_chaos
-    from jamsostek_channels.testing.sandbox import GATEWAYS
+    from jamsostek_channels.testing.sandbox import faked_channels
 
     if args.runs < 1:
         console(stderr=True).print("--runs must be at least 1")
         return 2
-    if args.channel not in GATEWAYS:
-        console(stderr=True).print(f"--channel: one of {', '.join(GATEWAYS)}", markup=False)
+    if args.channel is not None and args.channel not in faked_channels():
+        names = ", ".join(faked_channels())
+        console(stderr=True).print(f"--channel: one of {names}", markup=False)
         return 2
     with tempfile.TemporaryDirectory(prefix="jamsostek-chaos-") as scratch:
         workdir = args.workdir or Path(scratch)

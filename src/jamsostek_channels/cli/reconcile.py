@@ -1,6 +1,6 @@
 """``jamsostek-channels reconcile``: a channel's settlement file against the local journal.
 
-The file is read by the channel's own reader (:data:`READERS`, imported only when used), or with
+The file is read by the channel's own reader (its registry spec's ``settlement_reader``), or with
 ``--format json`` as a channel-neutral JSON array of canonical settlement records (the
 ``SettlementRecord`` fields: ``channel``, ``reference``, ``host_reference``, ``nik_masked``,
 ``periods``, ``amount``, ``admin_fee``, ``paid_at``, ``state``), read by
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,18 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_JOURNAL",
-    "READERS",
     "add_parser",
     "read_json_settlement",
     "run",
     "settlement_records",
 ]
 
-#: channel -> ``"module:function"``: the function takes the file's Path and returns
-#: ``(day, records)``. Imported only when that channel's file is read.
-READERS: dict[str, str] = {
-    "kantorpos": "jamsostek_channels.adapters.kantorpos.settlement:read_settlement_file",
-}
 #: The journal file read when ``--journal`` is not given (never created by this command).
 DEFAULT_JOURNAL = Path("jamsostek-journal.sqlite")
 #: A settlement record is about 300 bytes of JSON: a million records fit well under this.
@@ -109,7 +102,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="the channel's settlement file")
-    parser.add_argument("--channel", required=True, metavar="NAME", help="e.g. kantorpos")
+    parser.add_argument(
+        "--channel", required=True, metavar="NAME", help="an installed channel's name"
+    )
     parser.add_argument(
         "--journal",
         type=Path,
@@ -224,11 +219,16 @@ def settlement_records(data: Any) -> list[SettlementRecord]:
 
 
 def _read_with_reader(args: argparse.Namespace) -> tuple[dt.date, list[SettlementRecord]]:
+    from jamsostek_channels import registry
     from jamsostek_channels.messages import echo
 
-    spec = READERS.get(args.channel)
-    operation = f"settlement files ({', '.join(sorted(READERS))}; or --format json)"
-    if spec is None:
+    try:
+        reader = registry.spec(args.channel).settlement_reader
+    except InvalidInput as error:  # UnknownChannel: it lists the installed channels
+        raise _Unreadable(error.problems) from None
+    if reader is None:
+        readers = [spec.name for spec in registry.channels() if spec.settlement_reader]
+        operation = f"settlement files ({', '.join(readers) or '-'}; or --format json)"
         raise _Unreadable(
             [
                 Problem.of(
@@ -238,24 +238,6 @@ def _read_with_reader(args: argparse.Namespace) -> tuple[dt.date, list[Settlemen
                 )
             ]
         )
-    module_name, _, function_name = spec.partition(":")
-    try:
-        reader: Callable[[Path], tuple[dt.date, Sequence[SettlementRecord]]] = getattr(
-            importlib.import_module(module_name), function_name
-        )
-    except (ImportError, AttributeError):
-        raise _Unreadable(
-            [
-                Problem.of(
-                    "channel",
-                    "capability.operation",
-                    {
-                        "channel": echo(args.channel),
-                        "operation": "reading its settlement file yet (use --format json)",
-                    },
-                )
-            ]
-        ) from None
     try:
         day, records = reader(args.file)
     except InvalidInput as error:

@@ -77,27 +77,22 @@ def _settings(path: Path, channel: str) -> dict[str, Any]:
 
 
 def run_recover(args: argparse.Namespace) -> int:
-    from jamsostek_channels.adapters import CHANNELS, open_adapter
+    from jamsostek_channels import registry
     from jamsostek_channels.cli.journal_file import open_existing
-    from jamsostek_channels.client import Client
+    from jamsostek_channels.connection import connect
 
-    if args.channel not in CHANNELS:
-        return _refuse(
-            args, (Problem.of("channel", "field.type", {"expected": ", ".join(CHANNELS)}),)
-        )
     try:
-        settings = _settings(args.settings, args.channel)
+        # An unknown channel or unusable settings: every problem, before the journal is opened.
+        spec = registry.spec(args.channel)
+        settings = spec.parse_settings(_settings(args.settings, args.channel))
         journal = open_existing(args.journal)
     except InvalidInput as error:
         return _refuse(args, error.problems)
     try:
-        adapter = open_adapter(args.channel, settings, journal=journal)
-        agent = args.agent_id or settings.get("agent_id")
-        with Client(adapter, journal=journal, agent_id=agent) as client:
+        with connect(args.channel, settings, journal=journal, agent_id=args.agent_id) as client:
             report = client.recover()
-    except (KeyError, ValueError) as error:  # settings missing a field the channel needs
-        problem = Problem.of("settings", "field.type", {"expected": str(error)[:80]})
-        return _refuse(args, (problem,))
+    except InvalidInput as error:  # settings the channel's profile refuses (an office)
+        return _refuse(args, error.problems)
     except JamsostekError as error:
         return _refuse(args, (Problem("journal", error.code, error.message_id, error.message_en),))
     document: dict[str, Any] = {"channel": args.channel, **_asdict(report)}

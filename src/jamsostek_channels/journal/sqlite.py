@@ -367,6 +367,7 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         last_error=row["last_error"],
         lease_owner=row["lease_owner"],
         lease_until=_maybe_time(row["lease_until"]),
+        scope=row["scope"],
     )
 
 

@@ -61,7 +61,6 @@ if TYPE_CHECKING:
 __all__ = ["KILL_POINTS", "ChaosReport", "Comparison", "compare", "run_chaos", "trespasses"]
 
 KILL_POINTS = ("before-send", "after-commit", "after-reply", "held", "answer-dropped", "none")
-CHANNEL = "linkaja"
 #: How long the gateway holds an answer back for ``after-commit`` (the worker is killed first).
 _HOLD_SECONDS = 3.0
 _WORKER_TIMEOUT = 60.0
@@ -303,18 +302,20 @@ def run_chaos(
     seed: int,
     *,
     workdir: Path,
-    channel: str = CHANNEL,
+    channel: str | None = None,
     agent_id: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ChaosReport:
     """``runs`` payments, each in a worker killed at a random point (or held, or its answer
     dropped, by the proxy in front of the sandbox), with a rival ``recover`` now and then
-    (killed at random too), recovered, compared. ``agent_id`` replaces the info file's agent
-    (or teller) id."""
+    (killed at random too), recovered, compared. ``channel``: one the sandbox serves (default:
+    the registry's first). ``agent_id`` replaces the info file's agent (or teller) id."""
     from jamsostek_channels.journal import Journal
     from jamsostek_channels.testing.proxy import Proxy
-    from jamsostek_channels.testing.sandbox import Sandbox
+    from jamsostek_channels.testing.sandbox import Sandbox, faked_channels
     from jamsostek_channels.testing.wire import FaultKind
+
+    channel = channel or faked_channels()[0]
 
     rng = random.Random(seed)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -540,13 +541,14 @@ def _payable(sandbox: Sandbox, channel: str, runs: int) -> tuple[list[str], dt.t
     month's end must not find its participants lapsed after midnight), and not below its
     minimum amount (a discounted month can be), so an uncrashed payment must apply; the
     channel's settle window; whether it takes reversals."""
-    from jamsostek_channels.adapters import open_adapter
+    from jamsostek_channels import registry
     from jamsostek_channels.channel import CustomerId, Operation
     from jamsostek_channels.journal import Journal
     from jamsostek_channels.model import CoverageState
 
     with Journal() as scratch:
-        adapter = open_adapter(channel, sandbox.info()["channels"][channel], journal=scratch)
+        settings = sandbox.info()["channels"][channel]
+        adapter = registry.spec(channel).open_adapter(settings, journal=scratch)
         minimum = adapter.capabilities.min_amount
         window = adapter.capabilities.settle_window
         reversible = Operation.REVERSE in adapter.capabilities.operations
@@ -600,7 +602,7 @@ class _Killing:
 
 
 def _worker(argv: Sequence[str]) -> int:
-    from jamsostek_channels.adapters import open_adapter
+    from jamsostek_channels import registry
     from jamsostek_channels.client import Client
     from jamsostek_channels.clock import now
     from jamsostek_channels.errors import JamsostekError
@@ -629,14 +631,15 @@ def _worker(argv: Sequence[str]) -> int:
         return now() + shift
 
     journal = Journal(args.journal, clock=clock)
-    adapter = open_adapter(
-        args.channel,
-        settings,
+    spec = registry.spec(args.channel)
+    typed = spec.parse_settings(settings)
+    adapter = spec.open_adapter(
+        typed,
         journal=journal,
         clock=clock,  # the wrapper below would take the client's clock, not the adapter
         timeouts=Timeouts(connect=2.0, read=args.read_timeout),
     )
-    agent = args.agent_id or settings["agent_id"]
+    agent = args.agent_id or typed.agent_id
     killing = cast("Adapter", _Killing(adapter, args.kill_at))
     client = Client(killing, journal=journal, agent_id=agent, poll_interval=0.05, clock=clock)
     # Who holds this worker's leases: the parent checks nobody took a live payer's over.

@@ -2,10 +2,12 @@
 ``pytest11`` entry point (installed with the package: nothing to configure).
 
 * ``jamsostek_host`` - a fresh :class:`~jamsostek_channels.testing.FakeHost` (seed 0, empty);
-* ``jamsostek_sandbox`` - the fake host with every built channel's gateway, served in-process
-  through ``responses`` (no socket) and seeded with demo participants;
-  ``jamsostek_sandbox.client("linkaja")`` gives a ready :class:`~jamsostek_channels.client.Client`,
-  ``jamsostek_sandbox.faults.inject("drop", match="transfer-va/payment")`` breaks the next payment;
+* ``jamsostek_sandbox`` - the fake host with the fake gateway of every installed channel that
+  has one (the registry's, :mod:`jamsostek_channels.registry`), served in-process through
+  ``responses`` (no socket) and seeded with demo participants;
+  ``jamsostek_sandbox.client(name)`` gives a ready :class:`~jamsostek_channels.client.Client` for
+  one of ``jamsostek_sandbox.channels``, ``jamsostek_sandbox.faults.inject("drop",
+  match="transfer-va/payment")`` breaks the next SNAP payment;
 * ``jamsostek_server`` - the same, served for real on a free loopback port (for code that is not
   built on ``requests``, or to test timeouts against a real socket).
 * ``jamsostek_contract_sandbox`` and ``jamsostek_channel`` - what the channel contract
@@ -48,7 +50,8 @@ def jamsostek_host() -> FakeHost:
 
 @pytest.fixture
 def jamsostek_sandbox() -> Iterator[Sandbox]:
-    """Every built channel's fake gateway over one fake host, in-process through responses."""
+    """Every installed channel's fake gateway over one fake host, in-process through
+    responses."""
     from jamsostek_channels.testing.sandbox import Sandbox
 
     sandbox = Sandbox(seed=0)

@@ -1,33 +1,35 @@
-"""The sandbox: the fake BPJS host and every built channel's fake gateway on one loopback port.
+"""The sandbox: the fake BPJS host and every installed channel's fake gateway on one loopback
+port.
 
 Teams in other languages point their client at it; the CLI's ``sandbox`` command runs it, the
-demo and the crash tests embed it. Layout of the one server::
+demo and the crash tests embed it. The channels and their fakes come from the registry
+(:mod:`jamsostek_channels.registry`: every spec with a ``fake``). Layout of the one server::
 
-    /<channel>/...          the channel's gateway (e.g. /linkaja/v1.0/transfer-va/inquiry)
+    /<channel>/...          the channel's fake gateway (its own paths, e.g. /<channel>/v1.0/...)
     /control/...            the control API (JSON): reset, seed, faults, ledger, OTPs, clock
 
-The info file describes it: per channel ``base_url`` and the test credentials, the demo
-participants, and ``control_url``.
+The info file describes it: per channel its settings (``base_url`` and the test credentials, in
+the channel's own settings shape), the demo participants, and ``control_url``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from jamsostek_channels import registry
 from jamsostek_channels.clock import Clock
-from jamsostek_channels.errors import JamsostekError
+from jamsostek_channels.errors import JamsostekError, UnknownChannel
 from jamsostek_channels.rules import RuleSet
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import (
@@ -40,54 +42,37 @@ from jamsostek_channels.testing.wire import (
     install,
 )
 
+if TYPE_CHECKING:
+    from jamsostek_channels.client import Client
+    from jamsostek_channels.journal import JournalStore
+
 __all__ = [
-    "GATEWAYS",
     "IN_PROCESS_URL",
     "ControlError",
     "Sandbox",
     "SandboxChannel",
+    "faked_channels",
 ]
 
 #: Where an in-process sandbox answers (through ``responses``; nothing listens there).
 IN_PROCESS_URL = "https://bpjs.sandbox.test"
 
-#: Channel name -> "module:function" building its fake gateway:
-#: ``f(host, prefix, faults) -> (gateway, credentials)``. A channel joins the sandbox by adding a
-#: line here.
-GATEWAYS: Mapping[str, str] = {
-    "linkaja": "jamsostek_channels.testing.snap_biller:linkaja_gateway",
-    "bni-agen46": "jamsostek_channels.testing.snap_biller:bni_agen46_gateway",
-    "kantorpos": "jamsostek_channels.testing.kantorpos_gateway:kantorpos_gateway",
-}
 
-#: The credential fields every channel entry of the info file has (null when unused).
-INFO_FIELDS = (
-    "base_url",
-    "client_id",
-    "client_secret",
-    "private_key_pem",
-    "partner_id",
-    "partner_service_id",
-    "channel_id",
-    "agent_id",  # the agent (or teller) id a client sends where the channel needs one
-)
+def faked_channels() -> tuple[str, ...]:
+    """The installed channels that have a fake gateway: the ones a sandbox serves."""
+    return tuple(spec.name for spec in registry.channels() if spec.fake is not None)
 
 
 @attrs.define
 class SandboxChannel:
     name: str
+    #: The path the sandbox routes to the gateway: ``/<name>``.
     prefix: str
     gateway: Gateway
+    #: The settings a client needs, but ``base_url``.
     credentials: dict[str, Any]
-
-
-_Builder = Callable[[FakeHost, str, Faults], tuple[Gateway, dict[str, Any]]]
-
-
-def _builder(spec: str) -> _Builder:
-    module, _, function = spec.partition(":")
-    builder: _Builder = getattr(importlib.import_module(module), function)
-    return builder
+    #: The path under the sandbox's root of the channel's ``base_url``.
+    base_path: str
 
 
 def _json(status: int, document: object) -> WireResponse:
@@ -113,10 +98,15 @@ class Sandbox:
         self._demo = demo
         self.demo_participants: list[dict[str, str]] = []
         self.channels: dict[str, SandboxChannel] = {}
-        for name in channels or tuple(GATEWAYS):
-            prefix = f"/{name}"
-            gateway, credentials = _builder(GATEWAYS[name])(self.host, prefix, self.faults)
-            self.channels[name] = SandboxChannel(name, prefix, gateway, credentials)
+        for name in channels or faked_channels():
+            spec = registry.spec(name)
+            if spec.fake is None:
+                raise UnknownChannel(name, faked_channels())
+            base_path = spec.mount if spec.sandbox_path is None else spec.sandbox_path
+            gateway, credentials = spec.fake(self.host, base_path, self.faults)
+            self.channels[name] = SandboxChannel(
+                name, spec.mount, gateway, dict(credentials), base_path
+            )
         self._port = port
         self.stats: dict[str, float] = {"gateway_seconds": 0.0, "gateway_requests": 0}
         self.server: LoopbackServer | None = None
@@ -163,33 +153,26 @@ class Sandbox:
         self,
         name: str,
         *,
-        journal: Any = ":memory:",
+        journal: JournalStore | str | os.PathLike[str] = ":memory:",
         clock: Clock | None = None,
         **options: Any,
-    ) -> Any:
-        """A :class:`~jamsostek_channels.client.Client` for channel ``name`` wired to this
-        sandbox with its test credentials (and an agent id where the channel needs one).
+    ) -> Client:
+        """A :class:`~jamsostek_channels.client.Client` for channel ``name`` (one this sandbox
+        serves: :class:`~jamsostek_channels.errors.UnknownChannel` otherwise) wired to this
+        sandbox with its test settings, through :func:`jamsostek_channels.connect` (an agent id
+        where the channel needs one; ``journal`` a path, a URL or an open store).
 
         The client, its journal and its adapter read ``clock``; by default the host's own
         (:meth:`FakeHost.now`), so moving the host's time moves theirs too. The client applies
-        the host's rule set unless given ``rules=``. ``timeouts`` and
-        ``transport`` (e.g. one with ``log_bodies=True``) go to the adapter; the other options
-        to the client."""
-        from jamsostek_channels.adapters import open_adapter
-        from jamsostek_channels.client import Client
-        from jamsostek_channels.journal import Journal
+        the host's rule set unless given ``rules=``. Options the client does not take
+        (``timeouts``, ``transport``: e.g. one with ``log_bodies=True``) go to the adapter."""
+        from jamsostek_channels.connection import connect
 
-        clock = clock or self.host.now
-        if not isinstance(journal, Journal):
-            journal = Journal(journal, clock=clock)
+        if name not in self.channels:
+            raise UnknownChannel(name, tuple(self.channels))
         settings = self.info()["channels"][name]
-        adapter_options = {k: options.pop(k) for k in ("timeouts", "transport") if k in options}
-        adapter = open_adapter(name, settings, journal=journal, clock=clock, **adapter_options)
-        if adapter.capabilities.agent_id_required:
-            # The channel's own kind of agent id (a post-office teller, a bank agent).
-            options.setdefault("agent_id", settings["agent_id"])
         options.setdefault("rules", self.host.rules)
-        return Client(adapter, journal=journal, clock=clock, **options)
+        return connect(name, settings, journal=journal, clock=clock or self.host.now, **options)
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -216,9 +199,7 @@ class Sandbox:
         """The info-file document."""
         channels = {}
         for name, channel in self.channels.items():
-            entry = {field: channel.credentials.get(field) for field in INFO_FIELDS}
-            entry["base_url"] = self.base_url + channel.prefix
-            channels[name] = entry
+            channels[name] = {"base_url": self.base_url + channel.base_path, **channel.credentials}
         return {
             "channels": channels,
             "participants": self.demo_participants,

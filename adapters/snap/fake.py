@@ -145,6 +145,7 @@ __all__ = [
     "SnapBiller",
     "bni_agen46_gateway",
     "linkaja_gateway",
+    "sandbox_gateway",
 ]
 
 #: How long an access token lives (SNAP: ``expiresIn`` "900").
@@ -1040,26 +1041,27 @@ def _method_not_allowed(request: WireRequest) -> WireResponse:
     return WireResponse(response.status, response.body, {**response.headers, "allow": "POST"})
 
 
-# Sandbox builders (``sandbox.GATEWAYS``) ------------------------------------------------------
+# Sandbox builders (the registry's fake factories) ------------------------------------------
 
 
-def _gateway_for(
+def sandbox_gateway(
     name: str, host: FakeHost, prefix: str, faults: Faults
 ) -> tuple[Gateway, dict[str, Any]]:
+    """The biller of SNAP profile ``name`` for the sandbox: ``(gateway, settings fields)``."""
     biller = SnapBiller(host, load_profile(name), prefix=prefix, faults=faults)
     return biller.gateway, biller.info()
 
 
 def linkaja_gateway(host: FakeHost, prefix: str, faults: Faults) -> tuple[Gateway, dict[str, Any]]:
     """The LinkAja biller for the sandbox: ``(gateway, info-file fields)``."""
-    return _gateway_for("linkaja", host, prefix, faults)
+    return sandbox_gateway("linkaja", host, prefix, faults)
 
 
 def bni_agen46_gateway(
     host: FakeHost, prefix: str, faults: Faults
 ) -> tuple[Gateway, dict[str, Any]]:
     """The BNI Agen46 biller for the sandbox: ``(gateway, info-file fields)``."""
-    return _gateway_for("bni-agen46", host, prefix, faults)
+    return sandbox_gateway("bni-agen46", host, prefix, faults)
 
 
 def _inquiry_payer(decoded: codec.SnapInquiryRequest) -> Payer | None:

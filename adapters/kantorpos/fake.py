@@ -3,14 +3,15 @@
 
 The counters (the library's :class:`~jamsostek_channels.adapters.kantorpos.adapter.
 KantorPosAdapter`, or any client written from ``docs/channels/kantorpos.md`` alone) call it.
-Modelled on moto, like :mod:`.snap_biller`: :class:`KantorPosGateway` holds the small wire-level
-*state* (which office and teller took each payment, declined payments and their codes, when a
-payment was reversed), its handlers translate SOAP into calls on the host, and a
-:class:`~jamsostek_channels.testing.wire.Router` routes. Every rule about participants, bills,
-prices and payments is the host's; envelopes, messages, XSD validation and response codes are
-:mod:`jamsostek_channels.adapters.kantorpos`'s. Nothing is re-implemented here. The server's
-half of the message mapping (answers built from the host's results: :func:`payment_response_for`,
-:func:`fault_for`, :func:`settlement_file_for` ...) lives here, as only a server needs it.
+Modelled on moto, like the SNAP biller (:mod:`jamsostek_channels.adapters.snap.fake`):
+:class:`KantorPosGateway` holds the small wire-level *state* (which office and teller took each
+payment, declined payments and their codes, when a payment was reversed), its handlers translate
+SOAP into calls on the host, and a :class:`~jamsostek_channels.testing.wire.Router` routes. Every
+rule about participants, bills, prices and payments is the host's; envelopes, messages, XSD
+validation and response codes are :mod:`jamsostek_channels.adapters.kantorpos`'s. Nothing is
+re-implemented here. The server's half of the message mapping (answers built from the host's
+results: :func:`payment_response_for`, :func:`fault_for`, :func:`settlement_file_for` ...) lives
+here, as only a server needs it.
 
 Routes (under ``prefix``)::
 
@@ -160,7 +161,7 @@ def _content(message: PosPaymentRequest) -> tuple[object, ...]:
 
 
 def _host_state(host: FakeHost) -> object:
-    """An object that lives exactly as long as the host's data (see ``snap_biller``)."""
+    """An object that lives exactly as long as the host's data (see the SNAP biller's)."""
     return getattr(host, "_payments", None)
 
 
@@ -235,18 +236,10 @@ class KantorPosGateway:
         return self.prefix + self.profile.endpoint_path
 
     def info(self) -> dict[str, Any]:
-        """The sandbox info file's fields: the office code in ``partner_id``, the default teller
-        in ``channel_id``; no secrets (mutual TLS is outside the sandbox)."""
-        return {
-            "base_url": None,
-            "client_id": None,
-            "client_secret": None,
-            "private_key_pem": None,
-            "partner_id": self.office,
-            "partner_service_id": None,
-            "channel_id": self.teller,
-            "agent_id": self.teller,  # at a post office the teller is the agent
-        }
+        """The sandbox info file's fields (:class:`~.settings.KantorPosSettings` but
+        ``base_url``): the office and the default teller; no secrets (mutual TLS is outside the
+        sandbox)."""
+        return {"office": self.office, "teller": self.teller}
 
     def gateway(self, request: WireRequest) -> WireResponse:
         with self._lock:
