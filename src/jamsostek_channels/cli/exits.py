@@ -1,0 +1,78 @@
+"""The one exit-code table every command returns from, and the code a typed error ends a run with.
+
+====  ==============  =============================================================================
+code  name            meaning
+====  ==============  =============================================================================
+0     ``OK``          done; nothing needs anyone
+1     ``INVALID``     the input was read and is invalid (``check``), the day is not balanced
+                      (``reconcile``), something needs a person (``outbox``, ``recover``: a
+                      reversal refused or expired, a reference conflict), a run found something
+                      wrong (``chaos``, ``demo``)
+2     ``USAGE``       a usage error (wrong or missing arguments), or an input that cannot be used:
+                      a file missing, unreadable, not JSON, not a journal; settings a channel
+                      cannot use; a port that cannot be listened on; a rule or channel refusing
+                      what the arguments ask (nothing was sent)
+3     ``UNKNOWN``     money whose outcome is still unknown (``recover`` left payments unknown)
+4     ``JOURNAL``     the journal failed: held by another writer too long, damaged, read-only,
+                      its disk full
+5     ``HOST``        the other side refused or was not reached (declined, not delivered,
+                      authentication refused, an answer that cannot be read)
+130   ``INTERRUPTED`` stopped by Ctrl-C (128 + SIGINT, as shells report it)
+====  ==============  =============================================================================
+
+When one run finds both something unknown and something that needs a person, ``UNKNOWN`` wins:
+money whose fate is not known is the more urgent.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from jamsostek_channels.errors import (
+    AuthenticationFailed,
+    HostDeclined,
+    JamsostekError,
+    MalformedMessage,
+    NotDelivered,
+    OutcomeUnknown,
+)
+
+__all__ = ["MEANINGS", "Exit", "exit_for"]
+
+
+class Exit(IntEnum):
+    """A command's exit status (see the module's table)."""
+
+    OK = 0
+    INVALID = 1
+    USAGE = 2
+    UNKNOWN = 3
+    JOURNAL = 4
+    HOST = 5
+    INTERRUPTED = 130
+
+
+#: One line a code, for ``--help``.
+MEANINGS: dict[Exit, str] = {
+    Exit.OK: "ok",
+    Exit.INVALID: "invalid data, not balanced, or something needs a person",
+    Exit.USAGE: "usage error, or an input that cannot be used (missing or unreadable file)",
+    Exit.UNKNOWN: "outcome unknown (payments still unknown after recover)",
+    Exit.JOURNAL: "the journal failed (held by another writer, damaged, read-only, disk full)",
+    Exit.HOST: "the host refused or was not reached",
+    Exit.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+def exit_for(error: JamsostekError) -> Exit:
+    """The status a run ends with when ``error`` stops it, by the error's group: refused here
+    (nothing sent), outcome unknown, the journal, or the other side."""
+    from jamsostek_channels.journal.errors import JournalError
+
+    if isinstance(error, JournalError):
+        return Exit.JOURNAL
+    if isinstance(error, OutcomeUnknown):
+        return Exit.UNKNOWN
+    if isinstance(error, HostDeclined | NotDelivered | AuthenticationFailed | MalformedMessage):
+        return Exit.HOST
+    return Exit.USAGE  # refused here: invalid input, a rule, the channel's capabilities
