@@ -365,8 +365,8 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     # The command line
     "cli.usage": (
-        "Perintah tidak lengkap atau salah: {detail} (lihat --help).",
-        "Wrong usage: {detail} (see --help).",
+        "Perintah salah: {detail}.",
+        "Wrong usage: {detail}.",
     ),
     "cli.at_least": ("Harus paling sedikit {minimum}.", "Must be at least {minimum}."),
     "cli.range": ("Harus dari {low} sampai {high}.", "Must be from {low} to {high}."),
