@@ -31,6 +31,7 @@ from jamsostek_channels.cli import check as check_command
 from jamsostek_channels.cli import journal_file
 from jamsostek_channels.cli.exits import MEANINGS, Exit, exit_for
 from jamsostek_channels.cli.main import build_parser, main
+from jamsostek_channels.cli.output import ERRORS_SHOWN, print_errors
 from jamsostek_channels.clock import now
 from jamsostek_channels.errors import (
     AuthenticationFailed,
@@ -124,6 +125,16 @@ def test_a_typed_error_a_command_lets_through_ends_with_its_groups_code(
     assert main(["check", str(tmp_path / "x.json"), "--json"]) == expected
     document = json.loads(capsys.readouterr().out)
     assert [e["code"] for e in document["errors"]] == codes
+
+
+def test_many_errors_end_with_how_many_more(capsys: pytest.CaptureFixture[str]) -> None:
+    problems = [Problem.of(f"records[{i}].amount", "amount.negative") for i in range(53)]
+    print_errors(problems)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == ERRORS_SHOWN + 1
+    assert all(ERROR_LINE.match(line) for line in lines), lines[-1]
+    assert "records[49].amount" in lines[-2]
+    assert lines[-1].startswith("jamsostek-channels: error: [cli.more] ... and 3 more")
 
 
 def test_ctrl_c_ends_with_130_and_one_line(

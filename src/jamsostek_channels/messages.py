@@ -379,6 +379,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Cannot write {path}: {reason}.",
     ),
     "cli.interrupted": ("Dihentikan (Ctrl-C).", "Interrupted (Ctrl-C)."),
+    "cli.more": (
+        "... dan {count} lagi (--json untuk semuanya).",
+        "... and {count} more (--json for all of them).",
+    ),
     # Files
     "file.unreadable": ("Berkas tidak dapat dibaca.", "The file cannot be read."),
     "file.not_json": (

@@ -160,10 +160,10 @@ def print_errors(problems: Sequence[Problem], *, limit: int = ERRORS_SHOWN) -> N
     them and then how many more. Input text in them is escaped (:func:`printable`)."""
     from rich.text import Text
 
-    lines = [_error_line(problem) for problem in problems[:limit]]
+    shown = list(problems[:limit])
     if len(problems) > limit:
-        more = len(problems) - limit
-        lines.append(f"and {more} more (--json for all) / dan {more} lagi (--json untuk semua)")
+        shown.append(Problem.of("", "cli.more", {"count": len(problems) - limit}))
+    lines = [_error_line(problem) for problem in shown]
     out = console(stderr=True)
     for line in lines:  # Text, not markup: nothing in a message is read as rich markup
         out.print(Text.assemble(f"{PROG}: ", ("error:", "bold red"), f" {line}"), soft_wrap=True)
