@@ -47,6 +47,7 @@ from jamsostek_channels.errors import (
 )
 from jamsostek_channels.journal import EntryState, Journal, JournalBusy
 from jamsostek_channels.model import CoverageState
+from jamsostek_channels.rules import RuleDataError
 from jamsostek_channels.testing.sandbox import Sandbox
 
 SCRIPT = Path(sys.executable).with_name("jamsostek-channels")
@@ -99,6 +100,7 @@ def test_every_exit_code_is_documented_where_users_look() -> None:
         (NotDelivered("transport.not_delivered", {"reason": "refused"}), Exit.HOST),
         (AuthenticationFailed("auth.token"), Exit.HOST),
         (MalformedMessage("message.malformed", {"reason": "x"}), Exit.HOST),
+        (RuleDataError("levels.csv", 3, "not a number"), Exit.DEPLOYMENT),
     ],
 )
 def test_a_typed_error_a_command_lets_through_ends_with_its_groups_code(
@@ -437,8 +439,9 @@ def test_every_command_and_code_is_walked() -> None:
     ]
     assert {command for command, *_ in CASES} == set(commands)
     # Codes the walk cannot reach cheaply are walked elsewhere: demo's and chaos's OK and
-    # INVALID (test_cli, test_crash), HOST and INTERRUPTED above.
-    assert {expected for *_, expected in CASES} == set(Exit) - {Exit.HOST, Exit.INTERRUPTED}
+    # INVALID (test_cli, test_crash), HOST, DEPLOYMENT and INTERRUPTED above.
+    elsewhere = {Exit.HOST, Exit.DEPLOYMENT, Exit.INTERRUPTED}
+    assert {expected for *_, expected in CASES} == set(Exit) - elsewhere
 
 
 # --version, and --json / --as-of on either side of the command ------------------------------

@@ -17,12 +17,13 @@ Every command returns from one exit-code table (:mod:`jamsostek_channels.cli.exi
 3    outcome unknown (``recover`` left payments unknown)
 4    the journal failed (held by another writer, damaged, read-only, disk full)
 5    the host refused or was not reached
+6    the installation is broken (a rule table cannot be read)
 130  interrupted (Ctrl-C)
 ===  ==========================================================================================
 
 Usage errors, ``--help`` and ``--version`` end with :class:`SystemExit` as argparse does; every
 other outcome is returned by :func:`main`, and a typed error a command lets through is reported
-like any other error (never a traceback) with the code of its group
+like any other error (never a traceback) with the code of its error group
 (:func:`~jamsostek_channels.cli.exits.exit_for`).
 """
 
