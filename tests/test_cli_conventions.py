@@ -439,8 +439,8 @@ def test_every_command_and_code_is_walked() -> None:
     ]
     assert {command for command, *_ in CASES} == set(commands)
     # Codes the walk cannot reach cheaply are walked elsewhere: demo's and chaos's OK and
-    # INVALID (test_cli, test_crash), HOST, DEPLOYMENT and INTERRUPTED above.
-    elsewhere = {Exit.HOST, Exit.DEPLOYMENT, Exit.INTERRUPTED}
+    # INVALID (test_cli, test_crash), HOST, DEPLOYMENT, INTERRUPTED and PIPE_CLOSED here.
+    elsewhere = {Exit.HOST, Exit.DEPLOYMENT, Exit.INTERRUPTED, Exit.PIPE_CLOSED}
     assert {expected for *_, expected in CASES} == set(Exit) - elsewhere
 
 
@@ -535,6 +535,26 @@ def test_piped_output_is_plain_lines_with_references_whole(tmp_path: Path) -> No
     assert row[:3] == ["kantorpos", LONG_REFERENCE, "unknown"]
     assert row[-1] == "!"
     assert done.stdout.splitlines()[-1] == "Perlu ditangani petugas / needs a person: 1"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_reader_gone_ends_with_141_and_no_traceback(as_json: bool) -> None:
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before the first line: the first write fails (EPIPE)
+    try:
+        done = subprocess.run(
+            [str(SCRIPT), *QUOTE, *(["--json"] if as_json else [])],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+            env=script_env(),
+        )
+    finally:
+        os.close(writer)
+    assert done.returncode == Exit.PIPE_CLOSED == 141
+    assert done.stderr == ""
 
 
 def test_reconcile_off_a_terminal_keeps_a_long_reference_whole(

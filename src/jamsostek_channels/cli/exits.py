@@ -19,6 +19,7 @@ code  name              meaning
                         authentication refused, an answer that cannot be read)
 6     ``DEPLOYMENT``    the installation is broken: a rule table cannot be read
 130   ``INTERRUPTED``   stopped by Ctrl-C (128 + SIGINT, as shells report it)
+141   ``PIPE_CLOSED``   the reader of stdout went away (``| head``): 128 + SIGPIPE, no traceback
 ====  ================  ===========================================================================
 
 When one run finds both something unknown and something that needs a person, ``UNKNOWN`` wins:
@@ -47,6 +48,7 @@ class Exit(IntEnum):
     HOST = 5
     DEPLOYMENT = 6
     INTERRUPTED = 130
+    PIPE_CLOSED = 141
 
 
 #: One line a code, for ``--help``.
@@ -59,6 +61,7 @@ MEANINGS: dict[Exit, str] = {
     Exit.HOST: "the host refused or was not reached",
     Exit.DEPLOYMENT: "the installation is broken (a rule table cannot be read)",
     Exit.INTERRUPTED: "interrupted (Ctrl-C)",
+    Exit.PIPE_CLOSED: "the reader of the output went away (| head)",
 }
 
 

@@ -19,6 +19,7 @@ Every command returns from one exit-code table (:mod:`jamsostek_channels.cli.exi
 5    the host refused or was not reached
 6    the installation is broken (a rule table cannot be read)
 130  interrupted (Ctrl-C)
+141  the reader of the output went away (``| head``)
 ===  ==========================================================================================
 
 Usage errors, ``--help`` and ``--version`` end with :class:`SystemExit` as argparse does; every
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -142,7 +144,15 @@ def main(argv: Sequence[str] | None = None) -> Exit:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()  # a reader gone shows here, not in the interpreter's own exit
+    except BrokenPipeError:
+        # ``| head`` read what it wanted and left: no traceback, and stdout pointed at nothing
+        # so the interpreter's flush on the way out does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = Exit.PIPE_CLOSED
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

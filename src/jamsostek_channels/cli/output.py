@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -76,13 +77,24 @@ def no_color() -> bool:
     return bool(os.environ.get("NO_COLOR"))
 
 
+@functools.cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            """rich would exit 1 (``INVALID``) when the reader goes away; the console script
+            ends with ``PIPE_CLOSED`` instead."""
+            raise BrokenPipeError
+
+    return _Console
+
+
 def console(stderr: bool = False) -> Console:
     """A rich console: on a terminal rich draws at the terminal's width, in colour unless
     :func:`no_color`; anywhere else it writes no colour and never wraps a line (rich would
     otherwise assume 80 columns and break or cut long ones)."""
-    from rich.console import Console
-
-    out = Console(stderr=stderr, highlight=False, soft_wrap=False, no_color=no_color())
+    out = _console_class()(stderr=stderr, highlight=False, soft_wrap=False, no_color=no_color())
     if not out.is_terminal:
         out.soft_wrap = True
     return out
