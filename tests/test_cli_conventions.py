@@ -342,6 +342,12 @@ CASES: list[tuple[str, str, Callable[[Kit], list[str]], Exit]] = [
         lambda kit: reconcile(kit, [], journal=kit.locked_journal()),
         Exit.JOURNAL,
     ),
+    (
+        "reconcile",
+        "a channel without a settlement reader",
+        lambda kit: [*reconcile(kit, [])[:2], "--channel", "nope", "--journal", kit.journal()],
+        Exit.USAGE,
+    ),
     ("recover", "nothing to do", lambda kit: kit.recover(kit.journal()), Exit.OK),
     ("recover", "a payment still unknown", unknown_payment, Exit.UNKNOWN),
     (
