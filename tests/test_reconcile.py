@@ -864,7 +864,10 @@ def test_cli_every_bad_record_at_once(
     assert ("records[0].reference", "field.type") in {(e["field"], e["code"]) for e in errors}
     assert len([e for e in errors if e["field"].startswith("records[1].")]) == 9
     assert cli(["--channel", CHANNEL, "--format", "json", "--journal", str(journal), str(bad)]) == 2
-    assert "cannot read file" in capsys.readouterr().err
+    lines = capsys.readouterr().err.splitlines()  # one line a problem, as every command's errors
+    assert len(lines) == len(errors)
+    assert all(line.startswith("jamsostek-channels: error: [field.") for line in lines)
+    assert any("[field.type] records[0].reference: Wrong type" in line for line in lines)
 
 
 def test_cli_missing_file_and_journal(

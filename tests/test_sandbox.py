@@ -518,7 +518,7 @@ def test_port_in_use_exits_2(tmp_path: Path) -> None:
             check=False,
         )
     assert done.returncode == 2
-    assert f"cannot listen on port {port}" in done.stderr
+    assert f"error: [cli.cannot_listen] --port: Cannot listen on port {port}" in done.stderr
     assert "Traceback" not in done.stderr
     assert not info_file.exists()  # a stale file never passes for a ready server
 
@@ -533,7 +533,7 @@ def test_unwritable_info_file_exits_2(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert "cannot write" in done.stderr
+    assert "error: [cli.cannot_write] --info-file: Cannot write" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -390,6 +390,26 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "The host's payment under reference {reference} is another payment (customer, months,"
         " amount or office differ): it is no proof of this one.",
     ),
+    # The command line
+    "cli.usage": (
+        "Perintah salah: {detail}.",
+        "Wrong usage: {detail}.",
+    ),
+    "cli.at_least": ("Harus paling sedikit {minimum}.", "Must be at least {minimum}."),
+    "cli.range": ("Harus dari {low} sampai {high}.", "Must be from {low} to {high}."),
+    "cli.cannot_listen": (
+        "Tidak dapat mendengarkan di port {port}: {reason}.",
+        "Cannot listen on port {port}: {reason}.",
+    ),
+    "cli.cannot_write": (
+        "Tidak dapat menulis {path}: {reason}.",
+        "Cannot write {path}: {reason}.",
+    ),
+    "cli.interrupted": ("Dihentikan (Ctrl-C).", "Interrupted (Ctrl-C)."),
+    "cli.more": (
+        "... dan {count} lagi (--json untuk semuanya).",
+        "... and {count} more (--json for all of them).",
+    ),
     # Files
     "file.unreadable": ("Berkas tidak dapat dibaca.", "The file cannot be read."),
     "file.not_json": (

@@ -10,6 +10,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from jamsostek_channels.cli.exits import Exit
+from jamsostek_channels.errors import Problem
+
 __all__ = ["add_parser"]
 
 
@@ -39,23 +42,24 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Exit:
     from rich.progress import Progress
 
-    from jamsostek_channels.cli.output import console, print_json
+    from jamsostek_channels.cli.output import console, print_json, refuse
     from jamsostek_channels.testing.chaos import run_chaos
     from jamsostek_channels.testing.sandbox import faked_channels
 
     if args.runs < 1:
-        console(stderr=True).print("--runs must be at least 1")
-        return 2
+        problem = Problem.of("--runs", "cli.at_least", {"minimum": 1})
+        return refuse([problem], Exit.USAGE, as_json=args.json)
     if args.channel is not None and args.channel not in faked_channels():
-        names = ", ".join(faked_channels())
-        console(stderr=True).print(f"--channel: one of {names}", markup=False)
-        return 2
+        expected = f"one of {', '.join(faked_channels())}"
+        problem = Problem.of("--channel", "field.type", {"expected": expected})
+        return refuse([problem], Exit.USAGE, as_json=args.json)
     with tempfile.TemporaryDirectory(prefix="jamsostek-chaos-") as scratch:
         workdir = args.workdir or Path(scratch)
-        with Progress(console=console(stderr=True), disable=args.json) as progress:
+        bar = console(stderr=True)  # a bar on a terminal only: a log would get its last frame
+        with Progress(console=bar, disable=args.json or not bar.is_terminal) as progress:
             task = progress.add_task("chaos runs", total=args.runs)
             report = run_chaos(
                 args.runs,
@@ -72,4 +76,4 @@ def run(args: argparse.Namespace) -> int:
         out = console()
         for key, value in document.items():
             out.print(f"{key:>17}: {value}")
-    return 0 if report.ok else 1
+    return Exit.OK if report.ok else Exit.INVALID

@@ -1,6 +1,7 @@
 """``jamsostek-channels check FILE``: validate participants in canonical JSON (or a CSV batch).
 
-Exit 0 when valid, 1 with every problem listed, 2 when the file cannot be read or parsed.
+Exit 0 when valid, 1 with every problem listed, 2 when the file cannot be read or parsed
+(:mod:`jamsostek_channels.cli.exits`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from jamsostek_channels.cli.exits import Exit
 from jamsostek_channels.errors import InvalidInput, Problem
 
 __all__ = ["MAX_FILE_BYTES", "add_parser"]
@@ -36,17 +38,14 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
-def _unreadable(args: argparse.Namespace, problems: Sequence[Problem]) -> int:
-    from jamsostek_channels.cli.output import print_json, print_problems
+def _unreadable(args: argparse.Namespace, problems: Sequence[Problem]) -> Exit:
+    from jamsostek_channels.cli.output import refuse
 
-    if args.json:
-        print_json({"valid": False, "errors": [p.as_dict() for p in problems], "warnings": []})
-    else:
-        print_problems(problems, title="Berkas tidak dapat dibaca / cannot read file", stderr=True)
-    return 2
+    document = {"valid": False, "errors": [p.as_dict() for p in problems], "warnings": []}
+    return refuse(problems, Exit.USAGE, as_json=args.json, document=document)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Exit:
     from jamsostek_channels.inputs import read_json
 
     if args.file.suffix.lower() == ".csv":
@@ -60,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     return _report_one(args, data)
 
 
-def _report_one(args: argparse.Namespace, data: dict[str, Any]) -> int:
+def _report_one(args: argparse.Namespace, data: dict[str, Any]) -> Exit:
     from jamsostek_channels.cli.output import console, print_json, print_problems, safe
     from jamsostek_channels.converters import unstructure
     from jamsostek_channels.identifiers import nik, phone
@@ -90,10 +89,10 @@ def _report_one(args: argparse.Namespace, data: dict[str, Any]) -> int:
                     f"{', '.join(p.occupations)}, {', '.join(x.value for x in p.programs)}"
                 )
             )
-    return 0 if result.ok else 1
+    return Exit.OK if result.ok else Exit.INVALID
 
 
-def _run_csv(args: argparse.Namespace) -> int:
+def _run_csv(args: argparse.Namespace) -> Exit:
     from jamsostek_channels.cli.output import console, print_json, safe
     from jamsostek_channels.rules import default_rules
     from jamsostek_channels.validation import check_csv
@@ -133,4 +132,4 @@ def _run_csv(args: argparse.Namespace) -> int:
             out.print(safe(f"  row {failure['row']} (line {failure['line']}): {codes}"))
         if len(failures) > 50:
             out.print(f"  ... and {len(failures) - 50} more (use --json for all)")
-    return 0 if not failures else 1
+    return Exit.INVALID if failures else Exit.OK

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from jamsostek_channels.cli.exits import Exit
+
 __all__ = ["add_parser"]
 
 
@@ -54,7 +56,7 @@ def _validate(args: argparse.Namespace, today: dt.date, out: Any) -> dict[str, A
     people = PersonFactory(args.seed, as_of=today, invalid_ratio=0.08).take(args.people)
     codes: Counter[str] = Counter()
     valid = caught = spoiled = 0
-    with Progress(console=out, disable=args.json) as progress:
+    with Progress(console=out, disable=args.json or not out.is_terminal) as progress:
         task = progress.add_task("Memeriksa peserta / checking participants", total=len(people))
         for person in people:
             result = check_participant(person.data, as_of=today)
@@ -194,17 +196,17 @@ def _working_day(
     return summary
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Exit:
     from rich.table import Table
 
     from jamsostek_channels import clock
-    from jamsostek_channels.cli.output import console, print_json, safe
+    from jamsostek_channels.cli.output import console, print_json, print_table, safe
     from jamsostek_channels.cli.quote import print_quote, summary
     from jamsostek_channels.money import rupiah
 
     now = _clock(args.as_of)
     today = now().astimezone(clock.JAKARTA).date()
-    out = console(min_width=100)
+    out = console()
     checked = _validate(args, today, out)
     quotes = _quotes(today)
     day = _working_day(args, now, out)
@@ -225,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
                 "ok": ok,
             }
         )
-        return 0 if ok else 1
+        return Exit.OK if ok else Exit.INVALID
 
     table = Table(
         title=f"{checked['checked']} peserta diperiksa / participants checked", title_justify="left"
@@ -236,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
     for code, count in checked["problems"].items():
         table.add_row(code, str(count))
     table.add_row("spoiled rows caught as expected", f"{checked['caught']}/{checked['spoiled']}")
-    out.print(table)
+    print_table(table, out)
     for title, priced in quotes[:2]:
         out.print(f"\n[bold]{title}[/bold]")
         print_quote(priced, out)
@@ -270,9 +272,9 @@ def run(args: argparse.Namespace) -> int:
             str(stats.get("reversed", 0)),
             "balanced" if stats["settlement_matches_journal"] else "NOT BALANCED",
         )
-    out.print(day_table)
+    print_table(day_table, out)
     out.print(
         f"Host ledger: {day['ledger_payments']} payments, each reference once: "
         f"{'yes' if day['ledger_references_unique'] else 'NO'}"
     )
-    return 0 if ok else 1
+    return Exit.OK if ok else Exit.INVALID

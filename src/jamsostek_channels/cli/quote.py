@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from jamsostek_channels.errors import InvalidInput, JamsostekError, Problem
+from jamsostek_channels.cli.exits import Exit
+from jamsostek_channels.errors import JamsostekError
 from jamsostek_channels.model import PayerKind, Program, Quote
 
 __all__ = ["add_parser", "summary"]
@@ -52,8 +53,8 @@ def summary(quote: Quote) -> dict[str, Any]:
     return {"total": quote.total, "months": [unstructure(m) for m in quote.by_month()]}
 
 
-def run(args: argparse.Namespace) -> int:
-    from jamsostek_channels.cli.output import console, print_json, print_problems
+def run(args: argparse.Namespace) -> Exit:
+    from jamsostek_channels.cli.output import console, print_json, problems_of, refuse
     from jamsostek_channels.model import Payer
     from jamsostek_channels.shortcuts import quote  # the packaged rules
 
@@ -68,30 +69,19 @@ def run(args: argparse.Namespace) -> int:
             payer=payer,
             joined=args.joined,
         )
-    except JamsostekError as error:
-        problems = (
-            error.problems
-            if isinstance(error, InvalidInput)
-            else (Problem(error.field or "quote", error.code, error.message_id, error.message_en),)
-        )
-        if args.json:
-            print_json({"errors": [p.as_dict() for p in problems]})
-        else:
-            print_problems(
-                problems, title="Tidak dapat menghitung iuran / cannot quote", stderr=True
-            )
-        return 2
+    except JamsostekError as error:  # the arguments refused by a rule: nothing to price
+        return refuse(problems_of(error, field="quote"), Exit.USAGE, as_json=args.json)
     if args.json:
         print_json(summary(result))
     else:
         print_quote(result, console())
-    return 0
+    return Exit.OK
 
 
 def print_quote(result: Quote, out: Any) -> None:
     from rich.table import Table
 
-    from jamsostek_channels.cli.output import safe
+    from jamsostek_channels.cli.output import print_table, safe
     from jamsostek_channels.money import rupiah
 
     first = next(line for line in result.lines if line.program is Program.JKK)
@@ -125,4 +115,4 @@ def print_quote(result: Quote, out: Any) -> None:
         rupiah(result.total),
         f"hemat / saved {rupiah(saved)}" if saved else "",
     )
-    out.print(table)
+    print_table(table, out)

@@ -8,7 +8,7 @@ The file is read by the channel's own reader (its registry spec's ``settlement_r
 fees are whole rupiah from 0 to :data:`~jamsostek_channels.reconcile.MAX_AMOUNT`.
 
 Exit 0 when the day is balanced, 1 when it is not (every discrepancy listed), 2 when the file or
-the journal cannot be read.
+the journal cannot be read, 4 when the journal fails (:mod:`jamsostek_channels.cli.exits`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jamsostek_channels.cli.exits import Exit
 from jamsostek_channels.errors import InvalidInput, JamsostekError, Problem
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ DEFAULT_JOURNAL = Path("jamsostek-journal.sqlite")
 MAX_JSON_BYTES = 1_000_000_000
 #: Lines shown per category in the readable report (``--json`` has all of them).
 SHOWN = 200
-#: Problems shown in the readable error table (``--json`` has all of them).
-PROBLEMS_SHOWN = 50
 
 _LABELS = {
     "matched": "Cocok / matched",
@@ -284,14 +283,14 @@ def _open_journal(path: Path) -> Any:
 # Running -------------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> Exit:
     from jamsostek_channels.reconcile import collector_paused
 
     with collector_paused():  # a day's file is ~100,000 records: see reconcile.py
         return _run(args)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> Exit:
     from jamsostek_channels.reconcile import reconcile_journal
 
     try:
@@ -305,10 +304,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     except InvalidInput as error:  # a channel reader let an amount through that reconcile refuses
         return _unreadable(args, error.problems)
-    except JamsostekError as error:  # the journal failed under the read (typed by the journal)
-        problem = Problem("journal", error.code, error.message_id, error.message_en)
-        return _unreadable(args, [problem])
-    finally:
+    finally:  # a journal failing under the read raises its typed error: main ends with JOURNAL
         journal.close()
     if args.json:
         from jamsostek_channels.cli.output import print_json
@@ -316,26 +312,13 @@ def _run(args: argparse.Namespace) -> int:
         print_json(report.as_dict())
     else:
         print_report(report)
-    return 0 if report.balanced else 1
+    return Exit.OK if report.balanced else Exit.INVALID
 
 
-def _unreadable(args: argparse.Namespace, problems: Sequence[Problem]) -> int:
-    from jamsostek_channels.cli.output import console, print_json, print_problems
+def _unreadable(args: argparse.Namespace, problems: Sequence[Problem]) -> Exit:
+    from jamsostek_channels.cli.output import refuse
 
-    if args.json:
-        print_json({"errors": [p.as_dict() for p in problems]})
-    else:
-        print_problems(
-            problems[:PROBLEMS_SHOWN],
-            title="Berkas tidak dapat dibaca / cannot read file",
-            stderr=True,
-        )
-        if len(problems) > PROBLEMS_SHOWN:
-            console(stderr=True).print(
-                f"... dan {len(problems) - PROBLEMS_SHOWN} lagi / and "
-                f"{len(problems) - PROBLEMS_SHOWN} more (--json for all)"
-            )
-    return 2
+    return refuse(problems, Exit.USAGE, as_json=args.json)
 
 
 def _money(amount: int | None) -> str:
@@ -349,7 +332,7 @@ def print_report(report: ReconciliationReport, out: Any = None) -> None:
     every category but ``matched``. Every piece of file or journal text is escaped."""
     from rich.table import Table
 
-    from jamsostek_channels.cli.output import console, safe
+    from jamsostek_channels.cli.output import console, print_table, safe
 
     out = out or console()
     totals = report.totals
@@ -372,7 +355,7 @@ def print_report(report: ReconciliationReport, out: Any = None) -> None:
             _money(category.journal.amount),
             _money(category.journal.admin_fee),
         )
-    out.print(summary)
+    print_table(summary, out)
 
     sides = Table(title="Jumlah / totals", title_justify="left")
     for column in ("Sisi / side", "Jumlah / count", "Iuran / amount", "Admin / fee"):
@@ -387,7 +370,7 @@ def print_report(report: ReconciliationReport, out: Any = None) -> None:
         ("Jurnal hari lain / journal, other days", totals.journal_other_day),
     ):
         sides.add_row(label, str(total.count), _money(total.amount), _money(total.admin_fee))
-    out.print(sides)
+    print_table(sides, out)
 
     for name, lines in report.categories().items():
         if name != "matched" and lines:
@@ -401,7 +384,7 @@ def print_report(report: ReconciliationReport, out: Any = None) -> None:
 def _print_lines(out: Any, title: str, lines: Sequence[ReconciliationLine], day: dt.date) -> None:
     from rich.table import Table
 
-    from jamsostek_channels.cli.output import safe
+    from jamsostek_channels.cli.output import print_table, safe
 
     table = Table(title=title, title_justify="left")
     for column in (
@@ -439,7 +422,7 @@ def _print_lines(out: Any, title: str, lines: Sequence[ReconciliationLine], day:
             safe(journal_side),
             safe(f"{line.file_host_reference or '-'} | {line.journal_host_reference or '-'}"),
         )
-    out.print(table)
+    print_table(table, out)
     if len(lines) > SHOWN:
         more = len(lines) - SHOWN
         out.print(f"... dan {more} lagi / and {more} more (--json for all)")

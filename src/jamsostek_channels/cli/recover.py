@@ -10,7 +10,9 @@ and expired reversals, and payments still unknown. What needs a person is marked
 host refused or that expired (the money stays taken), a payment still unknown after its settle
 window (``--settle-window``, default the profiles' 360 s).
 
-Both exit 0 when nothing needs a person, 1 when something does, 2 when a file cannot be used.
+Both exit 0 when nothing needs a person, 1 when something does, 2 when a file cannot be used,
+4 when the journal fails; ``recover`` exits 3 when payments are still unknown after it (before 1:
+money whose fate is not known comes first). See :mod:`jamsostek_channels.cli.exits`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from jamsostek_channels.errors import InvalidInput, JamsostekError, Problem
+from jamsostek_channels.cli.exits import Exit
+from jamsostek_channels.errors import InvalidInput, Problem
 
 __all__ = ["add_parsers", "outbox_document", "run_outbox", "run_recover"]
 
@@ -55,14 +58,10 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     outbox.set_defaults(run=run_outbox)
 
 
-def _refuse(args: argparse.Namespace, problems: tuple[Problem, ...]) -> int:
-    from jamsostek_channels.cli.output import print_json, print_problems
+def _refuse(args: argparse.Namespace, problems: tuple[Problem, ...]) -> Exit:
+    from jamsostek_channels.cli.output import refuse
 
-    if args.json:
-        print_json({"errors": [p.as_dict() for p in problems]})
-    else:
-        print_problems(problems, title="Tidak dapat dijalankan / cannot run", stderr=True)
-    return 2
+    return refuse(problems, Exit.USAGE, as_json=args.json)
 
 
 def _settings(path: Path, channel: str) -> dict[str, Any]:
@@ -76,7 +75,7 @@ def _settings(path: Path, channel: str) -> dict[str, Any]:
     return document
 
 
-def run_recover(args: argparse.Namespace) -> int:
+def run_recover(args: argparse.Namespace) -> Exit:
     from jamsostek_channels import registry
     from jamsostek_channels.cli.journal_file import open_existing
     from jamsostek_channels.connection import connect
@@ -93,14 +92,15 @@ def run_recover(args: argparse.Namespace) -> int:
             report = client.recover()
     except InvalidInput as error:  # settings the channel's profile refuses (an office)
         return _refuse(args, error.problems)
-    except JamsostekError as error:
-        return _refuse(args, (Problem("journal", error.code, error.message_id, error.message_en),))
+    # A typed error (the journal failing) goes up to main, which ends with its group's code.
     document: dict[str, Any] = {"channel": args.channel, **_asdict(report)}
     attention = len(report.still_unknown) + len(report.conflicts)
     attention += len(report.reversals_refused) + len(report.reversals_expired)
     document["needs_a_person"] = attention
     _print_recover(args, document)
-    return 0 if attention == 0 else 1
+    if report.still_unknown:
+        return Exit.UNKNOWN
+    return Exit.INVALID if attention else Exit.OK
 
 
 def _asdict(report: Any) -> dict[str, Any]:
@@ -129,7 +129,7 @@ _RECOVER_LABELS = {
 def _print_recover(args: argparse.Namespace, document: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from jamsostek_channels.cli.output import console, print_json, safe
+    from jamsostek_channels.cli.output import console, print_json, print_table, safe
 
     if args.json:
         print_json(document)
@@ -146,8 +146,8 @@ def _print_recover(args: argparse.Namespace, document: dict[str, Any]) -> None:
             for reference in references[:10]
         ]
         table.add_row(label, str(len(references)), safe(", ".join(named)))
-    out = console(min_width=100)
-    out.print(table)
+    out = console()
+    print_table(table, out)
     out.print(f"Perlu ditangani petugas / needs a person: {document['needs_a_person']}")
 
 
@@ -198,7 +198,7 @@ def outbox_document(journal: Any, *, channel: str | None, settle: dt.timedelta) 
     return {"outbox": items, "unresolved": unresolved, "needs_a_person": attention}
 
 
-def run_outbox(args: argparse.Namespace) -> int:
+def run_outbox(args: argparse.Namespace) -> Exit:
     from jamsostek_channels.cli.journal_file import open_existing
 
     try:
@@ -209,23 +209,21 @@ def run_outbox(args: argparse.Namespace) -> int:
         document = outbox_document(
             journal, channel=args.channel, settle=dt.timedelta(seconds=args.settle_window)
         )
-    except JamsostekError as error:
-        return _refuse(args, (Problem("journal", error.code, error.message_id, error.message_en),))
-    finally:
+    finally:  # a journal failing under the read raises its typed error: main ends with JOURNAL
         journal.close()
     _print_outbox(args, document)
-    return 0 if document["needs_a_person"] == 0 else 1
+    return Exit.INVALID if document["needs_a_person"] else Exit.OK
 
 
 def _print_outbox(args: argparse.Namespace, document: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from jamsostek_channels.cli.output import console, print_json, safe
+    from jamsostek_channels.cli.output import console, print_json, print_table, safe
 
     if args.json:
         print_json(document)
         return
-    out = console(min_width=120)
+    out = console()
     outbox = Table(title="Antrean / outbox", title_justify="left")
     for column in ("channel", "kind", "reference", "state", "attempts", "expires", "error", "!"):
         outbox.add_column(column)
@@ -240,7 +238,7 @@ def _print_outbox(args: argparse.Namespace, document: dict[str, Any]) -> None:
             safe(row["last_error"] or "-"),
             "!" if row["needs_a_person"] else "",
         )
-    out.print(outbox)
+    print_table(outbox, out)
     open_payments = Table(title="Belum pasti / unresolved payments", title_justify="left")
     for column in ("channel", "reference", "state", "attempts", "sent", "in flight", "!"):
         open_payments.add_column(column)
@@ -254,5 +252,5 @@ def _print_outbox(args: argparse.Namespace, document: dict[str, Any]) -> None:
             "yes" if row["in_flight"] else "",
             "!" if row["needs_a_person"] else "",
         )
-    out.print(open_payments)
+    print_table(open_payments, out)
     out.print(f"Perlu ditangani petugas / needs a person: {document['needs_a_person']}")

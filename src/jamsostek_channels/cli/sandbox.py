@@ -15,6 +15,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from jamsostek_channels.cli.exits import Exit
+from jamsostek_channels.errors import Problem
+
 __all__ = ["add_parser"]
 
 
@@ -47,25 +50,35 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from jamsostek_channels.cli.output import console, print_json, safe
+def _cannot_write(args: argparse.Namespace, error: OSError) -> Exit:
+    from jamsostek_channels.cli.output import refuse
+
+    problem = Problem.of(
+        "--info-file", "cli.cannot_write", {"path": args.info_file, "reason": error.strerror}
+    )
+    return refuse([problem], Exit.USAGE, as_json=args.json)
+
+
+def run(args: argparse.Namespace) -> Exit:
+    from jamsostek_channels.cli.output import console, print_json, refuse, safe
     from jamsostek_channels.testing.sandbox import Sandbox
 
     if not 0 <= args.port <= 65535:
-        console(stderr=True).print("--port must be 0..65535")
-        return 2
+        problem = Problem.of("--port", "cli.range", {"low": 0, "high": 65535})
+        return refuse([problem], Exit.USAGE, as_json=args.json)
     try:
         # A file left by an earlier run must not pass for this one's: readers wait for it to
         # appear, so it appears only once this server is ready.
         args.info_file.unlink(missing_ok=True)
     except OSError as error:
-        console(stderr=True).print(safe(f"cannot write {args.info_file}: {error.strerror}"))
-        return 2
+        return _cannot_write(args, error)
     try:
         sandbox = Sandbox(port=args.port, seed=args.seed, demo=args.demo).start()
     except OSError as error:
-        console(stderr=True).print(safe(f"cannot listen on port {args.port}: {error.strerror}"))
-        return 2
+        problem = Problem.of(
+            "--port", "cli.cannot_listen", {"port": args.port, "reason": error.strerror}
+        )
+        return refuse([problem], Exit.USAGE, as_json=args.json)
     stop = threading.Event()
 
     def _stop(signum: int, frame: object) -> None:
@@ -78,8 +91,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             sandbox.write_info(args.info_file)
         except OSError as error:
-            console(stderr=True).print(safe(f"cannot write {args.info_file}: {error.strerror}"))
-            return 2
+            return _cannot_write(args, error)
         info = sandbox.info()
         if args.json:
             print_json(
@@ -104,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
+    return Exit.OK
 
 
 def _remove_info(path: Path, control_url: str) -> None:
