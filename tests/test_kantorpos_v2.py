@@ -142,7 +142,6 @@ def counter(sandbox: Sandbox, skew: dt.timedelta) -> Client:
     adapter = KantorPosAdapter(
         PROFILE,
         base_url=sandbox.base_url,  # the profile's paths begin with /kantorpos/
-        journal=journal,
         office=SANDBOX_OFFICE,
         teller="LKT01",
         clock=clock,
@@ -283,7 +282,6 @@ def status_of(answer: kp.PosStatusResponse, *, at: dt.datetime = NOW) -> Any:
     adapter = KantorPosAdapter(
         PROFILE,
         base_url="https://h2h.example",
-        journal=Journal(":memory:"),
         office="40115",
         teller="LKT01",
         clock=lambda: at,

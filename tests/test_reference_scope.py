@@ -64,7 +64,6 @@ def office_client(sandbox: Sandbox, office: str, journal: Journal | None = None)
     adapter = KantorPosAdapter(
         load_profile("kantorpos"),
         base_url=sandbox.base_url,  # the profile's paths begin with /kantorpos/
-        journal=journal,
         office=office,
         teller="LKT01",
         clock=clock,
@@ -168,7 +167,6 @@ def test_a_payment_after_the_channels_cutoff_belongs_to_the_next_business_day() 
     adapter = KantorPosAdapter(
         profile,
         base_url=box.base_url,
-        journal=journal,
         office=SANDBOX_OFFICE,
         teller="LKT01",
         clock=clock,

@@ -48,6 +48,7 @@ from jamsostek_channels.errors import (
     UnknownChannel,
 )
 from jamsostek_channels.journal import EntryState, Journal
+from jamsostek_channels.sequences import SequenceSource
 from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.testing.wire import FaultKind, WireRequest, WireResponse
 
@@ -347,7 +348,11 @@ def test_timestamp_with_millis_when_the_profile_says_so(
         partner_id=settings["partner_id"],
     )
     snap = SnapAdapter(
-        profile, credentials, base_url=settings["base_url"], journal=Journal(), clock=clock
+        profile,
+        credentials,
+        base_url=settings["base_url"],
+        sequences=SequenceSource(Journal()),
+        clock=clock,
     )
     try:
         inquiry = snap.inquire(CustomerId.parse(payable(sandbox)), 1, None)

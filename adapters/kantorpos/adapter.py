@@ -94,7 +94,6 @@ from jamsostek_channels.errors import (
     ReferenceConflict,
     SettingsInvalid,
 )
-from jamsostek_channels.journal import JournalStore
 from jamsostek_channels.model import Payer, PayerKind
 from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
 
@@ -121,7 +120,6 @@ class KantorPosAdapter:
         profile: KantorPosProfile,
         *,
         base_url: str,
-        journal: JournalStore,
         office: str,
         teller: str | None = None,
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen: one shared default is safe
@@ -139,7 +137,6 @@ class KantorPosAdapter:
         self.office = office
         self.scope = office  # the host keys a reference by office: so does the journal
         self.teller = teller
-        self._journal = journal
         self.clock = clock
         parts = urlsplit(base_url)
         origin = f"{parts.scheme}://{parts.netloc}"
@@ -453,7 +450,6 @@ class KantorPosAdapter:
 def open_kantorpos_adapter(
     settings: KantorPosSettings,
     *,
-    journal: JournalStore,
     clock: _clock.Clock | None = None,
     **options: Any,
 ) -> KantorPosAdapter:
@@ -473,7 +469,6 @@ def open_kantorpos_adapter(
     return KantorPosAdapter(
         profile,
         base_url=settings.base_url,
-        journal=journal,
         office=settings.office,
         teller=settings.teller,
         **options,

@@ -15,7 +15,7 @@ from jamsostek_channels.registry import ChannelSpec
 if TYPE_CHECKING:
     from jamsostek_channels.channel import Adapter, SettlementRecord
     from jamsostek_channels.clock import Clock
-    from jamsostek_channels.journal import JournalStore
+    from jamsostek_channels.sequences import SequenceSource
     from jamsostek_channels.testing.host import FakeHost
     from jamsostek_channels.testing.wire import Faults, Gateway
 
@@ -23,11 +23,15 @@ __all__ = ["SPEC"]
 
 
 def _adapter(
-    settings: KantorPosSettings, *, journal: JournalStore, clock: Clock | None, **options: Any
+    settings: KantorPosSettings,
+    *,
+    sequences: SequenceSource,
+    clock: Clock | None,
+    **options: Any,
 ) -> Adapter:
     from jamsostek_channels.adapters.kantorpos.adapter import open_kantorpos_adapter
 
-    return open_kantorpos_adapter(settings, journal=journal, clock=clock, **options)
+    return open_kantorpos_adapter(settings, clock=clock, **options)
 
 
 def _fake(host: FakeHost, prefix: str, faults: Faults) -> tuple[Gateway, Mapping[str, Any]]:

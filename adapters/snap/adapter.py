@@ -57,14 +57,12 @@ from jamsostek_channels.errors import (
     MalformedMessage,
     ReferenceConflict,
 )
-from jamsostek_channels.journal import JournalStore
 from jamsostek_channels.model import CoverageState, Payer
+from jamsostek_channels.sequences import SequenceSource
 from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
 
 __all__ = ["SnapAdapter"]
 
-#: Identifiers reserved from the journal at a time (see SnapAdapter._sequence).
-SEQUENCE_BLOCK = 64
 #: Refresh the token this long before the biller says it expires.
 TOKEN_MARGIN = dt.timedelta(seconds=60)
 _JSON = "application/json"
@@ -116,7 +114,7 @@ class SnapAdapter:
         credentials: SnapCredentials,
         *,
         base_url: str,
-        journal: JournalStore,
+        sequences: SequenceSource,
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen: one shared default is safe
         clock: _clock.Clock = _clock.now,
         transport: HttpTransport | None = None,
@@ -127,16 +125,13 @@ class SnapAdapter:
         self.scope = credentials.partner_id  # references are unique per partner (X-PARTNER-ID)
         self.name = profile.name
         self.capabilities: Capabilities = profile.capabilities
-        self._journal = journal
+        self._sequences = sequences
         self.clock = clock
         parts = urlsplit(base_url)
         self._prefix = parts.path.rstrip("/") + profile.path_prefix
         self._transport = transport or HttpTransport(
             f"{parts.scheme}://{parts.netloc}", timeouts=timeouts, verify=verify, name=profile.name
         )
-        self._instance = journal.instance_id
-        self._sequence_lock = threading.Lock()
-        self._blocks: dict[str, tuple[int, int]] = {}
         self._token_lock = threading.Lock()
         self._token: tuple[str, dt.datetime] | None = None
 
@@ -155,20 +150,13 @@ class SnapAdapter:
         return self._prefix + path
 
     def _sequence(self, kind: str, prefix: str) -> str:
-        """A journaled, never-repeating id: ``prefix + journal instance + yyyymmdd + sequence``
-        (at most 26 characters), unique per partner per day across restarts and instances.
-
-        Numbers come from blocks reserved durably in the journal (one commit per block, not per
-        call); a restart skips what was left of its block, so none is ever used twice."""
+        """A never-repeating id: ``prefix + journal instance + yyyymmdd + sequence`` (at most
+        26 characters), unique per partner per day across restarts and instances: the numbers
+        come from the :class:`~jamsostek_channels.sequences.SequenceSource` (durable blocks, a
+        restart skips the rest of its block)."""
         day = self.clock().astimezone(_clock.JAKARTA).date()
         name = f"snap:{kind}:{self.credentials.partner_id}:{day.isoformat()}"
-        with self._sequence_lock:
-            next_value, end = self._blocks.get(name, (0, 0))
-            if next_value >= end:
-                next_value = self._journal.reserve(name, SEQUENCE_BLOCK)
-                end = next_value + SEQUENCE_BLOCK
-            self._blocks[name] = (next_value + 1, end)
-        return external_id(day, next_value, prefix + self._instance)
+        return external_id(day, self._sequences.next(name), prefix + self._sequences.instance)
 
     def _access_token(self, *, renew: bool = False) -> str:
         with self._token_lock:

@@ -17,7 +17,7 @@ from jamsostek_channels.registry import ChannelSpec
 if TYPE_CHECKING:
     from jamsostek_channels.adapters.snap.adapter import SnapAdapter
     from jamsostek_channels.clock import Clock
-    from jamsostek_channels.journal import JournalStore
+    from jamsostek_channels.sequences import SequenceSource
     from jamsostek_channels.testing.host import FakeHost
     from jamsostek_channels.testing.wire import Faults, Gateway
 
@@ -47,7 +47,7 @@ def open_snap_adapter(
     profile_name: str,
     settings: SnapSettings,
     *,
-    journal: JournalStore,
+    sequences: SequenceSource,
     clock: Clock | None = None,
     **options: Any,
 ) -> SnapAdapter:
@@ -76,16 +76,20 @@ def open_snap_adapter(
     )
     if clock is not None:
         options["clock"] = clock
-    return SnapAdapter(profile, credentials, base_url=settings.base_url, journal=journal, **options)
+    return SnapAdapter(
+        profile, credentials, base_url=settings.base_url, sequences=sequences, **options
+    )
 
 
 def snap_channel(profile_name: str, *, docs: str) -> ChannelSpec[SnapSettings]:
     """The registry entry of the SNAP channel whose shipped profile is ``profile_name``."""
 
     def adapter(
-        settings: SnapSettings, *, journal: JournalStore, clock: Clock | None, **options: Any
+        settings: SnapSettings, *, sequences: SequenceSource, clock: Clock | None, **options: Any
     ) -> SnapAdapter:
-        return open_snap_adapter(profile_name, settings, journal=journal, clock=clock, **options)
+        return open_snap_adapter(
+            profile_name, settings, sequences=sequences, clock=clock, **options
+        )
 
     def fake(host: FakeHost, prefix: str, faults: Faults) -> tuple[Gateway, Mapping[str, Any]]:
         from jamsostek_channels.adapters.snap.fake import sandbox_gateway

@@ -97,13 +97,14 @@ def connect(
     installed ones)."""
     from jamsostek_channels import registry
     from jamsostek_channels.client import Client
+    from jamsostek_channels.sequences import SequenceSource
 
     spec = registry.spec(channel)
     typed = spec.parse_settings(settings)
     store, opened = open_journal(journal, clock=clock)
     client_options = {k: options.pop(k) for k in _client_options() if k in options}
     try:
-        adapter = spec.adapter(typed, journal=store, clock=clock, **options)
+        adapter = spec.adapter(typed, sequences=SequenceSource(store), clock=clock, **options)
     except BaseException:
         if opened:
             store.close()

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from jamsostek_channels.channel import Adapter, SettlementRecord
     from jamsostek_channels.clock import Clock
     from jamsostek_channels.journal import JournalStore
+    from jamsostek_channels.sequences import SequenceSource
     from jamsostek_channels.testing.host import FakeHost
     from jamsostek_channels.testing.wire import Faults, Gateway
 
@@ -61,12 +62,18 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
 class AdapterFactory(Protocol[S_contra]):
-    """Builds a channel's adapter from its typed settings. ``clock`` ``None``: the adapter's own
-    default (the wall clock); ``options`` are the adapter's keyword arguments (``timeouts``,
-    ``transport``, ...)."""
+    """Builds a channel's adapter from its typed settings. ``sequences``: where it takes the
+    identifiers that must never repeat (an adapter is never handed the whole journal);
+    ``clock`` ``None``: the adapter's own default (the wall clock); ``options`` are the
+    adapter's keyword arguments (``timeouts``, ``transport``, ...)."""
 
     def __call__(
-        self, settings: S_contra, *, journal: JournalStore, clock: Clock | None, **options: Any
+        self,
+        settings: S_contra,
+        *,
+        sequences: SequenceSource,
+        clock: Clock | None,
+        **options: Any,
     ) -> Adapter: ...
 
 
@@ -126,8 +133,16 @@ class ChannelSpec(Generic[S]):
         clock: Clock | None = None,
         **options: Any,
     ) -> Adapter:
-        """The channel's adapter, from plain or typed settings."""
-        return self.adapter(self.parse_settings(settings), journal=journal, clock=clock, **options)
+        """The channel's adapter, from plain or typed settings, taking its sequences from
+        ``journal``."""
+        from jamsostek_channels.sequences import SequenceSource
+
+        return self.adapter(
+            self.parse_settings(settings),
+            sequences=SequenceSource(journal),
+            clock=clock,
+            **options,
+        )
 
     @property
     def mount(self) -> str:
