@@ -28,12 +28,16 @@ from jamsostek_channels.channel import (
     FeeSchedule,
     HistoryEntry,
     Inquiry,
+    InquiryRequest,
+    MandateCancellation,
+    MandateRequest,
     Operation,
     OtpChallenge,
     PaymentRequest,
     PaymentResult,
     PaymentState,
     RegistrationRequest,
+    ReversalRequest,
     ReversalResult,
     ReversalState,
     SettlementState,
@@ -100,11 +104,9 @@ class Recording(HostAdapter):
         self.calls["register"] += 1
         return super().request_registration(request)
 
-    def inquire(
-        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
-    ) -> Inquiry:
+    def inquire(self, request: InquiryRequest) -> Inquiry:
         self.calls["inquire"] += 1
-        return super().inquire(customer, months, agent_id, payer)
+        return super().inquire(request)
 
     def pay(self, request: PaymentRequest) -> PaymentResult:
         self.calls["pay"] += 1
@@ -117,24 +119,22 @@ class Recording(HostAdapter):
         self.calls["status"] += 1
         return super().payment_status(request)
 
-    def reverse(self, request: PaymentRequest, repeat: bool) -> ReversalResult:
+    def reverse(self, request: ReversalRequest) -> ReversalResult:
         self.calls["reverse"] += 1
-        self.reversal_repeats.append(repeat)
-        return super().reverse(request, repeat)
+        self.reversal_repeats.append(request.repeat)
+        return super().reverse(request)
 
     def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]:
         self.calls["history"] += 1
         return super().history(customer)
 
-    def enrol_autodebit(
-        self, customer: CustomerId, months: int, payer: Payer, reference: str
-    ) -> AutoDebitMandate:
+    def enrol_autodebit(self, request: MandateRequest) -> AutoDebitMandate:
         self.calls["autodebit"] += 1
-        return super().enrol_autodebit(customer, months, payer, reference)
+        return super().enrol_autodebit(request)
 
-    def cancel_autodebit(self, mandate_id: str, reference: str) -> AutoDebitMandate:
+    def cancel_autodebit(self, request: MandateCancellation) -> AutoDebitMandate:
         self.calls["autodebit-cancel"] += 1
-        return super().cancel_autodebit(mandate_id, reference)
+        return super().cancel_autodebit(request)
 
 
 def person(serial: int = 1, **changes: Any) -> Participant:
@@ -261,7 +261,7 @@ def test_faults_on_calls_without_money(host: FakeHost, faults: Faults) -> None:
     customer = CustomerId.nik(NIK)
     faults.inject(FaultKind.ERROR, match="/direct/inquire", status=503)
     with pytest.raises(HostDeclined) as declined:
-        adapter.inquire(customer, 1, None)
+        adapter.inquire(InquiryRequest(customer, 1, None))
     assert (declined.value.code, declined.value.host_code) == ("host.error", "503")
     faults.inject(FaultKind.RESET, match="/direct/history")
     with pytest.raises(NotDelivered, match=r"transport\.not_delivered.*reset"):
@@ -271,7 +271,7 @@ def test_faults_on_calls_without_money(host: FakeHost, faults: Faults) -> None:
         adapter.settlement(TODAY)
     # every fault was used once and is gone
     assert faults.describe() == []
-    assert adapter.inquire(customer, 1, None).amount == ONE_MONTH
+    assert adapter.inquire(InquiryRequest(customer, 1, None)).amount == ONE_MONTH
     assert [kind for kind, _ in faults.history] == [
         FaultKind.ERROR,
         FaultKind.RESET,
@@ -286,7 +286,7 @@ def test_a_fault_can_target_one_reference(host: FakeHost, faults: Faults) -> Non
 
     def request(serial: int, reference: str) -> PaymentRequest:
         customer = CustomerId.nik(f"320101550895{serial:04d}")
-        inquiry = adapter.inquire(customer, 1, None)
+        inquiry = adapter.inquire(InquiryRequest(customer, 1, None))
         return PaymentRequest(
             reference, customer, (OCT,), inquiry.amount, 0, Payer.self_paid(), None, NOW
         )
@@ -429,10 +429,8 @@ def test_one_reference_from_two_threads_pays_once(
     both_inquired = threading.Barrier(2, timeout=10)
     original = adapter.inquire
 
-    def inquire(
-        customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
-    ) -> Inquiry:
-        inquiry = original(customer, months, agent_id, payer)
+    def inquire(request: InquiryRequest) -> Inquiry:
+        inquiry = original(request)
         both_inquired.wait()
         return inquiry
 
@@ -471,13 +469,9 @@ def test_one_reference_from_two_processes_pays_once(
         original = each.adapter.inquire
 
         def inquire(
-            customer: CustomerId,
-            months: int,
-            agent_id: str | None,
-            payer: Payer | None = None,
-            original: Callable[..., Inquiry] = original,
+            request: InquiryRequest, original: Callable[..., Inquiry] = original
         ) -> Inquiry:
-            inquiry = original(customer, months, agent_id, payer)
+            inquiry = original(request)
             both_inquired.wait()
             return inquiry
 

@@ -39,10 +39,15 @@ from jamsostek_channels.adapters.kantorpos.settlement import (
 from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE, FaultCode
 from jamsostek_channels.channel import (
     CustomerId,
+    Histories,
+    InquiryRequest,
+    Mandates,
+    Operation,
     PaymentRequest,
     PaymentState,
     ReversalState,
     SettlementState,
+    offered,
 )
 from jamsostek_channels.cli.main import main
 from jamsostek_channels.client import Client
@@ -169,7 +174,7 @@ def adapter_of(client: Client) -> KantorPosAdapter:
 def payment_request(client: Client, nik: str, reference: str, **changes: Any) -> PaymentRequest:
     """A payment request as the client would build it, from a real inquiry."""
     customer = CustomerId.parse(nik)
-    inquiry = client.adapter.inquire(customer, 1, client.agent_id)
+    inquiry = client.adapter.inquire(InquiryRequest(customer, 1, client.agent_id))
     request = PaymentRequest(
         reference=reference,
         customer=customer,
@@ -220,7 +225,7 @@ def test_an_agent_id_that_is_not_a_teller_id_is_refused(
     settings = {**sandbox.info()["channels"][CHANNEL], "teller": None}
     bare = registry.spec(CHANNEL).open_adapter(settings, journal=Journal(), clock=clock)
     with pytest.raises(CapabilityRefused) as refused:
-        bare.inquire(CustomerId.parse(nik), 1, None)
+        bare.inquire(InquiryRequest(CustomerId.parse(nik), 1, None))
     assert refused.value.code == "capability.agent_required"
     assert len(spy.requests) == sent  # refused before anything was sent
 
@@ -243,13 +248,18 @@ def test_the_registry_builds_it_from_the_info_file(sandbox: Sandbox) -> None:
         assert (adapter.name, adapter.office, adapter.teller) == (CHANNEL, "40115", "LKT01")
         assert adapter.capabilities == PROFILE.capabilities
         assert adapter.endpoint == "/kantorpos/v1/soap"  # not under a second /kantorpos
-        customer = CustomerId.parse(payable(sandbox))
-        with pytest.raises(CapabilityRefused):
-            adapter.history(customer)
-        with pytest.raises(CapabilityRefused):
-            adapter.enrol_autodebit(customer, 1, Payer.self_paid(), "AD-1")
-        with pytest.raises(CapabilityRefused):
-            adapter.cancel_autodebit("M-1", "ADC-1")
+        # A cash counter keeps no history and takes no mandates: the adapter has no such
+        # roles (no method that only refuses), and its operations are what it implements.
+        assert not isinstance(adapter, Histories | Mandates)
+        assert offered(adapter) == {
+            Operation.QUOTE,
+            Operation.REGISTER,
+            Operation.INQUIRE,
+            Operation.PAY,
+            Operation.STATUS,
+            Operation.REVERSE,
+            Operation.SETTLEMENT,
+        }
     finally:
         adapter.close()
     with pytest.raises(SettingsInvalid) as missing:
@@ -446,7 +456,7 @@ def test_faults_map_through_the_profiles_codes(
     def call() -> object:
         if operation == "pay":
             return client.adapter.pay(request)
-        return client.adapter.inquire(request.customer, 1, client.agent_id)
+        return client.adapter.inquire(InquiryRequest(request.customer, 1, client.agent_id))
 
     with pytest.raises(expected) as caught:
         call()
@@ -464,7 +474,7 @@ def test_an_answer_that_is_not_soap_leaves_a_payment_open(
         client.adapter.pay(request)
     sandbox.faults.inject("error", match="kp:InquiryRequest")
     with pytest.raises(MalformedMessage):  # a 500 that is no SOAP Fault, on an inquiry
-        client.adapter.inquire(request.customer, 1, client.agent_id)
+        client.adapter.inquire(InquiryRequest(request.customer, 1, client.agent_id))
 
 
 # Reversals ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from jamsostek_channels.adapters.kantorpos.errors import KantorPosDeclined
 from jamsostek_channels.adapters.kantorpos.fake import DEFAULT_TOLERANCE, SANDBOX_OFFICE
 from jamsostek_channels.adapters.kantorpos.profile import load_profile
 from jamsostek_channels.adapters.kantorpos.soap import CONTENT_TYPE
-from jamsostek_channels.channel import CustomerId, PaymentRequest, PaymentState
+from jamsostek_channels.channel import CustomerId, InquiryRequest, PaymentRequest, PaymentState
 from jamsostek_channels.client import Client
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import MalformedMessage, NotDelivered, ReferenceConflict
@@ -174,7 +174,7 @@ def test_a_held_payment_is_refused_when_it_arrives_after_the_tolerance(sandbox: 
     box_counter = counter(sandbox, dt.timedelta(0))
     nik = payable(sandbox)
     customer = CustomerId.parse(nik)
-    inquiry = box_counter.adapter.inquire(customer, 1, "LKT01")
+    inquiry = box_counter.adapter.inquire(InquiryRequest(customer, 1, "LKT01"))
     message = attrs.evolve(
         PAYMENT,
         customer=customer,

@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 from test_client import NIK, NOW, Clock, Recording, payments, seed
 
-from jamsostek_channels.channel import PaymentRequest, PaymentResult, ReversalResult
+from jamsostek_channels.channel import (
+    PaymentRequest,
+    PaymentResult,
+    ReversalRequest,
+    ReversalResult,
+)
 from jamsostek_channels.client import Client
 from jamsostek_channels.errors import OutcomeUnknown
 from jamsostek_channels.journal import EntryState, Journal, JournalFull, OutboxState
@@ -219,9 +224,9 @@ class _Killed(BaseException):
 
 
 class DiesWhileReversing(Recording):
-    def reverse(self, request: PaymentRequest, repeat: bool) -> ReversalResult:
-        self.reversal_repeats.append(repeat)
-        self.host.reverse(self.name, request.reference)  # it reached the host...
+    def reverse(self, request: ReversalRequest) -> ReversalResult:
+        self.reversal_repeats.append(request.repeat)
+        self.host.reverse(self.name, request.payment.reference)  # it reached the host...
         raise _Killed  # ...and the process died before hearing back
 
 

@@ -107,8 +107,8 @@ from jamsostek_channels.testing.direct import HostAdapter
 class OwnPrices(HostAdapter):
     """A channel that adds a rupiah to every bill it shows: it must fail the contract."""
 
-    def inquire(self, customer, months, agent_id, payer=None):
-        inquiry = super().inquire(customer, months, agent_id, payer)
+    def inquire(self, request):
+        inquiry = super().inquire(request)
         bills = tuple(attrs.evolve(bill, amount=bill.amount + 1) for bill in inquiry.bills)
         return attrs.evolve(inquiry, bills=bills)
 

@@ -17,7 +17,7 @@ import pytest
 from jamsostek_channels.adapters.kantorpos.adapter import KantorPosAdapter
 from jamsostek_channels.adapters.kantorpos.fake import SANDBOX_OFFICE
 from jamsostek_channels.adapters.kantorpos.profile import load_profile
-from jamsostek_channels.channel import CustomerId, PaymentRequest, PaymentState
+from jamsostek_channels.channel import CustomerId, InquiryRequest, PaymentRequest, PaymentState
 from jamsostek_channels.client import Client
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import ReferenceConflict
@@ -221,7 +221,7 @@ def _no_sleep(seconds: float) -> None:
 def request_for(client: Client, nik: str, reference: str, months: int = 1) -> PaymentRequest:
     """The request a client would journal for ``nik``, from a real inquiry."""
     customer = CustomerId.parse(nik)
-    inquiry = client.adapter.inquire(customer, months, client.agent_id)
+    inquiry = client.adapter.inquire(InquiryRequest(customer, months, client.agent_id))
     return PaymentRequest(
         reference=reference,
         customer=customer,

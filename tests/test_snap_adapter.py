@@ -34,7 +34,14 @@ from jamsostek_channels.adapters.snap.security import (
     verify_symmetric,
     verify_token_request,
 )
-from jamsostek_channels.channel import CustomerId, FeeSchedule, Operation, PaymentState
+from jamsostek_channels.channel import (
+    CustomerId,
+    FeeSchedule,
+    InquiryRequest,
+    Operation,
+    PaymentState,
+    Reversals,
+)
 from jamsostek_channels.client import Client
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import (
@@ -355,7 +362,7 @@ def test_timestamp_with_millis_when_the_profile_says_so(
         clock=clock,
     )
     try:
-        inquiry = snap.inquire(CustomerId.parse(payable(sandbox)), 1, None)
+        inquiry = snap.inquire(InquiryRequest(CustomerId.parse(payable(sandbox)), 1))
     finally:
         snap.close()
     assert inquiry.amount > 0
@@ -483,7 +490,7 @@ def test_a_token_request_signed_with_another_key_is_refused(
     snap = _adapter_with(sandbox, clock, private_key_pem=private_key)
     try:
         with pytest.raises(AuthenticationFailed) as refused:
-            snap.inquire(CustomerId.parse(payable(sandbox)), 1, None)
+            snap.inquire(InquiryRequest(CustomerId.parse(payable(sandbox)), 1))
     finally:
         snap.close()
     assert getattr(refused.value, "host_code", None) == "4017300"
@@ -496,7 +503,7 @@ def test_a_wrong_client_secret_is_refused_without_a_token_retry(
     snap = _adapter_with(sandbox, clock, client_secret="not-the-secret")
     try:
         with pytest.raises(AuthenticationFailed) as refused:
-            snap.inquire(CustomerId.parse(payable(sandbox)), 1, None)
+            snap.inquire(InquiryRequest(CustomerId.parse(payable(sandbox)), 1))
     finally:
         snap.close()
     assert getattr(refused.value, "host_code", None) == "4012400"
@@ -1038,8 +1045,9 @@ def test_snap_has_no_reversal(sandbox: Sandbox, wire: Wire, client: Client) -> N
     entry = client.journal.get("linkaja", "pay", "REF-1")
     assert entry is not None
     assert entry.state is EntryState.APPLIED
-    with pytest.raises(CapabilityRefused):  # and the adapter on its own, sending nothing
-        adapter(client).reverse(cast(Any, None), repeat=False)
+    # SNAP's virtual-account services have no reversal: the adapter has no such role at all.
+    assert not isinstance(adapter(client), Reversals)
+    assert Operation.REVERSE not in client.capabilities.operations
     assert len(wire.transactions()) == 2  # the payment's inquiry and the payment
 
 

@@ -70,17 +70,17 @@ from jamsostek_channels.adapters.kantorpos.types import (
     TransactionStatus,
 )
 from jamsostek_channels.channel import (
-    AutoDebitMandate,
     Capabilities,
-    CustomerId,
-    HistoryEntry,
     Inquiry,
+    InquiryRequest,
     OtpChallenge,
+    OtpConfirmation,
     PaymentRequest,
     PaymentResult,
     PaymentState,
     Registration,
     RegistrationRequest,
+    ReversalRequest,
     ReversalResult,
     SettlementRecord,
 )
@@ -94,7 +94,7 @@ from jamsostek_channels.errors import (
     ReferenceConflict,
     SettingsInvalid,
 )
-from jamsostek_channels.model import Payer, PayerKind
+from jamsostek_channels.model import PayerKind
 from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
 
 __all__ = ["KantorPosAdapter", "open_kantorpos_adapter"]
@@ -274,9 +274,10 @@ class KantorPosAdapter:
         )
         return mapping.challenge_from(answer)
 
-    def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration:
+    def confirm_registration(self, request: OtpConfirmation) -> Registration:
+        challenge = request.challenge
         message = mapping.registration_confirm_for(
-            challenge, otp, office=self.office, teller=self._teller(None)
+            challenge, request.otp, office=self.office, teller=self._teller(None)
         )
         answer = self._call(
             "confirm",
@@ -288,9 +289,13 @@ class KantorPosAdapter:
 
     # Inquiry ----------------------------------------------------------------------------------
 
-    def inquire(
-        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
-    ) -> Inquiry:
+    def inquire(self, request: InquiryRequest) -> Inquiry:
+        customer, months, agent_id, payer = (
+            request.customer,
+            request.months,
+            request.agent_id,
+            request.payer,
+        )
         message = mapping.inquiry_request_for(
             customer,
             months,
@@ -371,10 +376,11 @@ class KantorPosAdapter:
             )
         return result
 
-    def reverse(self, request: PaymentRequest, repeat: bool) -> ReversalResult:
+    def reverse(self, reversal: ReversalRequest) -> ReversalResult:
+        request = reversal.payment
         message = mapping.reversal_request_for(
             request,
-            repeat,
+            reversal.repeat,
             office=self.office,
             at=self.clock(),
             teller=self._teller(request.agent_id),
@@ -427,24 +433,6 @@ class KantorPosAdapter:
                 "message.malformed", {"reason": "the settlement file is for another office or day"}
             )
         return records
-
-    # Not offered at a cash counter -----------------------------------------------------------
-
-    def _not_offered(self, operation: str) -> CapabilityRefused:
-        return CapabilityRefused(
-            "capability.operation", {"channel": self.name, "operation": operation}
-        )
-
-    def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]:
-        raise self._not_offered("history")
-
-    def enrol_autodebit(
-        self, customer: CustomerId, months: int, payer: Payer, reference: str
-    ) -> AutoDebitMandate:
-        raise self._not_offered("autodebit")
-
-    def cancel_autodebit(self, mandate_id: str, reference: str) -> AutoDebitMandate:
-        raise self._not_offered("autodebit")
 
 
 def open_kantorpos_adapter(

@@ -41,23 +41,25 @@ from jamsostek_channels.channel import (
     CustomerId,
     HistoryEntry,
     Inquiry,
+    InquiryRequest,
+    MandateCancellation,
+    MandateRequest,
     OtpChallenge,
+    OtpConfirmation,
     PaymentRequest,
     PaymentResult,
     PaymentState,
     Registration,
     RegistrationRequest,
-    ReversalResult,
     SettlementRecord,
 )
 from jamsostek_channels.converters import unstructure
 from jamsostek_channels.errors import (
-    CapabilityRefused,
     HostDeclined,
     MalformedMessage,
     ReferenceConflict,
 )
-from jamsostek_channels.model import CoverageState, Payer
+from jamsostek_channels.model import CoverageState
 from jamsostek_channels.sequences import SequenceSource
 from jamsostek_channels.transport import HttpResponse, HttpTransport, Timeouts
 
@@ -220,11 +222,15 @@ class SnapAdapter:
 
     # Operations without money -------------------------------------------------------------------
 
-    def inquire(
-        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
-    ) -> Inquiry:
+    def inquire(self, request: InquiryRequest) -> Inquiry:
+        customer, months, agent_id, payer = (
+            request.customer,
+            request.months,
+            request.agent_id,
+            request.payer,
+        )
         inquiry_id = self._sequence("inq", "IQ")
-        request = codec.inquiry_request_for(
+        wire_request = codec.inquiry_request_for(
             customer,
             months,
             partner_service_id=self.profile.partner_service_id,
@@ -236,7 +242,7 @@ class SnapAdapter:
             payer=payer,
         )
         response = self._call(
-            ServiceCode.INQUIRY, codec.INQUIRY_PATH, codec.encode_inquiry_request(request)
+            ServiceCode.INQUIRY, codec.INQUIRY_PATH, codec.encode_inquiry_request(wire_request)
         )
         data = codec.decode_inquiry_response(response.body).virtual_account
         if data is None or data.inquiry_status not in (None, "00"):
@@ -269,9 +275,10 @@ class SnapAdapter:
         response = self._call(ServiceCode.REGISTRATION, extensions.REGISTRATION_PATH, body)
         return extensions.read_challenge(extensions.decode_answer(response.body))
 
-    def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration:
+    def confirm_registration(self, request: OtpConfirmation) -> Registration:
+        challenge = request.challenge
         body = extensions.encode_registration_confirm(
-            challenge.reference, challenge.challenge_id, otp
+            challenge.reference, challenge.challenge_id, request.otp
         )
         response = self._call(ServiceCode.REGISTRATION, extensions.REGISTRATION_CONFIRM_PATH, body)
         return extensions.read_registration(extensions.decode_answer(response.body))
@@ -292,18 +299,20 @@ class SnapAdapter:
         )
         return extensions.read_settlement(extensions.decode_answer(response.body), self.name)
 
-    def enrol_autodebit(
-        self, customer: CustomerId, months: int, payer: Payer, reference: str
-    ) -> AutoDebitMandate:
+    def enrol_autodebit(self, request: MandateRequest) -> AutoDebitMandate:
         # No repeat flag on the wire: partnerReferenceNo alone makes a resend idempotent.
-        body = extensions.encode_autodebit_enrol(customer, months, payer, reference)
+        reference = request.reference
+        body = extensions.encode_autodebit_enrol(
+            request.customer, request.months, request.payer, reference
+        )
         response = self._call(
             ServiceCode.AUTODEBIT, extensions.AUTODEBIT_ENROL_PATH, body, reference=reference
         )
         return extensions.read_mandate(extensions.decode_answer(response.body), reference)
 
-    def cancel_autodebit(self, mandate_id: str, reference: str) -> AutoDebitMandate:
-        body = extensions.encode_autodebit_cancel(mandate_id, reference)
+    def cancel_autodebit(self, request: MandateCancellation) -> AutoDebitMandate:
+        reference = request.reference
+        body = extensions.encode_autodebit_cancel(request.mandate_id, reference)
         response = self._call(
             ServiceCode.AUTODEBIT, extensions.AUTODEBIT_CANCEL_PATH, body, reference=reference
         )
@@ -387,12 +396,6 @@ class SnapAdapter:
             amount=amount,
             paid_at=paid_at,
             host_code=host_code,
-        )
-
-    def reverse(self, request: PaymentRequest, repeat: bool) -> ReversalResult:
-        """SNAP's virtual-account services have no reversal; the client refuses it first."""
-        raise CapabilityRefused(
-            "capability.operation", {"channel": self.name, "operation": "reverse"}
         )
 
 

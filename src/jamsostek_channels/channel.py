@@ -28,26 +28,45 @@ from jamsostek_channels.model import CoverageState, Participant, Payer, Program
 from jamsostek_channels.period import YearMonth
 
 __all__ = [
+    "POLICY_ROLES",
+    "ROLES",
     "Adapter",
+    "AdviceRequest",
+    "Advices",
     "AutoDebitMandate",
     "Bill",
     "Capabilities",
+    "Channel",
     "CustomerId",
     "CustomerIdKind",
     "FeeSchedule",
+    "Histories",
     "HistoryEntry",
     "Inquiry",
+    "InquiryRequest",
+    "MandateCancellation",
+    "MandateRequest",
+    "Mandates",
     "Operation",
     "OtpChallenge",
+    "OtpConfirmation",
     "PaymentRequest",
     "PaymentResult",
     "PaymentState",
+    "Payments",
     "Registration",
     "RegistrationRequest",
+    "Registrations",
+    "Resolution",
+    "ReversalRequest",
     "ReversalResult",
     "ReversalState",
+    "Reversals",
     "SettlementRecord",
     "SettlementState",
+    "Settlements",
+    "StatusInquiries",
+    "offered",
 ]
 
 
@@ -61,6 +80,18 @@ class Operation(enum.StrEnum):
     HISTORY = "history"
     AUTODEBIT = "autodebit"
     SETTLEMENT = "settlement"
+
+
+class Resolution(enum.StrEnum):
+    """How a channel settles a payment whose answer never came (the profile's ``resolution``).
+
+    ``"no answer"`` is never ``"failed"``: each policy finds out, or makes sure, what happened.
+    """
+
+    STATUS = "status"  #: ask the host (:class:`StatusInquiries`): SNAP, Kantor Pos
+    ADVICE = "advice"  #: send it again as an advice until accepted (:class:`Advices`): completes it
+    REVERSE = "reverse"  #: undo it through the outbox (:class:`Reversals`): never applied twice
+    AWAIT_RESULT = "await_result"  #: SUBMITTED until the channel's result file says
 
 
 class CustomerIdKind(enum.StrEnum):
@@ -142,6 +173,8 @@ class Capabilities:
     #: request whose send time is older than its tolerance, so the window is that tolerance
     #: plus a margin for clock skew; after it, "not found" is final.
     settle_window: dt.timedelta = dt.timedelta(minutes=6)
+    #: How a payment whose answer never came is settled (:class:`Resolution`).
+    resolution: Resolution = Resolution.STATUS
     #: When the channel's business day closes (WIB): a payment at or after it is settled
     #: under the next day (:func:`~jamsostek_channels.clock.business_day`). ``None``: midnight.
     business_day_cutoff: dt.time | None = None
@@ -166,6 +199,7 @@ class Capabilities:
             agent_id_required=bool(data.get("agent_id_required", False)),
             settle_window=dt.timedelta(seconds=int(data.get("settle_window_seconds", 360))),
             business_day_cutoff=_cutoff(data.get("business_day_cutoff")),
+            resolution=Resolution(data.get("resolution", Resolution.STATUS)),
         )
 
 
@@ -327,14 +361,72 @@ class SettlementRecord:
     scope: str = ""
 
 
+@attrs.frozen
+class InquiryRequest:
+    """What ``months`` months cost ``customer`` when ``payer`` pays (a payer's budget can change
+    the price: APBN/APBD-funded payments get no PP 50/2025 discount)."""
+
+    customer: CustomerId
+    months: int
+    agent_id: str | None = None
+    payer: Payer | None = None
+
+
+@attrs.frozen
+class OtpConfirmation:
+    """The code the worker received for ``challenge``."""
+
+    challenge: OtpChallenge
+    otp: str = attrs.field(repr=lambda _: "'******'")
+
+
+@attrs.frozen
+class ReversalRequest:
+    """Undo ``payment``; ``repeat``: an earlier attempt may have reached the host (sent again
+    after a crash or an unanswered try), which must then answer with its first outcome."""
+
+    payment: PaymentRequest
+    repeat: bool = False
+
+
+@attrs.frozen
+class AdviceRequest:
+    """Tell the host ``payment`` was made (the customer's money was taken) and must be applied;
+    ``repeat`` as for :class:`ReversalRequest`."""
+
+    payment: PaymentRequest
+    repeat: bool = False
+
+
+@attrs.frozen
+class MandateRequest:
+    """A standing order under the channel's ``reference``: the host keys mandates by (channel,
+    reference), so sending the same enrolment again returns the same mandate."""
+
+    reference: str
+    customer: CustomerId
+    months: int
+    payer: Payer
+
+
+@attrs.frozen
+class MandateCancellation:
+    """Stop mandate ``mandate_id``; ``reference`` keys the cancellation as an enrolment's."""
+
+    reference: str
+    mandate_id: str
+
+
+# The roles. An adapter is a Channel and implements the roles its wire offers, and nothing it
+# does not: the client derives the operations it offers from them (``offered``), so no adapter
+# writes a method only to refuse it. Every method may raise the library's errors:
+# NotDelivered when the request surely did not arrive, OutcomeUnknown when no answer came after
+# sending, HostDeclined with the channel's code mapped, AuthenticationFailed, MalformedMessage.
+
+
 @runtime_checkable
-class Adapter(Protocol):
-    """What a channel adapter implements. Every method may raise the library's errors:
-    :class:`~jamsostek_channels.errors.NotDelivered` when the request surely did not arrive,
-    :class:`~jamsostek_channels.errors.OutcomeUnknown` when no answer came after sending,
-    :class:`~jamsostek_channels.errors.HostDeclined` with the channel's code mapped,
-    :class:`~jamsostek_channels.errors.AuthenticationFailed`,
-    :class:`~jamsostek_channels.errors.MalformedMessage`."""
+class Channel(Protocol):
+    """What every adapter is: a name, its capabilities, its clock and its scope."""
 
     name: str
     capabilities: Capabilities
@@ -344,36 +436,98 @@ class Adapter(Protocol):
     #: the whole channel): the journal keys its entries by it too.
     scope: str
 
-    def request_registration(self, request: RegistrationRequest) -> OtpChallenge: ...
+    def close(self) -> None: ...
 
-    def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration: ...
 
-    def inquire(
-        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
-    ) -> Inquiry:
-        """What ``months`` months cost when ``payer`` pays (the payer's budget can change the
-        price: APBN/APBD-funded payments get no PP 50/2025 discount)."""
-        ...
+#: Any channel's adapter: a :class:`Channel`; what else it offers is the roles it implements.
+Adapter = Channel
+
+
+@runtime_checkable
+class Payments(Protocol):
+    """Price and pay bills (``inquire``, ``pay``)."""
+
+    def inquire(self, request: InquiryRequest) -> Inquiry: ...
 
     def pay(self, request: PaymentRequest) -> PaymentResult: ...
 
+
+@runtime_checkable
+class StatusInquiries(Protocol):
+    """Ask the host what became of a payment: the ``status`` resolution policy."""
+
     def payment_status(self, request: PaymentRequest) -> PaymentResult: ...
 
-    def reverse(self, request: PaymentRequest, repeat: bool) -> ReversalResult: ...
 
-    def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]: ...
+@runtime_checkable
+class Advices(Protocol):
+    """Complete a payment by advice: the ``advice`` resolution policy."""
 
-    def enrol_autodebit(
-        self, customer: CustomerId, months: int, payer: Payer, reference: str
-    ) -> AutoDebitMandate:
-        """A standing order under the channel's ``reference``: the host keys mandates by
-        (channel, reference), so sending the same enrolment again returns the same mandate."""
-        ...
+    def advise(self, request: AdviceRequest) -> PaymentResult: ...
 
-    def cancel_autodebit(self, mandate_id: str, reference: str) -> AutoDebitMandate:
-        """Stop a mandate; ``reference`` keys the cancellation as the enrolment's keys it."""
-        ...
+
+@runtime_checkable
+class Reversals(Protocol):
+    """Undo a payment (on request, and as the ``reverse`` resolution policy)."""
+
+    def reverse(self, request: ReversalRequest) -> ReversalResult: ...
+
+
+@runtime_checkable
+class Registrations(Protocol):
+    """Register a worker: an OTP to their phone, then its confirmation."""
+
+    def request_registration(self, request: RegistrationRequest) -> OtpChallenge: ...
+
+    def confirm_registration(self, request: OtpConfirmation) -> Registration: ...
+
+
+@runtime_checkable
+class Mandates(Protocol):
+    """Auto-debit standing orders."""
+
+    def enrol_autodebit(self, request: MandateRequest) -> AutoDebitMandate: ...
+
+    def cancel_autodebit(self, request: MandateCancellation) -> AutoDebitMandate: ...
+
+
+@runtime_checkable
+class Settlements(Protocol):
+    """The channel's end-of-day settlement."""
 
     def settlement(self, day: dt.date) -> tuple[SettlementRecord, ...]: ...
 
-    def close(self) -> None: ...
+
+@runtime_checkable
+class Histories(Protocol):
+    """The host's record of a worker's payments."""
+
+    def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]: ...
+
+
+#: The role each operation needs (a quote is priced here: every channel offers it).
+ROLES: Mapping[Operation, type] = {
+    Operation.INQUIRE: Payments,
+    Operation.PAY: Payments,
+    Operation.STATUS: StatusInquiries,
+    Operation.REVERSE: Reversals,
+    Operation.REGISTER: Registrations,
+    Operation.AUTODEBIT: Mandates,
+    Operation.SETTLEMENT: Settlements,
+    Operation.HISTORY: Histories,
+}
+
+#: The role each resolution policy needs of the adapter (a result file is read elsewhere).
+POLICY_ROLES: Mapping[Resolution, type | None] = {
+    Resolution.STATUS: StatusInquiries,
+    Resolution.ADVICE: Advices,
+    Resolution.REVERSE: Reversals,
+    Resolution.AWAIT_RESULT: None,
+}
+
+
+def offered(adapter: Channel) -> frozenset[Operation]:
+    """The operations ``adapter`` implements (the roles it has), quotes always."""
+    return frozenset(
+        {Operation.QUOTE} | {op for op, role in ROLES.items() if isinstance(adapter, role)}
+    )

@@ -27,28 +27,45 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from jamsostek_channels import clock as _clock
 from jamsostek_channels.channel import (
+    POLICY_ROLES,
     Adapter,
+    AdviceRequest,
+    Advices,
     AutoDebitMandate,
     Capabilities,
     CustomerId,
+    Histories,
     HistoryEntry,
     Inquiry,
+    InquiryRequest,
+    MandateCancellation,
+    MandateRequest,
+    Mandates,
     Operation,
     OtpChallenge,
+    OtpConfirmation,
     PaymentRequest,
     PaymentResult,
+    Payments,
     PaymentState,
     Registration,
     RegistrationRequest,
+    Registrations,
+    Resolution,
+    ReversalRequest,
     ReversalResult,
+    Reversals,
     ReversalState,
     SettlementRecord,
+    Settlements,
+    StatusInquiries,
+    offered,
 )
 from jamsostek_channels.converters import structure, unstructure
 from jamsostek_channels.coverage import coverage_status as _coverage_status
@@ -97,6 +114,7 @@ _log = logging.getLogger(__name__)
 _PAY = "pay"
 _DEFAULT_DECLINE = "host.rejected"
 _REVERSAL = "reversal"
+_ADVICE = "advice"
 #: Journal operations of auto-debit mandates (each its own idempotency namespace).
 _AUTODEBIT = "autodebit"
 _AUTODEBIT_CANCEL = "autodebit-cancel"
@@ -121,6 +139,12 @@ class RecoveryReport:
     #: Why each refused reversal was refused: the host's own code (``host.not_found`` when the
     #: host has no such payment), for the person who must look.
     refusal_codes: Mapping[str, str] = attrs.field(factory=dict)
+    #: Unanswered payments undone by their reversal (the ``reverse`` policy), or found reversed
+    #: by a status answer: nothing of them stands; pay again under a new reference.
+    reversed: tuple[str, ...] = ()
+    #: Advices never accepted in time: the customer's money was taken and the payment is not
+    #: applied. A person must look.
+    advices_expired: tuple[str, ...] = ()
 
     @property
     def unresolved(self) -> int:
@@ -192,6 +216,18 @@ class Client:
         self._lease_ttl = lease
         self._token = secrets.token_hex(3)  # this client, in its payers' lease names
         self._sleep = sleep
+        # What the channel offers: what its profile declares and its adapter implements (the
+        # roles it has); the client never calls an operation the adapter does not offer.
+        declared = adapter.capabilities
+        self._capabilities = attrs.evolve(
+            declared, operations=declared.operations & offered(adapter)
+        )
+        needed = POLICY_ROLES[declared.resolution]
+        if needed is not None and not isinstance(adapter, needed):
+            raise ValueError(
+                f"channel {adapter.name!r} settles unanswered payments by"
+                f" {declared.resolution.value!r}, which needs an adapter offering {needed.__name__}"
+            )
 
     @property
     def channel(self) -> str:
@@ -206,7 +242,8 @@ class Client:
 
     @property
     def capabilities(self) -> Capabilities:
-        return self.adapter.capabilities
+        """The channel's capabilities, its operations those its adapter implements."""
+        return self._capabilities
 
     def close(self) -> None:
         self.adapter.close()
@@ -322,13 +359,15 @@ class Client:
         if problems:
             raise InvalidInput(problems)
         request = RegistrationRequest(reference, participant, payer, self._clock())
-        return self.adapter.request_registration(request)
+        return cast(Registrations, self.adapter).request_registration(request)
 
     def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration:
         self._require(Operation.REGISTER)
         if not isinstance(otp, str) or not otp.isascii() or not otp.isdigit() or len(otp) > 8:
             raise InvalidInput([Problem.of("otp", "host.otp_invalid")])
-        return self.adapter.confirm_registration(challenge, otp)
+        return cast(Registrations, self.adapter).confirm_registration(
+            OtpConfirmation(challenge, otp)
+        )
 
     def inquire(
         self, customer: CustomerId | str, months: int = 1, *, payer: Payer | None = None
@@ -346,7 +385,9 @@ class Client:
         """An inquiry moves no money: an unanswered one is simply not delivered (safe to ask
         again), never the "payment outcome unknown" a lost payment answer is."""
         try:
-            return self.adapter.inquire(customer, months, self.agent_id, payer)
+            return cast(Payments, self.adapter).inquire(
+                InquiryRequest(customer, months, self.agent_id, payer)
+            )
         except OutcomeUnknown:
             raise NotDelivered(
                 "transport.not_delivered", {"reason": "inquiry unanswered"}
@@ -354,7 +395,7 @@ class Client:
 
     def history(self, customer: CustomerId | str) -> tuple[HistoryEntry, ...]:
         self._require(Operation.HISTORY)
-        return self.adapter.history(self._customer(customer))
+        return cast(Histories, self.adapter).history(self._customer(customer))
 
     def coverage(
         self, customer: CustomerId | str, *, registered: YearMonth | str | None = None
@@ -383,7 +424,7 @@ class Client:
 
     def settlement(self, day: dt.date) -> tuple[SettlementRecord, ...]:
         self._require(Operation.SETTLEMENT)
-        return self.adapter.settlement(day)
+        return cast(Settlements, self.adapter).settlement(day)
 
     def enrol_autodebit(
         self,
@@ -415,7 +456,9 @@ class Client:
             _AUTODEBIT,
             reference,
             record,
-            lambda: self.adapter.enrol_autodebit(parsed, count, payer, reference),
+            lambda: cast(Mandates, self.adapter).enrol_autodebit(
+                MandateRequest(reference, parsed, count, payer)
+            ),
         )
 
     def cancel_autodebit(self, mandate_id: str, *, reference: str) -> AutoDebitMandate:
@@ -430,7 +473,9 @@ class Client:
             _AUTODEBIT_CANCEL,
             reference,
             {"mandate_id": mandate_id},
-            lambda: self.adapter.cancel_autodebit(mandate_id, reference),
+            lambda: cast(Mandates, self.adapter).cancel_autodebit(
+                MandateCancellation(reference, mandate_id)
+            ),
         )
 
     def _mandate(
@@ -676,7 +721,7 @@ class Client:
     def _send(self, entry: Entry, request: PaymentRequest) -> Receipt:
         """Send a journaled payment whose attempt (and lease) is already recorded."""
         try:
-            result = self.adapter.pay(request)
+            result = cast(Payments, self.adapter).pay(request)
         except NotDelivered:
             self._move(entry, EntryState.NOT_APPLIED, {"reason": "not-delivered"}, "not delivered")
             raise
@@ -692,7 +737,7 @@ class Client:
         except (OutcomeUnknown, MalformedMessage) as error:
             # Sent, and no answer we can read: the money may have moved.
             entry = self._move(entry, EntryState.UNKNOWN, None, f"no readable answer: {error.code}")
-            return self._resolve_in_line(entry, resend=False)
+            return self._unanswered(entry, resend=False)
         return self._record(entry, request, result)
 
     def _record(self, entry: Entry, request: PaymentRequest, result: PaymentResult) -> Receipt:
@@ -722,9 +767,52 @@ class Client:
             unknown = OutcomeUnknown("outcome.not_recorded", {"reference": entry.reference})
             unknown.answer = result
             raise unknown from failed
+        if (
+            result.state is PaymentState.PENDING
+            and self.capabilities.resolution is Resolution.AWAIT_RESULT
+        ):
+            # Taken into a batch: the channel's result file will say (apply_results).
+            self._move(entry, EntryState.SUBMITTED, unstructure(result), "in a batch", result)
+            self.journal.release(entry.id, self.owner)
+            raise OutcomeUnknown("outcome.submitted", {"reference": entry.reference})
         # PENDING, or NOT_FOUND straight after sending: not decided yet.
         entry = self._move(entry, EntryState.UNKNOWN, unstructure(result), "answer: not final")
-        return self._resolve_in_line(entry, resend=False)
+        return self._unanswered(entry, resend=False)
+
+    def _unanswered(self, entry: Entry, *, resend: bool) -> Receipt:
+        """Settle a payment whose answer never came (UNKNOWN, under this client's lease) by
+        the channel's resolution policy: ask the host (``status``), complete it by advice
+        (``advice``), undo it by reversal (``reverse``), or wait for the result file
+        (``await_result``). ``resend``: as for :meth:`_resolve_in_line`."""
+        policy = self.capabilities.resolution
+        if policy is Resolution.STATUS:
+            return self._resolve_in_line(entry, resend=resend)
+        self.journal.release(entry.id, self.owner)  # the outbox's deliverer moves it now
+        if policy is Resolution.AWAIT_RESULT:
+            raise OutcomeUnknown("outcome.unknown", {"reference": entry.reference})
+        item = self._enqueue(_ADVICE if policy is Resolution.ADVICE else _REVERSAL, entry)
+        if item.state is OutboxState.PENDING:
+            self._delivery(item)  # one attempt now; recover() keeps trying
+        current = self._entry(entry)
+        if current.state is EntryState.NOT_APPLIED:
+            # Voided by its reversal before it arrived: never applied, and the host refuses the
+            # reference from now on. Pay again under a new one.
+            raise HostDeclined("payment.reversed", host_code="voided")
+        if current.state.final:
+            return self._settle_existing(current)
+        raise OutcomeUnknown("outcome.unknown", {"reference": entry.reference})
+
+    def _enqueue(self, kind: str, entry: Entry) -> OutboxItem:
+        """Persist a reversal or an advice of ``entry``'s payment, to be delivered until the
+        host accepts it or it expires (idempotent: the stored item if there is one)."""
+        return self.journal.enqueue(
+            self.channel,
+            kind,
+            entry.reference,
+            {"reference": entry.reference},
+            expires_at=self._clock() + self._reversal_ttl,
+            scope=self.scope,
+        )
 
     def _resolve_in_line(self, entry: Entry, *, resend: bool) -> Receipt:
         """Poll the host's status under this client's lease; ``resend``: whether a payment
@@ -756,7 +844,7 @@ class Client:
         reference is another payment."""
         request = _request_of(entry)
         try:
-            result = self.adapter.payment_status(request)
+            result = cast(StatusInquiries, self.adapter).payment_status(request)
         except ReferenceConflict:
             raise
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed, HostDeclined):
@@ -827,6 +915,8 @@ class Client:
                 # Surely never applied: send the same request again, marked as a repeat.
                 entry = self.journal.attempt(entry.id, lease=self._lease(), actor=_PAY)
                 return self._send(entry, attrs.evolve(_request_of(entry), repeat=True))
+            if entry.state is EntryState.SUBMITTED:
+                raise OutcomeUnknown("outcome.submitted", {"reference": entry.reference})
             if entry.state not in (EntryState.PENDING, EntryState.UNKNOWN):
                 raise OutcomeUnknown("outcome.in_progress", {"reference": entry.reference})
             if self.journal.held(entry, by_other_than=self.owner):
@@ -841,7 +931,7 @@ class Client:
             entry = self.journal.take_lease(entry.id, *self._lease(), actor=_PAY)
             if entry.state is EntryState.PENDING:  # its sender died mid-send
                 entry = self._move(entry, EntryState.UNKNOWN, None, "sender's lease expired")
-            return self._resolve_in_line(entry, resend=True)
+            return self._unanswered(entry, resend=True)
         except StaleEntry as lost:
             return self._answer(lost.current)
 
@@ -895,7 +985,7 @@ class Client:
         entry = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
         if entry is None:
             raise InvalidInput([Problem.of("reference", "host.not_found")])
-        result = self.adapter.payment_status(_request_of(entry))
+        result = cast(StatusInquiries, self.adapter).payment_status(_request_of(entry))
         if not entry.state.final:
             with contextlib.suppress(StaleEntry):  # someone else settled it meanwhile
                 self._apply_status(entry, result, actor="status")
@@ -915,14 +1005,7 @@ class Client:
             return ReversalResult(reference, ReversalState.REVERSED)
         if entry.state in (EntryState.DECLINED, EntryState.NOT_APPLIED):
             return ReversalResult(reference, ReversalState.NOT_FOUND)
-        item = self.journal.enqueue(
-            self.channel,
-            _REVERSAL,
-            reference,
-            {"reference": reference},
-            expires_at=self._clock() + self._reversal_ttl,
-            scope=self.scope,
-        )
+        item = self._enqueue(_REVERSAL, entry)
         if item.state is OutboxState.PENDING:
             return self._deliver_reversal(item)
         return _reversal_result(item)
@@ -941,14 +1024,65 @@ class Client:
             )
             assert current is not None
             return _reversal_result(current), False
+        if claimed.kind == _ADVICE:
+            return self._send_advice(claimed), claimed.repeat
         return self._send_reversal(claimed), claimed.repeat
+
+    def _send_advice(self, claimed: OutboxItem) -> ReversalResult:
+        """One claimed attempt at an advice: the payment sent again as done, until the host
+        accepts it (APPLIED: the payment is complete) or refuses it (DECLINED: the customer's
+        money must be given back by a person). Answered in the outbox's terms: accepted
+        (``REVERSED`` here means delivered), ``REFUSED`` with the host's code, or ``QUEUED``."""
+        entry = self.journal.get(self.channel, _PAY, claimed.reference, scope=self.scope)
+        assert entry is not None
+        open_states = (EntryState.PENDING, EntryState.UNKNOWN)
+        advice = AdviceRequest(_request_of(entry), claimed.repeat)
+        try:
+            result = cast(Advices, self.adapter).advise(advice)
+        except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
+            self.journal.retry_later(claimed.id, self._clock() + self._reversal_backoff, error.code)
+            return ReversalResult(claimed.reference, ReversalState.QUEUED)
+        except HostDeclined as declined:
+            result = PaymentResult(
+                claimed.reference, PaymentState.DECLINED, host_code=declined.host_code
+            )
+        if result.state is PaymentState.APPLIED:
+            self.journal.delivered(claimed.id, OutboxState.ACCEPTED)
+            with contextlib.suppress(StaleEntry):
+                self.journal.transition(
+                    entry.id,
+                    EntryState.APPLIED,
+                    unstructure(result),
+                    from_=open_states,
+                    actor=_ADVICE,
+                    why="advice accepted",
+                    **_settled(result, self.capabilities.business_day_cutoff),
+                )
+            return ReversalResult(claimed.reference, ReversalState.REVERSED)
+        if result.state is PaymentState.DECLINED:
+            code = result.host_code or "host.rejected"
+            self.journal.delivered(claimed.id, OutboxState.REJECTED, code)
+            with contextlib.suppress(StaleEntry):
+                self.journal.transition(
+                    entry.id,
+                    EntryState.DECLINED,
+                    {"code": "host.rejected", "host_code": result.host_code},
+                    from_=open_states,
+                    actor=_ADVICE,
+                    why="advice refused",
+                )
+            return ReversalResult(claimed.reference, ReversalState.REFUSED, host_code=code)
+        self.journal.retry_later(claimed.id, self._clock() + self._reversal_backoff, "pending")
+        return ReversalResult(claimed.reference, ReversalState.QUEUED)
 
     def _send_reversal(self, claimed: OutboxItem) -> ReversalResult:
         reference = claimed.reference
         entry = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
         assert entry is not None
         try:
-            result = self.adapter.reverse(_request_of(entry), claimed.repeat)
+            result = cast(Reversals, self.adapter).reverse(
+                ReversalRequest(_request_of(entry), claimed.repeat)
+            )
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
             # Not (surely) accepted: keep it queued; an authentication failure is retried too,
             # as credentials are renewed.
@@ -968,6 +1102,23 @@ class Client:
                     {"reversed": True},
                     actor=_REVERSAL,
                     why="reversal accepted",
+                )
+        elif (
+            result.state is ReversalState.NOT_FOUND
+            and self.capabilities.resolution is Resolution.REVERSE
+            and entry.state in (EntryState.PENDING, EntryState.UNKNOWN)
+        ):
+            # A host that settles by reversal voids a reference it never saw: a request under
+            # it arriving late is refused, so "never applied" is proof at once.
+            self.journal.delivered(claimed.id, OutboxState.ACCEPTED)
+            with contextlib.suppress(StaleEntry):
+                self.journal.transition(
+                    entry.id,
+                    EntryState.NOT_APPLIED,
+                    {"reason": "voided by its reversal"},
+                    from_=(EntryState.PENDING, EntryState.UNKNOWN),
+                    actor=_REVERSAL,
+                    why="reversal: the host never had it (voided)",
                 )
         elif result.state is ReversalState.NOT_FOUND:
             # The host has no such payment: nothing to reverse, and no proof either way about
@@ -997,6 +1148,7 @@ class Client:
         found: dict[str, list[str]] = {
             "applied": [],
             "not_applied": [],
+            "reversed": [],
             "unknown": [],
             "in_flight": [],
             "conflicts": [],
@@ -1015,12 +1167,27 @@ class Client:
             "repeated": [],
         }
         codes: dict[str, str] = {}
-        expired = [
-            item.reference
+        ours = [
+            item
             for item in self.journal.expire()
-            if item.channel == self.channel and item.scope == self.scope and item.kind == _REVERSAL
+            if item.channel == self.channel and item.scope == self.scope
         ]
+        expired = [item.reference for item in ours if item.kind == _REVERSAL]
+        advices_expired = [item.reference for item in ours if item.kind == _ADVICE]
+        settled = {reference for references in found.values() for reference in references}
         for item in self.journal.due(self.channel, ignore_schedule=True, scope=self.scope):
+            tried = item.kind == _ADVICE or self.capabilities.resolution is Resolution.REVERSE
+            if tried and item.reference in settled:
+                continue  # its payment's policy item was tried above: once per run
+            if item.kind == _ADVICE:
+                self._delivery(item)
+                state = self._entry_of(item.reference).state
+                bucket = {
+                    EntryState.APPLIED: "applied",
+                    EntryState.DECLINED: "not_applied",
+                }.get(state, "unknown")
+                found[bucket].append(item.reference)
+                continue
             if item.kind != _REVERSAL:
                 continue
             result, repeat = self._delivery(item)
@@ -1045,7 +1212,14 @@ class Client:
             reversals_pending=tuple(reversals["pending"]),
             reversals_repeated=tuple(reversals["repeated"]),
             refusal_codes=codes,
+            reversed=tuple(found["reversed"]),
+            advices_expired=tuple(advices_expired),
         )
+
+    def _entry_of(self, reference: str) -> Entry:
+        entry = self.journal.get(self.channel, _PAY, reference, scope=self.scope)
+        assert entry is not None
+        return entry
 
     def _recover_one(self, entry: Entry) -> str:
         """Settle one unresolved payment under this client's lease; which list it goes in."""
@@ -1059,18 +1233,35 @@ class Client:
                     actor="recover",
                     why="sender's lease expired",
                 )
-            state = self._resolve(entry, actor="recover")
+            state = self._settle_by_policy(entry)
         except StaleEntry as lost:
             state = lost.current.state if lost.current.state.final else None
         except ReferenceConflict:
             self.journal.release(entry.id, self.owner)
             return "conflicts"
-        if state in (EntryState.APPLIED, EntryState.REVERSED):
+        if state is EntryState.APPLIED:
             return "applied"
+        if state is EntryState.REVERSED:
+            return "reversed"
         if state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
             return "not_applied"
         self.journal.release(entry.id, self.owner)
         return "unknown"
+
+    def _settle_by_policy(self, entry: Entry) -> EntryState | None:
+        """One try at settling an UNKNOWN payment held under this client's lease, by the
+        channel's policy; its final state, or ``None`` while it is still open."""
+        policy = self.capabilities.resolution
+        if policy is Resolution.STATUS:
+            return self._resolve(entry, actor="recover")
+        if policy is Resolution.AWAIT_RESULT:
+            return None  # only the result file can tell
+        self.journal.release(entry.id, self.owner)  # the outbox's deliverer moves it now
+        item = self._enqueue(_ADVICE if policy is Resolution.ADVICE else _REVERSAL, entry)
+        if item.state is OutboxState.PENDING:
+            self._delivery(item)
+        state = self._entry(entry).state
+        return state if state.final else None
 
 
 def _reversal_result(item: OutboxItem) -> ReversalResult:

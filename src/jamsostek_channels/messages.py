@@ -376,6 +376,12 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Permintaan mandat {reference} sedang diproses di tempat lain; coba lagi nanti.",
         "Mandate request {reference} is being processed elsewhere; try again later.",
     ),
+    "outcome.submitted": (
+        "Pembayaran {reference} sudah dikirim dalam berkas; hasilnya menyusul di berkas hasil. "
+        "Jangan bayar ulang.",
+        "Payment {reference} was submitted in a batch file; its outcome comes with the result "
+        "file. Do not pay again.",
+    ),
     "outcome.in_progress": (
         "Pembayaran {reference} sedang diproses di tempat lain; tanyakan lagi nanti.",
         "Payment {reference} is being processed elsewhere; ask again later.",

@@ -96,6 +96,7 @@ def run_recover(args: argparse.Namespace) -> Exit:
     document: dict[str, Any] = {"channel": args.channel, **_asdict(report)}
     attention = len(report.still_unknown) + len(report.conflicts)
     attention += len(report.reversals_refused) + len(report.reversals_expired)
+    attention += len(report.advices_expired)
     document["needs_a_person"] = attention
     _print_recover(args, document)
     if report.still_unknown:
@@ -123,6 +124,8 @@ _RECOVER_LABELS = {
     "reversals_expired": "Pembatalan kedaluwarsa / reversals expired",
     "reversals_pending": "Pembatalan antre / reversals pending",
     "reversals_repeated": "Dikirim ulang / sent again as a repeat",
+    "reversed": "Dibatalkan / reversed",
+    "advices_expired": "Advis kedaluwarsa / advices expired",
 }
 
 

@@ -38,10 +38,13 @@ What each fault does here, as the HTTP transport would report it:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+import attrs
+
 from jamsostek_channels.channel import (
+    AdviceRequest,
     AutoDebitMandate,
     Capabilities,
     CustomerId,
@@ -49,23 +52,35 @@ from jamsostek_channels.channel import (
     FeeSchedule,
     HistoryEntry,
     Inquiry,
+    InquiryRequest,
+    MandateCancellation,
+    MandateRequest,
     Operation,
     OtpChallenge,
+    OtpConfirmation,
     PaymentRequest,
     PaymentResult,
     PaymentState,
     Registration,
     RegistrationRequest,
+    Resolution,
+    ReversalRequest,
     ReversalResult,
     SettlementRecord,
 )
 from jamsostek_channels.clock import Clock
 from jamsostek_channels.errors import HostDeclined, NotDelivered, OutcomeUnknown
-from jamsostek_channels.model import Payer
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import FaultKind, Faults, WireRequest
 
-__all__ = ["DEFAULT_CAPABILITIES", "HostAdapter"]
+__all__ = [
+    "DEFAULT_CAPABILITIES",
+    "POLICY_CHANNELS",
+    "AdvisingChannel",
+    "BatchChannel",
+    "HostAdapter",
+    "ReversingChannel",
+]
 
 #: What a :class:`HostAdapter` offers unless told otherwise: everything, NIK and KPJ, 1 to 12
 #: months, no fee, a 40-column receipt.
@@ -79,18 +94,23 @@ DEFAULT_CAPABILITIES = Capabilities(
 
 #: Calls after which an error answer may hide a change that moves money (as SNAP's payment and
 #: auto-debit services): there a 5xx is an unknown outcome, not a decline.
-_MONEY_MOVING = frozenset({"pay", "reverse", "autodebit", "autodebit-cancel"})
+_MONEY_MOVING = frozenset({"pay", "reverse", "advice", "autodebit", "autodebit-cancel"})
 _WIRE_FAULTS = (FaultKind.RESET, FaultKind.ERROR, FaultKind.DROP, FaultKind.DELAY)
 
 _T = TypeVar("_T")
 
 
-class HostAdapter:
-    """A faithful channel straight to a :class:`FakeHost` (see the module docstring).
+class _HostChannel:
+    """What every channel straight to a :class:`FakeHost` has (see the module docstring): the
+    pseudo-wire, registration, payments, history, mandates and settlement. The classes below
+    add the roles of their resolution policy, and nothing else.
 
     ``faults`` defaults to a fresh :class:`Faults` (none planned), reachable as
-    :attr:`faults`; ``capabilities`` to :data:`DEFAULT_CAPABILITIES`.
+    :attr:`faults`; ``capabilities`` to :data:`DEFAULT_CAPABILITIES`, with the class's
+    :attr:`resolution`.
     """
+
+    resolution = Resolution.STATUS
 
     def __init__(
         self,
@@ -102,15 +122,20 @@ class HostAdapter:
     ) -> None:
         self.host = host
         self.name = name
-        self.capabilities: Capabilities = capabilities or DEFAULT_CAPABILITIES
+        self.capabilities: Capabilities = attrs.evolve(
+            capabilities or DEFAULT_CAPABILITIES, resolution=self.resolution
+        )
         self.faults = faults if faults is not None else Faults()
         self.closed = False
         #: No message here carries a time: the host stamps everything with its own clock.
         self.clock: Clock = host.now
         self.scope = ""  # the host keys this channel's references by the channel alone
+        #: Every call that reached the pseudo-wire, as ``"/{name}/{operation}"``, in order: a
+        #: test's proof of what the client did and did not call.
+        self.wire_log: list[str] = []
 
     def __repr__(self) -> str:
-        return f"HostAdapter(name={self.name!r}, host={self.host!r})"
+        return f"{type(self).__name__}(name={self.name!r}, host={self.host!r})"
 
     # The pseudo-wire ----------------------------------------------------------------------
 
@@ -122,6 +147,7 @@ class HostAdapter:
             headers={},
             body=reference.encode("utf-8"),
         )
+        self.wire_log.append(request.path)
         fault = self.faults.take(request, _WIRE_FAULTS)
         if fault is None:
             return call()
@@ -136,7 +162,7 @@ class HostAdapter:
         call()  # DROP or DELAY: the host processes (and commits) it; the answer is lost
         raise unknown
 
-    # The Adapter protocol -----------------------------------------------------------------
+    # Registrations, Payments, Histories, Mandates, Settlements ----------------------------
 
     def request_registration(self, request: RegistrationRequest) -> OtpChallenge:
         return self._call(
@@ -145,24 +171,63 @@ class HostAdapter:
             lambda: self.host.request_registration(self.name, request),
         )
 
-    def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration:
+    def confirm_registration(self, request: OtpConfirmation) -> Registration:
+        challenge = request.challenge
         return self._call(
             "confirm",
             challenge.reference,
-            lambda: self.host.confirm_registration(challenge.challenge_id, otp),
+            lambda: self.host.confirm_registration(challenge.challenge_id, request.otp),
         )
 
-    def inquire(
-        self, customer: CustomerId, months: int, agent_id: str | None, payer: Payer | None = None
-    ) -> Inquiry:
+    def inquire(self, request: InquiryRequest) -> Inquiry:
         return self._call(
             "inquire",
             "",
-            lambda: self.host.inquire(customer, months, channel=self.name, payer=payer),
+            lambda: self.host.inquire(
+                request.customer, request.months, channel=self.name, payer=request.payer
+            ),
         )
 
     def pay(self, request: PaymentRequest) -> PaymentResult:
         return self._call("pay", request.reference, lambda: self.host.pay(self.name, request))
+
+    def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]:
+        return self._call("history", "", lambda: self.host.history(customer))
+
+    def enrol_autodebit(self, request: MandateRequest) -> AutoDebitMandate:
+        return self._call(
+            "autodebit",
+            request.reference,
+            lambda: self.host.enrol_autodebit(
+                self.name,
+                request.customer,
+                request.months,
+                request.payer,
+                reference=request.reference,
+            ),
+        )
+
+    def cancel_autodebit(self, request: MandateCancellation) -> AutoDebitMandate:
+        return self._call(
+            "autodebit-cancel",
+            request.reference,
+            lambda: self.host.cancel_autodebit(
+                request.mandate_id, channel=self.name, reference=request.reference
+            ),
+        )
+
+    def settlement(self, day: dt.date) -> tuple[SettlementRecord, ...]:
+        return self._call(
+            "settlement", day.isoformat(), lambda: self.host.settlement(self.name, day)
+        )
+
+    def close(self) -> None:
+        """Nothing to release; recorded in :attr:`closed` for tests."""
+        self.closed = True
+
+
+class _Status(_HostChannel):
+    """The ``StatusInquiries`` role: ask the host what became of a payment."""
 
     def payment_status(self, request: PaymentRequest) -> PaymentResult:
         reference = request.reference
@@ -180,37 +245,88 @@ class HostAdapter:
 
         return self._call("status", reference, status)
 
-    def reverse(self, request: PaymentRequest, repeat: bool) -> ReversalResult:
-        return self._call(
-            "reverse", request.reference, lambda: self.host.reverse(self.name, request.reference)
-        )
 
-    def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]:
-        return self._call("history", "", lambda: self.host.history(customer))
+class _Reversal(_HostChannel):
+    """The ``Reversals`` role: undo a payment; the host voids a reference it never saw."""
 
-    def enrol_autodebit(
-        self, customer: CustomerId, months: int, payer: Payer, reference: str
-    ) -> AutoDebitMandate:
-        return self._call(
-            "autodebit",
-            reference,
-            lambda: self.host.enrol_autodebit(
-                self.name, customer, months, payer, reference=reference
-            ),
-        )
+    def reverse(self, request: ReversalRequest) -> ReversalResult:
+        reference = request.payment.reference
+        return self._call("reverse", reference, lambda: self.host.reverse(self.name, reference))
 
-    def cancel_autodebit(self, mandate_id: str, reference: str) -> AutoDebitMandate:
-        return self._call(
-            "autodebit-cancel",
-            reference,
-            lambda: self.host.cancel_autodebit(mandate_id, channel=self.name, reference=reference),
-        )
 
-    def settlement(self, day: dt.date) -> tuple[SettlementRecord, ...]:
-        return self._call(
-            "settlement", day.isoformat(), lambda: self.host.settlement(self.name, day)
-        )
+class HostAdapter(_Status, _Reversal):
+    """A faithful channel straight to a :class:`FakeHost` (see the module docstring) with
+    every role, settling an unanswered payment by asking the host (the ``status`` policy)."""
 
-    def close(self) -> None:
-        """Nothing to release; recorded in :attr:`closed` for tests."""
-        self.closed = True
+
+class AdvisingChannel(_Reversal):
+    """An ISO-8583-like channel: no status inquiry; an unanswered payment is completed by an
+    advice (the host applies a payment it never saw while the bill is still payable, and
+    answers one it applied with its first outcome). Reversals on request."""
+
+    resolution = Resolution.ADVICE
+
+    def advise(self, request: AdviceRequest) -> PaymentResult:
+        # The customer's money was taken: the host applies it while the bill is payable, the
+        # inquiry's expiry aside (an advice may come long after it).
+        payment = attrs.evolve(request.payment, inquiry_id=None)
+        return self._call("advice", payment.reference, lambda: self.host.pay(self.name, payment))
+
+
+class ReversingChannel(_Reversal):
+    """A channel with no status inquiry whose unanswered payment is undone by a reversal; the
+    host voids a reference it never saw, so a late request under it is refused."""
+
+    resolution = Resolution.REVERSE
+
+
+class BatchChannel(_HostChannel):
+    """A batch-file channel: a payment is taken into the next file (answered PENDING) and
+    settled by the result file (:meth:`result_file`); no status, no reversal."""
+
+    resolution = Resolution.AWAIT_RESULT
+
+    def __init__(
+        self,
+        host: FakeHost,
+        *,
+        name: str = "direct",
+        capabilities: Capabilities | None = None,
+        faults: Faults | None = None,
+    ) -> None:
+        super().__init__(host, name=name, capabilities=capabilities, faults=faults)
+        self._batch: dict[str, PaymentRequest] = {}
+
+    def pay(self, request: PaymentRequest) -> PaymentResult:
+        def take() -> PaymentResult:
+            self._batch.setdefault(request.reference, request)  # a resend is the same line
+            return PaymentResult(reference=request.reference, state=PaymentState.PENDING)
+
+        return self._call("pay", request.reference, take)
+
+    def result_file(self) -> tuple[PaymentResult, ...]:
+        """Process the batch at the host, one line per payment, and return its result file:
+        APPLIED, or DECLINED with the host's code."""
+        results = []
+        for request in self._batch.values():
+            try:
+                results.append(self.host.pay(self.name, request))
+            except HostDeclined as declined:
+                results.append(
+                    PaymentResult(
+                        reference=request.reference,
+                        state=PaymentState.DECLINED,
+                        host_code=declined.host_code,
+                    )
+                )
+        self._batch.clear()
+        return tuple(results)
+
+
+#: The test channel of each resolution policy.
+POLICY_CHANNELS: Mapping[Resolution, type[_HostChannel]] = {
+    Resolution.STATUS: HostAdapter,
+    Resolution.ADVICE: AdvisingChannel,
+    Resolution.REVERSE: ReversingChannel,
+    Resolution.AWAIT_RESULT: BatchChannel,
+}

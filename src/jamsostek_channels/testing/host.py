@@ -300,6 +300,9 @@ class FakeHost:
         self._challenge_refs: dict[tuple[str, str], str] = {}
         self._inquiries: dict[str, _InquiryRecord] = {}
         self._payments: dict[tuple[str, str, str], _Payment] = {}  # (channel, scope, reference)
+        # References reversed before any payment under them arrived: a late request under one
+        # (held in the network past its reversal) is refused, never applied.
+        self._voided: set[tuple[str, str, str]] = set()
         self._ledger: list[LedgerEntry] = []
         self._mandates: dict[str, _Mandate] = {}
         # (channel, reference) -> mandate id: enrolments and cancellations are idempotent on
@@ -710,6 +713,8 @@ class FakeHost:
             if self._same_payment(record, request):
                 return record.result()
             raise _declined("host.conflict")
+        if key in self._voided:  # reversed before it arrived: it must never apply
+            raise _declined("payment.reversed")
         member = self._resolve(request.customer)
         periods = tuple(request.periods)
         self._check_count(len(periods), "periods")
@@ -784,13 +789,16 @@ class FakeHost:
     def reverse(self, channel: str, reference: str, *, scope: str = "") -> ReversalResult:
         """Undo an applied payment: its months become unpaid again.
 
-        NOT_FOUND when nothing was applied; REVERSED (again, without a second ledger entry) when
+        NOT_FOUND when nothing was applied, and the reference is then void: a payment under it
+        arriving later (held in the network past its reversal) is refused (``payment.reversed``),
+        never applied. REVERSED (again, without a second ledger entry) when
         it already was; REFUSED (``host.reversal_refused``) outside ``reversal_window`` or once a
         later month has been paid.
         """
         with self._lock:
             record = self._payments.get((channel, scope, reference))
             if record is None:
+                self._voided.add((channel, scope, reference))
                 return ReversalResult(reference=reference, state=ReversalState.NOT_FOUND)
             if record.reversed_at is not None:
                 return ReversalResult(reference=reference, state=ReversalState.REVERSED)
