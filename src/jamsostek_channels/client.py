@@ -87,6 +87,7 @@ from jamsostek_channels.journal import (
     Journal,
     JournalError,
     JournalStore,
+    Move,
     OutboxItem,
     OutboxState,
     PaymentFacts,
@@ -107,7 +108,11 @@ from jamsostek_channels.pricing import quote as _quote
 from jamsostek_channels.rules import RuleSet, default_rules
 from jamsostek_channels.validation import registration_problems, rule_problems
 
-__all__ = ["Client", "RecoveryReport"]
+__all__ = [
+    "Client",
+    "RecoveryReport",
+    "ResultReport",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -150,6 +155,17 @@ class RecoveryReport:
     def unresolved(self) -> int:
         """What is not settled yet (a payer's in-flight payment is not counted)."""
         return len(self.still_unknown) + len(self.reversals_pending) + len(self.conflicts)
+
+
+@attrs.frozen
+class ResultReport:
+    """What :meth:`Client.apply_results` did with a channel's result file."""
+
+    applied: tuple[str, ...] = ()  #: lines the host applied: their payments are APPLIED
+    declined: tuple[str, ...] = ()  #: lines the host refused: nothing applied
+    #: Lines for no payment this client submitted (another scope's, or unknown here), or one
+    #: settled already: left alone, for a person to look at.
+    unmatched: tuple[str, ...] = ()
 
 
 def _check_reference(reference: str) -> str:
@@ -1139,6 +1155,46 @@ class Client:
         ]
 
     # Recovery ------------------------------------------------------------------------------------
+
+    def apply_results(self, results: Iterable[PaymentResult]) -> ResultReport:
+        """Settle submitted payments (the ``await_result`` policy) from the channel's result
+        file, one :class:`PaymentResult` per line: APPLIED or DECLINED, all in one durable
+        journal commit. A line for a payment not SUBMITTED here is reported, never applied."""
+        moves: list[Move] = []
+        unmatched: list[str] = []
+        for result in results:
+            entry = self.journal.get(self.channel, _PAY, result.reference, scope=self.scope)
+            if entry is None or entry.state is not EntryState.SUBMITTED:
+                unmatched.append(result.reference)
+            elif result.state is PaymentState.APPLIED:
+                moves.append(
+                    Move(
+                        entry.id,
+                        EntryState.APPLIED,
+                        unstructure(result),
+                        why="result file: applied",
+                        **_settled(result, self.capabilities.business_day_cutoff),
+                    )
+                )
+            elif result.state is PaymentState.DECLINED:
+                outcome = {"code": "host.rejected", "host_code": result.host_code}
+                moves.append(
+                    Move(entry.id, EntryState.DECLINED, outcome, why="result file: declined")
+                )
+            else:  # a result file says applied or declined; anything else is not an answer
+                unmatched.append(result.reference)
+        found: dict[EntryState, list[str]] = {EntryState.APPLIED: [], EntryState.DECLINED: []}
+        moved_all = self.journal.transition_many(moves, actor="result-file")
+        for move, moved in zip(moves, moved_all, strict=True):
+            if isinstance(moved, StaleEntry):  # settled meanwhile by another reader
+                unmatched.append(moved.current.reference)
+            else:
+                found[move.to].append(moved.reference)
+        return ResultReport(
+            applied=tuple(found[EntryState.APPLIED]),
+            declined=tuple(found[EntryState.DECLINED]),
+            unmatched=tuple(unmatched),
+        )
 
     def recover(self) -> RecoveryReport:
         """Resolve every payment whose outcome is unknown (status inquiry) and deliver every

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 
@@ -47,6 +47,7 @@ from jamsostek_channels.channel import (
     AdviceRequest,
     AutoDebitMandate,
     Capabilities,
+    Channel,
     CustomerId,
     CustomerIdKind,
     FeeSchedule,
@@ -70,6 +71,8 @@ from jamsostek_channels.channel import (
 )
 from jamsostek_channels.clock import Clock
 from jamsostek_channels.errors import HostDeclined, NotDelivered, OutcomeUnknown
+from jamsostek_channels.registry import ChannelSpec
+from jamsostek_channels.sequences import SequenceSource
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import FaultKind, Faults, WireRequest
 
@@ -78,8 +81,10 @@ __all__ = [
     "POLICY_CHANNELS",
     "AdvisingChannel",
     "BatchChannel",
+    "DirectSettings",
     "HostAdapter",
     "ReversingChannel",
+    "policy_spec",
 ]
 
 #: What a :class:`HostAdapter` offers unless told otherwise: everything, NIK and KPJ, 1 to 12
@@ -321,6 +326,47 @@ class BatchChannel(_HostChannel):
                 )
         self._batch.clear()
         return tuple(results)
+
+
+@attrs.frozen
+class DirectSettings:
+    """A direct channel's settings: nothing to configure but the registry's common keys
+    (``base_url`` only names it; the host is the one its spec was made with)."""
+
+    base_url: str = "direct:"
+    agent_id: str | None = None
+
+
+def policy_spec(
+    resolution: Resolution,
+    host: FakeHost,
+    *,
+    name: str | None = None,
+    faults: Faults | None = None,
+) -> ChannelSpec[DirectSettings]:
+    """A registry entry for the test channel of ``resolution`` over ``host`` (named
+    ``direct-<policy>`` unless ``name`` is given), to register for a test with
+    :func:`jamsostek_channels.registry.registered` and open with
+    :func:`jamsostek_channels.connect` like any installed channel."""
+    channel = POLICY_CHANNELS[resolution]
+    channel_name = name or "direct-" + resolution.value.replace("_", "-")
+
+    def adapter(
+        settings: DirectSettings,
+        *,
+        sequences: SequenceSource,  # a direct channel mints no identifiers
+        clock: Clock | None,
+        **options: Any,
+    ) -> Channel:
+        return channel(host, name=channel_name, faults=faults, **options)
+
+    return ChannelSpec(
+        name=channel_name,
+        family="direct",
+        settings=DirectSettings,
+        adapter=adapter,
+        docs="docs/testing.md",
+    )
 
 
 #: The test channel of each resolution policy.
