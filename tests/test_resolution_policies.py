@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_client import NIK, Clock, payments, reversals, seed
+from test_client import NIK, OCT, Clock, payments, person, reversals, seed
 
 from jamsostek_channels import connect, registry
 from jamsostek_channels.channel import (
@@ -30,7 +30,7 @@ from jamsostek_channels.channel import (
     StatusInquiries,
 )
 from jamsostek_channels.client import Client
-from jamsostek_channels.errors import HostDeclined, OutcomeUnknown
+from jamsostek_channels.errors import HostDeclined, InvalidInput, OutcomeUnknown
 from jamsostek_channels.journal import EntryState, Journal, OutboxState
 from jamsostek_channels.testing.direct import (
     AdvisingChannel,
@@ -142,6 +142,7 @@ def test_a_policy_whose_role_the_adapter_lacks_is_refused_at_once(host: FakeHost
 def test_operations_are_what_the_adapter_implements(batch: Client) -> None:
     operations = batch.capabilities.operations
     assert Operation.PAY in operations
+    assert Operation.INQUIRE not in operations  # priced here, from a quote
     assert Operation.STATUS not in operations
     assert Operation.REVERSE not in operations
 
@@ -269,12 +270,25 @@ def test_an_unanswered_reversal_is_retried_by_recover(
 
 def test_a_submitted_payment_is_settled_by_the_result_file(batch: Client, host: FakeHost) -> None:
     seed(host, 2)
-    other = seed(host, 3).nik
-    with pytest.raises(OutcomeUnknown) as submitted:
+    other = seed(host, 3)
+    # No inquiry at a batch channel: the client prices each line with its own rules.
+    quote = batch.quote(participant=person(1), start=OCT, months=1)
+    with pytest.raises(InvalidInput) as unpriced:
         batch.pay(NIK, months=1, reference="CU-1")
+    assert unpriced.value.problems[0].code == "payment.quote_required"
+    with pytest.raises(InvalidInput):  # a quote for another month count is not this payment's
+        batch.pay(
+            NIK,
+            months=1,
+            reference="CU-1",
+            quote=batch.quote(participant=person(1), start=OCT, months=2),
+        )
+    with pytest.raises(OutcomeUnknown) as submitted:
+        batch.pay(NIK, months=1, reference="CU-1", quote=quote)
     assert submitted.value.code == "outcome.submitted"
+    other_quote = batch.quote(participant=other, start=OCT, months=1)
     with pytest.raises(OutcomeUnknown):
-        batch.pay(other, months=1, reference="CU-2")
+        batch.pay(other.nik, months=1, reference="CU-2", quote=other_quote)
     assert state(batch, "CU-1") is EntryState.SUBMITTED
     assert payments(host) == []  # nothing applied before the file is processed
     with pytest.raises(OutcomeUnknown, match="CU-1"):  # asking again sends nothing
@@ -282,7 +296,7 @@ def test_a_submitted_payment_is_settled_by_the_result_file(batch: Client, host: 
     assert batch.recover().still_unknown == ()  # SUBMITTED is no unknown: the file will say
     # Before the file runs, someone pays the other worker's month elsewhere: that line fails.
     Client(AdvisingChannel(host, name="elsewhere"), journal=Journal()).pay(
-        other, months=1, reference="ELSE-2"
+        other.nik, months=1, reference="ELSE-2"
     )
     adapter = batch.adapter
     assert isinstance(adapter, BatchChannel)
@@ -291,9 +305,9 @@ def test_a_submitted_payment_is_settled_by_the_result_file(batch: Client, host: 
     assert report.applied == ("CU-1",)
     assert report.declined == ("CU-2",)
     assert report.unmatched == ()
-    assert batch.pay(NIK, months=1, reference="CU-1").host_reference  # a receipt now
+    assert batch.pay(NIK, months=1, reference="CU-1", quote=quote).host_reference  # a receipt
     with pytest.raises(HostDeclined):
-        batch.pay(other, months=1, reference="CU-2")
+        batch.pay(other.nik, months=1, reference="CU-2", quote=other_quote)
     assert sorted(payments(host)) == ["CU-1", "ELSE-2"]
     again = batch.apply_results(results)  # the same file read twice changes nothing
     assert again.unmatched == ("CU-1", "CU-2")

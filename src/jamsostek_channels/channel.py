@@ -42,6 +42,7 @@ __all__ = [
     "FeeSchedule",
     "Histories",
     "HistoryEntry",
+    "Inquiries",
     "Inquiry",
     "InquiryRequest",
     "MandateCancellation",
@@ -444,10 +445,16 @@ Adapter = Channel
 
 
 @runtime_checkable
-class Payments(Protocol):
-    """Price and pay bills (``inquire``, ``pay``)."""
+class Inquiries(Protocol):
+    """Ask the host what months cost before paying. Optional: a channel without it (a batch
+    file) is paid from a quote the client prices with its own rules."""
 
     def inquire(self, request: InquiryRequest) -> Inquiry: ...
+
+
+@runtime_checkable
+class Payments(Protocol):
+    """Pay bills."""
 
     def pay(self, request: PaymentRequest) -> PaymentResult: ...
 
@@ -507,7 +514,7 @@ class Histories(Protocol):
 
 #: The role each operation needs (a quote is priced here: every channel offers it).
 ROLES: Mapping[Operation, type] = {
-    Operation.INQUIRE: Payments,
+    Operation.INQUIRE: Inquiries,
     Operation.PAY: Payments,
     Operation.STATUS: StatusInquiries,
     Operation.REVERSE: Reversals,

@@ -42,6 +42,7 @@ from jamsostek_channels.channel import (
     CustomerId,
     Histories,
     HistoryEntry,
+    Inquiries,
     Inquiry,
     InquiryRequest,
     MandateCancellation,
@@ -401,7 +402,7 @@ class Client:
         """An inquiry moves no money: an unanswered one is simply not delivered (safe to ask
         again), never the "payment outcome unknown" a lost payment answer is."""
         try:
-            return cast(Payments, self.adapter).inquire(
+            return cast(Inquiries, self.adapter).inquire(
                 InquiryRequest(customer, months, self.agent_id, payer)
             )
         except OutcomeUnknown:
@@ -622,10 +623,14 @@ class Client:
         months: int,
         reference: str,
         payer: Payer | None = None,
+        quote: Quote | None = None,
     ) -> Receipt:
         """Pay ``months`` months (the oldest unpaid first) and return the receipt.
 
         ``reference`` is the channel's reference for this payment and its idempotency key.
+        The host prices the months (an inquiry) where the channel offers one; a channel without
+        inquiry (a batch file) is paid from ``quote``, priced with this client's rules by
+        :meth:`quote` for the same month count and payer (the host checks the amount).
         Raises :class:`CapabilityRefused` before anything is sent when the channel cannot take
         it, :class:`HostDeclined` when the host refuses it, and :class:`OutcomeUnknown` when the
         host's answer was lost and its status cannot be told yet (a "not found" right after a
@@ -647,23 +652,36 @@ class Client:
             _check_same_payment(existing, parsed, count, payer)
             return self._settle_existing(existing)
 
-        inquiry = self._inquire(parsed, count, payer)
-        self._amount(inquiry.amount)
+        if Operation.INQUIRE in self.capabilities.operations:
+            if quote is not None:
+                raise InvalidInput([Problem.of("quote", "payment.quote_unused")])
+            inquiry = self._inquire(parsed, count, payer)
+            periods = tuple(bill.period for bill in inquiry.bills)
+            amount, inquiry_id = inquiry.amount, inquiry.inquiry_id
+            name, programs = inquiry.name_masked, inquiry.programs
+        else:  # priced here, by this client's rules: the host checks the amount
+            if quote is None:
+                raise InvalidInput([Problem.of("quote", "payment.quote_required")])
+            if quote.months != count or quote.payer != payer:
+                raise InvalidInput([Problem.of("quote", "payment.quote_mismatch")])
+            periods, amount, inquiry_id = quote.periods, quote.total, None
+            name, programs = "", quote.programs
+        self._amount(amount)
         request = PaymentRequest(
             reference=reference,
             customer=parsed,
-            periods=tuple(bill.period for bill in inquiry.bills),
-            amount=inquiry.amount,
-            admin_fee=self.capabilities.admin_fee.fee_for(inquiry.amount),
+            periods=periods,
+            amount=amount,
+            admin_fee=self.capabilities.admin_fee.fee_for(amount),
             payer=payer,
-            inquiry_id=inquiry.inquiry_id,
+            inquiry_id=inquiry_id,
             requested_at=self._clock(),
             agent_id=self.agent_id,
         )
         record = {
             "request": unstructure(request),
-            "name": inquiry.name_masked,
-            "programs": [p.value for p in inquiry.programs],
+            "name": name,
+            "programs": [p.value for p in programs],
             "months": count,
         }
         facts = PaymentFacts(

@@ -178,6 +178,18 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Rule table {file} is invalid at {line}: {reason}",
     ),
     # Channel capabilities (refused before anything is sent)
+    "payment.quote_required": (
+        "Saluran ini tidak menanyakan tagihan ke BPJS: sertakan hitungan iuran (quote).",
+        "This channel does not ask the host for the bill: give the payment's quote.",
+    ),
+    "payment.quote_unused": (
+        "Saluran ini menanyakan tagihan ke BPJS sendiri: jangan sertakan hitungan iuran.",
+        "This channel asks the host for the bill itself: give no quote.",
+    ),
+    "payment.quote_mismatch": (
+        "Hitungan iuran tidak sesuai dengan pembayaran ini (jumlah bulan atau pembayar lain).",
+        "The quote is not this payment's (another month count or another payer).",
+    ),
     "capability.operation": (
         "Kanal {channel} tidak melayani {operation}.",
         "Channel {channel} does not offer {operation}.",

@@ -107,7 +107,7 @@ _T = TypeVar("_T")
 
 class _HostChannel:
     """What every channel straight to a :class:`FakeHost` has (see the module docstring): the
-    pseudo-wire, registration, payments, history, mandates and settlement. The classes below
+    pseudo-wire, registration, payment, history, mandates and settlement. The classes below
     add the roles of their resolution policy, and nothing else.
 
     ``faults`` defaults to a fresh :class:`Faults` (none planned), reachable as
@@ -184,15 +184,6 @@ class _HostChannel:
             lambda: self.host.confirm_registration(challenge.challenge_id, request.otp),
         )
 
-    def inquire(self, request: InquiryRequest) -> Inquiry:
-        return self._call(
-            "inquire",
-            "",
-            lambda: self.host.inquire(
-                request.customer, request.months, channel=self.name, payer=request.payer
-            ),
-        )
-
     def pay(self, request: PaymentRequest) -> PaymentResult:
         return self._call("pay", request.reference, lambda: self.host.pay(self.name, request))
 
@@ -231,6 +222,19 @@ class _HostChannel:
         self.closed = True
 
 
+class _Inquiry(_HostChannel):
+    """The ``Inquiries`` role: the host prices the months before a payment."""
+
+    def inquire(self, request: InquiryRequest) -> Inquiry:
+        return self._call(
+            "inquire",
+            "",
+            lambda: self.host.inquire(
+                request.customer, request.months, channel=self.name, payer=request.payer
+            ),
+        )
+
+
 class _Status(_HostChannel):
     """The ``StatusInquiries`` role: ask the host what became of a payment."""
 
@@ -259,12 +263,12 @@ class _Reversal(_HostChannel):
         return self._call("reverse", reference, lambda: self.host.reverse(self.name, reference))
 
 
-class HostAdapter(_Status, _Reversal):
+class HostAdapter(_Inquiry, _Status, _Reversal):
     """A faithful channel straight to a :class:`FakeHost` (see the module docstring) with
     every role, settling an unanswered payment by asking the host (the ``status`` policy)."""
 
 
-class AdvisingChannel(_Reversal):
+class AdvisingChannel(_Inquiry, _Reversal):
     """An ISO-8583-like channel: no status inquiry; an unanswered payment is completed by an
     advice (the host applies a payment it never saw while the bill is still payable, and
     answers one it applied with its first outcome). Reversals on request."""
@@ -278,7 +282,7 @@ class AdvisingChannel(_Reversal):
         return self._call("advice", payment.reference, lambda: self.host.pay(self.name, payment))
 
 
-class ReversingChannel(_Reversal):
+class ReversingChannel(_Inquiry, _Reversal):
     """A channel with no status inquiry whose unanswered payment is undone by a reversal; the
     host voids a reference it never saw, so a late request under it is refused."""
 
@@ -287,7 +291,8 @@ class ReversingChannel(_Reversal):
 
 class BatchChannel(_HostChannel):
     """A batch-file channel: a payment is taken into the next file (answered PENDING) and
-    settled by the result file (:meth:`result_file`); no status, no reversal."""
+    settled by the result file (:meth:`result_file`); no inquiry (the client prices from a
+    quote), no status, no reversal."""
 
     resolution = Resolution.AWAIT_RESULT
 
