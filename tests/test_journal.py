@@ -915,7 +915,7 @@ def test_a_schema_1_journal_is_migrated_in_place(tmp_path: Path) -> None:
         assert entry is not None
         assert entry.state is EntryState.UNKNOWN
         assert entry.sent_at == dt.datetime.fromisoformat("2026-11-01T10:00:05+07:00")
-        assert [t.why for t in journal.history(entry.id)] == ["journal schema 1 -> 2"]
+        assert [t.why for t in journal.history(entry.id)] == ["journal schema 1 -> 3"]
         assert journal.next_sequence("stan") == 42
         journal.transition(entry.id, EntryState.APPLIED)
     check = sqlite3.connect(path)
@@ -925,13 +925,35 @@ def test_a_schema_1_journal_is_migrated_in_place(tmp_path: Path) -> None:
         check.close()
 
 
-def test_a_schema_2_journal_keeps_its_history_in_each_entrys_row(tmp_path: Path) -> None:
-    from jamsostek_channels.journal.sqlite import _SCHEMA_2  # the schema as it was
+#: Schema 2, as version 0.1's journals have it (what a schema-2 file looks like on disk).
+SCHEMA_2 = """
+CREATE TABLE entries (id INTEGER PRIMARY KEY, channel TEXT NOT NULL, operation TEXT NOT NULL,
+    reference TEXT NOT NULL, state TEXT NOT NULL, request TEXT NOT NULL, outcome TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    sent_at TEXT, lease_owner TEXT, lease_until TEXT, customer TEXT, amount INTEGER,
+    admin_fee INTEGER, periods TEXT, business_day TEXT, host_reference TEXT,
+    scope TEXT NOT NULL DEFAULT '', UNIQUE (channel, scope, operation, reference));
+CREATE INDEX entries_open ON entries (channel, state)
+    WHERE state IN ('held', 'pending', 'unknown', 'submitted');
+CREATE TABLE outbox (id INTEGER PRIMARY KEY, channel TEXT NOT NULL, kind TEXT NOT NULL,
+    reference TEXT NOT NULL, state TEXT NOT NULL, payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL, last_error TEXT, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, lease_owner TEXT, lease_until TEXT,
+    scope TEXT NOT NULL DEFAULT '', UNIQUE (channel, scope, kind, reference));
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE transitions (entry_id INTEGER NOT NULL REFERENCES entries (id),
+    seq INTEGER NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL, from_state TEXT,
+    to_state TEXT NOT NULL, why TEXT NOT NULL, PRIMARY KEY (entry_id, seq)) WITHOUT ROWID;
+"""
 
+
+def test_a_schema_2_journal_keeps_its_history_in_each_entrys_row(tmp_path: Path) -> None:
     path = tmp_path / "v2.sqlite"
     db = sqlite3.connect(path, isolation_level=None)
-    for statement in _SCHEMA_2.split(";"):
-        db.execute(statement)
+    db.executescript(SCHEMA_2)
     db.executescript(
         textwrap.dedent(
             """

@@ -106,76 +106,6 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
-#: Schema 2, as it was: what a schema-1 file is migrated to on its way to 3.
-_SCHEMA_2 = """
-CREATE TABLE IF NOT EXISTS entries (
-    id          INTEGER PRIMARY KEY,
-    channel     TEXT NOT NULL,
-    operation   TEXT NOT NULL,
-    reference   TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    request     TEXT NOT NULL,
-    outcome     TEXT,
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    created_at  TEXT NOT NULL,
-    updated_at  TEXT NOT NULL,
-    sent_at     TEXT,
-    lease_owner TEXT,
-    lease_until TEXT,
-    customer    TEXT,
-    amount      INTEGER,
-    admin_fee   INTEGER,
-    periods     TEXT,
-    business_day TEXT,
-    host_reference TEXT,
-    scope       TEXT NOT NULL DEFAULT '',
-    UNIQUE (channel, scope, operation, reference)
-);
-
--- Only entries not settled yet: a settled one leaves the index for good (one write fewer on
--- its last move), and recover() reads the open ones through it (the query repeats the WHERE).
-CREATE INDEX IF NOT EXISTS entries_open ON entries (channel, state)
-    WHERE state IN ('held', 'pending', 'unknown', 'submitted');
-CREATE TABLE IF NOT EXISTS outbox (
-    id              INTEGER PRIMARY KEY,
-    channel         TEXT NOT NULL,
-    kind            TEXT NOT NULL,
-    reference       TEXT NOT NULL,
-    state           TEXT NOT NULL,
-    payload         TEXT NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT NOT NULL,
-    expires_at      TEXT NOT NULL,
-    last_error      TEXT,
-    created_at      TEXT NOT NULL,
-    updated_at      TEXT NOT NULL,
-    lease_owner     TEXT,
-    lease_until     TEXT,
-    scope           TEXT NOT NULL DEFAULT '',
-    UNIQUE (channel, scope, kind, reference)
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
-CREATE TABLE IF NOT EXISTS sequences (
-    name   TEXT PRIMARY KEY,
-    value  INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key    TEXT PRIMARY KEY,
-    value  TEXT NOT NULL
-);
--- Clustered by entry: one B-tree, and an entry's history sits together (an auditor's read).
-CREATE TABLE IF NOT EXISTS transitions (
-    entry_id    INTEGER NOT NULL REFERENCES entries (id),
-    seq         INTEGER NOT NULL,
-    at          TEXT NOT NULL,
-    actor       TEXT NOT NULL,
-    from_state  TEXT,
-    to_state    TEXT NOT NULL,
-    why         TEXT NOT NULL,
-    PRIMARY KEY (entry_id, seq)
-) WITHOUT ROWID;
-"""
-
 #: The database itself keeps the history append-only and the entries undeletable: an UPDATE
 #: that rewrites an earlier line, or a DELETE, is aborted whoever runs it.
 _TRIGGERS = (
@@ -188,9 +118,9 @@ _TRIGGERS = (
     BEGIN SELECT RAISE(ABORT, 'journal entries are never deleted'); END""",
 )
 
-#: Schema 1 -> 2, in place: the send time and lease of an entry, and the transition history
-#: (entries already there start their history with the state they are in).
-_MIGRATE_1_TO_2 = """
+#: Schema 1 -> 3, in place: the send time, lease, scope and typed columns of an entry, and its
+#: history (entries already there start their history with the state they are in).
+_MIGRATE_1 = """
 DROP INDEX IF EXISTS entries_state;
 DROP INDEX IF EXISTS outbox_due;
 ALTER TABLE entries RENAME TO entries_v1;
@@ -216,8 +146,8 @@ UPDATE entries SET
     host_reference = json_extract(outcome, '$.host_reference')
     WHERE operation = 'pay' AND json_type(request, '$.request.amount') = 'integer';
 UPDATE entries SET sent_at = updated_at WHERE attempts > 0;
-INSERT INTO transitions (entry_id, seq, at, actor, from_state, to_state, why)
-    SELECT id, 1, updated_at, 'migration', NULL, state, 'journal schema 1 -> 2' FROM entries
+UPDATE entries SET history = json_array(
+    json_array(updated_at, 'migration', NULL, state, 'journal schema 1 -> 3'))
 """
 
 #: Schema 2 -> 3, in place: each entry's transitions move into its own row (``history``).
@@ -543,7 +473,7 @@ class Journal:
             if version == 0:
                 scripts = [_SCHEMA]
             else:  # each step from the file's schema up to this one, in order
-                scripts = [_MIGRATE_1_TO_2.format(schema=_SCHEMA_2), _MIGRATE_2_TO_3][version - 1 :]
+                scripts = [_MIGRATE_1.format(schema=_SCHEMA) if version == 1 else _MIGRATE_2_TO_3]
             for script in scripts if version < SCHEMA_VERSION else []:
                 for statement in script.split(";"):
                     if statement.strip():
