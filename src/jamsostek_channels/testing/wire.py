@@ -14,6 +14,14 @@ which is what the sandbox does. Both apply the same :class:`Faults`:
 * ``reset``: the connection is reset before the gateway sees the request;
 * ``pending``: status queries for matching requests answer "pending" ``polls`` times (gateways
   ask :meth:`Faults.pending` and translate it into their own wire form).
+
+Two more apply on the framed TCP server (:mod:`jamsostek_channels.testing.tcp`) only, where a
+fault acts on one message of a connection rather than on an HTTP exchange:
+
+* ``hold``: the message reaches the gateway only after ``seconds`` (the client's read timeout
+  fires before the host has seen it);
+* ``garbage``: the gateway processes the message, then a frame of bytes no codec can read goes
+  back instead of the answer.
 """
 
 from __future__ import annotations
@@ -100,6 +108,8 @@ class FaultKind(enum.StrEnum):
     ERROR = "error"
     RESET = "reset"
     PENDING = "pending"
+    HOLD = "hold"  #: framed TCP only: delay before the gateway sees the message
+    GARBAGE = "garbage"  #: framed TCP only: an unreadable frame instead of the answer
 
 
 @attrs.frozen

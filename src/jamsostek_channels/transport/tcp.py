@@ -1,0 +1,524 @@
+"""The length-framed TCP transport under the ISO 8583 family (jPOS's channel + QMUX in one).
+
+A *frame* is a length header followed by that many bytes; :class:`Framing` says how the header
+is spelt (2 or 4 bytes, big- or little-endian binary, or ASCII decimal digits) and how large a
+frame may be. One connection carries several requests at once: each request is sent with a
+*matching key* (the codec's: for ISO 8583 the MTI's class, DE11 and DE41), a reader thread
+decodes every frame that arrives and hands it to the request waiting under its key.
+
+What :meth:`TcpTransport.send` says about a request, as the HTTP transport does:
+
+=====================================================  =========================================
+what happened                                          what :meth:`TcpTransport.send` does
+=====================================================  =========================================
+an answer with the request's key came                  returns the decoded answer
+no connection (:meth:`~TcpTransport.connect` failed,   raises :class:`NotDelivered`: nothing of
+never called, or the link was lost before writing),    the request reached the other side
+or the frame could not be written whole
+the frame was written and no answer came within the    raises :class:`OutcomeUnknown`, **never
+read timeout, or the connection dropped after it       retried**: money may have moved
+a frame that cannot be read (bad length header, too    raises :class:`MalformedMessage` for every
+large, the codec refuses it)                           request in flight; the connection closes
+=====================================================  =========================================
+
+A frame written only in part is never processed by the other side (it waits for the rest), so a
+write that fails is "not delivered"; the connection is closed then, since the stream is out of
+step. Nothing reconnects on its own: the session above (sign-on after connecting, echo, backoff)
+decides when to :meth:`~TcpTransport.connect` again.
+
+Every wait is bounded: connecting by ``timeouts.connect``, each answer by ``timeouts.read`` (or
+the ``timeout`` given to :meth:`~TcpTransport.send`), a frame once begun by ``timeouts.read``
+(a peer that stops mid-frame loses the connection), closing by a short join.
+
+Plain TCP carries no encryption, so, as plain ``http`` for the HTTP transport, it is only
+allowed to a loopback address (tests, the sandbox, or a local TLS tunnel such as stunnel or a VPN
+endpoint in front of a real switch). TLS itself is not in scope yet.
+
+Each exchange is logged to ``jamsostek_channels.transport`` as one record (``event=
+"tcp.exchange"``): sizes, outcome, elapsed time and the caller's reference, never a byte of the
+frames (ISO 8583 messages carry NIKs and names).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Hashable
+from contextlib import suppress
+from typing import Generic, Literal, Self, TypeVar
+
+import attrs
+
+from jamsostek_channels.errors import MalformedMessage, NotDelivered, OutcomeUnknown
+from jamsostek_channels.transport.http import Timeouts, _is_loopback
+
+__all__ = ["Framing", "TcpTransport", "read_frame"]
+
+_LOGGER_NAME = "jamsostek_channels.transport"
+
+#: The largest frame by default: an ISO 8583 message with every LLLVAR field full is under 8 KB.
+DEFAULT_MAX_FRAME = 8192
+
+#: How long :meth:`TcpTransport.close` waits for the reader thread to end.
+_JOIN_SECONDS = 2.0
+
+AnswerT = TypeVar("AnswerT")
+
+_DEFAULT_TIMEOUTS = Timeouts()  # frozen: one shared default is safe
+
+
+def _width(_instance: object, _attribute: attrs.Attribute[int], value: int) -> None:
+    if value not in (2, 4):
+        raise ValueError(f"the length header is 2 or 4 bytes wide, not {value!r}")
+
+
+def _default_max(framing: Framing) -> int:
+    return min(DEFAULT_MAX_FRAME, framing.capacity)
+
+
+@attrs.frozen
+class Framing:
+    """How one frame's length is written before it: a per-partner setting.
+
+    - ``width``: 2 or 4 bytes of header;
+    - ``byteorder``: of a binary length (the AltoPay spec shows both: a setting);
+    - ``ascii_length``: the length as ``width`` decimal digits instead (jPOS's ASCIIChannel:
+      ``"0119"``);
+    - ``max_bytes``: a longer frame is refused either way (:class:`MalformedMessage` when
+      read, ``ValueError`` when asked to write). A zero-length frame is refused too: no message
+      is empty.
+
+    >>> Framing().frame(b"0800")
+    b'\\x00\\x040800'
+    >>> Framing(width=4, ascii_length=True).frame(b"0800")
+    b'00040800'
+    """
+
+    width: int = attrs.field(default=2, validator=_width)
+    byteorder: Literal["big", "little"] = attrs.field(
+        default="big", validator=attrs.validators.in_(("big", "little"))
+    )
+    ascii_length: bool = False
+    max_bytes: int = attrs.field(default=attrs.Factory(_default_max, takes_self=True))
+
+    def __attrs_post_init__(self) -> None:
+        if not 1 <= self.max_bytes <= self.capacity:
+            raise ValueError(
+                f"max_bytes must be 1..{self.capacity} for this length header, not {self.max_bytes}"
+            )
+
+    @property
+    def capacity(self) -> int:
+        """The largest length the header can spell."""
+        if self.ascii_length:
+            return int(10**self.width - 1)
+        return int(2 ** (8 * self.width) - 1)
+
+    def frame(self, payload: bytes) -> bytes:
+        """``payload`` with its length header, ready to write in one send."""
+        if not 1 <= len(payload) <= self.max_bytes:
+            raise ValueError(f"a frame carries 1..{self.max_bytes} bytes, not {len(payload)}")
+        if self.ascii_length:
+            return str(len(payload)).zfill(self.width).encode("ascii") + payload
+        return len(payload).to_bytes(self.width, self.byteorder) + payload
+
+    def length(self, header: bytes) -> int:
+        """The length a received header announces; :class:`MalformedMessage` if it is not one
+        this framing allows."""
+        if self.ascii_length:
+            if not (len(header) == self.width and header.isdigit()):
+                raise MalformedMessage("message.malformed", {"reason": "bad frame length header"})
+            size = int(header)
+        else:
+            size = int.from_bytes(header, self.byteorder)
+        if size == 0:
+            raise MalformedMessage("message.malformed", {"reason": "empty frame"})
+        if size > self.max_bytes:
+            raise MalformedMessage("message.too_large", {"max": self.max_bytes})
+        return size
+
+
+def _read_exactly(sock: socket.socket, size: int, got: bytes = b"") -> bytes:
+    """``size`` bytes, the first of them ``got``; a frame once begun must be completed within
+    the socket's timeout per read, else the connection is out of step."""
+    parts = [got]
+    missing = size - len(got)
+    while missing > 0:
+        try:
+            chunk = sock.recv(missing)
+        except TimeoutError:
+            raise ConnectionAbortedError("the peer stopped in the middle of a frame") from None
+        if not chunk:
+            raise ConnectionAbortedError("the peer closed in the middle of a frame")
+        parts.append(chunk)
+        missing -= len(chunk)
+    return b"".join(parts)
+
+
+def read_frame(sock: socket.socket, framing: Framing) -> bytes | None:
+    """The next frame's payload from ``sock``, or ``None`` if the peer closed between frames.
+
+    Raises ``TimeoutError`` only when no byte of a frame came within the socket's timeout (an
+    idle link: the caller may wait again); ``ConnectionError`` (or another ``OSError``) when the
+    link broke, mid-frame silence included; :class:`MalformedMessage` for a length header this
+    framing refuses (the caller must then close the connection: the stream is out of step).
+    """
+    first = sock.recv(framing.width)  # TimeoutError here: idle, nothing of a frame yet
+    if not first:
+        return None
+    header = _read_exactly(sock, framing.width, first)
+    return _read_exactly(sock, framing.length(header))
+
+
+def _check_address(address: str) -> tuple[str, int]:
+    parts = urllib.parse.urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "tcp" or not parts.hostname or port is None:
+        raise ValueError("address must be tcp://host:port")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError("address must be tcp://host:port only")
+    if not _is_loopback(parts.hostname):
+        raise ValueError("plain TCP is only allowed to a loopback host (TLS is not supported yet)")
+    return parts.hostname, port
+
+
+class _Waiter(Generic[AnswerT]):
+    """One request in flight: set once, by the reader thread or by the link failing."""
+
+    __slots__ = ("answer", "done", "failure", "reference")
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        self.done = threading.Event()
+        self.answer: AnswerT | None = None
+        #: what happened instead of an answer: the link dropped, or a frame was unreadable
+        self.failure: MalformedMessage | Literal["unknown"] | None = None
+
+
+class _Link(Generic[AnswerT]):
+    """One TCP connection and the requests waiting on it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.lock = threading.Lock()  # waiters and alive
+        self.write_lock = threading.Lock()  # one frame at a time on the wire
+        self.waiters: dict[Hashable, _Waiter[AnswerT]] = {}
+        self.alive = True
+        self.reader: threading.Thread | None = None
+
+    def fail(self, failure: MalformedMessage | Literal["unknown"]) -> None:
+        """Close the connection; every request still waiting gets ``failure``."""
+        with self.lock:
+            self.alive = False
+            waiting = list(self.waiters.values())
+            self.waiters.clear()
+        for waiter in waiting:
+            waiter.failure = failure
+            waiter.done.set()
+        with suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        with suppress(OSError):
+            self.sock.close()
+
+
+class TcpTransport(Generic[AnswerT]):
+    """Length-framed requests to one host over one persistent TCP connection.
+
+    - ``address``: ``tcp://host:port``, a loopback host only (see the module's docstring).
+    - ``decode``: the codec's reader, run on every frame that arrives: it returns the frame's
+      matching key and the decoded answer, or raises (any exception: the frame cannot be read,
+      :class:`MalformedMessage` for every request in flight, and the connection closes).
+    - ``framing``: see :class:`Framing`; ``timeouts``: see :class:`~.http.Timeouts`.
+    - ``on_unmatched``: called (on the reader thread) with an answer no request waits for: a
+      late answer after its request timed out, or a message the host started (an echo). By
+      default it is logged and dropped. Its exceptions are logged, never raised.
+    - ``logger``, ``name`` (the channel named in log records).
+
+    One instance may be shared by threads: that is the point of matching by key.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        decode: Callable[[bytes], tuple[Hashable, AnswerT]],
+        *,
+        framing: Framing = Framing(),  # frozen: one shared default is safe
+        timeouts: Timeouts = _DEFAULT_TIMEOUTS,
+        on_unmatched: Callable[[AnswerT], None] | None = None,
+        logger: logging.Logger | None = None,
+        name: str = "tcp",
+    ) -> None:
+        self._host, self._port = _check_address(address)
+        self.address = f"tcp://{self._host}:{self._port}"
+        self.framing = framing
+        self.timeouts = timeouts
+        self.name = name
+        self._decode = decode
+        self._on_unmatched = on_unmatched
+        self._logger = logger or logging.getLogger(_LOGGER_NAME)
+        self._connect_lock = threading.Lock()
+        self._link: _Link[AnswerT] | None = None
+
+    # --- the connection ---------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether a live connection is open (one the reader has not seen break)."""
+        link = self._link
+        return link is not None and link.alive
+
+    @property
+    def in_flight(self) -> int:
+        """Requests waiting for their answer (one being written included)."""
+        link = self._link
+        if link is None:
+            return 0
+        with link.lock:
+            return len(link.waiters)
+
+    def connect(self) -> None:
+        """Open the connection unless one is open; :class:`NotDelivered` if it cannot be made
+        within ``timeouts.connect`` (refused, unreachable, timed out)."""
+        with self._connect_lock:
+            if self.connected:
+                return
+            try:
+                sock = socket.create_connection(
+                    (self._host, self._port), timeout=self.timeouts.connect
+                )
+            except TimeoutError:
+                self._log_connect("connect-timeout")
+                raise NotDelivered(
+                    "transport.not_delivered", {"reason": "connect timeout"}
+                ) from None
+            except OSError as exc:
+                self._log_connect("connect-failed", type(exc).__name__)
+                raise NotDelivered(
+                    "transport.not_delivered", {"reason": "connect failed"}
+                ) from None
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # Bounds every write, and a frame's bytes once it has begun; silence between frames
+            # is only an idle link.
+            sock.settimeout(self.timeouts.read)
+            link: _Link[AnswerT] = _Link(sock)
+            link.reader = threading.Thread(
+                target=self._read_loop, args=(link,), name=f"tcp-reader:{self.name}", daemon=True
+            )
+            self._link = link
+            link.reader.start()
+
+    def close(self) -> None:
+        """Close the connection. Requests still waiting end with :class:`OutcomeUnknown` (they
+        were written: the host may have applied them)."""
+        with self._connect_lock:
+            link, self._link = self._link, None
+        if link is None:
+            return
+        link.fail("unknown")
+        if link.reader is not None and link.reader is not threading.current_thread():
+            link.reader.join(_JOIN_SECONDS)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"TcpTransport({self.address!r}, name={self.name!r})"
+
+    # --- an exchange ------------------------------------------------------------------------
+
+    def send(
+        self,
+        payload: bytes,
+        key: Hashable,
+        *,
+        reference: str | None = None,
+        timeout: float | None = None,
+    ) -> AnswerT:
+        """Write ``payload`` as one frame and return the decoded answer whose key is ``key``.
+
+        ``reference`` names the business request in logs and in :class:`OutcomeUnknown` (not
+        personal data). ``timeout`` replaces ``timeouts.read`` as the wait for this answer (a
+        payment may wait longer than an inquiry).
+
+        Raises :class:`NotDelivered` (nothing reached the host: send it again once connected),
+        :class:`OutcomeUnknown` (it may have been applied: resolve by advice, reversal or status,
+        never by sending the same payment as new), :class:`MalformedMessage` (an answer came
+        that cannot be read), or ``ValueError`` before anything is sent (a payload over the
+        framing's limit, or ``key`` already waiting on this connection: a STAN used twice).
+        """
+        framed = self.framing.frame(payload)
+        wait = self.timeouts.read if timeout is None else timeout
+        if not (math.isfinite(wait) and wait > 0):
+            raise ValueError("timeout must be > 0 seconds")
+        reference = reference or "-"
+        log = _Exchange(self._logger, self.name, reference, len(payload))
+        link = self._link
+        waiter: _Waiter[AnswerT] = _Waiter(reference)
+        if link is None:
+            log.finish("not-connected")
+            raise NotDelivered("transport.not_delivered", {"reason": "not connected"})
+        with link.lock:
+            if not link.alive:
+                log.finish("not-connected")
+                raise NotDelivered("transport.not_delivered", {"reason": "connection lost"})
+            if key in link.waiters:
+                raise ValueError("a request with this matching key is already in flight")
+            link.waiters[key] = waiter
+        try:
+            with link.write_lock:
+                link.sock.sendall(framed)
+        except OSError as exc:
+            with link.lock:
+                link.waiters.pop(key, None)
+            link.fail("unknown")  # the stream is out of step: the others' answers are lost
+            log.error = type(exc).__name__
+            log.finish("write-failed")
+            raise NotDelivered("transport.not_delivered", {"reason": "connection lost"}) from None
+
+        if not waiter.done.wait(wait):
+            with link.lock:
+                link.waiters.pop(key, None)
+            # The reader may have delivered it between the wait's end and the pop.
+            if not waiter.done.is_set():
+                log.finish("timeout")
+                raise OutcomeUnknown("outcome.unknown", {"reference": reference})
+        if waiter.failure == "unknown":
+            log.finish("dropped")
+            raise OutcomeUnknown("outcome.unknown", {"reference": reference})
+        if isinstance(waiter.failure, MalformedMessage):
+            log.finish("malformed")
+            raise _twin(waiter.failure)
+        log.finish("answered")
+        return waiter.answer  # type: ignore[return-value]  # set with done, failure None
+
+    # --- the reader -------------------------------------------------------------------------
+
+    def _read_loop(self, link: _Link[AnswerT]) -> None:
+        failure: MalformedMessage | Literal["unknown"] = "unknown"
+        try:
+            while link.alive:
+                try:
+                    frame = read_frame(link.sock, self.framing)
+                except TimeoutError:
+                    continue  # idle between frames
+                if frame is None:
+                    break  # the host closed: whoever waits cannot know
+                try:
+                    key, answer = self._decode(frame)
+                except (
+                    Exception
+                ) as exc:  # the codec's refusal, or its bug: never the reader's death
+                    failure = _unreadable(exc)
+                    break
+                with link.lock:
+                    waiter = link.waiters.pop(key, None)
+                if waiter is None:
+                    self._unmatched(answer)
+                else:
+                    waiter.answer = answer
+                    waiter.done.set()
+        except MalformedMessage as exc:
+            failure = exc
+        except OSError:
+            pass  # reset, or closed under us: "unknown" for whoever waits
+        finally:
+            if link.alive and isinstance(failure, MalformedMessage):
+                self._logger.warning(
+                    "tcp.unreadable channel=%s", self.name, extra={"event": "tcp.unreadable"}
+                )
+            link.fail(failure)
+
+    def _unmatched(self, answer: AnswerT) -> None:
+        if self._on_unmatched is None:
+            self._logger.warning(
+                "tcp.unmatched channel=%s: an answer no request waits for (late?) dropped",
+                self.name,
+                extra={"event": "tcp.unmatched", "channel": self.name},
+            )
+            return
+        try:
+            self._on_unmatched(answer)
+        except Exception as exc:
+            self._logger.error(
+                "tcp.unmatched channel=%s: on_unmatched raised %s",
+                self.name,
+                type(exc).__name__,
+                extra={"event": "tcp.unmatched", "channel": self.name},
+            )
+
+    def _log_connect(self, outcome: str, error: str | None = None) -> None:
+        self._logger.warning(
+            "tcp.connect channel=%s outcome=%s%s",
+            self.name,
+            outcome,
+            f" error={error}" if error else "",
+            extra={"event": "tcp.connect", "channel": self.name, "outcome": outcome},
+        )
+
+
+def _twin(error: MalformedMessage) -> MalformedMessage:
+    """A copy of ``error`` for one waiting thread: several requests fail with the same frame,
+    and one exception instance raised in several threads would share its traceback."""
+    twin = type(error).__new__(type(error))
+    twin.__dict__.update(error.__dict__)
+    twin.args = error.args
+    return twin
+
+
+def _unreadable(exc: Exception) -> MalformedMessage:
+    """The codec's own MalformedMessage as it is; anything else named by type only (a parser's
+    message may quote the bytes, and they may be personal data)."""
+    if isinstance(exc, MalformedMessage):
+        return exc
+    return MalformedMessage(
+        "message.malformed", {"reason": f"unreadable frame ({type(exc).__name__})"}
+    )
+
+
+class _Exchange:
+    """The log record of one exchange, written once by :meth:`finish`: INFO when answered,
+    WARNING otherwise. Sizes and outcome only: never a byte of the frames."""
+
+    def __init__(self, logger: logging.Logger, channel: str, reference: str, size: int) -> None:
+        self.logger = logger
+        self.channel = channel
+        self.reference = reference
+        self.size = size
+        self.started = time.perf_counter()
+        self.error: str | None = None
+
+    def finish(self, outcome: str) -> None:
+        level = logging.INFO if outcome == "answered" else logging.WARNING
+        if not self.logger.isEnabledFor(level):
+            return
+        elapsed_ms = round((time.perf_counter() - self.started) * 1000, 1)
+        message = (
+            f"tcp.exchange channel={self.channel} outcome={outcome} elapsed_ms={elapsed_ms} "
+            f"request_bytes={self.size} reference={self.reference}"
+        )
+        if self.error:
+            message += f" error={self.error}"
+        self.logger.log(
+            level,
+            "%s",
+            message,
+            extra={
+                "event": "tcp.exchange",
+                "channel": self.channel,
+                "outcome": outcome,
+                "error": self.error,
+                "elapsed_ms": elapsed_ms,
+                "request_bytes": self.size,
+                "reference": self.reference,
+            },
+        )
