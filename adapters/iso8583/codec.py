@@ -1,0 +1,285 @@
+"""The ISO 8583 codec: typed messages (:mod:`.messages`) to bytes and back, through pyiso8583.
+
+jPOS keeps the *channel* (framing: :class:`~jamsostek_channels.transport.tcp.Framing`) apart
+from the *packager* (field layout); this module is the packager. A :class:`Codec` holds one
+pyiso8583 spec, built by :func:`build_spec` from a profile's wire settings: a deep copy of
+``iso8583.specs.default_ascii`` (ASCII MTI, 16-character hex bitmap) edited per field, with a
+binary bitmap and a 16-character DE41 as options.
+
+Reading never leaks a traceback: bytes that are not a message of the family (a bad MTI, a bitmap
+or field pyiso8583 cannot read, a missing mandatory element, a DE48/DE57/DE90/DE7 spelt wrong)
+raise :class:`~jamsostek_channels.errors.MalformedMessage` whose reason names the element and the
+offset, never the bytes. Elements a message type does not use are ignored when read.
+
+:func:`match_key` gives what the TCP transport matches an answer to its request by (jPOS QMUX):
+the MTI's class, DE11 and DE41. ``0200``/``0210`` share the class ``0200``; ``0220``, ``0221``
+and ``0230`` share ``0220``; ``0400``/``0401``/``0410`` ``0400``; ``0420``/``0421``/``0430``
+``0420``; ``0800``/``0810`` ``0800``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import attrs
+import iso8583
+import iso8583.specs
+
+from jamsostek_channels.adapters.iso8583.fields import (
+    OriginalData,
+    TransmissionTime,
+    decode_amount,
+    encode_amount,
+)
+from jamsostek_channels.adapters.iso8583.messages import (
+    Advice,
+    AdviceResponse,
+    FinancialRequest,
+    FinancialResponse,
+    Message,
+    NetworkCode,
+    NetworkRequest,
+    NetworkResponse,
+    Reversal,
+    ReversalResponse,
+)
+from jamsostek_channels.adapters.iso8583.tlv import Lines, PrivateData
+from jamsostek_channels.errors import MalformedMessage
+
+__all__ = ["Bitmap", "Codec", "MatchKey", "build_spec", "match_key"]
+
+Bitmap = Literal["hex", "binary"]
+Spec = dict[str, dict[str, Any]]
+
+
+def build_spec(*, bitmap: Bitmap = "hex", terminal_id_length: int = 8) -> Spec:
+    """A pyiso8583 spec for the family: ``default_ascii`` with the fields we use set as
+    channels.md describes them (every field keeps ASCII data and lengths)."""
+    if bitmap not in ("hex", "binary"):
+        raise ValueError(f"bitmap is 'hex' or 'binary', not {bitmap!r}")
+    if terminal_id_length not in (8, 16):
+        raise ValueError(f"DE41 is 8 or 16 characters, not {terminal_id_length!r}")
+    spec: Spec = copy.deepcopy(dict(iso8583.specs.default_ascii))
+
+    def field(key: str, len_type: int, max_len: int, data_enc: str = "ascii") -> None:
+        spec[key] = {**spec[key], "data_enc": data_enc, "len_enc": "ascii",
+                     "len_type": len_type, "max_len": max_len}  # fmt: skip
+
+    field("t", 0, 4)
+    if bitmap == "binary":
+        field("p", 0, 8, "b")
+        field("1", 0, 8, "b")
+    else:
+        field("p", 0, 16)
+        field("1", 0, 16)
+    field("3", 0, 6)  # processing code
+    field("4", 0, 12)  # amount, whole rupiah
+    field("7", 0, 10)  # MMDDhhmmss
+    field("11", 0, 6)  # STAN
+    field("18", 0, 4)  # channel type (merchant category)
+    field("32", 2, 11)  # acquirer id, LLVAR
+    field("37", 0, 12)  # RRN
+    field("39", 0, 2)  # response code
+    field("41", 0, terminal_id_length)
+    field("42", 0, 15)  # merchant / agent id
+    field("48", 3, 999)  # TLV private data, LLLVAR
+    field("49", 0, 3)  # currency
+    field("57", 3, 999)  # TLV screen and receipt lines, LLLVAR
+    field("70", 0, 3)  # network management code
+    field("90", 0, 42)  # original data elements
+    return spec
+
+
+@attrs.frozen
+class MatchKey:
+    """What an answer is matched to its request by: the MTI's class (the request's MTI with
+    repeat and answer digits cleared), DE11 and DE41 (``""`` when absent)."""
+
+    mti_class: str
+    stan: int
+    terminal: str
+
+
+def _mti_class(mti: str) -> str:
+    # version digit, message class; function 0/1 (request/answer) -> 0, 2/3 (advice) -> 2
+    return f"{mti[:2]}{'2' if mti[2] in '23' else '0'}0"
+
+
+def match_key(message: Message) -> MatchKey:
+    """The key under which ``message`` and its answer meet."""
+    return MatchKey(_mti_class(message.mti), message.stan, message.terminal or "")
+
+
+# --- one element at a time --------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Element:
+    number: str
+    write: Callable[[Any], str]
+    read: Callable[[str], Any]
+
+
+def _malformed(reason: str) -> MalformedMessage:
+    return MalformedMessage("message.malformed", {"reason": reason})
+
+
+def _digits(number: str, width: int | None = None, most: int | None = None) -> Callable[[str], str]:
+    def read(text: str) -> str:
+        ok = text.isascii() and text.isdigit()
+        if not ok or (width is not None and len(text) != width) or (most and len(text) > most):
+            raise _malformed(f"DE{number}: not {width or f'1..{most}'} digits")
+        return text
+
+    return read
+
+
+def _stan(text: str) -> int:
+    return int(_digits("11", 6)(text))
+
+
+def _text(number: str, pattern: str) -> Callable[[str], str]:
+    compiled = re.compile(pattern)
+
+    def read(text: str) -> str:
+        if not compiled.fullmatch(text):
+            raise _malformed(f"DE{number}: not as the field is spelt")
+        return text
+
+    return read
+
+
+def _padded(number: str) -> Callable[[str], str]:
+    def read(text: str) -> str:
+        value = text.rstrip(" ")
+        if not value or not re.fullmatch(r"[\x20-\x7e]+", value):
+            raise _malformed(f"DE{number}: empty or not printable")
+        return value
+
+    return read
+
+
+def _network_code(text: str) -> NetworkCode:
+    try:
+        return NetworkCode(text)
+    except ValueError:
+        raise _malformed("DE70: not a network management code we know") from None
+
+
+class _Codec:
+    """The elements by attribute name, for one DE41 width."""
+
+    def __init__(self, terminal_id_length: int) -> None:
+        width = terminal_id_length
+        self.elements: Mapping[str, _Element] = {
+            "processing_code": _Element("3", str, _digits("3", 6)),
+            "amount": _Element("4", encode_amount, decode_amount),
+            "transmitted": _Element("7", lambda t: t.text, TransmissionTime.parse),
+            "stan": _Element("11", lambda n: f"{n:06d}", _stan),
+            "channel_type": _Element("18", str, _digits("18", 4)),
+            "acquirer": _Element("32", str, _digits("32", most=11)),
+            "rrn": _Element("37", str, _text("37", r"[0-9A-Za-z]{12}")),
+            "response_code": _Element("39", str, _text("39", r"[0-9A-Z]{2}")),
+            "terminal": _Element("41", lambda t: t.ljust(width), _padded("41")),
+            "merchant": _Element("42", lambda m: m.ljust(15), _padded("42")),
+            "private": _Element("48", lambda p: p.encode(), PrivateData.decode),
+            "currency": _Element("49", str, _digits("49", 3)),
+            "lines": _Element("57", lambda lines: lines.encode(), Lines.decode),
+            "code": _Element("70", lambda c: c.value, _network_code),
+            "original": _Element("90", lambda o: o.text, OriginalData.parse),
+        }
+
+
+#: MTI -> the type it is read as, and the flags the MTI itself sets.
+_TYPES: Mapping[str, tuple[type[Any], Mapping[str, bool]]] = {
+    "0200": (FinancialRequest, {}),
+    "0210": (FinancialResponse, {}),
+    "0220": (Advice, {"repeat": False}),
+    "0221": (Advice, {"repeat": True}),
+    "0230": (AdviceResponse, {}),
+    "0400": (Reversal, {"advice": False, "repeat": False}),
+    "0401": (Reversal, {"advice": False, "repeat": True}),
+    "0410": (ReversalResponse, {"advice": False}),
+    "0420": (Reversal, {"advice": True, "repeat": False}),
+    "0421": (Reversal, {"advice": True, "repeat": True}),
+    "0430": (ReversalResponse, {"advice": True}),
+    "0800": (NetworkRequest, {}),
+    "0810": (NetworkResponse, {}),
+}
+_FLAGS = frozenset({"repeat", "advice"})
+#: pyiso8583's keys that are no data element, as a reason names them.
+_NAMES = {"t": "MTI", "p": "bitmap", "1": "secondary bitmap"}
+
+
+def _empty(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, PrivateData):
+        return not value.items()
+    return isinstance(value, Lines) and not (value.screen or value.receipt)
+
+
+class Codec:
+    """Encodes and decodes the family's messages with one spec (see :func:`build_spec`)."""
+
+    def __init__(self, *, bitmap: Bitmap = "hex", terminal_id_length: int = 8) -> None:
+        self.bitmap = bitmap
+        self.terminal_id_length = terminal_id_length
+        self.spec = build_spec(bitmap=bitmap, terminal_id_length=terminal_id_length)
+        self._elements = _Codec(terminal_id_length).elements
+
+    def encode(self, message: Message) -> bytes:
+        """The message's bytes (no length header: that is the framing's). ``ValueError`` if a
+        value does not fit its element (a DE41 longer than the profile's, DE48 over 999)."""
+        doc: dict[str, str] = {"t": message.mti}
+        for field in attrs.fields(type(message)):
+            if field.name in _FLAGS:
+                continue
+            value = getattr(message, field.name)
+            if _empty(value):
+                continue
+            element = self._elements[field.name]
+            doc[element.number] = element.write(value)
+        if len(doc.get("41", "")) > self.terminal_id_length:
+            raise ValueError(f"DE41 is {self.terminal_id_length} characters in this profile")
+        try:
+            raw, _encoded = iso8583.encode(doc, self.spec)
+        except iso8583.EncodeError as exc:
+            raise ValueError(f"DE{exc.field} does not fit its element") from None
+        return bytes(raw)
+
+    def decode(self, frame: bytes) -> Message:
+        """The message in ``frame``; :class:`MalformedMessage` if it is not one of the family."""
+        try:
+            doc, _encoded = iso8583.decode(frame, self.spec)
+        except iso8583.DecodeError as exc:
+            where = _NAMES.get(exc.field, f"DE{exc.field}")
+            raise _malformed(f"{where} at byte {exc.pos}: {exc.msg[:80]}") from None
+        mti = doc["t"]
+        if mti not in _TYPES:
+            raise _malformed("MTI: not a message of this family")
+        kind, flags = _TYPES[mti]
+        values: dict[str, Any] = dict(flags)
+        for field in attrs.fields(kind):
+            if field.name in _FLAGS:
+                continue
+            element = self._elements[field.name]
+            text = doc.get(element.number)
+            if text is not None:
+                values[field.name] = element.read(text)
+            elif field.default is attrs.NOTHING:
+                raise _malformed(f"DE{element.number} missing from {mti}")
+        try:
+            message: Message = kind(**values)
+        except ValueError:  # every element read well, yet not a valid message
+            raise _malformed(f"{mti}: an element out of range") from None
+        return message
+
+    def decode_keyed(self, frame: bytes) -> tuple[MatchKey, Message]:
+        """What :class:`~jamsostek_channels.transport.tcp.TcpTransport` is given as
+        ``decode``: the message and its :func:`match_key`."""
+        message = self.decode(frame)
+        return match_key(message), message

@@ -1,0 +1,239 @@
+"""ISO 8583 profiles: what makes BRILink, Indomaret and Alfamart different is configuration.
+
+No national ISO 8583 profile exists, so every partner-specific value of the family lives in a
+TOML file (``profiles/<name>.toml`` beside this module, or any path): framing (length width,
+byte order or ASCII length, frame limit), bitmap (hex or binary), DE41 length, the DE7 time zone,
+DE18 channel type, DE32 acquirer id, DE48's product id, the processing codes (DE3), how an
+unanswered payment is settled (``advice`` or ``reverse``), every timer, the response-code map
+(what 54, 88 and 91 mean differs between partners), the receipt widths the terminals print, and
+the channel's :class:`~jamsostek_channels.channel.Capabilities` (operations, limits, admin fee).
+Credentials (a sign-on key) are never in a profile.
+
+``load_profile`` refuses an incomplete or inconsistent file with ``ValueError``/``KeyError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+import attrs
+
+from jamsostek_channels.adapters.iso8583.codec import Bitmap, Codec
+from jamsostek_channels.channel import Capabilities
+from jamsostek_channels.clock import JAKARTA
+from jamsostek_channels.transport.tcp import Framing
+
+__all__ = [
+    "PROFILES",
+    "Iso8583Profile",
+    "Meaning",
+    "ProcessingCodes",
+    "ResponseCode",
+    "Timers",
+    "load_profile",
+]
+
+#: The profiles shipped with the library.
+PROFILES = ("brilink", "indomaret", "alfamart")
+
+Resolution = Literal["advice", "reverse"]
+
+
+class Meaning(enum.StrEnum):
+    """What a response code means to the library, whatever its number at this partner."""
+
+    APPROVED = "approved"
+    SIGN_ON_NEEDED = "sign-on-needed"  #: sign on again, then send again: nothing was applied
+    DECLINED = "declined"  #: refused; nothing applied
+    INVALID_AMOUNT = "invalid-amount"
+    INVALID_CUSTOMER = "invalid-customer"
+    INVALID_PRODUCT = "invalid-product"
+    INVALID_TRANSACTION = "invalid-transaction"  #: e.g. a processing code it does not take
+    ALREADY_PAID = "already-paid"
+    NO_BILL = "no-bill"  #: nothing to pay for these months
+    NO_INQUIRY = "no-inquiry"  #: a payment without a successful inquiry first
+    NOT_FOUND = "not-found"  #: the original of an advice or reversal is unknown
+    CUT_OFF = "cut-off"  #: the host is closing its day: try later
+    LINK_DOWN = "link-down"  #: the host's own link (issuer, biller) is down: nothing applied
+    TOO_LATE = "too-late"  #: the host answered after its own timeout: outcome unknown
+    DUPLICATE = "duplicate"  #: a repeat of a message it has: the original's outcome stands
+    MALFUNCTION = "malfunction"  #: the host failed: for a payment, outcome unknown
+
+
+@attrs.frozen
+class ResponseCode:
+    code: str = attrs.field(validator=attrs.validators.matches_re(r"[0-9A-Z]{2}"))
+    meaning: Meaning = attrs.field(converter=Meaning)
+    label: str  #: the partner's own wording, for logs and support
+
+
+@attrs.frozen
+class ProcessingCodes:
+    """DE3 per operation. ``registration``/``registration_confirm`` only where the profile
+    offers registration (the project's own 0200 messages)."""
+
+    inquiry: str = attrs.field(validator=attrs.validators.matches_re(r"[0-9]{6}"))
+    payment: str = attrs.field(validator=attrs.validators.matches_re(r"[0-9]{6}"))
+    registration: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.matches_re(r"[0-9]{6}"))
+    )
+    registration_confirm: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.matches_re(r"[0-9]{6}"))
+    )
+
+    def __attrs_post_init__(self) -> None:
+        codes = [c for c in attrs.astuple(self) if c is not None]
+        if len(codes) != len(set(codes)):
+            raise ValueError("two operations share one processing code")
+
+
+def _seconds(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{attribute.name} must be a finite number of seconds > 0")
+
+
+def _count(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{attribute.name} must be a whole number >= 0")
+
+
+@attrs.frozen
+class Timers:
+    """Every timer of the family, in seconds. No public figures exist: these defaults are the
+    project's (channels.md, "Timers"), each a partner setting."""
+
+    inquiry_timeout: float = attrs.field(default=15.0, converter=float, validator=_seconds)
+    payment_timeout: float = attrs.field(default=30.0, converter=float, validator=_seconds)
+    repeat_interval: float = attrs.field(default=30.0, converter=float, validator=_seconds)
+    repeats: int = attrs.field(default=3, validator=_count)
+    store_and_forward_interval: float = attrs.field(
+        default=60.0, converter=float, validator=_seconds
+    )
+    store_and_forward_expiry: float = attrs.field(
+        default=86_400.0, converter=float, validator=_seconds
+    )
+    echo_idle: float = attrs.field(default=60.0, converter=float, validator=_seconds)
+    missed_echoes: int = attrs.field(default=3, validator=_count)
+
+
+def _zone(text: str) -> dt.tzinfo:
+    """``UTC``, ``WIB`` (UTC+7, :data:`~jamsostek_channels.clock.JAKARTA`) or ``+HH:MM``."""
+    if text == "UTC":
+        return dt.UTC
+    if text == "WIB":
+        return JAKARTA
+    match = re.fullmatch(r"([+-])([01][0-9]|2[0-3]):([0-5][0-9])", text)
+    if match is None:
+        raise ValueError(f"time_zone is UTC, WIB or +HH:MM, not {text!r}")
+    sign = -1 if match[1] == "-" else 1
+    return dt.timezone(sign * dt.timedelta(hours=int(match[2]), minutes=int(match[3])))
+
+
+@attrs.frozen
+class Iso8583Profile:
+    name: str
+    label: str
+    framing: Framing
+    bitmap: Bitmap
+    terminal_id_length: int
+    time_zone: dt.tzinfo
+    channel_type: str  #: DE18
+    acquirer_id: str  #: DE32
+    product_id: str  #: DE48 PI
+    processing_codes: ProcessingCodes
+    resolution: Resolution
+    timers: Timers
+    response_codes: Mapping[str, ResponseCode]
+    receipt_widths: tuple[int, ...]
+    agent_id: Literal["DE42", "none"]  #: where an agent's id travels in every message
+    capabilities: Capabilities
+
+    def codec(self) -> Codec:
+        """The codec this profile's wire settings describe."""
+        return Codec(bitmap=self.bitmap, terminal_id_length=self.terminal_id_length)
+
+    def response(self, code: str) -> ResponseCode:
+        """What ``code`` means here; a code the map does not list is a plain refusal."""
+        known = self.response_codes.get(code)
+        return known or ResponseCode(code, Meaning.DECLINED, "not in this profile's map")
+
+
+def _response_codes(table: Mapping[str, Any]) -> Mapping[str, ResponseCode]:
+    codes = {
+        str(code): ResponseCode(str(code), str(entry["meaning"]), str(entry["label"]))
+        for code, entry in table.items()
+    }
+    if codes.get("00") is None or codes["00"].meaning is not Meaning.APPROVED:
+        raise ValueError("response_codes must map 00 to approved")
+    return MappingProxyType(codes)
+
+
+def _from_data(data: Mapping[str, Any]) -> Iso8583Profile:
+    wire = data["wire"]
+    framing = Framing(
+        width=int(wire.get("length_width", 2)),
+        byteorder=str(wire.get("length_byteorder", "big")),  # type: ignore[arg-type]
+        ascii_length=bool(wire.get("ascii_length", False)),
+        max_bytes=int(wire.get("max_frame_bytes", 8192)),
+    )
+    bitmap = str(wire.get("bitmap", "hex"))
+    if bitmap not in ("hex", "binary"):
+        raise ValueError(f"bitmap is hex or binary, not {bitmap!r}")
+    resolution = str(data["resolution"])
+    if resolution not in ("advice", "reverse"):
+        raise ValueError(f"resolution is advice or reverse, not {resolution!r}")
+    agent_id = str(data.get("agent_id", "none"))
+    if agent_id not in ("DE42", "none"):
+        raise ValueError(f"agent_id is DE42 or none, not {agent_id!r}")
+    capabilities = Capabilities.from_mapping(data["capabilities"])
+    widths = tuple(int(w) for w in data["receipt"]["widths"])
+    if capabilities.receipt_width not in widths:
+        raise ValueError("capabilities.receipt_width must be one of receipt.widths")
+    profile = Iso8583Profile(
+        name=str(data["name"]),
+        label=str(data.get("label", data["name"])),
+        framing=framing,
+        bitmap=bitmap,  # type: ignore[arg-type]
+        terminal_id_length=int(wire.get("terminal_id_length", 8)),
+        time_zone=_zone(str(wire.get("time_zone", "UTC"))),
+        channel_type=str(data["channel_type"]),
+        acquirer_id=str(data["acquirer_id"]),
+        product_id=str(data["product_id"]),
+        processing_codes=ProcessingCodes(**data["processing_codes"]),
+        resolution=resolution,  # type: ignore[arg-type]
+        timers=Timers(**data.get("timers", {})),
+        response_codes=_response_codes(data["response_codes"]),
+        receipt_widths=widths,
+        agent_id=agent_id,  # type: ignore[arg-type]
+        capabilities=capabilities,
+    )
+    profile.codec()  # bitmap and DE41 length checked now, not at the first message
+    if not re.fullmatch(r"[0-9]{4}", profile.channel_type):
+        raise ValueError("channel_type (DE18) is 4 digits")
+    if not re.fullmatch(r"[0-9]{1,11}", profile.acquirer_id):
+        raise ValueError("acquirer_id (DE32) is 1 to 11 digits")
+    if not re.fullmatch(r"[\x21-\x7e]{1,6}", profile.product_id):
+        raise ValueError("product_id (DE48 PI) is 1 to 6 printable characters")
+    return profile
+
+
+def load_profile(name_or_path: str | Path) -> Iso8583Profile:
+    """A shipped profile by name (``"indomaret"``) or any profile file by path."""
+    if isinstance(name_or_path, str) and name_or_path in PROFILES:
+        text = (
+            resources.files("jamsostek_channels.adapters.iso8583")
+            .joinpath("profiles", f"{name_or_path}.toml")
+            .read_text(encoding="utf-8")
+        )
+    else:
+        text = Path(name_or_path).read_text(encoding="utf-8")
+    return _from_data(tomllib.loads(text))

@@ -1,0 +1,368 @@
+"""The TLV sub-fields of ISO 8583 private data: DE48 (what is paid) and DE57 (screen and receipt
+lines).
+
+Each item is a 2-character tag, a 2-digit decimal length (``00``–``99``) and that many
+characters, one after another with nothing between (the AltoPay EBIPP practice)::
+
+    >>> encode_items([("PI", "BPU001"), ("AT", "36800")])
+    'PI06BPU001AT0536800'
+    >>> decode_items("PI06BPU001AT0536800")
+    (('PI', 'BPU001'), ('AT', '36800'))
+
+Tags are upper-case letters and digits; values printable ASCII. Reading keeps every item, known
+or not, in order; anything that does not parse (a length that is not two digits, a value cut
+short, a character outside printable ASCII) is a :class:`MalformedMessage` naming the field and
+the offset, never the value.
+
+:class:`PrivateData` gives DE48's items names: the common tags of Indonesian PPOB practice and
+this project's own (documented in ``docs/channels/iso8583.md``):
+
+====  =========================  =====  ======================================================
+tag   meaning                    max    spelling
+====  =========================  =====  ======================================================
+PI    product id                 6      ``BPU001`` (the biller's product for BPU contributions)
+CN    customer number            24     the 16-digit NIK or the 11-digit KPJ
+NM    customer name              50     as the host has it (printable ASCII)
+AT    total amount               12     whole rupiah, digits only (contribution, no fee)
+AC    admin fee                  12     whole rupiah, digits only, always apart from AT
+MC    months paid *(project)*    2      ``1``–``99``
+FP    first period *(project)*   6      ``YYYYMM``: the first month paid
+PG    programs *(project)*       11     ``JKK,JKM,JHT`` (upper-case, comma-separated)
+PA    per-program amounts        99     ``JKK=16800,JKM=6800``: whole rupiah for the months
+      *(project)*
+DN    discount named *(project)* 50     the discount's name as the quote names it
+DA    discount amount            12     whole rupiah taken off AT's undiscounted sum
+      *(project)*
+====  =========================  =====  ======================================================
+
+Any other tag (C1/C2 customer references, FR forwarding reference, FS forwarding STAN, a
+partner's own) is kept, in order, in :attr:`PrivateData.other`.
+
+:class:`Lines` gives DE57's: ``S0``–``S9`` screen lines and ``R0``–``R9``, ``RA``–``RI`` receipt
+lines, at most 50 characters each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from jamsostek_channels import redact
+from jamsostek_channels.errors import MalformedMessage
+from jamsostek_channels.model import Program
+from jamsostek_channels.period import YearMonth
+
+__all__ = [
+    "RECEIPT_TAGS",
+    "SCREEN_TAGS",
+    "Lines",
+    "PrivateData",
+    "decode_items",
+    "encode_items",
+]
+
+_TAG = re.compile(r"[A-Z0-9]{2}")
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
+_DIGITS = re.compile(r"[0-9]+")
+_MAX_ITEM = 99
+#: The longest screen or receipt line.
+LINE_WIDTH = 50
+SCREEN_TAGS = tuple(f"S{c}" for c in "0123456789")
+RECEIPT_TAGS = tuple(f"R{c}" for c in "0123456789ABCDEFGHI")
+
+
+_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _malformed(field: str, reason: str) -> MalformedMessage:
+    return MalformedMessage("message.malformed", {"reason": f"{field}: {reason}"})
+
+
+def encode_items(items: Iterable[tuple[str, str]]) -> str:
+    """The TLV text of ``items``; ``ValueError`` for a bad tag, a value over 99 characters or
+    one outside printable ASCII (our own message would be wrong: nothing is sent)."""
+    parts = []
+    for tag, value in items:
+        if not _TAG.fullmatch(tag):
+            raise ValueError(f"a TLV tag is 2 upper-case letters or digits, not {tag!r}")
+        if len(value) > _MAX_ITEM or not _PRINTABLE.fullmatch(value):
+            raise ValueError(f"TLV {tag}: at most {_MAX_ITEM} printable ASCII characters")
+        parts.append(f"{tag}{len(value):02d}{value}")
+    return "".join(parts)
+
+
+def decode_items(text: str, *, field: str = "DE48") -> tuple[tuple[str, str], ...]:
+    """Every item of ``text`` in order; :class:`MalformedMessage` if it is not TLV."""
+    items = []
+    at = 0
+    while at < len(text):
+        if len(text) - at < 4:
+            raise _malformed(field, f"TLV item cut short at offset {at}")
+        tag, length = text[at : at + 2], text[at + 2 : at + 4]
+        if not _TAG.fullmatch(tag):
+            raise _malformed(field, f"bad TLV tag at offset {at}")
+        if not (length.isascii() and length.isdigit()):
+            raise _malformed(field, f"TLV {tag}: length is not 2 digits")
+        end = at + 4 + int(length)
+        if end > len(text):
+            raise _malformed(field, f"TLV {tag}: value cut short")
+        value = text[at + 4 : end]
+        if not _PRINTABLE.fullmatch(value):
+            raise _malformed(field, f"TLV {tag}: not printable ASCII")
+        items.append((tag, value))
+        at = end
+    return tuple(items)
+
+
+# --- DE48 --------------------------------------------------------------------------------------
+
+
+def _fits(limit: int) -> _Validator:
+    def check(_instance: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+        if value is not None and (len(value) > limit or not _PRINTABLE.fullmatch(value)):
+            raise ValueError(f"{attribute.name}: at most {limit} printable ASCII characters")
+
+    return check
+
+
+def _rupiah(_instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and not 0 <= value <= 999_999_999_999:
+        raise ValueError(f"{attribute.name}: whole rupiah 0..999999999999")
+
+
+def _texts(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _pairs(values: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(tag), str(value)) for tag, value in values)
+
+
+def _program_list(values: Iterable[Program]) -> tuple[Program, ...]:
+    return tuple(Program(value) for value in values)
+
+
+def _others(items: tuple[tuple[str, str], ...]) -> str:
+    return repr(tuple(tag for tag, _ in items))  # tags only: a C1 may be a phone number
+
+
+def _program_amounts(
+    value: Mapping[Program, int] | Iterable[tuple[Program, int]],
+) -> tuple[tuple[Program, int], ...]:
+    pairs = value.items() if isinstance(value, Mapping) else value
+    return tuple((Program(program), int(amount)) for program, amount in pairs)
+
+
+@attrs.frozen(kw_only=True)
+class PrivateData:
+    """DE48's items by name (see the module's table); every field optional. Personal data is
+    masked in the repr."""
+
+    product: str | None = attrs.field(default=None, validator=_fits(6))
+    customer: str | None = attrs.field(
+        default=None,
+        validator=_fits(24),
+        repr=redact.optional(redact.customer),
+    )
+    name: str | None = attrs.field(
+        default=None,
+        validator=_fits(50),
+        repr=redact.optional(redact.name),
+    )
+    amount: int | None = attrs.field(default=None, validator=_rupiah)
+    admin_fee: int | None = attrs.field(default=None, validator=_rupiah)
+    months: int | None = attrs.field(default=None)
+    first_period: YearMonth | None = None
+    programs: tuple[Program, ...] = attrs.field(default=(), converter=_program_list)
+    program_amounts: tuple[tuple[Program, int], ...] = attrs.field(
+        default=(), converter=_program_amounts
+    )
+    discount_name: str | None = attrs.field(default=None, validator=_fits(50))
+    discount_amount: int | None = attrs.field(default=None, validator=_rupiah)
+    #: Items with any other tag, in the order they came.
+    other: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs, repr=_others)
+
+    def __attrs_post_init__(self) -> None:
+        if self.months is not None and not 1 <= self.months <= 99:
+            raise ValueError("months: 1..99")
+        for program, amount in self.program_amounts:
+            _rupiah(None, attrs.fields(PrivateData).amount, amount)
+            del program
+        for tag, _value in self.other:
+            if tag in _KNOWN:
+                raise ValueError(f"tag {tag} has its own field")
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        """The TLV items, known tags first in the table's order, then :attr:`other`."""
+        items: list[tuple[str, str]] = []
+
+        def put(tag: str, value: object) -> None:
+            if value is not None:
+                items.append((tag, str(value)))
+
+        put("PI", self.product)
+        put("CN", self.customer)
+        put("NM", self.name)
+        put("AT", self.amount)
+        put("AC", self.admin_fee)
+        put("MC", self.months)
+        if self.first_period is not None:
+            put("FP", f"{self.first_period.year:04d}{self.first_period.month:02d}")
+        if self.programs:
+            put("PG", ",".join(p.name for p in self.programs))
+        if self.program_amounts:
+            put("PA", ",".join(f"{p.name}={amount}" for p, amount in self.program_amounts))
+        put("DN", self.discount_name)
+        put("DA", self.discount_amount)
+        return (*items, *self.other)
+
+    def encode(self) -> str:
+        return encode_items(self.items())
+
+    @classmethod
+    def decode(cls, text: str) -> PrivateData:
+        """DE48's text read; :class:`MalformedMessage` for bad TLV, a known tag twice, or a
+        known tag whose value is not spelt as the table says."""
+        known: dict[str, str] = {}
+        other = []
+        for tag, value in decode_items(text, field="DE48"):
+            if tag not in _KNOWN:
+                other.append((tag, value))
+            elif tag in known:
+                raise _malformed("DE48", f"TLV {tag} twice")
+            else:
+                known[tag] = value
+        try:
+            return cls(
+                product=known.get("PI"),
+                customer=known.get("CN"),
+                name=known.get("NM"),
+                amount=_whole(known, "AT"),
+                admin_fee=_whole(known, "AC"),
+                months=_whole(known, "MC"),
+                first_period=_period(known.get("FP")),
+                programs=_programs(known.get("PG")),
+                program_amounts=_amounts(known.get("PA")),
+                discount_name=known.get("DN"),
+                discount_amount=_whole(known, "DA"),
+                other=other,
+            )
+        except ValueError as exc:  # a value the table does not allow; the text names no data
+            raise _malformed("DE48", str(exc).split(":")[0]) from None
+
+
+#: Known tags and their longest value.
+_KNOWN = {"PI": 6, "CN": 24, "NM": 50, "AT": 12, "AC": 12, "MC": 2, "FP": 6, "PG": 11, "PA": 99,
+          "DN": 50, "DA": 12}  # fmt: skip
+
+
+def _whole(known: Mapping[str, str], tag: str) -> int | None:
+    value = known.get(tag)
+    if value is None:
+        return None
+    if not (_DIGITS.fullmatch(value) and len(value) <= _KNOWN[tag]):
+        raise ValueError(f"TLV {tag} is not whole rupiah digits")
+    return int(value)
+
+
+def _period(value: str | None) -> YearMonth | None:
+    if value is None:
+        return None
+    if not (len(value) == 6 and _DIGITS.fullmatch(value)):
+        raise ValueError("TLV FP is not YYYYMM")
+    try:
+        return YearMonth(int(value[:4]), int(value[4:]))
+    except ValueError:
+        raise ValueError("TLV FP is not a month") from None
+
+
+def _program(code: str) -> Program:
+    try:
+        return Program[code]
+    except KeyError:
+        raise ValueError("TLV PG/PA: unknown program") from None
+
+
+def _programs(value: str | None) -> tuple[Program, ...]:
+    return () if value is None else tuple(_program(code) for code in value.split(","))
+
+
+def _amounts(value: str | None) -> tuple[tuple[Program, int], ...]:
+    if value is None:
+        return ()
+    pairs = []
+    for part in value.split(","):
+        code, equals, amount = part.partition("=")
+        if not (equals and _DIGITS.fullmatch(amount) and len(amount) <= 12):
+            raise ValueError("TLV PA is not PROGRAM=amount")
+        pairs.append((_program(code), int(amount)))
+    return tuple(pairs)
+
+
+# --- DE57 --------------------------------------------------------------------------------------
+
+
+def _lines(limit: int) -> _Validator:
+    def check(
+        _instance: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+    ) -> None:
+        if len(value) > limit:
+            raise ValueError(f"{attribute.name}: at most {limit} lines")
+        for line in value:
+            if len(line) > LINE_WIDTH or not _PRINTABLE.fullmatch(line):
+                raise ValueError(f"{attribute.name}: lines of at most {LINE_WIDTH} printable ASCII")
+
+    return check
+
+
+def _count(lines: tuple[str, ...]) -> str:
+    return f"<{len(lines)} lines>"  # a receipt names the customer
+
+
+@attrs.frozen
+class Lines:
+    """DE57: what the terminal shows and prints, line by line (each ≤ 50 characters)."""
+
+    screen: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_texts,
+        validator=_lines(len(SCREEN_TAGS)),
+        repr=_count,
+    )
+    receipt: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_texts,
+        validator=_lines(len(RECEIPT_TAGS)),
+        repr=_count,
+    )
+
+    def encode(self) -> str:
+        return encode_items(
+            [
+                *zip(SCREEN_TAGS, self.screen, strict=False),
+                *zip(RECEIPT_TAGS, self.receipt, strict=False),
+            ]
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> Lines:
+        """DE57's text read: screen and receipt lines in tag order (a gap is an empty line);
+        unknown tags are ignored, a tag twice is malformed."""
+        found: dict[str, str] = {}
+        for tag, value in decode_items(text, field="DE57"):
+            if tag in found:
+                raise _malformed("DE57", f"TLV {tag} twice")
+            found[tag] = value
+
+        def ordered(tags: tuple[str, ...]) -> tuple[str, ...]:
+            present = [i for i, tag in enumerate(tags) if tag in found]
+            last = present[-1] + 1 if present else 0
+            return tuple(found.get(tag, "") for tag in tags[:last])
+
+        try:
+            return cls(ordered(SCREEN_TAGS), ordered(RECEIPT_TAGS))
+        except ValueError:
+            raise _malformed("DE57", f"lines over {LINE_WIDTH} characters") from None
