@@ -269,7 +269,10 @@ class Codec:
             element = self._elements[field.name]
             text = doc.get(element.number)
             if text is not None:
-                values[field.name] = element.read(text)
+                try:
+                    values[field.name] = element.read(text)
+                except ValueError:  # a reader's own check; its text may quote the value
+                    raise _malformed(f"DE{element.number}: not as the element is spelt") from None
             elif field.default is attrs.NOTHING:
                 raise _malformed(f"DE{element.number} missing from {mti}")
         try:

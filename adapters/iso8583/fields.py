@@ -171,10 +171,13 @@ class OriginalData:
             transmitted = TransmissionTime.parse(text[10:20])
         except MalformedMessage:
             raise _malformed("DE90", "its DE7 is not a real date and time") from None
-        return cls(
-            mti=text[:4],
-            stan=int(text[4:10]),
-            transmitted=transmitted,
-            acquirer=text[20:31],
-            forwarder=text[31:42],
-        )
+        try:
+            return cls(
+                mti=text[:4],
+                stan=int(text[4:10]),
+                transmitted=transmitted,
+                acquirer=text[20:31],
+                forwarder=text[31:42],
+            )
+        except ValueError:
+            raise _malformed("DE90", "the original's MTI is not one") from None

@@ -250,8 +250,8 @@ class PrivateData:
                 discount_amount=_whole(known, "DA"),
                 other=other,
             )
-        except ValueError as exc:  # a value the table does not allow; the text names no data
-            raise _malformed("DE48", str(exc).split(":")[0]) from None
+        except ValueError as exc:  # a value the table does not allow (these texts quote no data)
+            raise _malformed("DE48", str(exc)) from None
 
 
 #: Known tags and their longest value.
