@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ from jamsostek_channels.errors import MalformedMessage
 from jamsostek_channels.model import Program
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.testing.tcp import FramedTcpServer
-from jamsostek_channels.transport import TcpTransport, Timeouts
+from jamsostek_channels.transport import Framing, TcpTransport, Timeouts
 
 NIK = "3201015508950001"
 NAME = "Siti Rahayu"
@@ -129,13 +130,32 @@ def test_every_message_round_trips(codec: Codec, message: Message) -> None:
     assert codec.decode(raw) == message
 
 
+EXAMPLE_PAYMENT = FinancialRequest(
+    **{**COMMON, "private": PrivateData(product="BPU001", customer=NIK, amount=73_600)}
+)
+EXAMPLE_SIGN_ON = NetworkRequest(code="001", transmitted=SENT, stan=1, terminal="BRI00001")
+
+
+def hexdump(frame: bytes) -> str:
+    """16 bytes a line, as `hexdump -C` shows them: offset, hex, |ASCII| ('.' if not)."""
+    lines = []
+    for at in range(0, len(frame), 16):
+        chunk = frame[at : at + 16]
+        shown = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
+        lines.append(f"{at:04x}  {chunk.hex(' '):<47}  |{shown}|")
+    return "\n".join(lines)
+
+
+def test_the_documented_dumps_are_what_the_codec_writes() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "channels" / "iso8583.md").read_text()
+    for message in (EXAMPLE_PAYMENT, EXAMPLE_SIGN_ON):
+        assert hexdump(Framing().frame(Codec().encode(message))) in page
+
+
 def test_a_payment_is_spelt_byte_for_byte() -> None:
     """The layout pinned: ASCII MTI, hex bitmap, fixed fields, LLVAR DE32, LLLVAR DE48."""
-    request = FinancialRequest(
-        **{**COMMON, "private": PrivateData(product="BPU001", customer=NIK, amount=73_600)}
-    )
     assert (
-        Codec().encode(request)
+        Codec().encode(EXAMPLE_PAYMENT)
         == (
             b"0200" + b"3220400108C18000"  # DE3 4 7 11 18 32 37 41 42 48 49
             b"500000" + b"000000073600" + b"1204210509" + b"000123" + b"6018" + b"03002"
@@ -608,3 +628,30 @@ def test_answers_out_of_order_over_a_real_socket() -> None:
         first.join(2.0)
         link.close()
     assert done == ["T2", "T1"]
+
+
+def test_the_documented_python_example_runs() -> None:
+    """docs/channels/iso8583.md's example, against a switch that approves every inquiry."""
+    page = (Path(__file__).parent.parent / "docs" / "channels" / "iso8583.md").read_text()
+    [code] = re.findall(r"```python\n(.*?)```", page, re.S)
+    profile = load_profile("indomaret")
+    codec = profile.codec()
+
+    def switch(frame: bytes) -> bytes:
+        request = codec.decode(frame)
+        assert isinstance(request, FinancialRequest)
+        return codec.encode(
+            FinancialResponse(
+                processing_code=request.processing_code,
+                transmitted=request.transmitted,
+                stan=request.stan,
+                terminal=request.terminal,
+                response_code="00",
+            )
+        )
+
+    with FramedTcpServer(switch, framing=profile.framing) as server:
+        namespace: dict[str, Any] = {}
+        exec(code.replace("tcp://127.0.0.1:9583", server.address), namespace)
+    assert namespace["answer"].approved
+    assert namespace["answer"].terminal == "IDM-T001-0042"
