@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import doctest
 import re
 import threading
 from pathlib import Path
@@ -41,8 +42,10 @@ from jamsostek_channels.adapters.iso8583 import (
     decode_items,
     encode_amount,
     encode_items,
+    fields,
     load_profile,
     match_key,
+    tlv,
 )
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import MalformedMessage
@@ -655,3 +658,8 @@ def test_the_documented_python_example_runs() -> None:
         exec(code.replace("tcp://127.0.0.1:9583", server.address), namespace)
     assert namespace["answer"].approved
     assert namespace["answer"].terminal == "IDM-T001-0042"
+
+
+@pytest.mark.parametrize("module", [fields, tlv], ids=["fields", "tlv"])
+def test_doctests(module: object) -> None:
+    assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]

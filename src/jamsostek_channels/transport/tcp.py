@@ -387,17 +387,23 @@ class TcpTransport(Generic[AnswerT]):
 
         if not waiter.done.wait(wait):
             with link.lock:
-                link.waiters.pop(key, None)
-            # The reader may have delivered it between the wait's end and the pop.
-            if not waiter.done.is_set():
+                still_mine = link.waiters.get(key) is waiter
+                if still_mine:
+                    del link.waiters[key]
+            if still_mine:
                 log.finish("timeout")
                 raise OutcomeUnknown("outcome.unknown", {"reference": reference})
+            # The reader (or a failing link) took it just now and sets it right after.
+            waiter.done.wait(_JOIN_SECONDS)
         if waiter.failure == "unknown":
             log.finish("dropped")
             raise OutcomeUnknown("outcome.unknown", {"reference": reference})
         if isinstance(waiter.failure, MalformedMessage):
             log.finish("malformed")
             raise _twin(waiter.failure)
+        if not waiter.done.is_set():  # only if the reader thread died between pop and set
+            log.finish("timeout")
+            raise OutcomeUnknown("outcome.unknown", {"reference": reference})
         log.finish("answered")
         return waiter.answer  # type: ignore[return-value]  # set with done, failure None
 
