@@ -388,6 +388,7 @@ def test_private_data_round_trips_and_keeps_unknown_tags_in_order() -> None:
         ("PA09JKK=1680x", "PA is not PROGRAM=amount"),
         ("PA08JKK16800", "PA is not PROGRAM=amount"),
         ("NM51" + "x" * 51, "name"),
+        ("PG11JKK,JKK,JKK", "programs: each at most once"),
     ],
 )
 def test_private_data_refuses_known_tags_spelt_wrong(text: str, reason: str) -> None:
@@ -402,6 +403,12 @@ def test_private_data_values_are_checked_when_built() -> None:
         PrivateData(other=[("PI", "BPU001")])
     with pytest.raises(ValueError, match="months"):
         PrivateData(months=100)
+    with pytest.raises(ValueError, match="programs: each at most once"):
+        PrivateData(programs=[Program.JKK, Program.JKK])
+    with pytest.raises(ValueError, match="program_amounts: each program"):
+        PrivateData(program_amounts=[(Program.JKK, 1), (Program.JKK, 2)])
+    with pytest.raises(ValueError, match="program_amounts: whole rupiah"):
+        PrivateData(program_amounts={Program.JKM: -1})
 
 
 def test_lines_keep_gaps_and_order() -> None:
@@ -573,6 +580,8 @@ def shipped(name: str) -> str:
         ("length_width = 2", "length_width = 3", "wide"),
         ("payment_timeout = 30", "payment_timeout = 0", "payment_timeout"),
         ("widths = [32, 42]", "widths = [42]", "receipt_width"),
+        ('payment = "500000"', 'payment = "500000"\nrefund = "200000"', "unknown keys: refund"),
+        ("missed_echoes = 3", "missed_echoes = 3\necho_jitter = 1", "unknown keys: echo_jitter"),
     ],
 )
 def test_a_profile_that_is_wrong_is_refused(tmp_path: Path, old: str, new: str, error: str) -> None:

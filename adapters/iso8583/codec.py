@@ -169,28 +169,26 @@ def _network_code(text: str) -> NetworkCode:
         raise _malformed("DE70: not a network management code we know") from None
 
 
-class _Codec:
-    """The elements by attribute name, for one DE41 width."""
-
-    def __init__(self, terminal_id_length: int) -> None:
-        width = terminal_id_length
-        self.elements: Mapping[str, _Element] = {
-            "processing_code": _Element("3", str, _digits("3", 6)),
-            "amount": _Element("4", encode_amount, decode_amount),
-            "transmitted": _Element("7", lambda t: t.text, TransmissionTime.parse),
-            "stan": _Element("11", lambda n: f"{n:06d}", _stan),
-            "channel_type": _Element("18", str, _digits("18", 4)),
-            "acquirer": _Element("32", str, _digits("32", most=11)),
-            "rrn": _Element("37", str, _text("37", r"[0-9A-Za-z]{12}")),
-            "response_code": _Element("39", str, _text("39", r"[0-9A-Z]{2}")),
-            "terminal": _Element("41", lambda t: t.ljust(width), _padded("41")),
-            "merchant": _Element("42", lambda m: m.ljust(15), _padded("42")),
-            "private": _Element("48", lambda p: p.encode(), PrivateData.decode),
-            "currency": _Element("49", str, _digits("49", 3)),
-            "lines": _Element("57", lambda lines: lines.encode(), Lines.decode),
-            "code": _Element("70", lambda c: c.value, _network_code),
-            "original": _Element("90", lambda o: o.text, OriginalData.parse),
-        }
+def _elements(terminal_id_length: int) -> Mapping[str, _Element]:
+    """The elements by the messages' attribute names, for one DE41 width."""
+    width = terminal_id_length
+    return {
+        "processing_code": _Element("3", str, _digits("3", 6)),
+        "amount": _Element("4", encode_amount, decode_amount),
+        "transmitted": _Element("7", lambda t: t.text, TransmissionTime.parse),
+        "stan": _Element("11", lambda n: f"{n:06d}", _stan),
+        "channel_type": _Element("18", str, _digits("18", 4)),
+        "acquirer": _Element("32", str, _digits("32", most=11)),
+        "rrn": _Element("37", str, _text("37", r"[0-9A-Za-z]{12}")),
+        "response_code": _Element("39", str, _text("39", r"[0-9A-Z]{2}")),
+        "terminal": _Element("41", lambda t: t.ljust(width), _padded("41")),
+        "merchant": _Element("42", lambda m: m.ljust(15), _padded("42")),
+        "private": _Element("48", lambda p: p.encode(), PrivateData.decode),
+        "currency": _Element("49", str, _digits("49", 3)),
+        "lines": _Element("57", lambda lines: lines.encode(), Lines.decode),
+        "code": _Element("70", lambda c: c.value, _network_code),
+        "original": _Element("90", lambda o: o.text, OriginalData.parse),
+    }
 
 
 #: MTI -> the type it is read as, and the flags the MTI itself sets.
@@ -229,7 +227,7 @@ class Codec:
         self.bitmap = bitmap
         self.terminal_id_length = terminal_id_length
         self.spec = build_spec(bitmap=bitmap, terminal_id_length=terminal_id_length)
-        self._elements = _Codec(terminal_id_length).elements
+        self._elements = _elements(terminal_id_length)
 
     def encode(self, message: Message) -> bytes:
         """The message's bytes (no length header: that is the framing's). ``ValueError`` if a

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -46,6 +46,7 @@ __all__ = [
 PROFILES = ("brilink", "indomaret", "alfamart")
 
 Resolution = Literal["advice", "reverse"]
+_T = TypeVar("_T")
 
 
 class Meaning(enum.StrEnum):
@@ -167,6 +168,14 @@ class Iso8583Profile:
         return known or ResponseCode(code, Meaning.DECLINED, "not in this profile's map")
 
 
+def _table(kind: type[_T], table: Mapping[str, Any], name: str) -> _T:
+    """``kind`` built from a TOML table; a key it does not have is a ValueError naming it."""
+    unknown = sorted(set(table) - set(attrs.fields_dict(kind)))  # type: ignore[arg-type]
+    if unknown:
+        raise ValueError(f"[{name}] has unknown keys: {', '.join(unknown)}")
+    return kind(**table)
+
+
 def _response_codes(table: Mapping[str, Any]) -> Mapping[str, ResponseCode]:
     codes = {
         str(code): ResponseCode(str(code), str(entry["meaning"]), str(entry["label"]))
@@ -208,9 +217,9 @@ def _from_data(data: Mapping[str, Any]) -> Iso8583Profile:
         channel_type=str(data["channel_type"]),
         acquirer_id=str(data["acquirer_id"]),
         product_id=str(data["product_id"]),
-        processing_codes=ProcessingCodes(**data["processing_codes"]),
+        processing_codes=_table(ProcessingCodes, data["processing_codes"], "processing_codes"),
         resolution=resolution,  # type: ignore[arg-type]
-        timers=Timers(**data.get("timers", {})),
+        timers=_table(Timers, data.get("timers", {}), "timers"),
         response_codes=_response_codes(data["response_codes"]),
         receipt_widths=widths,
         agent_id=agent_id,  # type: ignore[arg-type]

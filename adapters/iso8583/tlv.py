@@ -188,9 +188,13 @@ class PrivateData:
     def __attrs_post_init__(self) -> None:
         if self.months is not None and not 1 <= self.months <= 99:
             raise ValueError("months: 1..99")
-        for program, amount in self.program_amounts:
-            _rupiah(None, attrs.fields(PrivateData).amount, amount)
-            del program
+        if len(set(self.programs)) != len(self.programs):
+            raise ValueError("programs: each at most once")
+        paid_for = [program for program, _amount in self.program_amounts]
+        if len(set(paid_for)) != len(paid_for):
+            raise ValueError("program_amounts: each program at most once")
+        if any(not 0 <= amount <= 999_999_999_999 for _program, amount in self.program_amounts):
+            raise ValueError("program_amounts: whole rupiah 0..999999999999")
         for tag, _value in self.other:
             if tag in _KNOWN:
                 raise ValueError(f"tag {tag} has its own field")
