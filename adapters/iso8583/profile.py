@@ -3,10 +3,11 @@
 No national ISO 8583 profile exists, so every partner-specific value of the family lives in a
 TOML file (``profiles/<name>.toml`` beside this module, or any path): framing (length width,
 byte order or ASCII length, frame limit), bitmap (hex or binary), DE41 length, the DE7 time zone,
-DE18 channel type, DE32 acquirer id, DE48's product id, the processing codes (DE3), how an
-unanswered payment is settled (``advice`` or ``reverse``), every timer, the response-code map
-(what 54, 88 and 91 mean differs between partners), the receipt widths the terminals print, and
-the channel's :class:`~jamsostek_channels.channel.Capabilities` (operations, limits, admin fee).
+DE18 channel type, DE32 acquirer id, DE48's product id, the processing codes (DE3), every timer,
+the response-code map (what 54, 88 and 91 mean differs between partners), the receipt widths
+the terminals print, and the channel's :class:`~jamsostek_channels.channel.Capabilities`
+(operations, limits, admin fee, and ``resolution``: how an unanswered payment is settled,
+``advice`` or ``reverse``).
 Credentials (a sign-on key) are never in a profile.
 
 ``load_profile`` refuses an incomplete or inconsistent file with ``ValueError``/``KeyError``.
@@ -28,7 +29,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from jamsostek_channels.adapters.iso8583.codec import Bitmap, Codec
-from jamsostek_channels.channel import Capabilities
+from jamsostek_channels.channel import Capabilities, Resolution
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.transport.tcp import Framing
 
@@ -45,7 +46,6 @@ __all__ = [
 #: The profiles shipped with the library.
 PROFILES = ("brilink", "indomaret", "alfamart")
 
-Resolution = Literal["advice", "reverse"]
 _T = TypeVar("_T")
 
 
@@ -151,12 +151,16 @@ class Iso8583Profile:
     acquirer_id: str  #: DE32
     product_id: str  #: DE48 PI
     processing_codes: ProcessingCodes
-    resolution: Resolution
     timers: Timers
     response_codes: Mapping[str, ResponseCode]
     receipt_widths: tuple[int, ...]
     agent_id: Literal["DE42", "none"]  #: where an agent's id travels in every message
     capabilities: Capabilities
+
+    @property
+    def resolution(self) -> Resolution:
+        """How an unanswered payment is settled: ``advice`` or ``reverse`` (the capabilities')."""
+        return self.capabilities.resolution
 
     def codec(self) -> Codec:
         """The codec this profile's wire settings describe."""
@@ -197,13 +201,12 @@ def _from_data(data: Mapping[str, Any]) -> Iso8583Profile:
     bitmap = str(wire.get("bitmap", "hex"))
     if bitmap not in ("hex", "binary"):
         raise ValueError(f"bitmap is hex or binary, not {bitmap!r}")
-    resolution = str(data["resolution"])
-    if resolution not in ("advice", "reverse"):
-        raise ValueError(f"resolution is advice or reverse, not {resolution!r}")
     agent_id = str(data.get("agent_id", "none"))
     if agent_id not in ("DE42", "none"):
         raise ValueError(f"agent_id is DE42 or none, not {agent_id!r}")
     capabilities = Capabilities.from_mapping(data["capabilities"])
+    if capabilities.resolution not in (Resolution.ADVICE, Resolution.REVERSE):
+        raise ValueError("capabilities.resolution is advice or reverse for ISO 8583 (no status)")
     widths = tuple(int(w) for w in data["receipt"]["widths"])
     if capabilities.receipt_width not in widths:
         raise ValueError("capabilities.receipt_width must be one of receipt.widths")
@@ -218,7 +221,6 @@ def _from_data(data: Mapping[str, Any]) -> Iso8583Profile:
         acquirer_id=str(data["acquirer_id"]),
         product_id=str(data["product_id"]),
         processing_codes=_table(ProcessingCodes, data["processing_codes"], "processing_codes"),
-        resolution=resolution,  # type: ignore[arg-type]
         timers=_table(Timers, data.get("timers", {}), "timers"),
         response_codes=_response_codes(data["response_codes"]),
         receipt_widths=widths,
