@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import secrets
@@ -231,21 +232,65 @@ DROP TABLE transitions
 """
 
 
-#: A compare-and-set move (see :meth:`Journal._move`); the last three parameters are the lease
-#: holder it is made for (``None``: no lease check) twice and the time now.
-_MOVE = (
-    "UPDATE entries SET history = json_insert(history, '$[#]',"
-    " json_array(?, ?, state, ?, ?)),"
-    " state = ?, outcome = COALESCE(?, outcome),"
-    " attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
-    " lease_owner = CASE WHEN ? THEN ? ELSE lease_owner END,"
-    " lease_until = CASE WHEN ? THEN ? ELSE lease_until END,"
-    " updated_at = ?, host_reference = COALESCE(?, host_reference),"
-    " business_day = CASE WHEN amount IS NULL THEN business_day"
-    " ELSE COALESCE(?, business_day) END"
-    " WHERE id = ? AND instr(?, ',' || state || ',') > 0 AND (? IS NULL"
-    " OR lease_owner IS NULL OR lease_owner = ? OR julianday(lease_until) <= julianday(?))"
-    " RETURNING *"
+#: An entry's columns as :func:`_entry` reads them, in this order: every one but ``history``,
+#: which only :meth:`Journal.history` reads (it grows with every move; nothing else copies it).
+_ENTRY_COLUMNS = (
+    "id, channel, operation, reference, state, request, outcome, attempts, created_at,"
+    " updated_at, sent_at, lease_owner, lease_until, customer, amount, admin_fee, periods,"
+    " business_day, host_reference, scope"
+)
+
+
+def _with_columns(statement: str) -> str:
+    """``statement`` with ``{columns}`` replaced by :data:`_ENTRY_COLUMNS` (this module's
+    constant, never input)."""
+    return statement.replace("{columns}", _ENTRY_COLUMNS)
+
+
+#: A compare-and-set move (see :meth:`Journal._move`), numbered parameters: 1 now, 2 actor,
+#: 3 the state moved to, 4 why, 5 outcome, 6 sent (0/1), 7 whether the lease is set, 8 its
+#: owner, 9 its expiry, 10 host reference, 11 business day, 12 entry id, 13 the states it may
+#: leave as ``,a,b,``, 14 the lease holder it is made for (``NULL``: no lease check).
+#: The history line is appended as text (the array's closing bracket cut and put back), so
+#: SQLite does not parse and re-serialise the whole history on every move; the line itself is
+#: built by ``json_array`` (``state`` in SET is the row's value before the update).
+_MOVE = _with_columns(
+    "UPDATE entries SET history = substr(history, 1, length(history) - 1)"
+    " || iif(history = '[]', '', ',') || json_array(?1, ?2, state, ?3, ?4) || ']',"
+    " state = ?3, outcome = COALESCE(?5, outcome),"
+    " attempts = attempts + ?6, sent_at = iif(?6, ?1, sent_at),"
+    " lease_owner = iif(?7, ?8, lease_owner), lease_until = iif(?7, ?9, lease_until),"
+    " updated_at = ?1, host_reference = COALESCE(?10, host_reference),"
+    " business_day = iif(amount IS NULL, business_day, COALESCE(?11, business_day))"
+    " WHERE id = ?12 AND instr(?13, ',' || state || ',') > 0 AND (?14 IS NULL"
+    " OR lease_owner IS NULL OR lease_owner = ?14 OR julianday(lease_until) <= julianday(?1))"
+    " RETURNING {columns}"
+)
+_ENTRY_BY_ID = _with_columns("SELECT {columns} FROM entries WHERE id = ?")
+_ENTRY_BY_KEY = _with_columns(
+    "SELECT {columns} FROM entries"
+    " WHERE channel = ? AND scope = ? AND operation = ? AND reference = ?"
+)
+_ENTRY_BY_REFERENCE = _with_columns(
+    "SELECT {columns} FROM entries WHERE channel = ? AND operation = ? AND reference = ?"
+    " AND scope = COALESCE(?, scope) LIMIT 2"
+)
+#: The open entries, through the partial index (its own WHERE, repeated, so SQLite uses it).
+_OPEN_ENTRIES = _with_columns(
+    "SELECT {columns} FROM entries WHERE state IN ('held', 'pending', 'unknown', 'submitted')"
+)
+_ALL_ENTRIES = _with_columns("SELECT {columns} FROM entries WHERE 1 = 1")
+_TAKE_LEASE = _with_columns(
+    "UPDATE entries SET lease_owner = ?, lease_until = ?,"
+    " history = CASE WHEN ? IS NULL THEN history"
+    " ELSE json_insert(history, '$[#]', json(?)) END WHERE id = ? RETURNING {columns}"
+)
+_INSERT_ENTRY = _with_columns(
+    "INSERT INTO entries (channel, operation, reference, state, request,"
+    " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
+    " customer, amount, admin_fee, periods, business_day, scope, history)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (channel, scope, operation, reference) DO NOTHING RETURNING {columns}"
 )
 
 
@@ -264,10 +309,16 @@ def _history_line(
     return json.dumps([line] if first else line, separators=(",", ":"))
 
 
+#: The one JSON form every stored mapping takes (built once: ``json.dumps`` with options
+#: builds an encoder per call). ``begin`` compares a repeated request by it.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_STATES: Mapping[str, EntryState] = {state.value: state for state in EntryState}
+
+
 def _dumps(value: Mapping[str, Any] | None) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(value)
 
 
 def _loads(text: str | None) -> Any:
@@ -282,36 +333,55 @@ def _maybe_time(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
 
 
-def _entry(row: sqlite3.Row) -> Entry:
+def _entry(row: Sequence[Any]) -> Entry:
+    """The entry of a row of :data:`_ENTRY_COLUMNS` (by position: every move builds one)."""
+    (
+        entry_id,
+        channel,
+        operation,
+        reference,
+        state,
+        request,
+        outcome,
+        attempts,
+        created_at,
+        updated_at,
+        sent_at,
+        lease_owner,
+        lease_until,
+        customer,
+        amount,
+        admin_fee,
+        periods,
+        business_day,
+        host_reference,
+        scope,
+    ) = row
     return Entry(
-        id=row["id"],
-        channel=row["channel"],
-        operation=row["operation"],
-        reference=row["reference"],
-        state=EntryState(row["state"]),
-        request=_loads(row["request"]),
-        outcome=_loads(row["outcome"]),
-        attempts=row["attempts"],
-        created_at=_time(row["created_at"]),
-        updated_at=_time(row["updated_at"]),
-        sent_at=_maybe_time(row["sent_at"]),
-        lease_owner=row["lease_owner"],
-        lease_until=_maybe_time(row["lease_until"]),
-        facts=_facts(row),
-        host_reference=row["host_reference"],
-        scope=row["scope"],
-    )
-
-
-def _facts(row: sqlite3.Row) -> PaymentFacts | None:
-    if row["amount"] is None:
-        return None
-    return PaymentFacts(
-        customer=row["customer"],
-        amount=row["amount"],
-        admin_fee=row["admin_fee"],
-        periods=tuple(row["periods"].split(",")) if row["periods"] else (),
-        business_day=dt.date.fromisoformat(row["business_day"]),
+        id=entry_id,
+        channel=channel,
+        operation=operation,
+        reference=reference,
+        state=_STATES[state],
+        request=json.loads(request),
+        outcome=None if outcome is None else json.loads(outcome),
+        attempts=attempts,
+        created_at=dt.datetime.fromisoformat(created_at),
+        updated_at=dt.datetime.fromisoformat(updated_at),
+        sent_at=None if sent_at is None else dt.datetime.fromisoformat(sent_at),
+        lease_owner=lease_owner,
+        lease_until=None if lease_until is None else dt.datetime.fromisoformat(lease_until),
+        facts=None
+        if amount is None
+        else PaymentFacts(
+            customer=customer,
+            amount=amount,
+            admin_fee=admin_fee,
+            periods=tuple(periods.split(",")) if periods else (),
+            business_day=dt.date.fromisoformat(business_day),
+        ),
+        host_reference=host_reference,
+        scope=scope,
     )
 
 
@@ -333,6 +403,12 @@ def _sources(to: EntryState, from_: Iterable[EntryState] | None) -> frozenset[En
     if not sources or not sources <= allowed:
         raise ValueError(f"no transition from {sorted(sources - allowed)} to {to}")
     return sources
+
+
+@functools.cache
+def _states_text(sources: frozenset[EntryState]) -> str:
+    """``sources`` as :data:`_MOVE` matches them: ``,a,b,`` (a handful of sets, made once)."""
+    return "," + ",".join(sorted(sources)) + ","
 
 
 def _one(rows: list[sqlite3.Row], read: Callable[[sqlite3.Row], _T]) -> _T | None:
@@ -645,21 +721,9 @@ class Journal:
         payload = _dumps(request)
         assert payload is not None
         now = self._now()
+        # Inserted unless the reference is there already (one statement on the usual path).
         row = db.execute(
-            "SELECT * FROM entries WHERE channel = ? AND scope = ? AND operation = ?"
-            " AND reference = ?",
-            key,
-        ).fetchone()
-        if row is not None:
-            existing = _entry(row)
-            if _dumps(existing.request) != payload:
-                raise ReferenceConflict(reference)
-            return existing, False
-        row = db.execute(
-            "INSERT INTO entries (channel, operation, reference, state, request,"
-            " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
-            " customer, amount, admin_fee, periods, business_day, scope, history)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            _INSERT_ENTRY,
             (
                 channel,
                 operation,
@@ -677,7 +741,12 @@ class Journal:
                 _history_line(now, actor, None, state, "journaled", first=True),
             ),
         ).fetchone()
-        return _entry(row), True
+        if row is not None:
+            return _entry(row), True
+        existing = _entry(db.execute(_ENTRY_BY_KEY, key).fetchone())
+        if _dumps(existing.request) != payload:
+            raise ReferenceConflict(reference)
+        return existing, False
 
     def attempt(
         self, entry_id: int, *, lease: tuple[str, dt.datetime], actor: str = "client"
@@ -786,43 +855,35 @@ class Journal:
         business_day: dt.date | None = None,
     ) -> Entry:
         """One compare-and-set move inside ``db``'s transaction (see :meth:`transition`)."""
-        states = "," + ",".join(sorted(sources)) + ","
         if to.final:  # settled: nobody needs to hold it any more
-            new_lease: tuple[str | None, str | None] | None = (None, None)
+            set_lease, owner_to, until_to = True, None, None
         elif lease is not None:
-            new_lease = (lease[0], lease[1].isoformat())
+            set_lease, owner_to, until_to = True, lease[0], lease[1].isoformat()
         else:
-            new_lease = None  # the lease stays as it is
-        owner_to, until_to = new_lease or (None, None)
+            set_lease, owner_to, until_to = False, None, None  # the lease stays as it is
         # One UPDATE is the whole move: the compare-and-set in its WHERE (the entry still in
         # ``sources``, no one else's unexpired lease on it), the history line appended naming
-        # the state left (``state`` in SET is the row's value before the update), the new
-        # values, all in one statement of one IMMEDIATE transaction.
+        # the state left, the new values, all in one statement of one IMMEDIATE transaction.
         params = [
             now,
             actor,
             to,
             why[:200],
-            to,
             _dumps(outcome),
-            int(sent),
-            int(sent),
-            now,
-            new_lease is not None,
+            sent,
+            set_lease,
             owner_to,
-            new_lease is not None,
             until_to,
-            now,
             host_reference,
             None if business_day is None else business_day.isoformat(),
             entry_id,
-            states,
+            _states_text(sources),
         ]
-        row = db.execute(_MOVE, [*params, owner, owner, now]).fetchone()
+        row = db.execute(_MOVE, [*params, owner]).fetchone()
         if row is None:
             self._lost(db, entry_id, sources, owner)
             # The lease in the way is void (its process died here): the move is made after all.
-            row = db.execute(_MOVE, [*params, None, None, now]).fetchone()
+            row = db.execute(_MOVE, [*params, None]).fetchone()
         return _entry(row)
 
     def _lost(
@@ -835,7 +896,7 @@ class Journal:
         """The compare-and-set found the entry moved or leased by another: raise
         :class:`StaleEntry` (or ``KeyError``), unless the lease in the way is void because its
         process on this instance has died: then return, and the move is made after all."""
-        before = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        before = db.execute(_ENTRY_BY_ID, (entry_id,)).fetchone()
         if before is None:
             raise KeyError(entry_id)
         current = _entry(before)
@@ -853,7 +914,7 @@ class Journal:
         now = self.clock().isoformat()
         self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
         with self._write() as db:
-            before = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            before = db.execute(_ENTRY_BY_ID, (entry_id,)).fetchone()
             if before is None:
                 raise KeyError(entry_id)
             current = _entry(before)
@@ -864,9 +925,7 @@ class Journal:
                 why = f"lease of {current.lease_owner} expired: taken over"
                 line = _history_line(now, actor, current.state, current.state, why)
             row = db.execute(
-                "UPDATE entries SET lease_owner = ?, lease_until = ?,"
-                " history = CASE WHEN ? IS NULL THEN history"
-                " ELSE json_insert(history, '$[#]', json(?)) END WHERE id = ? RETURNING *",
+                _TAKE_LEASE,
                 (owner, until.isoformat(), line, line, entry_id),
             ).fetchone()
         return _entry(row)
@@ -941,8 +1000,7 @@ class Journal:
         scopes have it)."""
         with self._read() as db:
             rows = db.execute(
-                "SELECT * FROM entries WHERE channel = ? AND operation = ? AND reference = ?"
-                " AND scope = COALESCE(?, scope) LIMIT 2",
+                _ENTRY_BY_REFERENCE,
                 (channel, operation, reference, scope),
             ).fetchall()
         return _one(rows, _entry)
@@ -951,10 +1009,7 @@ class Journal:
         """Entries whose outcome is not known: PENDING (possibly mid-send when a process died)
         and UNKNOWN, oldest first."""
         # The partial index's own WHERE, repeated, so SQLite may use it.
-        query = (
-            "SELECT * FROM entries WHERE state IN ('held', 'pending', 'unknown', 'submitted')"
-            " AND state IN (?, ?)"
-        )
+        query = _OPEN_ENTRIES + " AND state IN (?, ?)"
         query, params = _equal(
             query, [EntryState.PENDING, EntryState.UNKNOWN], channel=channel, scope=scope
         )
@@ -972,7 +1027,10 @@ class Journal:
     ) -> list[Entry]:
         """Entries filtered by channel, operation and creation time ``[since, until)``."""
         query, params = _equal(
-            "SELECT * FROM entries WHERE 1 = 1", [], channel=channel, operation=operation
+            _ALL_ENTRIES,
+            [],
+            channel=channel,
+            operation=operation,
         )
         with self._read() as db:
             rows = [_entry(row) for row in db.execute(query + " ORDER BY id", params)]
