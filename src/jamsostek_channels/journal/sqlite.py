@@ -11,9 +11,9 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from jamsostek_channels import clock as _clock
 from jamsostek_channels.errors import ReferenceConflict
@@ -36,11 +36,11 @@ from jamsostek_channels.journal.records import (
     Transition,
     sources_of,
 )
+from jamsostek_channels.journal.writelock import begin_immediate
 
 __all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
 
 _T = TypeVar("_T")
-_UNLOCKED = nullcontext()
 
 SCHEMA_VERSION = 3
 _INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -266,6 +266,7 @@ _MOVE = _with_columns(
     " OR lease_owner IS NULL OR lease_owner = ?14 OR julianday(lease_until) <= julianday(?1))"
     " RETURNING {columns}"
 )
+_MOVE_ENTRY_ID = 11  #: the entry id's place in _MOVE's parameters (?12)
 _ENTRY_BY_ID = _with_columns("SELECT {columns} FROM entries WHERE id = ?")
 _ENTRY_BY_KEY = _with_columns(
     "SELECT {columns} FROM entries"
@@ -285,12 +286,12 @@ _TAKE_LEASE = _with_columns(
     " history = CASE WHEN ? IS NULL THEN history"
     " ELSE json_insert(history, '$[#]', json(?)) END WHERE id = ? RETURNING {columns}"
 )
-_INSERT_ENTRY = _with_columns(
+_INSERT_ENTRY = (
     "INSERT INTO entries (channel, operation, reference, state, request,"
     " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
     " customer, amount, admin_fee, periods, business_day, scope, history)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (channel, scope, operation, reference) DO NOTHING RETURNING {columns}"
+    " ON CONFLICT (channel, scope, operation, reference) DO NOTHING RETURNING id"
 )
 
 
@@ -383,6 +384,54 @@ def _entry(row: Sequence[Any]) -> Entry:
         host_reference=host_reference,
         scope=scope,
     )
+
+
+def _begun(values: tuple[object, ...], found: int | sqlite3.Row) -> tuple[Entry, bool]:
+    """``begin()``'s answer: the entry made of the columns it inserted and the id it got
+    (what SQLite would return, without reading it back), or the one found already there."""
+    if not isinstance(found, int):
+        return _entry(found), False
+    # values: channel .. request (0-4), attempts .. business_day (5-15), scope (16).
+    return _entry((found, *values[:5], None, *values[5:16], None, values[16])), True
+
+
+def _move_params(
+    now: str,
+    entry_id: int,
+    to: EntryState,
+    sources: frozenset[EntryState],
+    outcome: Mapping[str, Any] | None,
+    *,
+    actor: str,
+    why: str,
+    sent: bool = False,
+    lease: tuple[str, dt.datetime] | None = None,
+    host_reference: str | None = None,
+    business_day: dt.date | None = None,
+) -> list[object]:
+    """:data:`_MOVE`'s parameters 1-13 for a move (the 14th, the lease holder, is added when
+    it runs), made before the write lock is taken."""
+    if to.final:  # settled: nobody needs to hold it any more
+        set_lease, owner_to, until_to = True, None, None
+    elif lease is not None:
+        set_lease, owner_to, until_to = True, lease[0], lease[1].isoformat()
+    else:
+        set_lease, owner_to, until_to = False, None, None  # the lease stays as it is
+    return [
+        now,
+        actor,
+        to,
+        why[:200],
+        _dumps(outcome),
+        sent,
+        set_lease,
+        owner_to,
+        until_to,
+        host_reference,
+        None if business_day is None else business_day.isoformat(),
+        entry_id,
+        _states_text(sources),
+    ]
 
 
 def _equal(query: str, params: list[object], **columns: object) -> tuple[str, list[object]]:
@@ -501,6 +550,21 @@ def _create_private(path: str) -> None:
     os.close(fd)
 
 
+class _Connection(sqlite3.Connection):
+    """A journal's connection, which knows whether SQLite's busy handler is on: on for reads
+    (a reader waits out another's recovery or checkpoint as SQLite knows how), off while its
+    writer waits for the write lock itself (:func:`writelock.begin_immediate`). Switched only
+    when the use changes: a run of writes (or of reads) costs no switch."""
+
+    busy_timeout_ms = 0  #: set by :meth:`Journal._connect` (0 for an in-memory journal)
+    _handler_on = True
+
+    def sqlite_waits(self, on: bool) -> None:
+        if on is not self._handler_on:
+            self.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms if on else 0}")
+            self._handler_on = on
+
+
 class Journal:
     """A durable journal in one SQLite file (default ``":memory:"`` only for tests).
 
@@ -529,6 +593,10 @@ class Journal:
         # In memory there is one connection, shared by the threads under this lock (SQLite's
         # shared-cache locks would fail instead of waiting); on disk each thread has its own.
         self._serial = threading.RLock()
+        # On disk, this process's writers queue here (woken the moment the one before them
+        # commits) and only the one at the head waits for SQLite's lock, against other
+        # processes (writelock.begin_immediate).
+        self._writers = threading.RLock()
         if str(path) == ":memory:":
             self._target = ":memory:"
             self._memory = True
@@ -548,17 +616,19 @@ class Journal:
 
     # Connections ----------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> _Connection:
         connection = sqlite3.connect(
             self._target,
             timeout=self._busy_timeout,
             isolation_level=None,  # explicit BEGIN/COMMIT below
             check_same_thread=False,
+            factory=_Connection,
         )
         with self._lock:  # registered first, so close() also closes one that fails below
             self._connections.append(connection)
         connection.row_factory = sqlite3.Row
-        connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        connection.busy_timeout_ms = int(self._busy_timeout * 1000)
+        connection.execute(f"PRAGMA busy_timeout = {connection.busy_timeout_ms}")
         if not self._memory:
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
@@ -566,10 +636,10 @@ class Journal:
         connection.execute("PRAGMA synchronous = FULL")
         return connection
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> _Connection:
         if self._memory:
             return self._anchor
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        connection: _Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._connect()
             self._local.connection = connection
@@ -579,21 +649,34 @@ class Journal:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction: the write lock is taken up front, so two writers never
         deadlock upgrading read locks; committed with synchronous=FULL before returning. A
-        storage failure rolls back (when it still can) and raises a typed JournalError."""
+        storage failure rolls back (when it still can) and raises a typed JournalError; the
+        write lock not had within ``busy_timeout`` raises JournalBusy."""
         # One context manager, not _read() inside _typed(): this is every write's path.
-        with self._serial if self._memory else _UNLOCKED:
-            try:
-                connection = self._anchor if self._memory else self._connection()
+        lock = self._serial if self._memory else self._writers
+        left = self._busy_timeout
+        if not lock.acquire(blocking=False):
+            started = time.monotonic()
+            if not lock.acquire(timeout=max(left, 0.0)):
+                raise JournalBusy("journal.busy", {"reason": "SQLITE_BUSY"})
+            left -= time.monotonic() - started
+        try:
+            connection = self._anchor if self._memory else self._connection()
+            if self._memory:  # one connection, no other writer: the lock above is enough
                 connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield connection
-                except BaseException:
-                    if connection.in_transaction:  # SQLite may have rolled back already
-                        connection.execute("ROLLBACK")
-                    raise
-                connection.execute("COMMIT")
-            except sqlite3.Error as error:
-                raise storage_error(error) from error
+            else:
+                connection.sqlite_waits(False)
+                begin_immediate(connection, left)
+            try:
+                yield connection
+            except BaseException:
+                if connection.in_transaction:  # SQLite may have rolled back already
+                    connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise storage_error(error) from error
+        finally:
+            lock.release()
         with self._changed:
             self._changed.notify_all()
 
@@ -604,7 +687,9 @@ class Journal:
                 with self._serial:
                     yield self._anchor
             else:
-                yield self._connection()
+                connection = self._connection()
+                connection.sqlite_waits(True)
+                yield connection
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
         connection.execute("BEGIN IMMEDIATE")
@@ -676,8 +761,10 @@ class Journal:
         The same reference with a different request is a :class:`ReferenceConflict`.
         """
         key = (channel, scope, operation, reference)
+        values = self._new_entry(key, request, facts, state, actor, attempt, lease)
         with self._write() as db:
-            return self._begin(db, key, request, facts, state, actor, attempt, lease)
+            found = self._insert(db, values)
+        return _begun(values, found)
 
     def begin_many(
         self,
@@ -693,17 +780,16 @@ class Journal:
         lines, a day of offline collections): each as :meth:`begin` would, all or none. A
         reference already journaled with other content is a :class:`ReferenceConflict` and
         nothing of the batch is written."""
+        batch = [
+            self._new_entry((channel, scope, operation, reference), request, facts, state, actor)
+            for reference, request, facts in requests
+        ]
         with self._write() as db:
-            return [
-                self._begin(
-                    db, (channel, scope, operation, reference), request, facts, state, actor
-                )
-                for reference, request, facts in requests
-            ]
+            found = [self._insert(db, values) for values in batch]
+        return [_begun(values, one) for values, one in zip(batch, found, strict=True)]
 
-    def _begin(
+    def _new_entry(
         self,
-        db: sqlite3.Connection,
         key: tuple[str, str, str, str],
         request: Mapping[str, Any],
         facts: PaymentFacts | None,
@@ -711,42 +797,47 @@ class Journal:
         actor: str,
         attempt: bool = False,
         lease: tuple[str, dt.datetime] | None = None,
-    ) -> tuple[Entry, bool]:
-        """One entry begun inside ``db``'s transaction (``key``: channel, scope, operation,
-        reference)."""
+    ) -> tuple[object, ...]:
+        """The columns :data:`_INSERT_ENTRY` writes for a new entry (``key``: channel, scope,
+        operation, reference), made before the write lock is taken: a writer holds the lock
+        only for the statements themselves."""
         channel, scope, operation, reference = key
         owner, until = lease if lease is not None else (None, None)
         if state not in (EntryState.PENDING, EntryState.HELD):
             raise ValueError("an entry begins PENDING or HELD")
-        payload = _dumps(request)
-        assert payload is not None
         now = self._now()
+        return (
+            channel,
+            operation,
+            reference,
+            state,
+            _dumps(request),
+            int(attempt),
+            now,
+            now,
+            now if attempt else None,
+            owner,
+            None if until is None else until.isoformat(),
+            *_fact_columns(facts),
+            scope,
+            _history_line(now, actor, None, state, "journaled", first=True),
+        )
+
+    def _insert(self, db: sqlite3.Connection, values: tuple[object, ...]) -> int | sqlite3.Row:
+        """Inside ``db``'s transaction: the new entry's id, or the row of the entry already
+        journaled under its key with the same request (:class:`ReferenceConflict` if another)."""
         # Inserted unless the reference is there already (one statement on the usual path).
-        row = db.execute(
-            _INSERT_ENTRY,
-            (
-                channel,
-                operation,
-                reference,
-                state,
-                payload,
-                int(attempt),
-                now,
-                now,
-                now if attempt else None,
-                owner,
-                None if until is None else until.isoformat(),
-                *_fact_columns(facts),
-                scope,
-                _history_line(now, actor, None, state, "journaled", first=True),
-            ),
-        ).fetchone()
+        row = db.execute(_INSERT_ENTRY, values).fetchone()
         if row is not None:
-            return _entry(row), True
-        existing = _entry(db.execute(_ENTRY_BY_KEY, key).fetchone())
-        if _dumps(existing.request) != payload:
-            raise ReferenceConflict(reference)
-        return existing, False
+            return int(row[0])
+        channel, operation, reference, _, payload = values[:5]
+        scope = values[16]
+        existing = db.execute(_ENTRY_BY_KEY, (channel, scope, operation, reference)).fetchone()
+        # The stored text is this module's JSON form; one stored otherwise (an older version's)
+        # is compared by content.
+        if existing[5] != payload and _dumps(json.loads(existing[5])) != payload:
+            raise ReferenceConflict(str(reference))
+        return cast(sqlite3.Row, existing)
 
     def attempt(
         self, entry_id: int, *, lease: tuple[str, dt.datetime], actor: str = "client"
@@ -786,24 +877,23 @@ class Journal:
         lease (a final state drops it). Raises :class:`StaleEntry` when the compare-and-set
         loses, ``ValueError`` for a move the table does not have, ``KeyError`` for no entry."""
         sources = _sources(to, from_)
-        now = self.clock().isoformat()
+        params = _move_params(
+            self.clock().isoformat(),
+            entry_id,
+            to,
+            sources,
+            outcome,
+            actor=actor,
+            why=why,
+            sent=sent,
+            lease=lease,
+            host_reference=host_reference,
+            business_day=business_day,
+        )
         self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
         with self._write() as db:
-            return self._move(
-                db,
-                now,
-                entry_id,
-                to,
-                sources,
-                outcome,
-                owner=owner,
-                actor=actor,
-                why=why,
-                sent=sent,
-                lease=lease,
-                host_reference=host_reference,
-                business_day=business_day,
-            )
+            row = self._move(db, params, sources, owner)
+        return _entry(row)  # built once the lock is let go
 
     def transition_many(
         self, moves: Sequence[Move], *, actor: str = "batch"
@@ -812,90 +902,63 @@ class Journal:
         SUBMITTED entries): each a compare-and-set as :meth:`transition` makes it, answered in
         order by the entry as moved, or by the :class:`StaleEntry` of one that had moved
         elsewhere already (the others are made all the same). A storage failure writes none."""
-        checked = [(move, _sources(move.to, move.from_)) for move in moves]
         now = self.clock().isoformat()
+        checked = []
+        for move in moves:
+            sources = _sources(move.to, move.from_)
+            params = _move_params(
+                now,
+                move.entry_id,
+                move.to,
+                sources,
+                move.outcome,
+                actor=actor,
+                why=move.why,
+                host_reference=move.host_reference,
+                business_day=move.business_day,
+            )
+            checked.append((params, sources))
         self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
-        results: list[Entry | StaleEntry] = []
+        results: list[sqlite3.Row | StaleEntry] = []
         with self._write() as db:
-            for move, sources in checked:
+            for params, sources in checked:
                 try:
-                    results.append(
-                        self._move(
-                            db,
-                            now,
-                            move.entry_id,
-                            move.to,
-                            sources,
-                            move.outcome,
-                            actor=actor,
-                            why=move.why,
-                            host_reference=move.host_reference,
-                            business_day=move.business_day,
-                        )
-                    )
+                    results.append(self._move(db, params, sources, None))
                 except StaleEntry as lost:
                     results.append(lost)
-        return results
+        return [done if isinstance(done, StaleEntry) else _entry(done) for done in results]
 
     def _move(
         self,
         db: sqlite3.Connection,
-        now: str,
-        entry_id: int,
-        to: EntryState,
+        params: list[object],
         sources: frozenset[EntryState],
-        outcome: Mapping[str, Any] | None,
-        *,
-        owner: str | None = None,
-        actor: str,
-        why: str,
-        sent: bool = False,
-        lease: tuple[str, dt.datetime] | None = None,
-        host_reference: str | None = None,
-        business_day: dt.date | None = None,
-    ) -> Entry:
-        """One compare-and-set move inside ``db``'s transaction (see :meth:`transition`)."""
-        if to.final:  # settled: nobody needs to hold it any more
-            set_lease, owner_to, until_to = True, None, None
-        elif lease is not None:
-            set_lease, owner_to, until_to = True, lease[0], lease[1].isoformat()
-        else:
-            set_lease, owner_to, until_to = False, None, None  # the lease stays as it is
+        owner: str | None,
+    ) -> sqlite3.Row:
+        """One compare-and-set move inside ``db``'s transaction (see :meth:`transition`;
+        ``params`` from :func:`_move_params`), ``owner`` the lease holder it is made for: the
+        entry's row as moved."""
         # One UPDATE is the whole move: the compare-and-set in its WHERE (the entry still in
         # ``sources``, no one else's unexpired lease on it), the history line appended naming
         # the state left, the new values, all in one statement of one IMMEDIATE transaction.
-        params = [
-            now,
-            actor,
-            to,
-            why[:200],
-            _dumps(outcome),
-            sent,
-            set_lease,
-            owner_to,
-            until_to,
-            host_reference,
-            None if business_day is None else business_day.isoformat(),
-            entry_id,
-            _states_text(sources),
-        ]
         row = db.execute(_MOVE, [*params, owner]).fetchone()
         if row is None:
-            self._lost(db, entry_id, sources, owner)
+            self._lost(db, params, sources, owner)
             # The lease in the way is void (its process died here): the move is made after all.
             row = db.execute(_MOVE, [*params, None]).fetchone()
-        return _entry(row)
+        return cast(sqlite3.Row, row)
 
     def _lost(
         self,
         db: sqlite3.Connection,
-        entry_id: int,
+        params: list[object],
         sources: frozenset[EntryState],
         owner: str | None,
     ) -> None:
         """The compare-and-set found the entry moved or leased by another: raise
         :class:`StaleEntry` (or ``KeyError``), unless the lease in the way is void because its
         process on this instance has died: then return, and the move is made after all."""
+        entry_id = params[_MOVE_ENTRY_ID]
         before = db.execute(_ENTRY_BY_ID, (entry_id,)).fetchone()
         if before is None:
             raise KeyError(entry_id)
