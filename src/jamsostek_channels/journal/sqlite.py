@@ -291,7 +291,7 @@ _INSERT_ENTRY = (
     " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
     " customer, amount, admin_fee, periods, business_day, scope, history)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (channel, scope, operation, reference) DO NOTHING RETURNING id"
+    " ON CONFLICT (channel, scope, operation, reference) DO NOTHING"
 )
 
 
@@ -565,6 +565,65 @@ class _Connection(sqlite3.Connection):
             self._handler_on = on
 
 
+class _Transaction:
+    """One IMMEDIATE transaction of a :class:`Journal` (a class, not a generator: it is on
+    every write's path). The write lock is taken up front, so two writers never deadlock
+    upgrading read locks: first this process's writers' lock, then SQLite's, together within
+    ``busy_timeout`` or JournalBusy. Committed with synchronous=FULL before ``with`` ends; an
+    exception rolls back (when SQLite has not already); a storage failure raises a typed
+    JournalError."""
+
+    __slots__ = ("_connection", "_journal", "_lock")
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        # In memory the one connection's lock; on disk this process's writers queue here and
+        # only the one at the head waits for SQLite's lock, against other processes.
+        self._lock = journal._serial if journal._memory else journal._writers
+
+    def __enter__(self) -> sqlite3.Connection:
+        journal, lock = self._journal, self._lock
+        left = journal._busy_timeout
+        if not lock.acquire(blocking=False):
+            started = time.monotonic()
+            if not lock.acquire(timeout=max(left, 0.0)):
+                raise JournalBusy("journal.busy", {"reason": "SQLITE_BUSY"})
+            left -= time.monotonic() - started
+        try:
+            if journal._memory:  # one connection, no other writer: the lock above is enough
+                connection: sqlite3.Connection = journal._anchor
+                connection.execute("BEGIN IMMEDIATE")
+            else:
+                connection = journal._connection()
+                connection.sqlite_waits(False)
+                begin_immediate(connection, left)
+        except BaseException as error:
+            lock.release()
+            if isinstance(error, sqlite3.Error):
+                raise storage_error(error) from error
+            raise
+        self._connection = connection
+        return connection
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        connection = self._connection
+        try:
+            if error is None:
+                connection.execute("COMMIT")
+            elif connection.in_transaction:  # SQLite may have rolled back already
+                connection.execute("ROLLBACK")
+        except sqlite3.Error as failed:
+            raise storage_error(failed) from failed
+        finally:
+            self._lock.release()
+        if error is None:
+            self._journal._committed()
+        elif isinstance(error, sqlite3.Error):
+            raise storage_error(error) from error
+
+
 class Journal:
     """A durable journal in one SQLite file (default ``":memory:"`` only for tests).
 
@@ -587,6 +646,7 @@ class Journal:
         #: Notified after every commit through this object: a thread waiting for another's
         #: payment to settle wakes at once (other processes are seen by re-reading).
         self._changed = threading.Condition()
+        self._waiting = 0  #: threads in wait(), counted under _changed
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -645,40 +705,16 @@ class Journal:
             self._local.connection = connection
         return connection
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: the write lock is taken up front, so two writers never
-        deadlock upgrading read locks; committed with synchronous=FULL before returning. A
-        storage failure rolls back (when it still can) and raises a typed JournalError; the
-        write lock not had within ``busy_timeout`` raises JournalBusy."""
-        # One context manager, not _read() inside _typed(): this is every write's path.
-        lock = self._serial if self._memory else self._writers
-        left = self._busy_timeout
-        if not lock.acquire(blocking=False):
-            started = time.monotonic()
-            if not lock.acquire(timeout=max(left, 0.0)):
-                raise JournalBusy("journal.busy", {"reason": "SQLITE_BUSY"})
-            left -= time.monotonic() - started
-        try:
-            connection = self._anchor if self._memory else self._connection()
-            if self._memory:  # one connection, no other writer: the lock above is enough
-                connection.execute("BEGIN IMMEDIATE")
-            else:
-                connection.sqlite_waits(False)
-                begin_immediate(connection, left)
-            try:
-                yield connection
-            except BaseException:
-                if connection.in_transaction:  # SQLite may have rolled back already
-                    connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        except sqlite3.Error as error:
-            raise storage_error(error) from error
-        finally:
-            lock.release()
-        with self._changed:
-            self._changed.notify_all()
+    def _write(self) -> _Transaction:
+        """One IMMEDIATE transaction (:class:`_Transaction`): ``with self._write() as db:``."""
+        return _Transaction(self)
+
+    def _committed(self) -> None:
+        """After every commit through this object: wake the threads waiting in :meth:`wait`
+        (none, usually: then nothing is locked)."""
+        if self._waiting:
+            with self._changed:
+                self._changed.notify_all()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -826,10 +862,11 @@ class Journal:
     def _insert(self, db: sqlite3.Connection, values: tuple[object, ...]) -> int | sqlite3.Row:
         """Inside ``db``'s transaction: the new entry's id, or the row of the entry already
         journaled under its key with the same request (:class:`ReferenceConflict` if another)."""
-        # Inserted unless the reference is there already (one statement on the usual path).
-        row = db.execute(_INSERT_ENTRY, values).fetchone()
-        if row is not None:
-            return int(row[0])
+        # Inserted unless the reference is there already (one statement on the usual path;
+        # its new id read from the connection, not RETURNed, which costs SQLite more).
+        inserted = db.execute(_INSERT_ENTRY, values)
+        if inserted.rowcount == 1:
+            return cast(int, inserted.lastrowid)
         channel, operation, reference, _, payload = values[:5]
         scope = values[16]
         existing = db.execute(_ENTRY_BY_KEY, (channel, scope, operation, reference)).fetchone()
@@ -1015,16 +1052,24 @@ class Journal:
         it, for at most ``timeout`` seconds: a second call for a payment another payer is
         sending answers with that payer's outcome instead of racing it."""
         deadline = time.monotonic() + timeout
-        while True:
-            current = self.get(entry.channel, entry.operation, entry.reference, scope=entry.scope)
-            assert current is not None
-            remaining = deadline - time.monotonic()
-            if current.state.final or not self.held(current, by_other_than=owner):
-                return current
-            if remaining <= 0:
-                return current
+        with self._changed:
+            self._waiting += 1  # counted before the first read: no commit after it goes unseen
+        try:
+            while True:
+                current = self.get(
+                    entry.channel, entry.operation, entry.reference, scope=entry.scope
+                )
+                assert current is not None
+                remaining = deadline - time.monotonic()
+                if current.state.final or not self.held(current, by_other_than=owner):
+                    return current
+                if remaining <= 0:
+                    return current
+                with self._changed:
+                    self._changed.wait(min(remaining, 0.05))
+        finally:
             with self._changed:
-                self._changed.wait(min(remaining, 0.05))
+                self._waiting -= 1
 
     def release(self, entry_id: int, owner: str) -> None:
         """Give up ``owner``'s lease (an unresolved entry left for :meth:`take_lease` by
