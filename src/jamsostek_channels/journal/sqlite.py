@@ -42,7 +42,7 @@ __all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
 
 _T = TypeVar("_T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 _SCHEMA = """
@@ -76,7 +76,9 @@ CREATE TABLE IF NOT EXISTS entries (
 
 -- Only entries not settled yet: a settled one leaves the index for good (one write fewer on
 -- its last move), and recover() reads the open ones through it (the query repeats the WHERE).
-CREATE INDEX IF NOT EXISTS entries_open ON entries (channel, state)
+-- Keyed by channel alone: a move between open states (PENDING -> UNKNOWN) rewrites its entry
+-- where it is, on the same leaf page, instead of moving it to another state's page.
+CREATE INDEX IF NOT EXISTS entries_open ON entries (channel)
     WHERE state IN ('held', 'pending', 'unknown', 'submitted');
 CREATE TABLE IF NOT EXISTS outbox (
     id              INTEGER PRIMARY KEY,
@@ -229,6 +231,13 @@ UPDATE entries SET history = (
         SELECT at, actor, from_state, to_state, why FROM transitions
         WHERE entry_id = entries.id ORDER BY seq));
 DROP TABLE transitions
+"""
+
+#: Schema 3 -> 4, in place: the open-entries index keyed by channel alone (see _SCHEMA).
+_MIGRATE_3_TO_4 = """
+DROP INDEX IF EXISTS entries_open;
+CREATE INDEX entries_open ON entries (channel)
+    WHERE state IN ('held', 'pending', 'unknown', 'submitted')
 """
 
 
@@ -736,11 +745,15 @@ class Journal:
                     "message.malformed",
                     {"reason": f"journal schema {version} is newer than {SCHEMA_VERSION}"},
                 )
-            # A new file gets the whole schema; a schema-1 file is migrated in place.
+            # A new file gets the whole schema; an older one is migrated in place.
             if version == 0:
                 scripts = [_SCHEMA]
             else:  # each step from the file's schema up to this one, in order
-                scripts = [_MIGRATE_1_TO_2.format(schema=_SCHEMA_2), _MIGRATE_2_TO_3][version - 1 :]
+                scripts = [
+                    _MIGRATE_1_TO_2.format(schema=_SCHEMA_2),
+                    _MIGRATE_2_TO_3,
+                    _MIGRATE_3_TO_4,
+                ][version - 1 :]
             for script in scripts if version < SCHEMA_VERSION else []:
                 for statement in script.split(";"):
                     if statement.strip():
