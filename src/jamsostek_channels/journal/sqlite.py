@@ -263,7 +263,7 @@ def _with_columns(statement: str) -> str:
 #: The history line is appended as text (the array's closing bracket cut and put back), so
 #: SQLite does not parse and re-serialise the whole history on every move; the line itself is
 #: built by ``json_array`` (``state`` in SET is the row's value before the update).
-_MOVE = _with_columns(
+_MOVE = (
     "UPDATE entries SET history = substr(history, 1, length(history) - 1)"
     " || iif(history = '[]', '', ',') || json_array(?1, ?2, state, ?3, ?4) || ']',"
     " state = ?3, outcome = COALESCE(?5, outcome),"
@@ -273,7 +273,6 @@ _MOVE = _with_columns(
     " business_day = iif(amount IS NULL, business_day, COALESCE(?11, business_day))"
     " WHERE id = ?12 AND instr(?13, ',' || state || ',') > 0 AND (?14 IS NULL"
     " OR lease_owner IS NULL OR lease_owner = ?14 OR julianday(lease_until) <= julianday(?1))"
-    " RETURNING {columns}"
 )
 _MOVE_ENTRY_ID = 11  #: the entry id's place in _MOVE's parameters (?12)
 _ENTRY_BY_ID = _with_columns("SELECT {columns} FROM entries WHERE id = ?")
@@ -1002,12 +1001,13 @@ class Journal:
         # One UPDATE is the whole move: the compare-and-set in its WHERE (the entry still in
         # ``sources``, no one else's unexpired lease on it), the history line appended naming
         # the state left, the new values, all in one statement of one IMMEDIATE transaction.
-        row = db.execute(_MOVE, [*params, owner]).fetchone()
-        if row is None:
+        if db.execute(_MOVE, [*params, owner]).rowcount == 0:
             self._lost(db, params, sources, owner)
             # The lease in the way is void (its process died here): the move is made after all.
-            row = db.execute(_MOVE, [*params, None]).fetchone()
-        return cast(sqlite3.Row, row)
+            db.execute(_MOVE, [*params, None])
+        # Read back in the same transaction (still holding the write lock): the entry as moved.
+        # A SELECT by id costs SQLite less than RETURNING, which builds a temporary table.
+        return cast(sqlite3.Row, db.execute(_ENTRY_BY_ID, (params[_MOVE_ENTRY_ID],)).fetchone())
 
     def _lost(
         self,
