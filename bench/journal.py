@@ -43,7 +43,7 @@ _LEASE = dt.timedelta(minutes=2)
 #: Rounds per side in the throughput figures (taken in turns, which side first alternating).
 _ROUNDS = 6
 #: Untimed payments (two commits each) that take a fresh file past its first checkpoint (1000
-#: pages of WAL): a journaled payment writes about 8 pages, a raw one about 4.
+#: pages of WAL): a journaled payment writes about 6 pages, a raw one about 4.5.
 _PRIME = 300
 
 

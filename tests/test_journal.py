@@ -915,12 +915,12 @@ def test_a_schema_1_journal_is_migrated_in_place(tmp_path: Path) -> None:
         assert entry is not None
         assert entry.state is EntryState.UNKNOWN
         assert entry.sent_at == dt.datetime.fromisoformat("2026-11-01T10:00:05+07:00")
-        assert [t.why for t in journal.history(entry.id)] == ["journal schema 1 -> 3"]
+        assert [t.why for t in journal.history(entry.id)] == ["journal schema 1 -> 4"]
         assert journal.next_sequence("stan") == 42
         journal.transition(entry.id, EntryState.APPLIED)
     check = sqlite3.connect(path)
     try:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     finally:
         check.close()
 
@@ -979,9 +979,50 @@ def test_a_schema_2_journal_keeps_its_history_in_each_entrys_row(tmp_path: Path)
         assert [t.to_state for t in journal.history(7)][-1] is EntryState.REVERSED
     check = sqlite3.connect(path)
     try:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {row[0] for row in check.execute("SELECT name FROM sqlite_master")}
         assert "transitions" not in tables
+    finally:
+        check.close()
+
+
+def test_a_schema_3_journal_gets_the_open_index_keyed_by_channel(tmp_path: Path) -> None:
+    path = tmp_path / "v3.sqlite"
+    with Journal(path, clock=lambda: T0) as journal:
+        entry, _ = journal.begin("bank", "pay", "V3-1", {"amount": 1})
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(  # the index as schema 3 had it
+        """
+        DROP INDEX entries_open;
+        CREATE INDEX entries_open ON entries (channel, state)
+            WHERE state IN ('held', 'pending', 'unknown', 'submitted');
+        PRAGMA user_version = 3;
+        """
+    )
+    db.close()
+    with Journal(path, clock=lambda: T0) as journal:
+        assert [e.reference for e in journal.unresolved("bank")] == ["V3-1"]
+        journal.transition(entry.id, EntryState.UNKNOWN, why="no answer")
+        assert [e.state for e in journal.unresolved("bank")] == [EntryState.UNKNOWN]
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        (index,) = check.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'entries_open'"
+        ).fetchone()
+        assert "ON entries (channel)" in index
+        # recover() reads the open entries through it, in id order with no sort
+        plan = " ".join(
+            str(row[-1])
+            for row in check.execute(
+                "EXPLAIN QUERY PLAN SELECT id FROM entries WHERE state IN"
+                " ('held', 'pending', 'unknown', 'submitted') AND state IN (?, ?)"
+                " AND channel = ? ORDER BY id",
+                ("pending", "unknown", "bank"),
+            )
+        )
+        assert "entries_open" in plan
+        assert "ORDER BY" not in plan
     finally:
         check.close()
 

@@ -12,8 +12,10 @@ It is three things at once, in one SQLite file:
 Durability: WAL mode with ``synchronous=FULL``, so a committed write survives a crash of the
 process or the machine. Every write is one ``BEGIN IMMEDIATE`` transaction, so several threads
 (one connection each) and several processes can share a file; ``busy_timeout`` makes a writer
-wait for another instead of failing. ``":memory:"`` gives a private in-memory journal for tests,
-shared by the threads of one :class:`Journal`.
+wait for another instead of failing (a journal's threads queue in-process; between processes a
+writer sleeps in short growing steps, :mod:`~jamsostek_channels.journal.writelock`).
+``":memory:"`` gives a private in-memory journal for tests, shared by the threads of one
+:class:`Journal`.
 
 History cannot be overwritten. Every change of an entry's state is a compare-and-set: it names
 the states it may leave (:data:`TRANSITIONS` says which moves exist at all), and it is appended,

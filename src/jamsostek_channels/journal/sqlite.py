@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import secrets
@@ -10,9 +11,9 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from jamsostek_channels import clock as _clock
 from jamsostek_channels.errors import ReferenceConflict
@@ -35,13 +36,13 @@ from jamsostek_channels.journal.records import (
     Transition,
     sources_of,
 )
+from jamsostek_channels.journal.writelock import begin_immediate
 
 __all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
 
 _T = TypeVar("_T")
-_UNLOCKED = nullcontext()
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 _SCHEMA = """
@@ -75,7 +76,9 @@ CREATE TABLE IF NOT EXISTS entries (
 
 -- Only entries not settled yet: a settled one leaves the index for good (one write fewer on
 -- its last move), and recover() reads the open ones through it (the query repeats the WHERE).
-CREATE INDEX IF NOT EXISTS entries_open ON entries (channel, state)
+-- Keyed by channel alone: a move between open states (PENDING -> UNKNOWN) rewrites its entry
+-- where it is, on the same leaf page, instead of moving it to another state's page.
+CREATE INDEX IF NOT EXISTS entries_open ON entries (channel)
     WHERE state IN ('held', 'pending', 'unknown', 'submitted');
 CREATE TABLE IF NOT EXISTS outbox (
     id              INTEGER PRIMARY KEY,
@@ -118,8 +121,8 @@ _TRIGGERS = (
     BEGIN SELECT RAISE(ABORT, 'journal entries are never deleted'); END""",
 )
 
-#: Schema 1 -> 3, in place: the send time, lease, scope and typed columns of an entry, and its
-#: history (entries already there start their history with the state they are in).
+#: Schema 1 -> the current one, in place: an entry's send time, lease, scope and typed columns,
+#: and its history (entries already there start their history with the state they are in).
 _MIGRATE_1 = """
 DROP INDEX IF EXISTS entries_state;
 DROP INDEX IF EXISTS outbox_due;
@@ -147,7 +150,7 @@ UPDATE entries SET
     WHERE operation = 'pay' AND json_type(request, '$.request.amount') = 'integer';
 UPDATE entries SET sent_at = updated_at WHERE attempts > 0;
 UPDATE entries SET history = json_array(
-    json_array(updated_at, 'migration', NULL, state, 'journal schema 1 -> 3'))
+    json_array(updated_at, 'migration', NULL, state, 'journal schema 1 -> 4'))
 """
 
 #: Schema 2 -> 3, in place: each entry's transitions move into its own row (``history``).
@@ -160,22 +163,73 @@ UPDATE entries SET history = (
 DROP TABLE transitions
 """
 
+#: Schema 3 -> 4, in place: the open-entries index keyed by channel alone (see _SCHEMA).
+_MIGRATE_3_TO_4 = """
+DROP INDEX IF EXISTS entries_open;
+CREATE INDEX entries_open ON entries (channel)
+    WHERE state IN ('held', 'pending', 'unknown', 'submitted')
+"""
 
-#: A compare-and-set move (see :meth:`Journal._move`); the last three parameters are the lease
-#: holder it is made for (``None``: no lease check) twice and the time now.
+
+#: An entry's columns as :func:`_entry` reads them, in this order: every one but ``history``,
+#: which only :meth:`Journal.history` reads (it grows with every move; nothing else copies it).
+_ENTRY_COLUMNS = (
+    "id, channel, operation, reference, state, request, outcome, attempts, created_at,"
+    " updated_at, sent_at, lease_owner, lease_until, customer, amount, admin_fee, periods,"
+    " business_day, host_reference, scope"
+)
+
+
+def _with_columns(statement: str) -> str:
+    """``statement`` with ``{columns}`` replaced by :data:`_ENTRY_COLUMNS` (this module's
+    constant, never input)."""
+    return statement.replace("{columns}", _ENTRY_COLUMNS)
+
+
+#: A compare-and-set move (see :meth:`Journal._move`), numbered parameters: 1 now, 2 actor,
+#: 3 the state moved to, 4 why, 5 outcome, 6 sent (0/1), 7 whether the lease is set, 8 its
+#: owner, 9 its expiry, 10 host reference, 11 business day, 12 entry id, 13 the states it may
+#: leave as ``,a,b,``, 14 the lease holder it is made for (``NULL``: no lease check).
+#: The history line is appended as text (the array's closing bracket cut and put back), so
+#: SQLite does not parse and re-serialise the whole history on every move; the line itself is
+#: built by ``json_array`` (``state`` in SET is the row's value before the update).
 _MOVE = (
-    "UPDATE entries SET history = json_insert(history, '$[#]',"
-    " json_array(?, ?, state, ?, ?)),"
-    " state = ?, outcome = COALESCE(?, outcome),"
-    " attempts = attempts + ?, sent_at = CASE WHEN ? THEN ? ELSE sent_at END,"
-    " lease_owner = CASE WHEN ? THEN ? ELSE lease_owner END,"
-    " lease_until = CASE WHEN ? THEN ? ELSE lease_until END,"
-    " updated_at = ?, host_reference = COALESCE(?, host_reference),"
-    " business_day = CASE WHEN amount IS NULL THEN business_day"
-    " ELSE COALESCE(?, business_day) END"
-    " WHERE id = ? AND instr(?, ',' || state || ',') > 0 AND (? IS NULL"
-    " OR lease_owner IS NULL OR lease_owner = ? OR julianday(lease_until) <= julianday(?))"
-    " RETURNING *"
+    "UPDATE entries SET history = substr(history, 1, length(history) - 1)"
+    " || iif(history = '[]', '', ',') || json_array(?1, ?2, state, ?3, ?4) || ']',"
+    " state = ?3, outcome = COALESCE(?5, outcome),"
+    " attempts = attempts + ?6, sent_at = iif(?6, ?1, sent_at),"
+    " lease_owner = iif(?7, ?8, lease_owner), lease_until = iif(?7, ?9, lease_until),"
+    " updated_at = ?1, host_reference = COALESCE(?10, host_reference),"
+    " business_day = iif(amount IS NULL, business_day, COALESCE(?11, business_day))"
+    " WHERE id = ?12 AND instr(?13, ',' || state || ',') > 0 AND (?14 IS NULL"
+    " OR lease_owner IS NULL OR lease_owner = ?14 OR julianday(lease_until) <= julianday(?1))"
+)
+_MOVE_ENTRY_ID = 11  #: the entry id's place in _MOVE's parameters (?12)
+_ENTRY_BY_ID = _with_columns("SELECT {columns} FROM entries WHERE id = ?")
+_ENTRY_BY_KEY = _with_columns(
+    "SELECT {columns} FROM entries"
+    " WHERE channel = ? AND scope = ? AND operation = ? AND reference = ?"
+)
+_ENTRY_BY_REFERENCE = _with_columns(
+    "SELECT {columns} FROM entries WHERE channel = ? AND operation = ? AND reference = ?"
+    " AND scope = COALESCE(?, scope) LIMIT 2"
+)
+#: The open entries, through the partial index (its own WHERE, repeated, so SQLite uses it).
+_OPEN_ENTRIES = _with_columns(
+    "SELECT {columns} FROM entries WHERE state IN ('held', 'pending', 'unknown', 'submitted')"
+)
+_ALL_ENTRIES = _with_columns("SELECT {columns} FROM entries WHERE 1 = 1")
+_TAKE_LEASE = _with_columns(
+    "UPDATE entries SET lease_owner = ?, lease_until = ?,"
+    " history = CASE WHEN ? IS NULL THEN history"
+    " ELSE json_insert(history, '$[#]', json(?)) END WHERE id = ? RETURNING {columns}"
+)
+_INSERT_ENTRY = (
+    "INSERT INTO entries (channel, operation, reference, state, request,"
+    " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
+    " customer, amount, admin_fee, periods, business_day, scope, history)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (channel, scope, operation, reference) DO NOTHING"
 )
 
 
@@ -191,17 +245,34 @@ def _history_line(
     """One history line ``[at, actor, from, to, why]`` as JSON (``first``: a whole history of
     that one line), in the compact form SQLite's JSON functions keep."""
     line = [at, actor, from_state, to_state, why[:200]]
-    return json.dumps([line] if first else line, separators=(",", ":"))
+    return _LINE_ENCODER.encode([line] if first else line)
+
+
+#: The one JSON form every stored mapping takes (built once: ``json.dumps`` with options
+#: builds an encoder per call). ``begin`` compares a repeated request by it.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_LINE_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_STATES: Mapping[str, EntryState] = {state.value: state for state in EntryState}
 
 
 def _dumps(value: Mapping[str, Any] | None) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(value)
+
+
+_DECODER = json.JSONDecoder()
 
 
 def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    """A stored JSON text (ours: no surrounding whitespace) read back, whole: ``raw_decode``
+    without ``json.loads``'s whitespace matching, half the time for an entry's record."""
+    if text is None:
+        return None
+    value, end = _DECODER.raw_decode(text)
+    if end != len(text):
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
 
 
 def _time(text: str) -> dt.datetime:
@@ -212,37 +283,104 @@ def _maybe_time(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
 
 
-def _entry(row: sqlite3.Row) -> Entry:
+def _entry(row: Sequence[Any]) -> Entry:
+    """The entry of a row of :data:`_ENTRY_COLUMNS` (by position: every move builds one)."""
+    (
+        entry_id,
+        channel,
+        operation,
+        reference,
+        state,
+        request,
+        outcome,
+        attempts,
+        created_at,
+        updated_at,
+        sent_at,
+        lease_owner,
+        lease_until,
+        customer,
+        amount,
+        admin_fee,
+        periods,
+        business_day,
+        host_reference,
+        scope,
+    ) = row
     return Entry(
-        id=row["id"],
-        channel=row["channel"],
-        operation=row["operation"],
-        reference=row["reference"],
-        state=EntryState(row["state"]),
-        request=_loads(row["request"]),
-        outcome=_loads(row["outcome"]),
-        attempts=row["attempts"],
-        created_at=_time(row["created_at"]),
-        updated_at=_time(row["updated_at"]),
-        sent_at=_maybe_time(row["sent_at"]),
-        lease_owner=row["lease_owner"],
-        lease_until=_maybe_time(row["lease_until"]),
-        facts=_facts(row),
-        host_reference=row["host_reference"],
-        scope=row["scope"],
+        id=entry_id,
+        channel=channel,
+        operation=operation,
+        reference=reference,
+        state=_STATES[state],
+        request=_loads(request),
+        outcome=_loads(outcome),
+        attempts=attempts,
+        created_at=dt.datetime.fromisoformat(created_at),
+        updated_at=dt.datetime.fromisoformat(updated_at),
+        sent_at=None if sent_at is None else dt.datetime.fromisoformat(sent_at),
+        lease_owner=lease_owner,
+        lease_until=None if lease_until is None else dt.datetime.fromisoformat(lease_until),
+        facts=None
+        if amount is None
+        else PaymentFacts(
+            customer=customer,
+            amount=amount,
+            admin_fee=admin_fee,
+            periods=tuple(periods.split(",")) if periods else (),
+            business_day=dt.date.fromisoformat(business_day),
+        ),
+        host_reference=host_reference,
+        scope=scope,
     )
 
 
-def _facts(row: sqlite3.Row) -> PaymentFacts | None:
-    if row["amount"] is None:
-        return None
-    return PaymentFacts(
-        customer=row["customer"],
-        amount=row["amount"],
-        admin_fee=row["admin_fee"],
-        periods=tuple(row["periods"].split(",")) if row["periods"] else (),
-        business_day=dt.date.fromisoformat(row["business_day"]),
-    )
+def _begun(values: tuple[object, ...], found: int | sqlite3.Row) -> tuple[Entry, bool]:
+    """``begin()``'s answer: the entry made of the columns it inserted and the id it got
+    (what SQLite would return, without reading it back), or the one found already there."""
+    if not isinstance(found, int):
+        return _entry(found), False
+    # values: channel .. request (0-4), attempts .. business_day (5-15), scope (16).
+    return _entry((found, *values[:5], None, *values[5:16], None, values[16])), True
+
+
+def _move_params(
+    now: str,
+    entry_id: int,
+    to: EntryState,
+    sources: frozenset[EntryState],
+    outcome: Mapping[str, Any] | None,
+    *,
+    actor: str,
+    why: str,
+    sent: bool = False,
+    lease: tuple[str, dt.datetime] | None = None,
+    host_reference: str | None = None,
+    business_day: dt.date | None = None,
+) -> list[object]:
+    """:data:`_MOVE`'s parameters 1-13 for a move (the 14th, the lease holder, is added when
+    it runs), made before the write lock is taken."""
+    if to.final:  # settled: nobody needs to hold it any more
+        set_lease, owner_to, until_to = True, None, None
+    elif lease is not None:
+        set_lease, owner_to, until_to = True, lease[0], lease[1].isoformat()
+    else:
+        set_lease, owner_to, until_to = False, None, None  # the lease stays as it is
+    return [
+        now,
+        actor,
+        to,
+        why[:200],
+        _dumps(outcome),
+        sent,
+        set_lease,
+        owner_to,
+        until_to,
+        host_reference,
+        None if business_day is None else business_day.isoformat(),
+        entry_id,
+        _states_text(sources),
+    ]
 
 
 def _equal(query: str, params: list[object], **columns: object) -> tuple[str, list[object]]:
@@ -263,6 +401,12 @@ def _sources(to: EntryState, from_: Iterable[EntryState] | None) -> frozenset[En
     if not sources or not sources <= allowed:
         raise ValueError(f"no transition from {sorted(sources - allowed)} to {to}")
     return sources
+
+
+@functools.cache
+def _states_text(sources: frozenset[EntryState]) -> str:
+    """``sources`` as :data:`_MOVE` matches them: ``,a,b,`` (a handful of sets, made once)."""
+    return "," + ",".join(sorted(sources)) + ","
 
 
 def _one(rows: list[sqlite3.Row], read: Callable[[sqlite3.Row], _T]) -> _T | None:
@@ -355,6 +499,80 @@ def _create_private(path: str) -> None:
     os.close(fd)
 
 
+class _Connection(sqlite3.Connection):
+    """A journal's connection, which knows whether SQLite's busy handler is on: on for reads
+    (a reader waits out another's recovery or checkpoint as SQLite knows how), off while its
+    writer waits for the write lock itself (:func:`writelock.begin_immediate`). Switched only
+    when the use changes: a run of writes (or of reads) costs no switch."""
+
+    busy_timeout_ms = 0  #: set by :meth:`Journal._connect` (0 for an in-memory journal)
+    _handler_on = True
+
+    def sqlite_waits(self, on: bool) -> None:
+        if on is not self._handler_on:
+            self.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms if on else 0}")
+            self._handler_on = on
+
+
+class _Transaction:
+    """One IMMEDIATE transaction of a :class:`Journal` (a class, not a generator: it is on
+    every write's path). The write lock is taken up front, so two writers never deadlock
+    upgrading read locks: first this process's writers' lock, then SQLite's, together within
+    ``busy_timeout`` or JournalBusy. Committed with synchronous=FULL before ``with`` ends; an
+    exception rolls back (when SQLite has not already); a storage failure raises a typed
+    JournalError."""
+
+    __slots__ = ("_connection", "_journal", "_lock")
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        # In memory the one connection's lock; on disk this process's writers queue here and
+        # only the one at the head waits for SQLite's lock, against other processes.
+        self._lock = journal._serial if journal._memory else journal._writers
+
+    def __enter__(self) -> sqlite3.Connection:
+        journal, lock = self._journal, self._lock
+        left = journal._busy_timeout
+        if not lock.acquire(blocking=False):
+            started = time.monotonic()
+            if not lock.acquire(timeout=max(left, 0.0)):
+                raise JournalBusy("journal.busy", {"reason": "SQLITE_BUSY"})
+            left -= time.monotonic() - started
+        try:
+            if journal._memory:  # one connection, no other writer: the lock above is enough
+                connection: sqlite3.Connection = journal._anchor
+                connection.execute("BEGIN IMMEDIATE")
+            else:
+                connection = journal._connection()
+                connection.sqlite_waits(False)
+                begin_immediate(connection, left)
+        except BaseException as error:
+            lock.release()
+            if isinstance(error, sqlite3.Error):
+                raise storage_error(error) from error
+            raise
+        self._connection = connection
+        return connection
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        connection = self._connection
+        try:
+            if error is None:
+                connection.execute("COMMIT")
+            elif connection.in_transaction:  # SQLite may have rolled back already
+                connection.execute("ROLLBACK")
+        except sqlite3.Error as failed:
+            raise storage_error(failed) from failed
+        finally:
+            self._lock.release()
+        if error is None:
+            self._journal._committed()
+        elif isinstance(error, sqlite3.Error):
+            raise storage_error(error) from error
+
+
 class Journal:
     """A durable journal in one SQLite file (default ``":memory:"`` only for tests).
 
@@ -377,12 +595,17 @@ class Journal:
         #: Notified after every commit through this object: a thread waiting for another's
         #: payment to settle wakes at once (other processes are seen by re-reading).
         self._changed = threading.Condition()
+        self._waiting = 0  #: threads in wait(), counted under _changed
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         # In memory there is one connection, shared by the threads under this lock (SQLite's
         # shared-cache locks would fail instead of waiting); on disk each thread has its own.
         self._serial = threading.RLock()
+        # On disk, this process's writers queue here (woken the moment the one before them
+        # commits) and only the one at the head waits for SQLite's lock, against other
+        # processes (writelock.begin_immediate).
+        self._writers = threading.RLock()
         if str(path) == ":memory:":
             self._target = ":memory:"
             self._memory = True
@@ -402,17 +625,19 @@ class Journal:
 
     # Connections ----------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> _Connection:
         connection = sqlite3.connect(
             self._target,
             timeout=self._busy_timeout,
             isolation_level=None,  # explicit BEGIN/COMMIT below
             check_same_thread=False,
+            factory=_Connection,
         )
         with self._lock:  # registered first, so close() also closes one that fails below
             self._connections.append(connection)
         connection.row_factory = sqlite3.Row
-        connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        connection.busy_timeout_ms = int(self._busy_timeout * 1000)
+        connection.execute(f"PRAGMA busy_timeout = {connection.busy_timeout_ms}")
         if not self._memory:
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
@@ -420,36 +645,25 @@ class Journal:
         connection.execute("PRAGMA synchronous = FULL")
         return connection
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> _Connection:
         if self._memory:
             return self._anchor
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        connection: _Connection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._connect()
             self._local.connection = connection
         return connection
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: the write lock is taken up front, so two writers never
-        deadlock upgrading read locks; committed with synchronous=FULL before returning. A
-        storage failure rolls back (when it still can) and raises a typed JournalError."""
-        # One context manager, not _read() inside _typed(): this is every write's path.
-        with self._serial if self._memory else _UNLOCKED:
-            try:
-                connection = self._anchor if self._memory else self._connection()
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield connection
-                except BaseException:
-                    if connection.in_transaction:  # SQLite may have rolled back already
-                        connection.execute("ROLLBACK")
-                    raise
-                connection.execute("COMMIT")
-            except sqlite3.Error as error:
-                raise storage_error(error) from error
-        with self._changed:
-            self._changed.notify_all()
+    def _write(self) -> _Transaction:
+        """One IMMEDIATE transaction (:class:`_Transaction`): ``with self._write() as db:``."""
+        return _Transaction(self)
+
+    def _committed(self) -> None:
+        """After every commit through this object: wake the threads waiting in :meth:`wait`
+        (none, usually: then nothing is locked)."""
+        if self._waiting:
+            with self._changed:
+                self._changed.notify_all()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -458,7 +672,9 @@ class Journal:
                 with self._serial:
                     yield self._anchor
             else:
-                yield self._connection()
+                connection = self._connection()
+                connection.sqlite_waits(True)
+                yield connection
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
         connection.execute("BEGIN IMMEDIATE")
@@ -469,17 +685,20 @@ class Journal:
                     "message.malformed",
                     {"reason": f"journal schema {version} is newer than {SCHEMA_VERSION}"},
                 )
-            # A new file gets the whole schema; a schema-1 file is migrated in place.
-            if version == 0:
-                scripts = [_SCHEMA]
-            else:  # each step from the file's schema up to this one, in order
-                scripts = [_MIGRATE_1.format(schema=_SCHEMA) if version == 1 else _MIGRATE_2_TO_3]
-            for script in scripts if version < SCHEMA_VERSION else []:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        connection.execute(statement)
-            for trigger in _TRIGGERS if version < SCHEMA_VERSION else ():
-                connection.execute(trigger)
+            # A new file gets the whole schema; an older one is migrated in place, step by step.
+            if version < SCHEMA_VERSION:
+                if version == 0:
+                    scripts = [_SCHEMA]
+                elif version == 1:  # straight to the current schema
+                    scripts = [_MIGRATE_1.format(schema=_SCHEMA)]
+                else:
+                    scripts = [_MIGRATE_2_TO_3, _MIGRATE_3_TO_4][version - 2 :]
+                for script in scripts:
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            connection.execute(statement)
+                for trigger in _TRIGGERS:
+                    connection.execute(trigger)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -530,8 +749,10 @@ class Journal:
         The same reference with a different request is a :class:`ReferenceConflict`.
         """
         key = (channel, scope, operation, reference)
+        values = self._new_entry(key, request, facts, state, actor, attempt, lease)
         with self._write() as db:
-            return self._begin(db, key, request, facts, state, actor, attempt, lease)
+            found = self._insert(db, values)
+        return _begun(values, found)
 
     def begin_many(
         self,
@@ -547,17 +768,16 @@ class Journal:
         lines, a day of offline collections): each as :meth:`begin` would, all or none. A
         reference already journaled with other content is a :class:`ReferenceConflict` and
         nothing of the batch is written."""
+        batch = [
+            self._new_entry((channel, scope, operation, reference), request, facts, state, actor)
+            for reference, request, facts in requests
+        ]
         with self._write() as db:
-            return [
-                self._begin(
-                    db, (channel, scope, operation, reference), request, facts, state, actor
-                )
-                for reference, request, facts in requests
-            ]
+            found = [self._insert(db, values) for values in batch]
+        return [_begun(values, one) for values, one in zip(batch, found, strict=True)]
 
-    def _begin(
+    def _new_entry(
         self,
-        db: sqlite3.Connection,
         key: tuple[str, str, str, str],
         request: Mapping[str, Any],
         facts: PaymentFacts | None,
@@ -565,49 +785,48 @@ class Journal:
         actor: str,
         attempt: bool = False,
         lease: tuple[str, dt.datetime] | None = None,
-    ) -> tuple[Entry, bool]:
-        """One entry begun inside ``db``'s transaction (``key``: channel, scope, operation,
-        reference)."""
+    ) -> tuple[object, ...]:
+        """The columns :data:`_INSERT_ENTRY` writes for a new entry (``key``: channel, scope,
+        operation, reference), made before the write lock is taken: a writer holds the lock
+        only for the statements themselves."""
         channel, scope, operation, reference = key
         owner, until = lease if lease is not None else (None, None)
         if state not in (EntryState.PENDING, EntryState.HELD):
             raise ValueError("an entry begins PENDING or HELD")
-        payload = _dumps(request)
-        assert payload is not None
         now = self._now()
-        row = db.execute(
-            "SELECT * FROM entries WHERE channel = ? AND scope = ? AND operation = ?"
-            " AND reference = ?",
-            key,
-        ).fetchone()
-        if row is not None:
-            existing = _entry(row)
-            if _dumps(existing.request) != payload:
-                raise ReferenceConflict(reference)
-            return existing, False
-        row = db.execute(
-            "INSERT INTO entries (channel, operation, reference, state, request,"
-            " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
-            " customer, amount, admin_fee, periods, business_day, scope, history)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-            (
-                channel,
-                operation,
-                reference,
-                state,
-                payload,
-                int(attempt),
-                now,
-                now,
-                now if attempt else None,
-                owner,
-                None if until is None else until.isoformat(),
-                *_fact_columns(facts),
-                scope,
-                _history_line(now, actor, None, state, "journaled", first=True),
-            ),
-        ).fetchone()
-        return _entry(row), True
+        return (
+            channel,
+            operation,
+            reference,
+            state,
+            _dumps(request),
+            int(attempt),
+            now,
+            now,
+            now if attempt else None,
+            owner,
+            None if until is None else until.isoformat(),
+            *_fact_columns(facts),
+            scope,
+            _history_line(now, actor, None, state, "journaled", first=True),
+        )
+
+    def _insert(self, db: sqlite3.Connection, values: tuple[object, ...]) -> int | sqlite3.Row:
+        """Inside ``db``'s transaction: the new entry's id, or the row of the entry already
+        journaled under its key with the same request (:class:`ReferenceConflict` if another)."""
+        # Inserted unless the reference is there already (one statement on the usual path;
+        # its new id read from the connection, not RETURNed, which costs SQLite more).
+        inserted = db.execute(_INSERT_ENTRY, values)
+        if inserted.rowcount == 1:
+            return cast(int, inserted.lastrowid)
+        channel, operation, reference, _, payload = values[:5]
+        scope = values[16]
+        existing = db.execute(_ENTRY_BY_KEY, (channel, scope, operation, reference)).fetchone()
+        # The stored text is this module's JSON form; one stored otherwise (an older version's)
+        # is compared by content.
+        if existing[5] != payload and _dumps(json.loads(existing[5])) != payload:
+            raise ReferenceConflict(str(reference))
+        return cast(sqlite3.Row, existing)
 
     def attempt(
         self, entry_id: int, *, lease: tuple[str, dt.datetime], actor: str = "client"
@@ -647,24 +866,23 @@ class Journal:
         lease (a final state drops it). Raises :class:`StaleEntry` when the compare-and-set
         loses, ``ValueError`` for a move the table does not have, ``KeyError`` for no entry."""
         sources = _sources(to, from_)
-        now = self.clock().isoformat()
+        params = _move_params(
+            self.clock().isoformat(),
+            entry_id,
+            to,
+            sources,
+            outcome,
+            actor=actor,
+            why=why,
+            sent=sent,
+            lease=lease,
+            host_reference=host_reference,
+            business_day=business_day,
+        )
         self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
         with self._write() as db:
-            return self._move(
-                db,
-                now,
-                entry_id,
-                to,
-                sources,
-                outcome,
-                owner=owner,
-                actor=actor,
-                why=why,
-                sent=sent,
-                lease=lease,
-                host_reference=host_reference,
-                business_day=business_day,
-            )
+            row = self._move(db, params, sources, owner)
+        return _entry(row)  # built once the lock is let go
 
     def transition_many(
         self, moves: Sequence[Move], *, actor: str = "batch"
@@ -673,99 +891,65 @@ class Journal:
         SUBMITTED entries): each a compare-and-set as :meth:`transition` makes it, answered in
         order by the entry as moved, or by the :class:`StaleEntry` of one that had moved
         elsewhere already (the others are made all the same). A storage failure writes none."""
-        checked = [(move, _sources(move.to, move.from_)) for move in moves]
         now = self.clock().isoformat()
+        checked = []
+        for move in moves:
+            sources = _sources(move.to, move.from_)
+            params = _move_params(
+                now,
+                move.entry_id,
+                move.to,
+                sources,
+                move.outcome,
+                actor=actor,
+                why=move.why,
+                host_reference=move.host_reference,
+                business_day=move.business_day,
+            )
+            checked.append((params, sources))
         self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
-        results: list[Entry | StaleEntry] = []
+        results: list[sqlite3.Row | StaleEntry] = []
         with self._write() as db:
-            for move, sources in checked:
+            for params, sources in checked:
                 try:
-                    results.append(
-                        self._move(
-                            db,
-                            now,
-                            move.entry_id,
-                            move.to,
-                            sources,
-                            move.outcome,
-                            actor=actor,
-                            why=move.why,
-                            host_reference=move.host_reference,
-                            business_day=move.business_day,
-                        )
-                    )
+                    results.append(self._move(db, params, sources, None))
                 except StaleEntry as lost:
                     results.append(lost)
-        return results
+        return [done if isinstance(done, StaleEntry) else _entry(done) for done in results]
 
     def _move(
         self,
         db: sqlite3.Connection,
-        now: str,
-        entry_id: int,
-        to: EntryState,
+        params: list[object],
         sources: frozenset[EntryState],
-        outcome: Mapping[str, Any] | None,
-        *,
-        owner: str | None = None,
-        actor: str,
-        why: str,
-        sent: bool = False,
-        lease: tuple[str, dt.datetime] | None = None,
-        host_reference: str | None = None,
-        business_day: dt.date | None = None,
-    ) -> Entry:
-        """One compare-and-set move inside ``db``'s transaction (see :meth:`transition`)."""
-        states = "," + ",".join(sorted(sources)) + ","
-        if to.final:  # settled: nobody needs to hold it any more
-            new_lease: tuple[str | None, str | None] | None = (None, None)
-        elif lease is not None:
-            new_lease = (lease[0], lease[1].isoformat())
-        else:
-            new_lease = None  # the lease stays as it is
-        owner_to, until_to = new_lease or (None, None)
+        owner: str | None,
+    ) -> sqlite3.Row:
+        """One compare-and-set move inside ``db``'s transaction (see :meth:`transition`;
+        ``params`` from :func:`_move_params`), ``owner`` the lease holder it is made for: the
+        entry's row as moved."""
         # One UPDATE is the whole move: the compare-and-set in its WHERE (the entry still in
         # ``sources``, no one else's unexpired lease on it), the history line appended naming
-        # the state left (``state`` in SET is the row's value before the update), the new
-        # values, all in one statement of one IMMEDIATE transaction.
-        params = [
-            now,
-            actor,
-            to,
-            why[:200],
-            to,
-            _dumps(outcome),
-            int(sent),
-            int(sent),
-            now,
-            new_lease is not None,
-            owner_to,
-            new_lease is not None,
-            until_to,
-            now,
-            host_reference,
-            None if business_day is None else business_day.isoformat(),
-            entry_id,
-            states,
-        ]
-        row = db.execute(_MOVE, [*params, owner, owner, now]).fetchone()
-        if row is None:
-            self._lost(db, entry_id, sources, owner)
+        # the state left, the new values, all in one statement of one IMMEDIATE transaction.
+        if db.execute(_MOVE, [*params, owner]).rowcount == 0:
+            self._lost(db, params, sources, owner)
             # The lease in the way is void (its process died here): the move is made after all.
-            row = db.execute(_MOVE, [*params, None, None, now]).fetchone()
-        return _entry(row)
+            db.execute(_MOVE, [*params, None])
+        # Read back in the same transaction (still holding the write lock): the entry as moved.
+        # A SELECT by id costs SQLite less than RETURNING, which builds a temporary table.
+        return cast(sqlite3.Row, db.execute(_ENTRY_BY_ID, (params[_MOVE_ENTRY_ID],)).fetchone())
 
     def _lost(
         self,
         db: sqlite3.Connection,
-        entry_id: int,
+        params: list[object],
         sources: frozenset[EntryState],
         owner: str | None,
     ) -> None:
         """The compare-and-set found the entry moved or leased by another: raise
         :class:`StaleEntry` (or ``KeyError``), unless the lease in the way is void because its
         process on this instance has died: then return, and the move is made after all."""
-        before = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        entry_id = params[_MOVE_ENTRY_ID]
+        before = db.execute(_ENTRY_BY_ID, (entry_id,)).fetchone()
         if before is None:
             raise KeyError(entry_id)
         current = _entry(before)
@@ -783,7 +967,7 @@ class Journal:
         now = self.clock().isoformat()
         self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
         with self._write() as db:
-            before = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            before = db.execute(_ENTRY_BY_ID, (entry_id,)).fetchone()
             if before is None:
                 raise KeyError(entry_id)
             current = _entry(before)
@@ -794,9 +978,7 @@ class Journal:
                 why = f"lease of {current.lease_owner} expired: taken over"
                 line = _history_line(now, actor, current.state, current.state, why)
             row = db.execute(
-                "UPDATE entries SET lease_owner = ?, lease_until = ?,"
-                " history = CASE WHEN ? IS NULL THEN history"
-                " ELSE json_insert(history, '$[#]', json(?)) END WHERE id = ? RETURNING *",
+                _TAKE_LEASE,
                 (owner, until.isoformat(), line, line, entry_id),
             ).fetchone()
         return _entry(row)
@@ -823,16 +1005,24 @@ class Journal:
         it, for at most ``timeout`` seconds: a second call for a payment another payer is
         sending answers with that payer's outcome instead of racing it."""
         deadline = time.monotonic() + timeout
-        while True:
-            current = self.get(entry.channel, entry.operation, entry.reference, scope=entry.scope)
-            assert current is not None
-            remaining = deadline - time.monotonic()
-            if current.state.final or not self.held(current, by_other_than=owner):
-                return current
-            if remaining <= 0:
-                return current
+        with self._changed:
+            self._waiting += 1  # counted before the first read: no commit after it goes unseen
+        try:
+            while True:
+                current = self.get(
+                    entry.channel, entry.operation, entry.reference, scope=entry.scope
+                )
+                assert current is not None
+                remaining = deadline - time.monotonic()
+                if current.state.final or not self.held(current, by_other_than=owner):
+                    return current
+                if remaining <= 0:
+                    return current
+                with self._changed:
+                    self._changed.wait(min(remaining, 0.05))
+        finally:
             with self._changed:
-                self._changed.wait(min(remaining, 0.05))
+                self._waiting -= 1
 
     def release(self, entry_id: int, owner: str) -> None:
         """Give up ``owner``'s lease (an unresolved entry left for :meth:`take_lease` by
@@ -871,8 +1061,7 @@ class Journal:
         scopes have it)."""
         with self._read() as db:
             rows = db.execute(
-                "SELECT * FROM entries WHERE channel = ? AND operation = ? AND reference = ?"
-                " AND scope = COALESCE(?, scope) LIMIT 2",
+                _ENTRY_BY_REFERENCE,
                 (channel, operation, reference, scope),
             ).fetchall()
         return _one(rows, _entry)
@@ -881,10 +1070,7 @@ class Journal:
         """Entries whose outcome is not known: PENDING (possibly mid-send when a process died)
         and UNKNOWN, oldest first."""
         # The partial index's own WHERE, repeated, so SQLite may use it.
-        query = (
-            "SELECT * FROM entries WHERE state IN ('held', 'pending', 'unknown', 'submitted')"
-            " AND state IN (?, ?)"
-        )
+        query = _OPEN_ENTRIES + " AND state IN (?, ?)"
         query, params = _equal(
             query, [EntryState.PENDING, EntryState.UNKNOWN], channel=channel, scope=scope
         )
@@ -902,7 +1088,10 @@ class Journal:
     ) -> list[Entry]:
         """Entries filtered by channel, operation and creation time ``[since, until)``."""
         query, params = _equal(
-            "SELECT * FROM entries WHERE 1 = 1", [], channel=channel, operation=operation
+            _ALL_ENTRIES,
+            [],
+            channel=channel,
+            operation=operation,
         )
         with self._read() as db:
             rows = [_entry(row) for row in db.execute(query + " ORDER BY id", params)]
