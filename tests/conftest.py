@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from jamsostek_channels.rules import RuleSet, default_rules
+from jamsostek_channels.testing.contract import worker_data
 
 settings.register_profile(
     "default", deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow]
@@ -30,23 +31,9 @@ def today() -> dt.date:
     return TODAY
 
 
-def participant_data(**changes: Any) -> dict[str, Any]:
-    """A valid participant in canonical JSON (a woman born 15 Aug 1995 in Kab. Bogor)."""
-    data: dict[str, Any] = {
-        "nik": "3201015508950001",
-        "name": "Siti Rahayu",
-        "birth_date": "1995-08-15",
-        "sex": "female",
-        "phone": "0812-3456-7890",
-        "email": "siti@contoh.id",
-        "address": "Jl. Merdeka No. 10, Cibinong",
-        "postal_code": "16911",
-        "occupations": ["pedagang"],
-        "income": 2_800_000,
-        "programs": ["jkk", "jkm"],
-    }
-    data.update(changes)
-    return data
+#: A valid participant in canonical JSON (a woman born 15 Aug 1995 in Kab. Bogor), changes
+#: applied: the same worker the channel contract registers.
+participant_data = worker_data
 
 
 @pytest.fixture

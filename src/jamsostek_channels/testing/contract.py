@@ -43,6 +43,7 @@ __all__ = [
     "ContractChannel",
     "jamsostek_channel",
     "jamsostek_contract_sandbox",
+    "worker_data",
 ]
 
 #: The sandbox's seed: the demo participants every contract test picks from.
@@ -102,8 +103,9 @@ def jamsostek_channel() -> ContractChannel:
     )
 
 
-def _worker_data(**changes: Any) -> dict[str, Any]:
-    """A valid participant in canonical JSON (synthetic: a woman born 15 Aug 1995)."""
+def worker_data(**changes: Any) -> dict[str, Any]:
+    """A valid participant in canonical JSON (synthetic: a woman born 15 Aug 1995 in Kab.
+    Bogor), ``changes`` applied: the contract's worker, and a partner's tests' too."""
     data: dict[str, Any] = {
         "nik": "3201015508950001",
         "name": "Siti Rahayu",
@@ -148,7 +150,7 @@ class ChannelContract:
         client = jamsostek_channel.build(jamsostek_contract_sandbox)
         rules = jamsostek_contract_sandbox.host.rules  # the one rule set of host and clients
         worker = parse_participant(
-            _worker_data(occupations=["ojek-online"]), as_of=dt.date(2026, 11, 22), rules=rules
+            worker_data(occupations=["ojek-online"]), as_of=dt.date(2026, 11, 22), rules=rules
         )
         for months in (1, 3, 12):
             expected = quote(
@@ -202,7 +204,7 @@ class ChannelContract:
             ("customer", "customer.format")
         ]
         too_old = parse_participant(
-            _worker_data(nik="3201011501600001", birth_date="1960-01-15", sex="male"),
+            worker_data(nik="3201011501600001", birth_date="1960-01-15", sex="male"),
             as_of=dt.date(2024, 1, 1),
             rules=sandbox.host.rules,
         )
@@ -343,7 +345,7 @@ class ChannelContract:
         if Operation.REGISTER not in client.capabilities.operations:
             pytest.skip("channel does not register")
         worker = parse_participant(
-            _worker_data(), as_of=sandbox.host.today(), rules=sandbox.host.rules
+            worker_data(), as_of=sandbox.host.today(), rules=sandbox.host.rules
         )
         challenge = client.register(
             worker, reference=f"REG-{jamsostek_channel.name}", payer=Payer("sertakan", name="Budi")
