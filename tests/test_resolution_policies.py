@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_client import NIK, OCT, Clock, clock, host, payments, person, reversals, seed  # noqa: F401 - its fixtures: a clock and a seeded host
+from test_client import NIK, OCT, Clock, payments, person, reversals, seed
 
 from jamsostek_channels import connect, registry
 from jamsostek_channels.channel import (
@@ -40,6 +40,18 @@ from jamsostek_channels.testing.direct import (
 )
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import Faults
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def host(clock: Clock) -> FakeHost:
+    fake = FakeHost(clock=clock, seed=7)
+    seed(fake)
+    return fake
 
 
 @pytest.fixture
