@@ -139,8 +139,17 @@ class Sandbox:
     def install(self, mock: Any = None) -> Any:
         """Serve in-process: every ``requests`` call to :data:`IN_PROCESS_URL` reaches the
         sandbox through ``responses`` (no socket). Starts and returns a ``RequestsMock`` when
-        none is given; :meth:`stop` stops it."""
-        import responses
+        none is given; :meth:`stop` stops it. Needs ``responses``, which the ``testing`` extra
+        brings (``pip install 'jamsostek-channels[testing]'``)."""
+        try:
+            import responses
+        except ImportError:
+            raise ImportError(
+                "the in-process sandbox needs 'responses': "
+                "pip install 'jamsostek-channels[testing]' (or serve it on a socket: "
+                "Sandbox.start(), the jamsostek_server fixture)",
+                name="responses",
+            ) from None
 
         if mock is None:
             mock = responses.RequestsMock(assert_all_requests_are_fired=False)
