@@ -12,6 +12,7 @@ import pytest
 import jamsostek_channels
 from jamsostek_channels import errors
 from jamsostek_channels.errors import JamsostekError
+from jamsostek_channels.identifiers import nik
 
 _SKIPPED = ("jamsostek_channels.adapters", "jamsostek_channels.schemas")
 _TREE_LINE = re.compile(r"^    (?P<indent>[ │├└─]*)(?P<name>[A-Z][A-Za-z]+)\b")
@@ -71,8 +72,21 @@ def test_the_tree_is_drawn_as_the_classes_inherit() -> None:
     core = _core_errors()
     assert {cls.__name__ for cls in core} == set(parents)
     for cls in core - {JamsostekError}:
-        (base,) = cls.__bases__
+        # A second, built-in base (InvalidInput is also a ValueError) is not a node of the tree.
+        (base,) = [b for b in cls.__bases__ if issubclass(b, JamsostekError)]
         assert parents[cls.__name__] == base.__name__, cls
+
+
+def test_invalid_input_is_also_a_value_error() -> None:
+    """As python-stdnum's and the standard library's: ``except ValueError`` catches bad input,
+    and only bad input (no other group's error is a ValueError)."""
+    with pytest.raises(ValueError, match=r"\[input\.invalid\]") as info:
+        nik.validate("3201015508950000")
+    assert isinstance(info.value, jamsostek_channels.InvalidInput)
+    assert issubclass(jamsostek_channels.ReferenceConflict, ValueError)
+    for cls in _core_errors():
+        if not issubclass(cls, jamsostek_channels.InvalidInput):
+            assert not issubclass(cls, ValueError), cls
 
 
 def test_every_core_error_is_exported_at_the_top_level() -> None:

@@ -173,6 +173,32 @@ def test_man_with_womans_nik_day_and_both_mismatches() -> None:
     }
 
 
+def test_nik_with_bad_serial_still_cross_checked() -> None:
+    # Like python-stdnum: every problem at once, the serial's beside the sex's and the date's.
+    result = check(participant_data(nik="3201015508950000", sex="male", birth_date="1995-08-16"))
+    assert codes(result) == {
+        ("nik", "nik.serial"),
+        ("sex", "nik.sex_mismatch"),
+        ("birth_date", "nik.birth_date_mismatch"),
+    }
+
+
+def test_nik_with_unknown_province_still_cross_checked() -> None:
+    result = check(participant_data(nik="9901015508950001", sex="male"))
+    assert codes(result) == {("nik", "nik.province"), ("sex", "nik.sex_mismatch")}
+
+
+def test_nik_with_unreal_date_checks_sex_but_not_the_date() -> None:
+    # 55.13.95: day 15 of month 13. The stated date cannot "mismatch" a date that does not exist.
+    result = check(participant_data(nik="3201015513950001", sex="male"))
+    assert codes(result) == {("nik", "nik.birth_date"), ("sex", "nik.sex_mismatch")}
+
+
+def test_nik_not_16_digits_gets_no_cross_checks() -> None:
+    result = check(participant_data(nik="32010155089500", sex="male"))
+    assert codes(result) == {("nik", "nik.format")}
+
+
 def test_man_with_matching_nik_is_ok() -> None:
     assert check(person_born(dt.date(1990, 1, 31), "male")).ok
 
@@ -522,9 +548,10 @@ def test_participant_constructor_raises_invalid_input() -> None:
         ("nik", "nik.serial"),
         ("phone", "phone.not_mobile"),
         ("income", "income.negative"),
+        ("sex", "nik.sex_mismatch"),  # a bad serial does not hide the NIK's sex
     }
     assert info.value.code == "input.invalid"
-    assert "3" in info.value.message_en
+    assert "4" in info.value.message_en
 
 
 def test_participant_constructor_checks_nik_agreement() -> None:

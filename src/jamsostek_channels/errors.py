@@ -8,7 +8,7 @@ and metrics::
     ├── NothingSent                group "nothing-sent": no money moved; sending again is safe
     │   ├── NotDelivered           the request surely did not arrive: nothing moved, retry as is
     │   └── LocalRefusal           group "local-refusal": refused here; change the request first
-    │       ├── InvalidInput       bad input: every Problem at once
+    │       ├── InvalidInput       bad input: every Problem at once (also a ValueError)
     │       │   ├── ReferenceConflict  one reference, two different payments (never a receipt)
     │       │   ├── UnknownChannel     no installed channel has this name (the registry's names)
     │       │   └── SettingsInvalid    a channel's settings: every missing/unknown/mistyped key
@@ -154,8 +154,11 @@ class HostAnswered(JamsostekError):
     group = "host-answered"
 
 
-class InvalidInput(LocalRefusal):
-    """The input has one or more problems; all of them are in :attr:`problems`."""
+class InvalidInput(LocalRefusal, ValueError):
+    """The input has one or more problems; all of them are in :attr:`problems`.
+
+    Also a :class:`ValueError`, as python-stdnum's and the standard library's bad values are:
+    code written for those catches it too."""
 
     problems: tuple[Problem, ...]
 

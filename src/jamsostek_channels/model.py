@@ -275,15 +275,25 @@ def _text_problems(value: object, field: str, empty_code: str, limit: int) -> li
     return []
 
 
-def _nik_agreement(nik: str, birth_date: object, sex: object) -> list[Problem]:
-    """The NIK's DDMMYY (day + 40 for women) must agree with the stated birth date and sex."""
+def _nik_agreement(
+    nik: str, birth_date: object, sex: object, *, date_readable: bool
+) -> list[Problem]:
+    """The NIK's DDMMYY (day + 40 for women) must agree with the stated birth date and sex.
+
+    ``nik`` is 16 digits; the birth date is compared only when ``date_readable`` (the NIK's own
+    date is real), as its sex always can be."""
+    digits = _nik.compact(nik)
     found = []
-    day = int(nik[6:8])
+    day = int(digits[6:8])
     female = day > 40
-    if isinstance(birth_date, dt.date) and (
-        (day - 40 if female else day) != birth_date.day
-        or int(nik[8:10]) != birth_date.month
-        or int(nik[10:12]) != birth_date.year % 100
+    if (
+        date_readable
+        and isinstance(birth_date, dt.date)
+        and (
+            (day - 40 if female else day) != birth_date.day
+            or int(digits[8:10]) != birth_date.month
+            or int(digits[10:12]) != birth_date.year % 100
+        )
     ):
         found.append(Problem.of("birth_date", "nik.birth_date_mismatch"))
     if isinstance(sex, Sex) and female != (sex is Sex.FEMALE):
@@ -298,7 +308,9 @@ def participant_field_problems(values: Mapping[str, object]) -> list[Problem]:
     found: list[Problem] = []
 
     nik = values.get("nik")
-    nik_ok = False
+    # Which of the NIK's own problems still leave it readable for the cross-checks: a bad
+    # province or serial must not hide a sex or birth date that disagrees (every problem at once).
+    nik_codes: set[str] = {"nik.format"}
     if not isinstance(nik, str) or not nik:
         found.append(
             Problem.of("nik", "field.required" if not nik else "field.type", {"expected": "text"})
@@ -306,7 +318,7 @@ def participant_field_problems(values: Mapping[str, object]) -> list[Problem]:
     else:
         nik_problems = _nik.problems(nik)
         found += nik_problems
-        nik_ok = not nik_problems
+        nik_codes = {p.code for p in nik_problems}
 
     name = values.get("name")
     text = _text_problems(name, "name", "name.empty", _NAME_MAX)
@@ -322,9 +334,11 @@ def participant_field_problems(values: Mapping[str, object]) -> list[Problem]:
     if not isinstance(sex, Sex):
         found.append(Problem.of("sex", "sex.value"))
         sex = None
-    if nik_ok:
+    if "nik.format" not in nik_codes:
         assert isinstance(nik, str)
-        found += _nik_agreement(nik, birth_date, sex)
+        found += _nik_agreement(
+            nik, birth_date, sex, date_readable="nik.birth_date" not in nik_codes
+        )
 
     phone = values.get("phone")
     if not isinstance(phone, str) or not phone:
