@@ -13,7 +13,7 @@ from jamsostek_channels.adapters.kantorpos.settings import KantorPosSettings
 from jamsostek_channels.registry import ChannelSpec
 
 if TYPE_CHECKING:
-    from jamsostek_channels.channel import Adapter, SettlementRecord
+    from jamsostek_channels.channel import Adapter, Capabilities, SettlementRecord
     from jamsostek_channels.clock import Clock
     from jamsostek_channels.sequences import SequenceSource
     from jamsostek_channels.testing.host import FakeHost
@@ -40,6 +40,12 @@ def _fake(host: FakeHost, prefix: str, faults: Faults) -> tuple[Gateway, Mapping
     return kantorpos_gateway(host, prefix, faults)
 
 
+def _capabilities() -> Capabilities:
+    from jamsostek_channels.adapters.kantorpos.profile import load_profile
+
+    return load_profile().capabilities
+
+
 def _read_settlement(path: Path) -> tuple[dt.date, Sequence[SettlementRecord]]:
     from jamsostek_channels.adapters.kantorpos.settlement import read_settlement_file
 
@@ -54,6 +60,7 @@ SPEC: ChannelSpec[KantorPosSettings] = ChannelSpec(
     docs="docs/channels/kantorpos.md",
     fake=_fake,
     settlement_reader=_read_settlement,
+    capabilities=_capabilities,
     # The profile's own paths begin with /kantorpos/ (/kantorpos/v1/soap): the sandbox serves
     # them from its root rather than under a second /kantorpos.
     sandbox_path="",

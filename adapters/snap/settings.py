@@ -16,6 +16,7 @@ from jamsostek_channels.registry import ChannelSpec
 
 if TYPE_CHECKING:
     from jamsostek_channels.adapters.snap.adapter import SnapAdapter
+    from jamsostek_channels.channel import Capabilities
     from jamsostek_channels.clock import Clock
     from jamsostek_channels.sequences import SequenceSource
     from jamsostek_channels.testing.host import FakeHost
@@ -96,6 +97,11 @@ def snap_channel(profile_name: str, *, docs: str) -> ChannelSpec[SnapSettings]:
 
         return sandbox_gateway(profile_name, host, prefix, faults)
 
+    def capabilities() -> Capabilities:
+        from jamsostek_channels.adapters.snap.profile import load_profile
+
+        return load_profile(profile_name).capabilities
+
     return ChannelSpec(
         name=profile_name,
         family="snap",
@@ -103,4 +109,5 @@ def snap_channel(profile_name: str, *, docs: str) -> ChannelSpec[SnapSettings]:
         adapter=adapter,
         docs=docs,
         fake=fake,
+        capabilities=capabilities,
     )

@@ -66,12 +66,14 @@ _QUOTED = re.compile(r'"[^"]*"')
 class CsvRow:
     """One data row: ``row`` counts data rows from 1 (the header is not one), ``line`` is the
     file line it starts on (1 is the header's). ``values`` maps each header name to its cell; a
-    row shorter than the header lacks the last names, and cells beyond it are in ``extra``."""
+    row shorter than the header lacks the last names, and cells beyond it are in ``extra``.
+    ``header`` is the file's header, every name in order (to write the row back as it was)."""
 
     row: int
     line: int
     values: dict[str, str]
     extra: tuple[str, ...] = ()
+    header: tuple[str, ...] = ()
 
 
 def _refuse(problem: Problem) -> NoReturn:
@@ -143,6 +145,7 @@ def csv_rows(source: Iterable[bytes | str], *, required: Collection[str] = ()) -
     reader = csv.reader(itertools.chain([first], lines), delimiter=sniff_delimiter(first))
     try:
         header = _header(next(reader), required)
+        names = tuple(header)
         width = len(header)
         row = 0
         while True:
@@ -153,7 +156,9 @@ def csv_rows(source: Iterable[bytes | str], *, required: Collection[str] = ()) -
             if not cells:
                 continue
             row += 1
-            yield CsvRow(row, start, dict(zip(header, cells, strict=False)), tuple(cells[width:]))
+            yield CsvRow(
+                row, start, dict(zip(header, cells, strict=False)), tuple(cells[width:]), names
+            )
     except csv.Error:
         # A cell over the csv module's size limit (a file with no line breaks, or a runaway
         # quote) is the usual cause; the text of csv's message is not worth repeating.

@@ -234,6 +234,12 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Kanal {name} tidak dikenal; kanal yang terpasang: {known}.",
         "Unknown channel {name}; installed channels: {known}.",
     ),
+    "channel.no_capabilities": (
+        "Kanal {channel} tidak menyatakan kemampuannya tanpa pengaturan (jumlah bulan, biaya "
+        "admin).",
+        "Channel {channel} does not declare its capabilities without settings (month counts, "
+        "admin fee).",
+    ),
     "settings.invalid": (
         "Pengaturan kanal {channel} tidak valid: {count} masalah ({fields}).",
         "Channel {channel}'s settings are invalid: {count} problem(s) ({fields}).",

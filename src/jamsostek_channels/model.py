@@ -54,6 +54,7 @@ __all__ = [
     "QuoteLine",
     "Receipt",
     "Sex",
+    "code_key",
     "normalise_participant",
     "participant_field_problems",
     "read_participant",
@@ -111,6 +112,13 @@ def _to_programs(value: Iterable[Program | str]) -> tuple[Program, ...]:
     """Canonical program order (jkk, jkm, jht), duplicates removed."""
     wanted = set(value)  # a StrEnum member equals and hashes like its value
     return tuple(p for p in _PROGRAMS if p in wanted)
+
+
+def code_key(value: object) -> object:
+    """A program or occupation code as the rule tables spell it (lower case, no surrounding
+    space): ``JKK`` and ``Pedagang`` are read as ``jkk`` and ``pedagang`` wherever codes come
+    in. Anything but text is left for the checks to refuse."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def _clean_text(value: str) -> str:
@@ -225,11 +233,13 @@ def normalise_participant(**values: object) -> dict[str, object]:
         out["postal_code"] = out["postal_code"].strip()
     occupations = out["occupations"]
     if isinstance(occupations, list | tuple):
-        out["occupations"] = tuple(occupations)
+        out["occupations"] = tuple(code_key(o) for o in occupations)
     programs = out["programs"]
     if isinstance(programs, list | tuple | set | frozenset):
-        if all(isinstance(p, str) and p in _PROGRAM_VALUES for p in programs):
-            out["programs"] = _to_programs(programs)
+        programs = [code_key(p) for p in programs]
+        codes = [p for p in programs if isinstance(p, str) and p in _PROGRAM_VALUES]
+        if len(codes) == len(programs):
+            out["programs"] = _to_programs(codes)
         else:
             out["programs"] = tuple(programs)
     return out

@@ -24,6 +24,7 @@ from jamsostek_channels.model import (
     Program,
     Quote,
     QuoteLine,
+    code_key,
 )
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.rules import OccupationClass, RuleSet
@@ -151,9 +152,11 @@ def quote(
         found += rules.income_problems(income)
     if isinstance(occupations, str):
         occupations = (occupations,)
-    occupation_codes = tuple(occupations or ())
+    occupation_codes = tuple(str(code_key(o)) for o in occupations or ())
     found += rules.occupation_problems(occupation_codes)
-    program_codes = [p.value if isinstance(p, Program) else str(p) for p in programs or ()]
+    program_codes = [
+        p.value if isinstance(p, Program) else str(code_key(p)) for p in programs or ()
+    ]
     found += rules.program_problems(program_codes, occupation_codes)
     if not isinstance(payer, Payer):
         try:

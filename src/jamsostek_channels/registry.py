@@ -32,7 +32,7 @@ from jamsostek_channels.channel_settings import settings_from_mapping
 from jamsostek_channels.errors import UnknownChannel
 
 if TYPE_CHECKING:
-    from jamsostek_channels.channel import Adapter, SettlementRecord
+    from jamsostek_channels.channel import Adapter, Capabilities, SettlementRecord
     from jamsostek_channels.clock import Clock
     from jamsostek_channels.journal import JournalStore
     from jamsostek_channels.sequences import SequenceSource
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GROUP",
     "AdapterFactory",
+    "CapabilitiesReader",
     "ChannelSpec",
     "FakeFactory",
     "SettlementReader",
@@ -82,6 +83,10 @@ class AdapterFactory(Protocol[S_contra]):
 #: ``base_url``, which the sandbox adds).
 FakeFactory = Callable[["FakeHost", str, "Faults"], tuple["Gateway", Mapping[str, Any]]]
 
+#: A channel's capabilities as its shipped profile declares them, read without settings or an
+#: adapter (``quote --channel`` prices with them): ``f() -> capabilities``.
+CapabilitiesReader = Callable[[], "Capabilities"]
+
 #: Reads a channel's settlement file: ``f(path) -> (day, records)``.
 SettlementReader = Callable[[Path], tuple[dt.date, Sequence["SettlementRecord"]]]
 
@@ -106,6 +111,8 @@ class ChannelSpec(Generic[S]):
     * ``fake`` - its fake gateway for the sandbox (:data:`FakeFactory`), or ``None``;
     * ``settlement_reader`` - reads its settlement file (:data:`SettlementReader`), or ``None``
       (``reconcile --format json`` still works);
+    * ``capabilities`` - reads what its shipped profile declares (:data:`CapabilitiesReader`),
+      or ``None`` (then only a built adapter tells: :meth:`declared_capabilities` refuses);
     * ``sandbox_path`` - the path under the sandbox's root a client of the fake puts in its base
       URL; ``None``: ``/<name>``. A channel whose own paths already begin with ``/<name>/`` gives
       ``""`` (the sandbox routes ``/<name>/...`` to the fake either way).
@@ -119,6 +126,19 @@ class ChannelSpec(Generic[S]):
     fake: FakeFactory | None = attrs.field(default=None, repr=False)
     settlement_reader: SettlementReader | None = attrs.field(default=None, repr=False)
     sandbox_path: str | None = None
+    capabilities: CapabilitiesReader | None = attrs.field(default=None, repr=False)
+
+    def declared_capabilities(self) -> Capabilities:
+        """What the channel's shipped profile declares (month counts, admin fee, limits),
+        without settings or an adapter; :class:`~jamsostek_channels.errors.CapabilityRefused`
+        (``channel.no_capabilities``) when the spec does not say."""
+        if self.capabilities is None:
+            from jamsostek_channels.errors import CapabilityRefused
+
+            raise CapabilityRefused(
+                "channel.no_capabilities", {"channel": self.name}, field="channel"
+            )
+        return self.capabilities()
 
     def parse_settings(self, settings: Mapping[str, Any] | S) -> S:
         """``settings`` as this channel's settings class (every problem in one

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import attrs
+
 from jamsostek_channels.cli.exits import Exit
 from jamsostek_channels.errors import JamsostekError
 from jamsostek_channels.model import PayerKind, Program, Quote
 
-__all__ = ["add_parser", "summary"]
+__all__ = ["ChannelTerms", "add_parser", "print_channel_terms", "summary"]
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -43,14 +45,49 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--scheme", metavar="CODE", help="donor/CSR scheme code (with --payer csr)")
     parser.add_argument("--joined", metavar="YYYY-MM", help="the participant's first month")
+    parser.add_argument(
+        "--channel",
+        metavar="NAME",
+        help=(
+            "price as this channel takes payments: only its allowed month counts, and its admin "
+            "fee shown apart (no settings needed)"
+        ),
+    )
     parser.set_defaults(run=run)
 
 
-def summary(quote: Quote) -> dict[str, Any]:
-    """The ``--json`` form: ``total`` and one entry per month (schema ``quote-summary``)."""
+@attrs.frozen
+class ChannelTerms:
+    """What a channel adds to a quote: its name and its admin fee on this quote's total."""
+
+    name: str
+    admin_fee: int
+
+    def as_dict(self, quote: Quote) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "admin_fee": self.admin_fee,
+            "to_pay": quote.total + self.admin_fee,
+        }
+
+
+def summary(quote: Quote, channel: ChannelTerms | None = None) -> dict[str, Any]:
+    """The ``--json`` form: ``total`` and one entry per month, and with ``--channel`` the
+    channel's admin fee and what is paid in all (schema ``quote-summary``)."""
     from jamsostek_channels.converters import unstructure
 
-    return {"total": quote.total, "months": [unstructure(m) for m in quote.by_month()]}
+    document: dict[str, Any] = {
+        "total": quote.total,
+        "months": [unstructure(m) for m in quote.by_month()],
+    }
+    if channel is not None:
+        document["channel"] = channel.as_dict(quote)
+    return document
+
+
+def _codes(text: str) -> list[str]:
+    """A comma-separated list of codes, any case (``JKK,jkm``): the model reads them."""
+    return [code.strip() for code in text.split(",") if code.strip()]
 
 
 def run(args: argparse.Namespace) -> Exit:
@@ -59,23 +96,51 @@ def run(args: argparse.Namespace) -> Exit:
     from jamsostek_channels.shortcuts import quote  # the packaged rules
 
     try:
+        capabilities = None
+        if args.channel is not None:
+            from jamsostek_channels.registry import spec
+
+            capabilities = spec(args.channel).declared_capabilities()
         payer = Payer(args.payer, scheme=args.scheme)
         result = quote(
             income=args.income,
-            occupations=[c.strip() for c in args.occupation.split(",") if c.strip()],
-            programs=[p.strip() for p in args.programs.split(",") if p.strip()],
+            occupations=_codes(args.occupation),
+            programs=_codes(args.programs),
             start=args.start,
             months=args.months,
             payer=payer,
             joined=args.joined,
+            allowed_months=None if capabilities is None else capabilities.month_counts,
         )
     except JamsostekError as error:  # the arguments refused by a rule: nothing to price
         return refuse(problems_of(error, field="quote"), Exit.USAGE, as_json=args.json)
+    terms = None
+    if capabilities is not None:
+        terms = ChannelTerms(args.channel, capabilities.admin_fee.fee_for(result.total))
     if args.json:
-        print_json(summary(result))
+        print_json(summary(result, terms))
     else:
-        print_quote(result, console())
+        out = console()
+        print_quote(result, out)
+        if terms is not None:
+            print_channel_terms(result, terms, out)
     return Exit.OK
+
+
+def print_channel_terms(result: Quote, terms: ChannelTerms, out: Any) -> None:
+    """The channel's admin fee apart from the contribution, and what the payer hands over."""
+    from rich.table import Table
+
+    from jamsostek_channels.cli.output import print_table, safe
+    from jamsostek_channels.money import rupiah
+
+    table = Table(title=f"Kanal / channel {safe(terms.name)}", title_justify="left")
+    table.add_column("")
+    table.add_column("Jumlah / amount", justify="right")
+    table.add_row("Iuran / contribution", rupiah(result.total))
+    table.add_row("Biaya admin / admin fee", rupiah(terms.admin_fee))
+    table.add_row("Dibayar / to pay", rupiah(result.total + terms.admin_fee))
+    print_table(table, out)
 
 
 def print_quote(result: Quote, out: Any) -> None:
