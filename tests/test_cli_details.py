@@ -298,23 +298,27 @@ def _batch(tmp_path: Path, rows: int) -> Path:
 
 
 def run_in_pty(*args: str) -> tuple[int, bytes]:
-    """The installed script with stdout and stderr on a pseudo-terminal: what a person sees."""
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.environ["COLUMNS"] = "120"
-        os.execv(str(SCRIPT), [str(SCRIPT), *args])
-    out = b""
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), out
+    """The installed script with stdin, stdout and stderr on a pseudo-terminal: what a person
+    sees. (``subprocess``, not ``pty.fork``: forking a test process that may hold threads is
+    unsafe.)"""
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120"}
+    with subprocess.Popen(
+        [str(SCRIPT), *args], stdin=terminal, stdout=terminal, stderr=terminal, env=env
+    ) as process:
+        os.close(terminal)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        code = process.wait(timeout=60)
+    os.close(controller)
+    return code, out
 
 
 def test_check_csv_draws_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
