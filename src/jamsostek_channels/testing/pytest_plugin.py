@@ -12,7 +12,7 @@
   built on ``requests``, or to test timeouts against a real socket);
 * ``jamsostek_sandbox_factory`` - builds sandboxes with other settings in one test
   (``jamsostek_sandbox_factory(seed=3, today="2027-01-31", participants=40,
-  channels=["linkaja"], passthru=["http://localhost:8080"])``), each stopped at teardown;
+  channels=["mybank"], passthru=["http://localhost:8080"])``), each stopped at teardown;
 * ``jamsostek_contract_sandbox`` and ``jamsostek_channel`` - what the channel contract
   (:class:`~jamsostek_channels.testing.contract.ChannelContract`) runs against: subclass it and
   override ``jamsostek_channel`` to run it against your channel.
@@ -24,7 +24,7 @@ options]``, ``pytest.ini``, ``setup.cfg``)::
     jamsostek_today = 2026-11-22      # the day the fake host starts at (09:00 WIB); its clock
                                       # then runs on. Empty: the wall clock
     jamsostek_participants = 12       # demo participants seeded in a sandbox (0-500)
-    jamsostek_channels = linkaja kantorpos   # the channels a sandbox serves; empty: all
+    jamsostek_channels = mybank otherbank   # the channels a sandbox serves; empty: all
     jamsostek_passthru = http://localhost:8080   # prefixes the in-process mock lets through
 
 ``passthru`` is what ``responses`` offers (``RequestsMock.add_passthru``): requests to those URL
