@@ -129,6 +129,22 @@ def test_quote_channel_refuses_a_month_count_it_does_not_take(
     assert "1, 3, 6, 12" in error["message_en"]
 
 
+def test_quote_channel_refuses_a_payment_over_its_limit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    big = quote_args(income="20000000", programs="jkk,jkm,jht", occupation="pedagang")
+    code, priced = run_json(capsys, big)
+    limit = spec("bni-agen46").declared_capabilities().max_amount
+    assert limit is not None
+    assert code == 0
+    assert priced["total"] > limit
+    code, document = run_json(capsys, [*big, "--channel", "bni-agen46"])
+    assert code == 2
+    (error,) = document["errors"]
+    assert (error["field"], error["code"]) == ("months", "capability.amount_max")
+    assert str(limit) in error["message_en"]
+
+
 def test_quote_channel_readable_output_shows_the_fee_apart(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

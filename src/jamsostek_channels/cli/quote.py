@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+if TYPE_CHECKING:
+    from jamsostek_channels.channel import Capabilities
+
 from jamsostek_channels.cli.exits import Exit
-from jamsostek_channels.errors import JamsostekError
+from jamsostek_channels.errors import JamsostekError, Problem
 from jamsostek_channels.model import PayerKind, Program, Quote
 
 __all__ = ["ChannelTerms", "add_parser", "print_channel_terms", "summary"]
@@ -116,6 +119,9 @@ def run(args: argparse.Namespace) -> Exit:
         return refuse(problems_of(error, field="quote"), Exit.USAGE, as_json=args.json)
     terms = None
     if capabilities is not None:
+        refused = _limit_problems(args.channel, capabilities, result.total)
+        if refused:  # the channel would refuse this payment before sending it
+            return refuse(refused, Exit.USAGE, as_json=args.json)
         terms = ChannelTerms(args.channel, capabilities.admin_fee.fee_for(result.total))
     if args.json:
         print_json(summary(result, terms))
@@ -125,6 +131,17 @@ def run(args: argparse.Namespace) -> Exit:
         if terms is not None:
             print_channel_terms(result, terms, out)
     return Exit.OK
+
+
+def _limit_problems(channel: str, capabilities: Capabilities, total: int) -> list[Problem]:
+    """The channel's per-payment amount limits, as its client refuses a payment over them."""
+    if total < capabilities.min_amount:
+        limit = capabilities.min_amount
+        return [Problem.of("months", "capability.amount_min", {"channel": channel, "limit": limit})]
+    if capabilities.max_amount is not None and total > capabilities.max_amount:
+        limit = capabilities.max_amount
+        return [Problem.of("months", "capability.amount_max", {"channel": channel, "limit": limit})]
+    return []
 
 
 def print_channel_terms(result: Quote, terms: ChannelTerms, out: Any) -> None:
