@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import pty
@@ -22,7 +23,7 @@ from test_schemas import assert_valid
 import jamsostek_channels as jc
 from jamsostek_channels.cli.check import CSV_COLUMNS
 from jamsostek_channels.cli.main import main
-from jamsostek_channels.cli.rejects import REASON_COLUMNS
+from jamsostek_channels.cli.rejects import REASON_COLUMNS, RejectsFile
 from jamsostek_channels.model import Participant, Program
 from jamsostek_channels.registry import registered, spec
 from jamsostek_channels.validation import FIELDS
@@ -294,6 +295,23 @@ def test_rejects_in_a_missing_folder_is_refused_before_reading(
     assert code == 2
     (error,) = document["errors"]
     assert (error["field"], error["code"]) == ("--rejects", "cli.cannot_write")
+
+
+def test_rejects_disk_full_is_reported_as_the_rejects_not_the_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(self: RejectsFile, row: object, problems: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(RejectsFile, "add", full)
+    path = write_csv(tmp_path / "batch.csv", [participant_data(phone="021-5551234")])
+    rejects = tmp_path / "refused.csv"
+    code, document = run_json(capsys, ["check", str(path), "--rejects", str(rejects)])
+    assert code == 2
+    (error,) = document["errors"]
+    assert (error["field"], error["code"]) == ("--rejects", "cli.cannot_write")
+    assert os.strerror(errno.ENOSPC) in error["message_en"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv"]
 
 
 def test_rejects_is_for_csv_batches_only(

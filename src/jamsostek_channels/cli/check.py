@@ -231,7 +231,10 @@ def _check_rows(
                     }
                 )
                 if rejects is not None:
-                    rejects.add(row, result.problems)
+                    try:
+                        rejects.add(row, result.problems)
+                    except OSError as error:  # the rejects' disk, not the input, failed
+                        return _cannot_write(args, error)
             if progress is not None and rows % _PROGRESS_EVERY == 0:
                 progress.update(task, completed=lines.read, rows=rows)
         if progress is not None:
