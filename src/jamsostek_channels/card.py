@@ -21,7 +21,7 @@ PDF, qrcode gives the QR code's modules (drawn as vectors), and the PNG is that 
 PDFium (pypdfium2, whose wheels bundle it) and written by Pillow: one layout, two formats. They
 are imported when a card is drawn, and their absence raises an :class:`ImportError` naming the
 extra. The same card always gives the same bytes (for one version of those libraries): the
-PDF's creation date is the card's ``issued_at`` and the PNG carries no time at all.
+PDF's creation date is the card's ``issued_at`` in WIB and the PNG carries no time at all.
 
 Text is drawn with a font every PDF reader has (Helvetica), which covers Latin-1: "José Núñez"
 is printed as written, letters beyond Latin-1 lose their accents ("Nguyễn" -> "Nguyen") and
@@ -278,7 +278,7 @@ def _qr_matrix(kpj: str) -> list[list[bool]]:
 
 def render_pdf(card: MembershipCard) -> bytes:
     """The card as a one-page PDF the size of a bank card, its text selectable and the QR code
-    drawn as vectors. The same card gives the same bytes: the PDF's date is ``issued_at``."""
+    drawn as vectors. The same card gives the same bytes: the PDF's date is ``issued_at`` in WIB."""
     try:
         from fpdf import FPDF
     except ImportError:
@@ -286,7 +286,7 @@ def render_pdf(card: MembershipCard) -> bytes:
     matrix = _qr_matrix(card.kpj)
     width, height = CARD_SIZE_MM
     pdf = FPDF(orientation="L", unit="mm", format=(height, width))
-    pdf.set_creation_date(card.issued_at)
+    pdf.set_creation_date(card.issued_wib)  # equal instants, equal bytes, whatever the zone
     pdf.set_title("Kartu Peserta BPJS Ketenagakerjaan")
     pdf.set_lang("id")
     pdf.set_auto_page_break(auto=False)
