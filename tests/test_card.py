@@ -10,9 +10,12 @@ import email.policy
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 from email.message import EmailMessage
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pypdf
@@ -113,10 +116,16 @@ def test_card_after_registration_and_first_payment() -> None:
     assert card.issued_wib.utcoffset() == dt.timedelta(hours=7)
 
 
+def test_a_receipt_paid_by_kpj_is_the_registrations_too() -> None:
+    card = MembershipCard.after_first_payment(make_registration(), make_receipt(nik_masked=KPJ))
+    assert card.kpj == KPJ
+
+
 @pytest.mark.parametrize(
     ("receipt_changes", "message"),
     [
         ({"nik_masked": nik_id.mask("3201015508950002")}, "another participant"),
+        ({"nik_masked": "*******8902"}, "another participant"),
         ({"programs": (Program.JKK, Program.JKM, Program.JHT)}, "other programs"),
         ({"periods": ()}, "no month"),
     ],
@@ -422,3 +431,25 @@ def test_a_missing_library_names_the_extra(
         monkeypatch.setitem(sys.modules, name, None)  # as if it were not installed
     with pytest.raises(ImportError, match=r"pip install 'jamsostek-channels\[card\]'"):
         render(make_card())
+
+
+def test_the_card_extra_brings_what_drawing_needs() -> None:
+    requires = metadata.requires("jamsostek-channels") or []
+    card = {r.split(";")[0].strip().split(">")[0] for r in requires if 'extra == "card"' in r}
+    assert card == {"fpdf2", "qrcode", "pypdfium2", "pillow"}
+
+
+# --- the documentation ---------------------------------------------------------------------------
+
+
+def test_docs_example_runs_and_prints_what_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    page = (Path(__file__).resolve().parent.parent / "docs" / "card.md").read_text("utf-8")
+    block = re.search(r"## Example\n.*?```python\n(.*?)```", page, re.S)
+    assert block is not None
+    code = block.group(1)
+    expected = [line[2:] for line in code.splitlines() if line.startswith("# ")]
+    exec(compile(code, "docs/card.md", "exec"), {})
+    assert capsys.readouterr().out.strip() == "\n".join(expected)

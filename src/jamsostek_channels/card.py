@@ -169,10 +169,12 @@ class MembershipCard:
     def after_first_payment(cls, registration: Registration, receipt: Receipt) -> MembershipCard:
         """The card of a worker just registered, once the first payment is made.
 
-        Raises :class:`ValueError` when the receipt is not this registration's (another NIK, or
-        other programs): a card must not promise what was not paid.
+        Raises :class:`ValueError` when the receipt is not this registration's (another NIK or
+        KPJ, or other programs): a card must not promise what was not paid.
         """
-        if _nik.mask(registration.nik_masked) != _nik.mask(receipt.nik_masked):
+        # A receipt names its customer by the id that was paid: the NIK or the KPJ (masked).
+        paid_for = redact.customer(receipt.nik_masked)
+        if paid_for not in (_nik.mask(registration.nik_masked), _kpj.mask(registration.kpj)):
             raise ValueError("the receipt is for another participant than the registration")
         if set(registration.programs) != set(receipt.programs):
             raise ValueError("the receipt pays other programs than the registration names")
