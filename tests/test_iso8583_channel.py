@@ -34,7 +34,7 @@ from jamsostek_channels.adapters.iso8583 import (
 from jamsostek_channels.adapters.iso8583.fake import FakeSwitch
 from jamsostek_channels.channel import CustomerId, PaymentRequest
 from jamsostek_channels.client import Client
-from jamsostek_channels.errors import CapabilityRefused, HostDeclined
+from jamsostek_channels.errors import CapabilityRefused, HostDeclined, OutcomeUnknown
 from jamsostek_channels.journal import EntryState
 from jamsostek_channels.model import Payer
 from jamsostek_channels.period import month_range
@@ -187,6 +187,26 @@ def test_brilink_completes_a_dropped_payment_by_advice(
     assert reversals(host) == []
     assert financial(switch) == ["0200", "0200", "0220"]
     assert ("0230", "00") in switch.answers
+
+
+def test_an_unanswered_advice_is_repeated_as_0221_until_accepted(
+    switches: Callable[[str], FakeSwitch], clients: Callable[..., Client], host: FakeHost,
+    clock: Clock,
+) -> None:  # fmt: skip
+    switch = switches("brilink")
+    client = clients(switch)
+    switch.faults.inject("drop", match="PAY-TWICE", times=2)  # the payment's answer, the advice's
+
+    with pytest.raises(OutcomeUnknown):
+        client.pay(NIK, months=1, reference="PAY-TWICE")
+    clock.advance(minutes=5)  # past the outbox's backoff
+    client.recover()
+
+    assert payments(host) == ["PAY-TWICE"]
+    assert financial(switch) == ["0200", "0200", "0220", "0221"]
+    entry = client.journal.get("brilink", "pay", "PAY-TWICE")
+    assert entry is not None
+    assert entry.state is EntryState.APPLIED
 
 
 @pytest.mark.parametrize("name", ["indomaret", "alfamart"])

@@ -42,8 +42,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -103,8 +104,36 @@ _DECLINES = {
 }
 #: After a payment or an advice these say nothing of its fate.
 _UNKNOWN = frozenset({Meaning.DUPLICATE, Meaning.TOO_LATE, Meaning.MALFUNCTION})
-#: DE48 and DE42 hold at most this many characters of an agent id.
+#: DE42 holds at most this many characters of an agent id.
 _MERCHANT_WIDTH = 15
+#: How many payments' wire details (DE90's STAN and DE7, a repeat's STAN) an adapter remembers.
+_REMEMBERED = 10_000
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Recent(Generic[K, V]):
+    """A mapping that keeps only its latest :data:`_REMEMBERED` keys: what a long-running
+    adapter remembers of the wire is a courtesy to the switch (the reference identifies a
+    payment), never something to grow without bound."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: K, value: V, *, replace: bool = True) -> None:
+        with self._lock:
+            if key in self._items and not replace:
+                return
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > _REMEMBERED:
+                self._items.popitem(last=False)
 
 
 def _inquiry_rrn(moment: dt.datetime, stan: int) -> str:
@@ -161,9 +190,9 @@ class Iso8583Adapter:
         self._session_lock = threading.Lock()
         self._signed_on = False
         #: reference -> (STAN, DE7) of the payment's 0200 as this adapter sent it (for DE90)
-        self._originals: dict[str, tuple[int, TransmissionTime]] = {}
+        self._originals: _Recent[str, tuple[int, TransmissionTime]] = _Recent()
         #: (MTI class, reference) -> the STAN of a first advice or reversal (its repeats keep it)
-        self._firsts: dict[tuple[str, str], int] = {}
+        self._firsts: _Recent[tuple[str, str], int] = _Recent()
 
     def __repr__(self) -> str:
         return f"Iso8583Adapter(name={self.name!r}, address={self._transport.address!r})"
@@ -317,7 +346,7 @@ class Iso8583Adapter:
                 private=private,
                 **self._common(stan, rrn, merchant),
             )
-            self._originals[request.reference] = (stan, message.transmitted)
+            self._originals.put(request.reference, (stan, message.transmitted))
             return message
 
         answer = self._exchange(
@@ -343,7 +372,7 @@ class Iso8583Adapter:
         stan = self._first_stan("0220", payment.reference, request.repeat)
 
         def build(number: int) -> Message:
-            self._firsts.setdefault(("0220", payment.reference), number)
+            self._firsts.put(("0220", payment.reference), number, replace=False)
             return Advice(
                 processing_code=self.profile.processing_codes.payment,
                 amount=payment.amount,
@@ -362,9 +391,9 @@ class Iso8583Adapter:
     # --- Reversals --------------------------------------------------------------------------
 
     def _original(self, payment: PaymentRequest) -> OriginalData:
-        stan, transmitted = self._originals.get(
-            payment.reference,
-            (0, TransmissionTime.of(payment.requested_at, self.profile.time_zone)),
+        stan, transmitted = self._originals.get(payment.reference) or (
+            0,
+            TransmissionTime.of(payment.requested_at, self.profile.time_zone),
         )
         return OriginalData("0200", stan, transmitted, self.acquirer_id)
 
@@ -375,7 +404,7 @@ class Iso8583Adapter:
         stan = self._first_stan("0400", payment.reference, request.repeat)
 
         def build(number: int) -> Message:
-            self._firsts.setdefault(("0400", payment.reference), number)
+            self._firsts.put(("0400", payment.reference), number, replace=False)
             return Reversal(
                 processing_code=self.profile.processing_codes.payment,
                 amount=payment.amount,
