@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint unit unit-shifted bench clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing jamsostek-channels and its dependencies into $(VENV) (about a minute, once)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)

@@ -44,11 +44,24 @@ def test_readme_example_runs_and_prints_what_it_says(capsys: object) -> None:
     assert capsys.readouterr().out.strip() == "\n".join(expected)
 
 
-def _readme_python_blocks() -> list[str]:
+def _readme_python_blocks(after: str = "") -> list[str]:
+    """The README's python blocks, those after the heading ``after`` when given."""
     import re
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    if after:
+        readme = readme[readme.index(after) :]
     return re.findall(r"```python\n(.*?)```", readme, re.S)
+
+
+def test_readme_reading_errors_prints_what_it_says(capsys: object) -> None:
+    import pytest
+
+    assert isinstance(capsys, pytest.CaptureFixture)
+    (block,) = [b for b in _readme_python_blocks() if "err.problems" in b]
+    exec(compile(block, "README.md", "exec"), {})
+    expected = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+    assert capsys.readouterr().out.strip() == "\n".join(expected)
 
 
 def test_readme_paying_example_runs_against_the_sandbox(
@@ -62,7 +75,7 @@ def test_readme_paying_example_runs_against_the_sandbox(
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     assert isinstance(capsys, pytest.CaptureFixture)
     monkeypatch.chdir(tmp_path)  # the example's journal file lands here
-    blocks = _readme_python_blocks()[1:]
+    blocks = _readme_python_blocks(after="## Paying through a channel")
     assert blocks, "the README shows paying through a channel"
     connecting = blocks[0]
     assert "jc.connect(" in connecting
@@ -72,8 +85,9 @@ def test_readme_paying_example_runs_against_the_sandbox(
         for block in blocks:
             exec(compile(block, "README.md", "exec"), namespace)
             expected = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+            printed = capsys.readouterr().out.strip()  # each block's own output
             if expected:
-                assert capsys.readouterr().out.strip() == "\n".join(expected)
+                assert printed == "\n".join(expected)
     finally:
         client = namespace.get("client")
         sandbox = namespace.get("sandbox")

@@ -1215,10 +1215,11 @@ class Client:
         )
 
     def recover(self) -> RecoveryReport:
-        """Resolve every payment whose outcome is unknown (status inquiry) and deliver every
-        queued reversal. Run at start-up after a crash, and periodically: a payment a live
-        payer holds (its lease) is left to it, one whose payer died is taken over, and a "not
-        found" proves nothing until the channel's settle window has passed."""
+        """Settle every payment whose outcome is unknown by the channel's resolution policy
+        (ask the host's status, or deliver its advice or reversal) and deliver every queued
+        reversal. Run at start-up after a crash, and periodically: a payment a live payer holds
+        (its lease) is left to it, one whose payer died is taken over, and a "not found"
+        proves nothing until the channel's settle window has passed."""
         found: dict[str, list[str]] = {
             "applied": [],
             "not_applied": [],
@@ -1255,12 +1256,7 @@ class Client:
                 continue  # its payment's policy item was tried above: once per run
             if item.kind == _ADVICE:
                 self._delivery(item)
-                state = self._entry_of(item.reference).state
-                bucket = {
-                    EntryState.APPLIED: "applied",
-                    EntryState.DECLINED: "not_applied",
-                }.get(state, "unknown")
-                found[bucket].append(item.reference)
+                found[_bucket(self._entry_of(item.reference).state)].append(item.reference)
                 continue
             if item.kind != _REVERSAL:
                 continue
@@ -1313,14 +1309,10 @@ class Client:
         except ReferenceConflict:
             self.journal.release(entry.id, self.owner)
             return "conflicts"
-        if state is EntryState.APPLIED:
-            return "applied"
-        if state is EntryState.REVERSED:
-            return "reversed"
-        if state in (EntryState.NOT_APPLIED, EntryState.DECLINED):
-            return "not_applied"
-        self.journal.release(entry.id, self.owner)
-        return "unknown"
+        bucket = _bucket(state)
+        if bucket == "unknown":
+            self.journal.release(entry.id, self.owner)
+        return bucket
 
     def _settle_by_policy(self, entry: Entry) -> EntryState | None:
         """One try at settling an UNKNOWN payment held under this client's lease, by the
@@ -1367,6 +1359,20 @@ def _settled(result: PaymentResult | None, cutoff: dt.time | None) -> dict[str, 
         return {}
     day = None if result.paid_at is None else _clock.business_day(result.paid_at, cutoff)
     return {"host_reference": result.host_reference, "business_day": day}
+
+
+#: Which list of a :class:`RecoveryReport` a payment goes in, by its journal state.
+_BUCKETS: Mapping[EntryState | None, str] = {
+    EntryState.APPLIED: "applied",
+    EntryState.REVERSED: "reversed",
+    EntryState.NOT_APPLIED: "not_applied",
+    EntryState.DECLINED: "not_applied",
+}
+
+
+def _bucket(state: EntryState | None) -> str:
+    """The report list of a payment in ``state`` (``"unknown"`` while it is open)."""
+    return _BUCKETS.get(state, "unknown")
 
 
 def _refusal_code(result: ReversalResult) -> str:

@@ -1,0 +1,318 @@
+"""A fake ISO 8583 switch: BPJS Ketenagakerjaan's side of one profile's TCP link, over a
+:class:`~jamsostek_channels.testing.host.FakeHost`.
+
+Terminals (the library's :class:`~.adapter.Iso8583Adapter`, or a client written from
+``docs/channels/iso8583.md`` alone) connect to it on 127.0.0.1. Every rule about participants,
+bills, prices, payments and reversals is the host's (``host.inquire``, ``host.pay``,
+``host.reverse``); framing, faults and the connection's life are
+:class:`~jamsostek_channels.testing.tcp.FramedTcpServer`'s; the messages and their DE48 items are
+:mod:`.codec`'s and :mod:`.flows`'. What is the switch's own:
+
+* **sign-on**: a terminal (DE41) signs on with 0800/001 (answered 0810 ``00``) and off with
+  002; a financial message from a terminal not signed on is answered with the profile's
+  ``sign-on-needed`` code (``01``), nothing processed. :meth:`FakeSwitch.forget_sign_ons` is the
+  switch restarting. Echo (301) is answered ``00`` signed on or not.
+* **STAN uniqueness**: a first transmission (0200, 0220, 0400, 0420) whose STAN this terminal
+  already used today (the host's day) is a *duplicate*: answered with the profile's
+  ``duplicate`` code (``94``) and the original answer's elements (amount, DE48), never processed
+  again. A repeat (0221, 0401, 0421) keeps its first message's STAN by design and is not one.
+* **inquiry and payment** (0200, the profile's processing codes): the host's inquiry and
+  payment; a processing code the profile does not list is ``invalid-transaction`` (``24``), a
+  product other than the profile's ``invalid-product`` (``30``), a profile whose agent id
+  travels in DE42 refuses a message without it (``invalid-transaction``).
+* **advice** (0220, 0221 → 0230): the payment applied if the host never saw it, while the bill
+  is payable (the customer's money was taken; the inquiry's expiry does not matter then); one
+  the host applied is answered with its first outcome (``host.pay`` is idempotent by reference).
+* **reversal** (0400, 0401, 0420, 0421 → 0410, 0430): ``host.reverse`` of the reference DE48
+  ``FR`` names: ``00`` reversed, the profile's ``not-found`` code (``92``) when the host never
+  had it (the host then voids the reference: a 0200 under it arriving later is refused, never
+  applied), ``declined`` (``05``) when refused.
+* **response codes** from the profile's map by meaning: the host's refusals become the profile's
+  own numbers (``host.bill_paid`` is ``already-paid``: ``54`` at BRILink and Alfamart, ``88`` at
+  Indomaret).
+
+A frame that cannot be read (a bad length, too large, not a message of the family) closes that
+connection; the switch keeps serving the others. :attr:`FakeSwitch.received` lists every MTI
+that arrived and :attr:`FakeSwitch.answers` every ``(MTI, DE39)`` that left, in order, for tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from jamsostek_channels.adapters.iso8583 import flows
+from jamsostek_channels.adapters.iso8583.messages import (
+    Advice,
+    AdviceResponse,
+    FinancialRequest,
+    FinancialResponse,
+    Message,
+    NetworkCode,
+    NetworkRequest,
+    NetworkResponse,
+    Reversal,
+    ReversalResponse,
+    Transaction,
+)
+from jamsostek_channels.adapters.iso8583.profile import Iso8583Profile, Meaning, load_profile
+from jamsostek_channels.adapters.iso8583.tlv import PrivateData
+from jamsostek_channels.channel import CustomerId, PaymentState, ReversalState
+from jamsostek_channels.errors import HostDeclined, InvalidInput, MalformedMessage
+from jamsostek_channels.testing.host import FakeHost
+from jamsostek_channels.testing.tcp import DEFAULT_IDLE_TIMEOUT, FramedTcpServer
+from jamsostek_channels.testing.wire import Faults
+
+__all__ = ["FakeSwitch"]
+
+#: The host's refusals by what they mean on an ISO 8583 switch.
+_HOST_MEANINGS = {
+    "host.customer_not_found": Meaning.INVALID_CUSTOMER,
+    "host.bill_paid": Meaning.ALREADY_PAID,
+    "host.not_found": Meaning.NO_BILL,
+    "host.amount_mismatch": Meaning.INVALID_AMOUNT,
+    "host.bill_expired": Meaning.NO_INQUIRY,
+}
+
+#: What the switch answers a financial message with.
+_Reply = FinancialResponse | AdviceResponse | ReversalResponse
+_Key = tuple[str, str, int]  # terminal, day, STAN
+
+
+class FakeSwitch:
+    """One profile's switch over ``host`` on 127.0.0.1:``port`` (0: a free one); see the
+    module's docstring. ``name``: the channel the host records (default: the profile's name);
+    ``faults``: the server's fault knobs. Start with :meth:`start` or ``with``."""
+
+    def __init__(
+        self,
+        host: FakeHost,
+        profile: Iso8583Profile | str,
+        *,
+        faults: Faults | None = None,
+        port: int = 0,
+        name: str | None = None,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    ) -> None:
+        self.host = host
+        self.profile = profile if isinstance(profile, Iso8583Profile) else load_profile(profile)
+        self.name = name or self.profile.name
+        self.codec = self.profile.codec()
+        self._lock = threading.Lock()
+        self._signed_on: set[str] = set()
+        self._seen: dict[_Key, _Reply] = {}
+        #: Every MTI that arrived and was read, in order.
+        self.received: list[str] = []
+        #: Every answer that left, as ``(MTI, DE39)``, in order.
+        self.answers: list[tuple[str, str]] = []
+        #: Every ``(terminal, STAN)`` of a first transmission, in order.
+        self.stans: list[tuple[str, int]] = []
+        self.server = FramedTcpServer(
+            self.handle,
+            framing=self.profile.framing,
+            faults=faults,
+            name=self.name,
+            port=port,
+            idle_timeout=idle_timeout,
+        )
+
+    @property
+    def address(self) -> str:
+        """``tcp://127.0.0.1:PORT``: a terminal's ``base_url``."""
+        return self.server.address
+
+    @property
+    def faults(self) -> Faults:
+        return self.server.faults
+
+    def start(self) -> FakeSwitch:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> FakeSwitch:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def forget_sign_ons(self) -> None:
+        """The switch restarted: every terminal must sign on again."""
+        with self._lock:
+            self._signed_on.clear()
+
+    # --- one message ------------------------------------------------------------------------
+
+    def handle(self, payload: bytes) -> bytes | None:
+        """The server's handler: a frame's payload in, the answer's out. A payload that is not a
+        message of the family raises (the server closes that connection)."""
+        message = self.codec.decode(payload)
+        with self._lock:
+            self.received.append(message.mti)
+        answer = self._answer(message)
+        if answer is None:
+            return None
+        with self._lock:
+            self.answers.append((answer.mti, answer.response_code))
+        return self.codec.encode(answer)
+
+    def _code(self, meaning: Meaning) -> str:
+        """The profile's first code of ``meaning`` (``declined``'s when it has none)."""
+        for code, entry in self.profile.response_codes.items():
+            if entry.meaning is meaning:
+                return code
+        return self._code(Meaning.DECLINED) if meaning is not Meaning.DECLINED else "05"
+
+    def _answer(self, message: Message) -> _Reply | NetworkResponse | None:
+        if isinstance(message, NetworkRequest):
+            return self._network(message)
+        if not isinstance(message, Transaction):
+            return None  # an answer sent to the switch: nothing to say
+        terminal = message.terminal
+        repeat = getattr(message, "repeat", False)
+        key = (terminal, self.host.today().isoformat(), message.stan)
+        with self._lock:
+            if terminal not in self._signed_on:
+                return _refusal(message, self._code(Meaning.SIGN_ON_NEEDED))
+            original = None if repeat else self._seen.get(key)
+            if original is None and not repeat:
+                self.stans.append((terminal, message.stan))
+        if original is not None:
+            return _echoed(original, message, self._code(Meaning.DUPLICATE))
+        answer = self._financial(message)
+        if not repeat:
+            with self._lock:
+                self._seen.setdefault(key, answer)
+        return answer
+
+    def _network(self, message: NetworkRequest) -> NetworkResponse:
+        terminal = message.terminal or ""
+        with self._lock:
+            if message.code is NetworkCode.SIGN_ON:
+                self._signed_on.add(terminal)
+            elif message.code is NetworkCode.SIGN_OFF:
+                self._signed_on.discard(terminal)
+        return NetworkResponse(
+            code=message.code,
+            transmitted=message.transmitted,
+            stan=message.stan,
+            response_code="00",
+            terminal=message.terminal,
+        )
+
+    def _financial(self, message: Transaction) -> _Reply:
+        if message.private.product != self.profile.product_id:
+            return _refusal(message, self._code(Meaning.INVALID_PRODUCT))
+        if self.profile.agent_id == "DE42" and message.merchant is None:
+            return _refusal(message, self._code(Meaning.INVALID_TRANSACTION))
+        try:
+            if isinstance(message, Reversal):
+                return self._reversal(message)
+            if isinstance(message, Advice):
+                return self._payment(message, advice=True)
+            codes = self.profile.processing_codes
+            if isinstance(message, FinancialRequest) and message.processing_code == codes.inquiry:
+                return self._inquiry(message)
+            if isinstance(message, FinancialRequest) and message.processing_code == codes.payment:
+                return self._payment(message, advice=False)
+            return _refusal(message, self._code(Meaning.INVALID_TRANSACTION))
+        except HostDeclined as declined:
+            meaning = _HOST_MEANINGS.get(declined.host_code or "", Meaning.DECLINED)
+            return _refusal(message, self._code(meaning))
+        except (InvalidInput, MalformedMessage):  # DE48 that names no payment the host takes
+            return _refusal(message, self._code(Meaning.INVALID_TRANSACTION))
+
+    def _inquiry(self, message: FinancialRequest) -> _Reply:
+        data = message.private
+        if data.customer is None:
+            return _refusal(message, self._code(Meaning.INVALID_CUSTOMER))
+        customer = CustomerId.parse(data.customer, field="CN")
+        payer = flows.payer_of(data)
+        inquiry = self.host.inquire(customer, data.months or 1, channel=self.name, payer=payer)
+        return _approved(
+            FinancialResponse,
+            message,
+            amount=inquiry.amount,
+            private=flows.inquiry_answer(self.profile.product_id, inquiry),
+        )
+
+    def _payment(self, message: FinancialRequest | Advice, *, advice: bool) -> _Reply:
+        request = flows.payment_of(
+            message.private,
+            amount=message.amount,
+            at=self.host.now(),
+            agent_id=message.merchant,
+        )
+        if advice:  # the customer's money was taken: the inquiry's expiry no longer matters
+            request = attrs.evolve(request, inquiry_id=None)
+        result = self.host.pay(self.name, request)
+        kind: Callable[..., _Reply] = AdviceResponse if advice else FinancialResponse
+        if result.state is not PaymentState.APPLIED:  # a repeat of one reversed since
+            return _refusal(message, self._code(Meaning.DECLINED), kind)
+        return _approved(
+            kind,
+            message,
+            amount=result.amount,
+            private=flows.result_data(self.profile.product_id, result),
+        )
+
+    def _reversal(self, message: Reversal) -> _Reply:
+        reference = flows.reference_of(message.private)
+        result = self.host.reverse(self.name, reference)
+        code = {
+            ReversalState.REVERSED: "00",
+            ReversalState.NOT_FOUND: self._code(Meaning.NOT_FOUND),
+        }.get(result.state, self._code(Meaning.DECLINED))
+        return ReversalResponse(
+            **_echo(message),
+            response_code=code,
+            amount=message.amount,
+            original=message.original,
+            advice=message.advice,
+            private=PrivateData(
+                product=self.profile.product_id, other=[(flows.PAYMENT_REFERENCE, reference)]
+            ),
+        )
+
+
+def _echo(message: Transaction) -> dict[str, Any]:
+    """What every answer echoes of its request."""
+    return {
+        "processing_code": message.processing_code,
+        "transmitted": message.transmitted,
+        "stan": message.stan,
+        "terminal": message.terminal,
+        "channel_type": message.channel_type,
+        "acquirer": message.acquirer,
+        "rrn": message.rrn,
+        "merchant": message.merchant,
+        "currency": message.currency,
+    }
+
+
+def _answer_type(message: Transaction) -> Callable[..., _Reply]:
+    if isinstance(message, Advice):
+        return AdviceResponse
+    if isinstance(message, Reversal):
+        return lambda **values: ReversalResponse(
+            original=message.original, advice=message.advice, **values
+        )
+    return FinancialResponse
+
+
+def _approved(kind: Callable[..., _Reply], message: Transaction, **values: Any) -> _Reply:
+    return kind(**_echo(message), response_code="00", **values)
+
+
+def _refusal(message: Transaction, code: str, kind: Callable[..., _Reply] | None = None) -> _Reply:
+    return (kind or _answer_type(message))(**_echo(message), response_code=code)
+
+
+def _echoed(original: _Reply, message: Transaction, code: str) -> _Reply:
+    """A duplicate's answer: the original's elements, this message's echoes, ``code``."""
+    return attrs.evolve(original, **_echo(message), response_code=code)

@@ -1,0 +1,23 @@
+"""An ISO 8583 terminal's settings: where the switch listens and who the terminal is."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["Iso8583Settings"]
+
+
+@attrs.frozen
+class Iso8583Settings:
+    """``base_url``: the switch, ``tcp://127.0.0.1:PORT`` (plain TCP to a loopback address only:
+    the sandbox, or a local TLS tunnel in front of a real switch); ``terminal_id``: DE41, at
+    most the profile's ``terminal_id_length`` characters; ``acquirer_id``: DE32 (default: the
+    profile's); ``agent_id``: the agent's id, DE42 of every financial message where the profile
+    says so (BRILink); ``profile``: a shipped profile's name or a profile file's path (default:
+    the channel's own)."""
+
+    base_url: str
+    terminal_id: str
+    acquirer_id: str | None = None
+    agent_id: str | None = None
+    profile: str | None = None

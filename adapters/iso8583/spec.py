@@ -1,0 +1,58 @@
+"""The ISO 8583 family's registry entries (the ``jamsostek_channels.channels`` entry points
+``brilink``, ``indomaret`` and ``alfamart``): one profile each, one adapter for all. Light to
+import: the adapter loads only when used.
+
+No spec has a ``fake`` yet: the sandbox serves HTTP gateways only, and the fake switch
+(:class:`~.fake.FakeSwitch`) is a TCP server; wiring it into the sandbox (and so the contract
+suite, chaos and the demo) is a later step of issue 12. Tests start a switch themselves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jamsostek_channels.adapters.iso8583.settings import Iso8583Settings
+from jamsostek_channels.registry import ChannelSpec
+
+if TYPE_CHECKING:
+    from jamsostek_channels.channel import Adapter, Capabilities
+    from jamsostek_channels.clock import Clock
+    from jamsostek_channels.sequences import SequenceSource
+
+__all__ = ["ALFAMART", "BRILINK", "INDOMARET", "iso8583_channel"]
+
+
+def iso8583_channel(profile: str) -> ChannelSpec[Iso8583Settings]:
+    """The registry entry of the channel named after shipped profile ``profile``."""
+
+    def adapter(
+        settings: Iso8583Settings,
+        *,
+        sequences: SequenceSource,
+        clock: Clock | None,
+        **options: Any,
+    ) -> Adapter:
+        from jamsostek_channels.adapters.iso8583.adapter import open_iso8583_adapter
+
+        return open_iso8583_adapter(
+            settings, profile=profile, sequences=sequences, clock=clock, **options
+        )
+
+    def capabilities() -> Capabilities:
+        from jamsostek_channels.adapters.iso8583.profile import load_profile
+
+        return load_profile(profile).capabilities
+
+    return ChannelSpec(
+        name=profile,
+        family="iso8583",
+        settings=Iso8583Settings,
+        adapter=adapter,
+        docs="docs/channels/iso8583.md",
+        capabilities=capabilities,
+    )
+
+
+BRILINK = iso8583_channel("brilink")
+INDOMARET = iso8583_channel("indomaret")
+ALFAMART = iso8583_channel("alfamart")
