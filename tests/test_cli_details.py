@@ -271,6 +271,20 @@ def test_rejects_keeps_cells_beyond_the_header_after_the_row(
     assert len(row) == len(REASON_COLUMNS) + len(FIELDS) + 1
 
 
+def test_rejects_never_hands_a_spreadsheet_a_formula(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A hostile batch: its name cell is a formula. The operator opens the rejects file in a
+    # spreadsheet; the cell must show, never run (OWASP: a leading quote).
+    hostile = participant_data(name='=HYPERLINK("http://x.example","klik")', phone="021-5551234")
+    path = write_csv(tmp_path / "batch.csv", [hostile])
+    rejects = tmp_path / "refused.csv"
+    assert main(["check", str(path), "--rejects", str(rejects), "--as-of", "2026-11-22"]) == 1
+    (row,) = read_rejects(rejects)
+    assert row["name"] == "'" + hostile["name"]
+    assert not any(cell.startswith(("=", "+", "@")) for cell in row.values())
+
+
 def test_rejects_not_written_when_the_batch_cannot_be_read_to_its_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,7 +12,10 @@ moved there at the end, so a batch that turns out unreadable halfway leaves no h
 (and an earlier list under that name stays as it was).
 
 It holds the rows as given, personal data included: it is the operator's file to fix and
-resubmit, never a log.
+resubmit, never a log. One exception to "as given": a cell a spreadsheet would run as a formula
+(beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written with a
+leading ``'``, as OWASP advises against CSV injection: the operator opens this file in a
+spreadsheet, and a hostile batch must not run there.
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ __all__ = ["REASON_COLUMNS", "RejectsFile"]
 #: The columns written before the row's own.
 REASON_COLUMNS = ("row", "line", "reason_codes", "reasons_id", "reasons_en")
 _JOIN = "; "
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it but never runs it."""
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
 
 
 class RejectsFile:
@@ -53,7 +63,7 @@ class RejectsFile:
         self.count = 0
 
     def _write_header(self, header: Sequence[str]) -> None:
-        self._writer.writerow([*REASON_COLUMNS, *header])
+        self._writer.writerow([*REASON_COLUMNS, *map(_inert, header)])
         self._header_written = True
 
     def add(self, row: CsvRow, problems: Sequence[Problem]) -> None:
@@ -68,8 +78,8 @@ class RejectsFile:
                 _JOIN.join(f"{p.field}:{p.code}" for p in problems),
                 _JOIN.join(f"{p.field}: {p.message_id}" for p in problems),
                 _JOIN.join(f"{p.field}: {p.message_en}" for p in problems),
-                *cells,
-                *row.extra,
+                *map(_inert, cells),
+                *map(_inert, row.extra),
             ]
         )
         self.count += 1
