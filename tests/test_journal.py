@@ -82,9 +82,9 @@ def raw(path: Path) -> sqlite3.Connection:
 def test_new_file_is_versioned_wal_and_synchronous_full(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     with Journal(path) as j:
-        j.next_sequence("main")
+        j.reserve("main", 1)
         # A second thread gets its own connection; it must be configured the same way.
-        worker = threading.Thread(target=j.next_sequence, args=("worker",))
+        worker = threading.Thread(target=j.reserve, args=("worker", 1))
         worker.start()
         worker.join(THREAD_TIMEOUT)
         assert not worker.is_alive()
@@ -117,7 +117,7 @@ def test_reopening_keeps_the_data(tmp_path: Path, clock: FakeClock) -> None:
         entry, _ = j.begin("bank", "pay", "R1", {"amount": 36800})
         j.transition(entry.id, EntryState.APPLIED, {"receipt": "K-1"})
         j.enqueue("bank", "reversal", "R1", {"reference": "R1"}, expires_at=T0 + dt.timedelta(1))
-        assert [j.next_sequence("x") for _ in range(3)] == [1, 2, 3]
+        assert [j.reserve("x", 1) for _ in range(3)] == [1, 2, 3]
     with Journal(path, clock=clock) as j:
         again = j.get("bank", "pay", "R1")
         assert again is not None
@@ -127,7 +127,7 @@ def test_reopening_keeps_the_data(tmp_path: Path, clock: FakeClock) -> None:
         item = j.outbox_item("bank", "reversal", "R1")
         assert item is not None
         assert item.state is OutboxState.PENDING
-        assert j.next_sequence("x") == 4
+        assert j.reserve("x", 1) == 4
         assert j.begin("bank", "pay", "R1", {"amount": 36800}) == (again, False)
     db = raw(path)
     try:
@@ -139,7 +139,7 @@ def test_reopening_keeps_the_data(tmp_path: Path, clock: FakeClock) -> None:
 def test_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     with Journal(path) as j:
-        j.next_sequence("x")
+        j.reserve("x", 1)
     db = raw(path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.close()
@@ -493,10 +493,10 @@ def test_delivered_is_final(journal: Journal, state: OutboxState, error: str | N
 
 
 def test_sequences_count_per_name(journal: Journal) -> None:
-    assert [journal.next_sequence("a") for _ in range(3)] == [1, 2, 3]
-    assert journal.next_sequence("b") == 1
-    assert journal.next_sequence("a") == 4
-    assert [journal.next_sequence("b") for _ in range(2)] == [2, 3]
+    assert [journal.reserve("a", 1) for _ in range(3)] == [1, 2, 3]
+    assert journal.reserve("b", 1) == 1
+    assert journal.reserve("a", 1) == 4
+    assert [journal.reserve("b", 1) for _ in range(2)] == [2, 3]
 
 
 # JSON -----------------------------------------------------------------------------------------
@@ -570,12 +570,12 @@ def run_threads(count: int, work: Callable[[], Any]) -> list[Any]:
 
 
 def test_threads_share_sequences(journal: Journal) -> None:
-    results = run_threads(8, lambda: [journal.next_sequence("ext") for _ in range(50)])
+    results = run_threads(8, lambda: [journal.reserve("ext", 1) for _ in range(50)])
     values = [v for chunk in results for v in chunk]
     assert sorted(values) == list(range(1, 401))
     for chunk in results:
         assert chunk == sorted(chunk)  # each thread sees its own values increase
-    assert journal.next_sequence("ext") == 401
+    assert journal.reserve("ext", 1) == 401
 
 
 def test_threads_racing_begin_create_once(journal: Journal) -> None:
@@ -640,7 +640,7 @@ SEQUENCE_CHILD = """
 journal = Journal(sys.argv[1])
 print("ready", flush=True)
 sys.stdin.readline()
-print(" ".join(str(journal.next_sequence("ext")) for _ in range(int(sys.argv[2]))))
+print(" ".join(str(journal.reserve("ext", 1)) for _ in range(int(sys.argv[2]))))
 journal.close()
 """
 
@@ -652,7 +652,7 @@ def test_processes_share_sequences(tmp_path: Path, processes: list[subprocess.Po
     values = [int(v) for out in outputs for v in out.split()]
     assert sorted(values) == list(range(1, 401))
     with Journal(path) as j:
-        assert j.next_sequence("ext") == 401
+        assert j.reserve("ext", 1) == 401
 
 
 BEGIN_CHILD = """
@@ -694,7 +694,7 @@ KILLED_AFTER_COMMIT = """
 journal = Journal(sys.argv[1])
 entry, _ = journal.begin("bank", "pay", "R1", {"amount": 36800, "nama": "Siti"})
 journal.transition(entry.id, EntryState.APPLIED, {"receipt": "K-1"})
-value = journal.next_sequence("ext")
+value = journal.reserve("ext", 1)
 print("done", entry.id, value, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 print("still alive", flush=True)
@@ -719,7 +719,7 @@ def test_committed_writes_survive_sigkill(
         assert entry.state is EntryState.APPLIED
         assert entry.outcome == {"receipt": "K-1"}
         assert entry.request == {"amount": 36800, "nama": "Siti"}
-        assert j.next_sequence("ext") == int(value) + 1
+        assert j.reserve("ext", 1) == int(value) + 1
         (check,) = j._connections[0].execute("PRAGMA integrity_check").fetchone()
         assert check == "ok"
 
@@ -727,7 +727,7 @@ def test_committed_writes_survive_sigkill(
 KILLED_MID_LOOP = """
 journal = Journal(sys.argv[1])
 for _ in range(100_000):
-    value = journal.next_sequence("ext")
+    value = journal.reserve("ext", 1)
     entry, _ = journal.begin("bank", "pay", f"R{value}", {"value": value})
     journal.transition(entry.id, EntryState.APPLIED, {"value": value})
     print(value, flush=True)
@@ -769,7 +769,7 @@ def test_sigkill_in_a_write_loop_leaves_a_consistent_journal(
         extra = set(entries) - {f"R{v}" for v in range(1, last + 1)}
         assert extra <= {f"R{last + 1}"}
         assert [e.reference for e in j.unresolved()] in ([], [f"R{last + 1}"])
-        stored = j.next_sequence("ext") - 1
+        stored = j.reserve("ext", 1) - 1
         assert stored in (last, last + 1)
 
 
@@ -916,7 +916,7 @@ def test_a_schema_1_journal_is_migrated_in_place(tmp_path: Path) -> None:
         assert entry.state is EntryState.UNKNOWN
         assert entry.sent_at == dt.datetime.fromisoformat("2026-11-01T10:00:05+07:00")
         assert [t.why for t in journal.history(entry.id)] == ["journal schema 1 -> 4"]
-        assert journal.next_sequence("stan") == 42
+        assert journal.reserve("stan", 1) == 42
         journal.transition(entry.id, EntryState.APPLIED)
     check = sqlite3.connect(path)
     try:

@@ -168,7 +168,7 @@ def test_a_journal_waits_for_another_process_and_writes_after_it(
         entry, created = journal.begin("bank", "pay", "R1", {"amount": 36800})
         assert created
         # The holder committed first: its counter is there, and ours follows it.
-        assert journal.next_sequence("holder") == 2
+        assert journal.reserve("holder", 1) == 2
         moved = journal.transition(entry.id, EntryState.APPLIED, {"receipt": "K-1"})
         assert moved.state is EntryState.APPLIED
     out, err = holder.communicate(timeout=PROCESS_TIMEOUT)
@@ -192,7 +192,7 @@ def test_a_journal_held_by_another_process_past_its_busy_timeout_raises_journal_
         _, err = holder.communicate(timeout=PROCESS_TIMEOUT)
         assert holder.returncode == 0, err
         assert journal.begin("bank", "pay", "R1", {"amount": 36800})[1]  # free again: created
-        assert journal.next_sequence("holder") == 2
+        assert journal.reserve("holder", 1) == 2
 
 
 def test_reads_keep_sqlites_busy_handler_between_writes(tmp_path: Path) -> None:

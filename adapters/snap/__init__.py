@@ -78,7 +78,6 @@ from jamsostek_channels.adapters.snap.errors import (
 from jamsostek_channels.adapters.snap.security import (
     DEFAULT_TOLERANCE,
     EmptyBody,
-    ExternalIdAllocator,
     body_digest,
     external_id,
     format_timestamp,
@@ -108,7 +107,6 @@ __all__ = [
     "Bilingual",
     "Case",
     "EmptyBody",
-    "ExternalIdAllocator",
     "ResponseCode",
     "ServiceCode",
     "SnapAuthenticationFailed",

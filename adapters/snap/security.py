@@ -23,7 +23,7 @@ import functools
 import hashlib
 import hmac
 import re
-from typing import Literal, Protocol
+from typing import Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -38,7 +38,6 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "EXTERNAL_ID_MAX",
     "EmptyBody",
-    "ExternalIdAllocator",
     "body_digest",
     "external_id",
     "format_timestamp",
@@ -351,21 +350,6 @@ def within_tolerance(
 # -- X-EXTERNAL-ID ----------------------------------------------------------------------------
 
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9]{1,36}")
-
-
-class ExternalIdAllocator(Protocol):
-    """Where the sequence behind X-EXTERNAL-ID comes from.
-
-    SNAP makes X-EXTERNAL-ID the idempotency key: **unique per partner per day** (the day in
-    Asia/Jakarta), at most 36 ASCII letters and digits. A retry of the same request must reuse
-    its id (the partner then answers with the original result); a new request must never reuse
-    one (409). So the sequence is persisted with the request in the journal before sending —
-    an in-memory counter would hand out the same ids again after a restart.
-    """
-
-    def next_sequence(self, partner_id: str, day: dt.date) -> int:
-        """A number never returned before for this partner and day (0, 1, 2, …)."""
-        ...
 
 
 def external_id(day: dt.date, sequence: int, prefix: str = "", *, width: int = 10) -> str:

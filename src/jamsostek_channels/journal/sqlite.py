@@ -1270,11 +1270,6 @@ class Journal:
             self._instance = value
         return self._instance
 
-    def next_sequence(self, name: str) -> int:
-        """The next value of a named counter (1, 2, ...), durable before it is returned, so a
-        restarted process never hands out a value twice."""
-        return self.reserve(name, 1)
-
     def reserve(self, name: str, count: int) -> int:
         """Reserve ``count`` consecutive values of a named counter; returns the first. The
         reservation is durable before it is returned: values handed out from it are never
