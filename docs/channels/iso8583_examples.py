@@ -91,9 +91,12 @@ AGENT = "AGEN-0042"
 #: The clock at the start of every profile's capture (a Monday, Jakarta time).
 START = dt.datetime(2026, 11, 23, 9, 30, tzinfo=JAKARTA)
 HOST_SEED = 0
-#: Short timers so an unanswered payment is given up quickly; a held message arrives well after.
-TIMERS = Timers(inquiry_timeout=5, payment_timeout=0.3)
-HOLD_SECONDS = 1.5
+#: Generous timers, so a loaded machine changes nothing; the one payment meant to go unanswered
+#: is given up after :data:`UNANSWERED_AFTER` seconds.
+TIMERS = Timers(inquiry_timeout=10, payment_timeout=10)
+UNANSWERED_AFTER = 0.3
+#: The longest a held message waits for its flow to let it through.
+HOLD_LIMIT = 30.0
 
 _REGION = re.compile(r"(<!-- generated:([\w-]+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)
 
@@ -242,18 +245,39 @@ class Frame:
 
 
 class _RecordingSwitch(FakeSwitch):
-    """The fake switch, writing down every frame it read and wrote."""
+    """The fake switch, writing down every frame it read and wrote; :meth:`hold` keeps a
+    message in the network until its flow lets it through (the server's ``hold`` fault, but
+    released by the flow rather than after some seconds, so the order never depends on the
+    machine's load)."""
 
     def __init__(self, host: FakeHost, profile: Iso8583Profile) -> None:
-        super().__init__(host, profile, idle_timeout=30)
+        super().__init__(host, profile, idle_timeout=60)
         self.frames: list[Frame] = []
         self._recording = threading.Lock()
+        self._held: dict[bytes, threading.Event] = {}
+
+    def hold(self, marker: str) -> threading.Event:
+        """Hold the next message containing ``marker`` until the event is set."""
+        gate = threading.Event()
+        with self._recording:
+            self._held[marker.encode("ascii")] = gate
+        return gate
+
+    def _gate(self, payload: bytes) -> threading.Event | None:
+        with self._recording:
+            for marker in list(self._held):
+                if marker in payload:
+                    return self._held.pop(marker)
+        return None
 
     def _record(self, direction: Direction, payload: bytes) -> None:
         with self._recording:
             self.frames.append(Frame(direction, self.profile.framing.frame(payload), payload))
 
     def handle(self, payload: bytes) -> bytes | None:
+        gate = self._gate(payload)
+        if gate is not None and not gate.wait(HOLD_LIMIT):
+            raise RuntimeError("a held message was never let through")
         self._record("terminal → switch", payload)
         answer = super().handle(payload)
         if answer is not None:
@@ -327,14 +351,24 @@ class Terminal:
     def set_next_stan(self, stan: int) -> None:
         self.counters.values["stan"] = stan - 1
 
-    def hold_next(self, reference: str) -> None:
-        """The next message naming ``reference`` is held in the network past the payment
-        timer: the terminal hears nothing, the switch reads it later."""
-        self.switch.faults.inject("hold", match=reference, seconds=HOLD_SECONDS)
+    def pay_unanswered(self, payment: PaymentRequest) -> threading.Event:
+        """Send ``payment`` and have it held in the network past the payment timer: the
+        terminal hears nothing (:class:`OutcomeUnknown`); the switch reads it when the
+        returned event is set."""
+        gate = self.switch.hold(payment.reference)
+        timers = self.adapter.timers
+        self.adapter.timers = attrs.evolve(timers, payment_timeout=UNANSWERED_AFTER)
+        try:
+            self.adapter.pay(payment)
+        except OutcomeUnknown:
+            return gate
+        finally:
+            self.adapter.timers = timers
+        raise RuntimeError("the held payment was answered")
 
     def arrived(self, count: int) -> None:
         """Wait until the switch has answered ``count`` frames in all (a held one too)."""
-        deadline = time.monotonic() + HOLD_SECONDS + 10
+        deadline = time.monotonic() + HOLD_LIMIT
         while len(self.switch.answers) < count:
             if time.monotonic() > deadline:
                 raise RuntimeError("a held message never reached the switch")
@@ -399,26 +433,24 @@ def _duplicate(terminal: Terminal) -> None:
 def _advice(terminal: Terminal) -> None:
     payment = terminal.payments["POS-0004"]
     answered = len(terminal.switch.answers)
-    terminal.hold_next(payment.reference)
-    with suppress(OutcomeUnknown):
-        terminal.adapter.pay(payment)
+    held = terminal.pay_unanswered(payment)
     terminal.clock.now += dt.timedelta(seconds=30)
     terminal.adapter.advise(AdviceRequest(payment))
     terminal.clock.now += dt.timedelta(seconds=30)
     terminal.adapter.advise(AdviceRequest(payment, repeat=True))
+    held.set()
     terminal.arrived(answered + 3)
 
 
 def _reversal(terminal: Terminal) -> None:
     payment = terminal.payments["POS-0004"]
     answered = len(terminal.switch.answers)
-    terminal.hold_next(payment.reference)
-    with suppress(OutcomeUnknown):
-        terminal.adapter.pay(payment)
+    held = terminal.pay_unanswered(payment)
     terminal.clock.now += dt.timedelta(seconds=30)
     terminal.adapter.reverse(ReversalRequest(payment))
     terminal.clock.now += dt.timedelta(seconds=30)
     terminal.adapter.reverse(ReversalRequest(payment, repeat=True))
+    held.set()
     terminal.arrived(answered + 3)
 
 
