@@ -113,8 +113,8 @@ class FakeSwitch:
         self.answers: list[tuple[str, str]] = []
         #: Every ``(terminal, STAN)`` of a first transmission, in order.
         self.stans: list[tuple[str, int]] = []
-        #: Every network message (0800) as ``(terminal, DE70)``, in order.
-        self.network: list[tuple[str, NetworkCode]] = []
+        #: Every network message (0800) as ``(terminal, DE70, STAN)``, in order.
+        self.network: list[tuple[str, NetworkCode, int]] = []
         #: Leave echoes (0800/301) unanswered: the link up, the switch deaf to them.
         self.mute_echoes = False
         self.server = FramedTcpServer(
@@ -153,7 +153,7 @@ class FakeSwitch:
         with self._lock:
             return sum(
                 1
-                for sender, code in self.network
+                for sender, code, _stan in self.network
                 if code is NetworkCode.ECHO and terminal in (None, sender)
             )
 
@@ -209,7 +209,7 @@ class FakeSwitch:
     def _network(self, message: NetworkRequest) -> NetworkResponse | None:
         terminal = message.terminal or ""
         with self._lock:
-            self.network.append((terminal, message.code))
+            self.network.append((terminal, message.code, message.stan))
             if message.code is NetworkCode.ECHO and self.mute_echoes:
                 return None
             if message.code is NetworkCode.SIGN_ON:

@@ -137,6 +137,8 @@ class Iso8583Session:
         self._open_lock = threading.Lock()
         #: one keep-alive step at a time (the thread's, or a test's :meth:`tend`)
         self._tend_lock = threading.Lock()
+        #: starting and stopping the keep-alive thread (never held while waiting on the link)
+        self._keeper_lock = threading.Lock()
         self._signed_on = False
         self._last_traffic = monotonic()
         self._missed = 0
@@ -203,8 +205,9 @@ class Iso8583Session:
 
     def close(self) -> None:
         """Stop the keep-alive thread, sign off (``002``, best effort) and close the link."""
-        self._stopping.set()
-        keeper, self._keeper = self._keeper, None
+        with self._keeper_lock:
+            self._stopping.set()
+            keeper, self._keeper = self._keeper, None
         if keeper is not None and keeper is not threading.current_thread():
             keeper.join(_JOIN_SECONDS)
         with self._open_lock:
@@ -235,9 +238,7 @@ class Iso8583Session:
             self._echo()
 
     def _start_keeper(self) -> None:
-        if self._keeper is not None:
-            return
-        with self._tend_lock:
+        with self._keeper_lock:
             if self._keeper is not None:
                 return
             self._stopping.clear()
@@ -295,9 +296,7 @@ class Iso8583Session:
             self._failed_tries += 1
             pause = self._backoff(self._failed_tries)
             self._next_try = self._monotonic() + pause
-            self._log(
-                "iso8583.reconnect", "failed", attempt=self._failed_tries, next_delay=pause
-            )
+            self._log("iso8583.reconnect", "failed", attempt=self._failed_tries, next_delay=pause)
             return
         self.reconnects += 1
         self._failed_tries = 0
