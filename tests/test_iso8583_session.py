@@ -2,9 +2,9 @@
 
 Most tests drive :class:`Iso8583Session` against the fake switch with a monotonic clock moved by
 hand and call :meth:`Iso8583Session.tend` (one look of the keep-alive) themselves, so nothing
-waits for seconds; the keep-alive thread runs beside them but sees no time pass. The last tests
-go through ``connect()`` with a real interval of a few hundredths of a second: echoes arrive,
-stop at ``close()``, and never disturb payments made at the same time.
+waits for seconds; the keep-alive thread runs beside them but leaves the looks to the test.
+The last tests go through ``connect()`` with a real interval of a few hundredths of a second:
+echoes arrive, stop at ``close()``, and never disturb payments made at the same time.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def monotonic() -> Monotonic:
 @pytest.fixture
 def sessions(clock: Clock, monotonic: Monotonic) -> Iterator[Callable[..., Iso8583Session]]:
     """Opens sessions on the hand-moved clock (STANs from one counter, full jitter off);
-    closed afterwards."""
+    closed afterwards. Their keep-alive threads run but look at the link only once an hour: the
+    tests take each look themselves (:meth:`Iso8583Session.tend`), so no step races another."""
     opened: list[Iso8583Session] = []
     stans = itertools.count(1)
 
@@ -115,6 +116,7 @@ def sessions(clock: Clock, monotonic: Monotonic) -> Iterator[Callable[..., Iso85
             monotonic=monotonic,
             sleep=monotonic.sleep,
             jitter=lambda: 1.0,
+            tick=3600,
             **options,  # type: ignore[arg-type]
         )
         opened.append(session)
