@@ -9,12 +9,14 @@ earlier attempt may have arrived → 0230) and :class:`~jamsostek_channels.chann
 (0400, 0401 → 0410, DE90 naming the payment's 0200). Which of the last two settles an unanswered
 payment is the profile's ``resolution``: ``advice`` (BRILink) or ``reverse`` (the tills).
 
-**The session.** One persistent connection per adapter
-(:class:`~jamsostek_channels.transport.TcpTransport`), opened on first use and signed on (0800,
-DE70 ``001``); a ``sign-on-needed`` answer (``01``: the switch restarted) signs on again and
-sends the message once more under a new STAN (nothing was processed). A link found lost before
-a message was written is reopened and the message sent once more (it surely did not arrive).
-:meth:`Iso8583Adapter.close` signs off (``002``) and closes.
+**The session** (:class:`~.session.Iso8583Session`): one persistent connection per adapter,
+opened on first use and signed on (0800, DE70 ``001``), kept alive by echoes (``301``) when
+idle and reopened with backoff when lost; a message that finds no link waits for it only
+within its own timer, else :class:`~jamsostek_channels.errors.NotDelivered`. A
+``sign-on-needed`` answer (``01``: the switch restarted) signs on again and sends the message
+once more under a new STAN (nothing was processed). A link found lost before a message was
+written is reopened and the message sent once more (it surely did not arrive).
+:meth:`Iso8583Adapter.close` stops the echoes, signs off (``002``) and closes.
 
 **Identifiers.** DE11 STAN from the journal's durable sequence (``stan``, six digits, wrapping
 after 999999: a restart never reuses one); a repeat (0221, 0401) keeps its first message's STAN
@@ -39,7 +41,6 @@ timer, :class:`~jamsostek_channels.errors.OutcomeUnknown`.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import threading
 from collections import OrderedDict
@@ -50,16 +51,12 @@ import attrs
 
 from jamsostek_channels import clock as _clock
 from jamsostek_channels.adapters.iso8583 import flows
-from jamsostek_channels.adapters.iso8583.codec import match_key
 from jamsostek_channels.adapters.iso8583.fields import OriginalData, TransmissionTime
 from jamsostek_channels.adapters.iso8583.messages import (
     Advice,
     Answer,
     FinancialRequest,
     Message,
-    NetworkCode,
-    NetworkRequest,
-    NetworkResponse,
     Reversal,
 )
 from jamsostek_channels.adapters.iso8583.profile import (
@@ -68,6 +65,7 @@ from jamsostek_channels.adapters.iso8583.profile import (
     Timers,
     load_profile,
 )
+from jamsostek_channels.adapters.iso8583.session import Iso8583Session
 from jamsostek_channels.adapters.iso8583.settings import Iso8583Settings
 from jamsostek_channels.channel import (
     AdviceRequest,
@@ -88,7 +86,7 @@ from jamsostek_channels.errors import (
     Problem,
 )
 from jamsostek_channels.sequences import SequenceSource
-from jamsostek_channels.transport import TcpTransport, Timeouts
+from jamsostek_channels.transport import TcpTransport
 
 __all__ = ["Iso8583Adapter", "open_iso8583_adapter"]
 
@@ -150,7 +148,8 @@ class Iso8583Adapter:
     the profile's); ``agent_id`` the default agent id (DE42) where the profile carries one;
     ``sequences`` the journal's durable counters; ``clock`` the time messages are stamped with
     (the client sets its own); ``timers`` the profile's timers replaced (tests shorten them);
-    ``connect_timeout`` seconds; ``name`` the channel's name (default: the profile's).
+    ``connect_timeout`` seconds; ``echo_interval`` the idle seconds before an echo (default:
+    the timers' ``echo_idle``); ``name`` the channel's name (default: the profile's).
     """
 
     def __init__(
@@ -165,6 +164,7 @@ class Iso8583Adapter:
         clock: _clock.Clock | None = None,
         timers: Timers | None = None,
         connect_timeout: float = 3.05,
+        echo_interval: float | None = None,
         name: str | None = None,
     ) -> None:
         if not 1 <= len(terminal_id) <= profile.terminal_id_length:
@@ -180,15 +180,19 @@ class Iso8583Adapter:
         self.timers = timers or profile.timers
         self._sequences = sequences
         self._codec = profile.codec()
-        self._transport: TcpTransport[Message] = TcpTransport(
-            address,
-            self._codec.decode_keyed,
-            framing=profile.framing,
-            timeouts=Timeouts(connect=connect_timeout, read=self.timers.payment_timeout),
+        #: the link: connect, sign-on, echo when idle, reconnect, sign-off
+        self.session = Iso8583Session(
+            profile,
+            address=address,
+            terminal_id=terminal_id,
+            stan=self._stan,
+            now=self._now,
+            timers=self.timers,
+            connect_timeout=connect_timeout,
+            interval=echo_interval,
             name=self.name,
         )
-        self._session_lock = threading.Lock()
-        self._signed_on = False
+        self._transport: TcpTransport[Message] = self.session.transport
         #: reference -> (STAN, DE7) of the payment's 0200 as this adapter sent it (for DE90)
         self._originals: _Recent[str, tuple[int, TransmissionTime]] = _Recent()
         #: (MTI class, reference) -> the STAN of a first advice or reversal (its repeats keep it)
@@ -205,58 +209,22 @@ class Iso8583Adapter:
     def _now(self) -> TransmissionTime:
         return TransmissionTime.of(self.clock(), self.profile.time_zone)
 
-    def _session(self) -> None:
-        """Connected and signed on, or :class:`NotDelivered` (nothing of the caller's message
-        was sent)."""
-        with self._session_lock:
-            if not self._transport.connected:
-                self._signed_on = False
-                self._transport.connect()
-            if not self._signed_on:
-                answer = self._network(NetworkCode.SIGN_ON, self.timers.inquiry_timeout)
-                if answer is None or not answer.approved:
-                    raise NotDelivered("transport.not_delivered", {"reason": "sign-on refused"})
-                self._signed_on = True
-
-    def _network(self, code: NetworkCode, timeout: float) -> NetworkResponse | None:
-        """An 0800 and its 0810 (``None``: unanswered; the link may be closed then)."""
-        request = NetworkRequest(
-            code=code, transmitted=self._now(), stan=self._stan(), terminal=self.terminal_id
-        )
-        try:
-            answer = self._transport.send(
-                self._codec.encode(request), match_key(request), timeout=timeout
-            )
-        except OutcomeUnknown:
-            return None
-        return answer if isinstance(answer, NetworkResponse) else None
-
     def close(self) -> None:
-        """Sign off (``002``, best effort) and close the link."""
-        with self._session_lock:
-            if self._transport.connected and self._signed_on:
-                # The link may go away meanwhile: then there is nothing to sign off from.
-                with contextlib.suppress(NotDelivered):
-                    self._network(NetworkCode.SIGN_OFF, min(self.timers.inquiry_timeout, 2.0))
-            self._signed_on = False
-            self._transport.close()
+        """Stop the echoes, sign off (``002``, best effort) and close the link."""
+        self.session.close()
 
     def _exchange(
         self, build: Callable[[int], Message], *, stan: int | None, timeout: float, reference: str
     ) -> Answer:
         """Send the message ``build`` makes for a STAN (``stan``, or a new one) and return its
         answer; signs on again once after ``sign-on-needed`` and reconnects once when the link
-        was found lost before the message was written."""
+        was found lost before the message was written. Waiting for a link is bounded by
+        ``timeout`` too."""
         for last in (False, True):
-            self._session()
+            self.session.ready(timeout)
             message = build(stan if stan is not None else self._stan())
             try:
-                answer = self._transport.send(
-                    self._codec.encode(message),
-                    match_key(message),
-                    reference=reference,
-                    timeout=timeout,
-                )
+                answer = self.session.send(message, timeout=timeout, reference=reference)
             except NotDelivered:
                 if last or self._transport.connected:
                     raise
@@ -265,8 +233,7 @@ class Iso8583Adapter:
                 raise OutcomeUnknown("outcome.unknown", {"reference": reference})
             meaning = self.profile.response(answer.response_code).meaning
             if meaning is Meaning.SIGN_ON_NEEDED and not last:
-                with self._session_lock:
-                    self._signed_on = False
+                self.session.sign_on_needed()
                 stan = None  # that STAN was seen: a new one
                 continue
             return answer
@@ -438,7 +405,9 @@ def open_iso8583_adapter(
 ) -> Iso8583Adapter:
     """The adapter from a channel's settings; ``profile`` names the channel's own profile (the
     settings' ``profile`` replaces it); ``options``: :class:`Iso8583Adapter`'s keywords
-    (``timers``, ``connect_timeout``)."""
+    (``timers``, ``connect_timeout``, ``echo_interval``: the settings' unless given)."""
+    if settings.echo_interval is not None:
+        options.setdefault("echo_interval", settings.echo_interval)
     return Iso8583Adapter(
         load_profile(settings.profile or profile),
         address=settings.base_url,

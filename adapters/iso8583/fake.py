@@ -11,7 +11,10 @@ bills, prices, payments and reversals is the host's (``host.inquire``, ``host.pa
 * **sign-on**: a terminal (DE41) signs on with 0800/001 (answered 0810 ``00``) and off with
   002; a financial message from a terminal not signed on is answered with the profile's
   ``sign-on-needed`` code (``01``), nothing processed. :meth:`FakeSwitch.forget_sign_ons` is the
-  switch restarting. Echo (301) is answered ``00`` signed on or not.
+  switch restarting. Echo (301) is answered ``00`` signed on or not; every network message is
+  kept in :attr:`FakeSwitch.network` (:meth:`FakeSwitch.echoes` counts them) and
+  :attr:`FakeSwitch.mute_echoes` leaves echoes unanswered while the link stays up (a half-dead
+  switch: the terminal must notice and reconnect).
 * **STAN uniqueness**: a first transmission (0200, 0220, 0400, 0420) whose STAN this terminal
   already used today (the host's day) is a *duplicate*: answered with the profile's
   ``duplicate`` code (``94``) and the original answer's elements (amount, DE48), never processed
@@ -110,6 +113,10 @@ class FakeSwitch:
         self.answers: list[tuple[str, str]] = []
         #: Every ``(terminal, STAN)`` of a first transmission, in order.
         self.stans: list[tuple[str, int]] = []
+        #: Every network message (0800) as ``(terminal, DE70, STAN)``, in order.
+        self.network: list[tuple[str, NetworkCode, int]] = []
+        #: Leave echoes (0800/301) unanswered: the link up, the switch deaf to them.
+        self.mute_echoes = False
         self.server = FramedTcpServer(
             self.handle,
             framing=self.profile.framing,
@@ -140,6 +147,15 @@ class FakeSwitch:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def echoes(self, terminal: str | None = None) -> int:
+        """How many echoes arrived (from ``terminal``, or from any)."""
+        with self._lock:
+            return sum(
+                1
+                for sender, code, _stan in self.network
+                if code is NetworkCode.ECHO and terminal in (None, sender)
+            )
 
     def forget_sign_ons(self) -> None:
         """The switch restarted: every terminal must sign on again."""
@@ -190,9 +206,12 @@ class FakeSwitch:
                 self._seen.setdefault(key, answer)
         return answer
 
-    def _network(self, message: NetworkRequest) -> NetworkResponse:
+    def _network(self, message: NetworkRequest) -> NetworkResponse | None:
         terminal = message.terminal or ""
         with self._lock:
+            self.network.append((terminal, message.code, message.stan))
+            if message.code is NetworkCode.ECHO and self.mute_echoes:
+                return None
             if message.code is NetworkCode.SIGN_ON:
                 self._signed_on.add(terminal)
             elif message.code is NetworkCode.SIGN_OFF:

@@ -124,6 +124,11 @@ class Timers:
     )
     echo_idle: float = attrs.field(default=60.0, converter=float, validator=_seconds)
     missed_echoes: int = attrs.field(default=3, validator=_count)
+    #: reconnecting: the first wait, doubled per failed try up to the cap (then jittered)
+    reconnect_backoff: float = attrs.field(default=0.5, converter=float, validator=_seconds)
+    reconnect_backoff_max: float = attrs.field(default=30.0, converter=float, validator=_seconds)
+    #: connect tries a message makes itself when it finds no link (within its own timer)
+    reconnect_attempts: int = attrs.field(default=3, validator=_count)
 
 
 def _zone(text: str) -> dt.tzinfo:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
 __all__ = ["Iso8583Settings"]
@@ -14,10 +16,17 @@ class Iso8583Settings:
     most the profile's ``terminal_id_length`` characters; ``acquirer_id``: DE32 (default: the
     profile's); ``agent_id``: the agent's id, DE42 of every financial message where the profile
     says so (BRILink); ``profile``: a shipped profile's name or a profile file's path (default:
-    the channel's own)."""
+    the channel's own); ``echo_interval``: seconds without traffic before an echo (0800/301),
+    replacing the profile's ``timers.echo_idle``."""
 
     base_url: str
     terminal_id: str
     acquirer_id: str | None = None
     agent_id: str | None = None
     profile: str | None = None
+    echo_interval: float | None = attrs.field(default=None)
+
+    @echo_interval.validator
+    def _positive(self, _attribute: attrs.Attribute[float | None], value: float | None) -> None:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError("echo_interval must be a finite number of seconds > 0")

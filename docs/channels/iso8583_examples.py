@@ -207,6 +207,9 @@ _TIMER_ROWS = (
     ("store_and_forward_expiry", "store-and-forward gives up (and an operator is told)"),
     ("echo_idle", "an 0800/301 echo after this long without traffic"),
     ("missed_echoes", "unanswered echoes before the terminal reconnects"),
+    ("reconnect_backoff", "the wait after a failed connect, doubled per try ([sessions](#sessions))"),
+    ("reconnect_backoff_max", "the cap of that wait (each wait then scaled by a random 0.5-1)"),
+    ("reconnect_attempts", "connect tries a message makes itself, within its own timer"),
 )
 
 
@@ -393,11 +396,11 @@ class Flow:
 
 def _sign_on(terminal: Terminal) -> None:
     # The adapter signs on by itself when first used; done here alone to show it apart.
-    terminal.adapter._session()
+    terminal.adapter.session.ready(TIMERS.inquiry_timeout)
 
 
 def _echo(terminal: Terminal) -> None:
-    terminal.adapter._network(NetworkCode.ECHO, TIMERS.inquiry_timeout)
+    terminal.adapter.session.network(NetworkCode.ECHO, TIMERS.inquiry_timeout)
 
 
 def _inquiry(terminal: Terminal) -> None:
