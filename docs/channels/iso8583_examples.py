@@ -207,7 +207,7 @@ _TIMER_ROWS = (
     ("store_and_forward_expiry", "store-and-forward gives up (and an operator is told)"),
     ("echo_idle", "an 0800/301 echo after this long without traffic"),
     ("missed_echoes", "unanswered echoes before the terminal reconnects"),
-    ("reconnect_backoff", "the wait after a failed connect, doubled per try ([sessions](#sessions))"),
+    ("reconnect_backoff", "the wait after a failed connect, doubled per try"),
     ("reconnect_backoff_max", "the cap of that wait (each wait then scaled by a random 0.5-1)"),
     ("reconnect_attempts", "connect tries a message makes itself, within its own timer"),
 )
