@@ -263,9 +263,7 @@ class Iso8583Session:
     def _echo(self) -> None:
         self.echoes_sent += 1
         try:
-            answer = self.network(
-                NetworkCode.ECHO, min(self.timers.inquiry_timeout, self.interval)
-            )
+            answer = self.network(NetworkCode.ECHO, min(self.timers.inquiry_timeout, self.interval))
         except NotDelivered:
             return  # the link went just now: the next look reopens it
         if answer is not None and answer.approved:
