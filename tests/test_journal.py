@@ -915,7 +915,8 @@ def test_a_schema_1_journal_is_migrated_in_place(tmp_path: Path) -> None:
         assert entry is not None
         assert entry.state is EntryState.UNKNOWN
         assert entry.sent_at == dt.datetime.fromisoformat("2026-11-01T10:00:05+07:00")
-        assert [t.why for t in journal.history(entry.id)] == [f"journal schema 1 -> {SCHEMA_VERSION}"]
+        migrated = f"journal schema 1 -> {SCHEMA_VERSION}"
+        assert [t.why for t in journal.history(entry.id)] == [migrated]
         assert journal.reserve("stan", 1) == 42
         journal.transition(entry.id, EntryState.APPLIED)
     check = sqlite3.connect(path)

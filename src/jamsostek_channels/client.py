@@ -859,6 +859,9 @@ class Client:
         too) carries the first one's."""
         payload: dict[str, Any] = {"reference": entry.reference}
         if self._prepare is not None:
+            stored = self.journal.outbox_item(self.channel, kind, entry.reference, scope=self.scope)
+            if stored is not None:  # queued already, with its facts: none fixed for nothing
+                return stored
             payment = _request_of(entry)
             first = AdviceRequest(payment) if kind == _ADVICE else ReversalRequest(payment)
             payload["wire"] = self._wire(first)
