@@ -109,6 +109,7 @@ from jamsostek_channels.period import YearMonth
 from jamsostek_channels.pricing import quote as _quote
 from jamsostek_channels.rules import RuleSet, default_rules
 from jamsostek_channels.validation import registration_problems, rule_problems
+from jamsostek_channels.wirefacts import NO_FACTS
 from jamsostek_channels.wirefacts import checked as _checked_facts
 
 __all__ = [
@@ -1417,7 +1418,7 @@ def _request_of(entry: Entry) -> PaymentRequest:
 
 def _item_wire(item: OutboxItem) -> Mapping[str, str]:
     """The wire facts an advice or reversal was queued with (none before they existed)."""
-    return cast(Mapping[str, str], item.payload.get("wire") or {})
+    return cast(Mapping[str, str], item.payload.get("wire") or NO_FACTS)
 
 
 def _check_same_payment(entry: Entry, customer: CustomerId, months: int, payer: Payer) -> None:
