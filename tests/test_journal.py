@@ -915,12 +915,13 @@ def test_a_schema_1_journal_is_migrated_in_place(tmp_path: Path) -> None:
         assert entry is not None
         assert entry.state is EntryState.UNKNOWN
         assert entry.sent_at == dt.datetime.fromisoformat("2026-11-01T10:00:05+07:00")
-        assert [t.why for t in journal.history(entry.id)] == ["journal schema 1 -> 4"]
+        migrated = f"journal schema 1 -> {SCHEMA_VERSION}"
+        assert [t.why for t in journal.history(entry.id)] == [migrated]
         assert journal.reserve("stan", 1) == 42
         journal.transition(entry.id, EntryState.APPLIED)
     check = sqlite3.connect(path)
     try:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     finally:
         check.close()
 
@@ -991,8 +992,9 @@ def test_a_schema_3_journal_gets_the_open_index_keyed_by_channel(tmp_path: Path)
     with Journal(path, clock=lambda: T0) as journal:
         entry, _ = journal.begin("bank", "pay", "V3-1", {"amount": 1})
     db = sqlite3.connect(path, isolation_level=None)
-    db.executescript(  # the index as schema 3 had it
+    db.executescript(  # the index as schema 3 had it, and no wire facts yet
         """
+        ALTER TABLE entries DROP COLUMN wire;
         DROP INDEX entries_open;
         CREATE INDEX entries_open ON entries (channel, state)
             WHERE state IN ('held', 'pending', 'unknown', 'submitted');
@@ -1006,7 +1008,7 @@ def test_a_schema_3_journal_gets_the_open_index_keyed_by_channel(tmp_path: Path)
         assert [e.state for e in journal.unresolved("bank")] == [EntryState.UNKNOWN]
     check = sqlite3.connect(path)
     try:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         (index,) = check.execute(
             "SELECT sql FROM sqlite_master WHERE name = 'entries_open'"
         ).fetchone()

@@ -19,14 +19,18 @@ written is reopened and the message sent once more (it surely did not arrive).
 :meth:`Iso8583Adapter.close` stops the echoes, signs off (``002``) and closes.
 
 **Identifiers.** DE11 STAN from the journal's durable sequence (``stan``, six digits, wrapping
-after 999999: a restart never reuses one); a repeat (0221, 0401) keeps its first message's STAN
-while this adapter remembers it. DE37 RRN of a payment and everything naming it:
+after 999999: a restart never reuses one). A payment's STAN and DE7, and the STAN of its advice
+or reversal, are fixed before they are journaled (:meth:`Iso8583Adapter.prepare`, the
+:class:`~jamsostek_channels.channel.WireFacts` seam) and come back with every later request, in
+any process: a repeat (0221, 0401) keeps its first message's STAN. DE37 RRN of a payment and
+everything naming it:
 :func:`~.flows.rrn_of` its reference; of an inquiry: the year's last digit, the day of the year
 and the hour, then the STAN (:func:`_inquiry_rrn`). DE41 the terminal, DE32 the acquirer, DE18
 the profile's channel type, DE42 the agent where the profile says so; DE7 the adapter's clock in the
-profile's zone. DE90 of a reversal: the 0200's MTI, STAN and DE7 as sent, when this adapter sent
-it; after a restart the STAN is unknown (zeros) and DE7 is the payment's request time: the
-switch finds the payment by its reference (DE48 ``FR``) either way.
+profile's zone. DE90 of a reversal: the 0200's MTI, STAN and DE7 as sent, from the payment's
+wire facts (a restart between the lost answer and the reversal changes nothing). Only a payment
+journaled without them (before journal schema 5) has a STAN of zeros and its request time as
+DE7: the switch finds the payment by its reference (DE48 ``FR``) either way.
 
 **Answers** become the library's types and errors, by the profile's response-code map:
 ``approved`` the result; ``already-paid``, ``no-bill``, ``invalid-amount``,
@@ -42,10 +46,8 @@ timer, :class:`~jamsostek_channels.errors.OutcomeUnknown`.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
@@ -81,6 +83,7 @@ from jamsostek_channels.channel import (
 from jamsostek_channels.errors import (
     HostDeclined,
     InvalidInput,
+    MalformedMessage,
     NotDelivered,
     OutcomeUnknown,
     Problem,
@@ -104,34 +107,27 @@ _DECLINES = {
 _UNKNOWN = frozenset({Meaning.DUPLICATE, Meaning.TOO_LATE, Meaning.MALFUNCTION})
 #: DE42 holds at most this many characters of an agent id.
 _MERCHANT_WIDTH = 15
-#: How many payments' wire details (DE90's STAN and DE7, a repeat's STAN) an adapter remembers.
-_REMEMBERED = 10_000
+#: The wire facts this adapter fixes (:meth:`Iso8583Adapter.prepare`): a message's DE11 (six
+#: digits) and, of a payment's 0200, its DE7 (``MMDDhhmmss``).
+_STAN = "stan"
+_TRANSMITTED = "transmitted"
 
-K = TypeVar("K")
-V = TypeVar("V")
+
+def _fact_stan(wire: Mapping[str, str]) -> int | None:
+    """The STAN a request's wire facts fixed (``None``: none fixed, or not a STAN)."""
+    text = wire.get(_STAN)
+    return int(text) if text is not None and len(text) == 6 and text.isdigit() else None
 
 
-class _Recent(Generic[K, V]):
-    """A mapping that keeps only its latest :data:`_REMEMBERED` keys: what a long-running
-    adapter remembers of the wire is a courtesy to the switch (the reference identifies a
-    payment), never something to grow without bound."""
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            return self._items.get(key)
-
-    def put(self, key: K, value: V, *, replace: bool = True) -> None:
-        with self._lock:
-            if key in self._items and not replace:
-                return
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > _REMEMBERED:
-                self._items.popitem(last=False)
+def _fact_time(wire: Mapping[str, str]) -> TransmissionTime | None:
+    """The DE7 a payment's wire facts fixed (``None``: none, or not a DE7)."""
+    text = wire.get(_TRANSMITTED)
+    if text is None:
+        return None
+    try:
+        return TransmissionTime.parse(text)
+    except MalformedMessage:
+        return None
 
 
 def _inquiry_rrn(moment: dt.datetime, stan: int) -> str:
@@ -193,10 +189,6 @@ class Iso8583Adapter:
             name=self.name,
         )
         self._transport: TcpTransport[Message] = self.session.transport
-        #: reference -> (STAN, DE7) of the payment's 0200 as this adapter sent it (for DE90)
-        self._originals: _Recent[str, tuple[int, TransmissionTime]] = _Recent()
-        #: (MTI class, reference) -> the STAN of a first advice or reversal (its repeats keep it)
-        self._firsts: _Recent[tuple[str, str], int] = _Recent()
 
     def __repr__(self) -> str:
         return f"Iso8583Adapter(name={self.name!r}, address={self._transport.address!r})"
@@ -253,9 +245,15 @@ class Iso8583Adapter:
             )
         return agent
 
-    def _common(self, stan: int, rrn: str, merchant: str | None) -> dict[str, Any]:
+    def _common(
+        self,
+        stan: int,
+        rrn: str,
+        merchant: str | None,
+        transmitted: TransmissionTime | None = None,
+    ) -> dict[str, Any]:
         return {
-            "transmitted": self._now(),
+            "transmitted": transmitted or self._now(),
             "stan": stan,
             "channel_type": self.profile.channel_type,
             "acquirer": self.acquirer_id,
@@ -299,26 +297,40 @@ class Iso8583Adapter:
             raise self._refused(answer, money=False, reference="inquiry")
         return flows.inquiry_of(answer.private, request.customer)
 
+    # --- Wire facts -------------------------------------------------------------------------
+
+    def prepare(self, request: PaymentRequest | AdviceRequest | ReversalRequest) -> dict[str, str]:
+        """What the client journals before ``request`` is first sent (the
+        :class:`~jamsostek_channels.channel.WireFacts` seam): its STAN and, of a payment, its
+        DE7, as the wire spells them. They come back as the ``wire`` of every later request
+        about the payment: a reversal's DE90 names the 0200's STAN and DE7, a repeat (0221,
+        0401) keeps its first message's STAN, after a restart too."""
+        facts = {_STAN: f"{self._stan():06d}"}
+        if isinstance(request, PaymentRequest):
+            facts[_TRANSMITTED] = self._now().text
+        return facts
+
     # --- Payments ---------------------------------------------------------------------------
 
     def pay(self, request: PaymentRequest) -> PaymentResult:
         merchant = self._merchant(request.agent_id)
         private = flows.payment_data(self.profile.product_id, request)
         rrn = flows.rrn_of(request.reference)
+        # The STAN and DE7 the journal holds (a later DE90 names them); after a "sign-on
+        # needed" answer the 0200 goes once more under a new STAN (see _exchange).
+        transmitted = _fact_time(request.wire)
 
         def build(stan: int) -> Message:
-            message = FinancialRequest(
+            return FinancialRequest(
                 processing_code=self.profile.processing_codes.payment,
                 amount=request.amount,
                 private=private,
-                **self._common(stan, rrn, merchant),
+                **self._common(stan, rrn, merchant, transmitted),
             )
-            self._originals.put(request.reference, (stan, message.transmitted))
-            return message
 
         answer = self._exchange(
             build,
-            stan=None,
+            stan=_fact_stan(request.wire),
             timeout=self.timers.payment_timeout,
             reference=request.reference,
         )
@@ -328,18 +340,13 @@ class Iso8583Adapter:
 
     # --- Advices ----------------------------------------------------------------------------
 
-    def _first_stan(self, kind: str, reference: str, repeat: bool) -> int | None:
-        """A repeat's STAN: its first message's, when this adapter sent it."""
-        return self._firsts.get((kind, reference)) if repeat else None
-
     def advise(self, request: AdviceRequest) -> PaymentResult:
         payment = request.payment
         merchant = self._merchant(payment.agent_id)
         private = flows.payment_data(self.profile.product_id, payment)
-        stan = self._first_stan("0220", payment.reference, request.repeat)
+        stan = _fact_stan(request.wire)  # the first advice's, for it and every repeat
 
         def build(number: int) -> Message:
-            self._firsts.put(("0220", payment.reference), number, replace=False)
             return Advice(
                 processing_code=self.profile.processing_codes.payment,
                 amount=payment.amount,
@@ -358,25 +365,30 @@ class Iso8583Adapter:
     # --- Reversals --------------------------------------------------------------------------
 
     def _original(self, payment: PaymentRequest) -> OriginalData:
-        stan, transmitted = self._originals.get(payment.reference) or (
-            0,
-            TransmissionTime.of(payment.requested_at, self.profile.time_zone),
+        """DE90: the payment's 0200 as its wire facts say it was sent (journaled without them:
+        STAN zeros, its request time)."""
+        stan = _fact_stan(payment.wire)
+        transmitted = _fact_time(payment.wire)
+        return OriginalData(
+            "0200",
+            0 if stan is None else stan,
+            transmitted or TransmissionTime.of(payment.requested_at, self.profile.time_zone),
+            self.acquirer_id,
         )
-        return OriginalData("0200", stan, transmitted, self.acquirer_id)
 
     def reverse(self, request: ReversalRequest) -> ReversalResult:
         payment = request.payment
         merchant = self._merchant(payment.agent_id)
         private = attrs.evolve(flows.payment_data(self.profile.product_id, payment), admin_fee=None)
-        stan = self._first_stan("0400", payment.reference, request.repeat)
+        stan = _fact_stan(request.wire)  # the first reversal's, for it and every repeat
+        original = self._original(payment)
 
         def build(number: int) -> Message:
-            self._firsts.put(("0400", payment.reference), number, replace=False)
             return Reversal(
                 processing_code=self.profile.processing_codes.payment,
                 amount=payment.amount,
                 private=private,
-                original=self._original(payment),
+                original=original,
                 repeat=request.repeat,
                 **self._common(number, flows.rrn_of(payment.reference), merchant),
             )

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import attrs
 import iso8583
@@ -235,6 +235,9 @@ def deterministic_regions() -> dict[str, str]:
 # -- recording the wire ------------------------------------------------------------------------
 
 
+#: A request the adapter fixes wire facts for.
+_Prepared = TypeVar("_Prepared", PaymentRequest, AdviceRequest, ReversalRequest)
+
 Direction = Literal["terminal → switch", "switch → terminal"]
 
 
@@ -354,6 +357,11 @@ class Terminal:
     def set_next_stan(self, stan: int) -> None:
         self.counters.values["stan"] = stan - 1
 
+    def fixed(self, request: _Prepared) -> _Prepared:
+        """``request`` with the wire facts the adapter fixes before it is first sent (its STAN,
+        a payment's DE7), as the client journals them (the ``WireFacts`` seam)."""
+        return attrs.evolve(request, wire=self.adapter.prepare(request))
+
     def pay_unanswered(self, payment: PaymentRequest) -> threading.Event:
         """Send ``payment`` and have it held in the network past the payment timer: the
         terminal hears nothing (:class:`OutcomeUnknown`); the switch reads it when the
@@ -409,13 +417,13 @@ def _inquiry(terminal: Terminal) -> None:
 
 def _payment(terminal: Terminal) -> None:
     terminal.stans["payment"] = terminal.next_stan()
-    terminal.adapter.pay(terminal.payments["inquiry"])
+    terminal.adapter.pay(terminal.fixed(terminal.payments["inquiry"]))
 
 
 def _already_paid(terminal: Terminal) -> None:
     again = attrs.evolve(terminal.payments["inquiry"], reference="POS-0002")
     with suppress(HostDeclined):
-        terminal.adapter.pay(again)
+        terminal.adapter.pay(terminal.fixed(again))
 
 
 def _inquire_for(who: str, reference: str) -> Callable[[Terminal], None]:
@@ -429,30 +437,32 @@ def _duplicate(terminal: Terminal) -> None:
     resume = terminal.next_stan()
     terminal.set_next_stan(terminal.stans["payment"])  # a terminal that lost its counter
     with suppress(OutcomeUnknown):
-        terminal.adapter.pay(terminal.payments["POS-0003"])
+        terminal.adapter.pay(terminal.fixed(terminal.payments["POS-0003"]))
     terminal.set_next_stan(resume)
 
 
 def _advice(terminal: Terminal) -> None:
-    payment = terminal.payments["POS-0004"]
+    payment = terminal.fixed(terminal.payments["POS-0004"])
     answered = len(terminal.switch.answers)
     held = terminal.pay_unanswered(payment)
     terminal.clock.now += dt.timedelta(seconds=30)
-    terminal.adapter.advise(AdviceRequest(payment))
+    advice = terminal.fixed(AdviceRequest(payment))
+    terminal.adapter.advise(advice)
     terminal.clock.now += dt.timedelta(seconds=30)
-    terminal.adapter.advise(AdviceRequest(payment, repeat=True))
+    terminal.adapter.advise(attrs.evolve(advice, repeat=True))
     held.set()
     terminal.arrived(answered + 3)
 
 
 def _reversal(terminal: Terminal) -> None:
-    payment = terminal.payments["POS-0004"]
+    payment = terminal.fixed(terminal.payments["POS-0004"])
     answered = len(terminal.switch.answers)
     held = terminal.pay_unanswered(payment)
     terminal.clock.now += dt.timedelta(seconds=30)
-    terminal.adapter.reverse(ReversalRequest(payment))
+    reversal = terminal.fixed(ReversalRequest(payment))
+    terminal.adapter.reverse(reversal)
     terminal.clock.now += dt.timedelta(seconds=30)
-    terminal.adapter.reverse(ReversalRequest(payment, repeat=True))
+    terminal.adapter.reverse(attrs.evolve(reversal, repeat=True))
     held.set()
     terminal.arrived(answered + 3)
 

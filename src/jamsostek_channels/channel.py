@@ -26,6 +26,7 @@ from jamsostek_channels.identifiers import kpj as _kpj
 from jamsostek_channels.identifiers import nik as _nik
 from jamsostek_channels.model import CoverageState, Participant, Payer, Program
 from jamsostek_channels.period import YearMonth
+from jamsostek_channels.wirefacts import NO_FACTS
 
 __all__ = [
     "POLICY_ROLES",
@@ -67,6 +68,7 @@ __all__ = [
     "SettlementState",
     "Settlements",
     "StatusInquiries",
+    "WireFacts",
     "offered",
 ]
 
@@ -290,6 +292,9 @@ class PaymentRequest:
     requested_at: dt.datetime
     agent_id: str | None = None
     repeat: bool = False  #: a re-notification of an earlier attempt (SNAP flagAdvise=Y)
+    #: What the adapter fixed for this payment before it was sent (:class:`WireFacts`), as
+    #: journaled: empty for a channel without the seam. Not part of the journaled record.
+    wire: Mapping[str, str] = NO_FACTS
 
 
 @attrs.frozen
@@ -388,15 +393,19 @@ class ReversalRequest:
 
     payment: PaymentRequest
     repeat: bool = False
+    #: What the adapter fixed for this reversal before its first attempt (:class:`WireFacts`),
+    #: kept for every repeat; the payment's own are ``payment.wire``.
+    wire: Mapping[str, str] = NO_FACTS
 
 
 @attrs.frozen
 class AdviceRequest:
     """Tell the host ``payment`` was made (the customer's money was taken) and must be applied;
-    ``repeat`` as for :class:`ReversalRequest`."""
+    ``repeat`` and ``wire`` as for :class:`ReversalRequest`."""
 
     payment: PaymentRequest
     repeat: bool = False
+    wire: Mapping[str, str] = NO_FACTS
 
 
 @attrs.frozen
@@ -510,6 +519,20 @@ class Histories(Protocol):
     """The host's record of a worker's payments."""
 
     def history(self, customer: CustomerId) -> tuple[HistoryEntry, ...]: ...
+
+
+@runtime_checkable
+class WireFacts(Protocol):
+    """Fix what the wire must remember before a request is sent: the client calls
+    :meth:`prepare` before it journals a payment's attempt (or queues its advice or reversal),
+    stores the answer with it in the same durable write, and hands it back as the ``wire`` of
+    every later request about that payment, in any process (what facts may hold:
+    :mod:`~jamsostek_channels.wirefacts`). Optional: a channel whose wire needs nothing of an
+    earlier message does not implement it and pays nothing for it."""
+
+    def prepare(
+        self, request: PaymentRequest | AdviceRequest | ReversalRequest
+    ) -> Mapping[str, str]: ...
 
 
 #: The role each operation needs (a quote is priced here: every channel offers it).

@@ -66,6 +66,7 @@ from jamsostek_channels.channel import (
     SettlementRecord,
     Settlements,
     StatusInquiries,
+    WireFacts,
     offered,
 )
 from jamsostek_channels.converters import structure, unstructure
@@ -108,6 +109,8 @@ from jamsostek_channels.period import YearMonth
 from jamsostek_channels.pricing import quote as _quote
 from jamsostek_channels.rules import RuleSet, default_rules
 from jamsostek_channels.validation import registration_problems, rule_problems
+from jamsostek_channels.wirefacts import NO_FACTS
+from jamsostek_channels.wirefacts import checked as _checked_facts
 
 __all__ = [
     "Client",
@@ -238,6 +241,10 @@ class Client:
         declared = adapter.capabilities
         self._capabilities = attrs.evolve(
             declared, operations=declared.operations & offered(adapter)
+        )
+        #: The adapter's wire-facts seam, when it has one (``None``: nothing to fix or store).
+        self._prepare: Callable[[Any], Mapping[str, str]] | None = (
+            adapter.prepare if isinstance(adapter, WireFacts) else None
         )
         needed = POLICY_ROLES[declared.resolution]
         if needed is not None and not isinstance(adapter, needed):
@@ -678,8 +685,12 @@ class Client:
             requested_at=self._clock(),
             agent_id=self.agent_id,
         )
+        if self._prepare is not None:  # fixed before the attempt is journaled, stored with it
+            request = attrs.evolve(request, wire=self._wire(request))
+        journaled = unstructure(request)
+        del journaled["wire"]  # in the entry's own column (Entry.wire), not in its record
         record = {
-            "request": unstructure(request),
+            "request": journaled,
             "name": name,
             "programs": [p.value for p in programs],
             "months": count,
@@ -704,6 +715,7 @@ class Client:
                 actor=_PAY,
                 facts=facts,
                 scope=self.scope,
+                wire=request.wire,
             )
         except ReferenceConflict:
             # Another thread or process journaled this reference since the lookup above, with
@@ -720,6 +732,11 @@ class Client:
             return self._send(entry, request)
         except StaleEntry as lost:  # another owner took it over: the journal has the word
             return self._answer(lost.current)
+
+    def _wire(self, request: PaymentRequest | AdviceRequest | ReversalRequest) -> Mapping[str, str]:
+        """What the adapter fixes for ``request`` before it is journaled (its seam is there)."""
+        assert self._prepare is not None
+        return _checked_facts(self._prepare(request))
 
     @property
     def owner(self) -> str:
@@ -838,12 +855,22 @@ class Client:
 
     def _enqueue(self, kind: str, entry: Entry) -> OutboxItem:
         """Persist a reversal or an advice of ``entry``'s payment, to be delivered until the
-        host accepts it or it expires (idempotent: the stored item if there is one)."""
+        host accepts it or it expires (idempotent: the stored item if there is one). Its wire
+        facts are fixed now and stored with it, so every attempt (a repeat after a restart
+        too) carries the first one's."""
+        payload: dict[str, Any] = {"reference": entry.reference}
+        if self._prepare is not None:
+            stored = self.journal.outbox_item(self.channel, kind, entry.reference, scope=self.scope)
+            if stored is not None:  # queued already, with its facts: none fixed for nothing
+                return stored
+            payment = _request_of(entry)
+            first = AdviceRequest(payment) if kind == _ADVICE else ReversalRequest(payment)
+            payload["wire"] = self._wire(first)
         return self.journal.enqueue(
             self.channel,
             kind,
             entry.reference,
-            {"reference": entry.reference},
+            payload,
             expires_at=self._clock() + self._reversal_ttl,
             scope=self.scope,
         )
@@ -946,9 +973,12 @@ class Client:
             raise HostDeclined("payment.reversed", host_code="reversed")
         try:
             if entry.state is EntryState.NOT_APPLIED:
-                # Surely never applied: send the same request again, marked as a repeat.
-                entry = self.journal.attempt(entry.id, lease=self._lease(), actor=_PAY)
-                return self._send(entry, attrs.evolve(_request_of(entry), repeat=True))
+                # Surely never applied: send the same request again, marked as a repeat (its
+                # wire facts fixed anew and journaled with this attempt).
+                request = attrs.evolve(_request_of(entry), repeat=True)
+                wire = None if self._prepare is None else self._wire(request)
+                entry = self.journal.attempt(entry.id, lease=self._lease(), actor=_PAY, wire=wire)
+                return self._send(entry, attrs.evolve(request, wire=entry.wire))
             if entry.state is EntryState.SUBMITTED:
                 raise OutcomeUnknown("outcome.submitted", {"reference": entry.reference})
             if entry.state not in (EntryState.PENDING, EntryState.UNKNOWN):
@@ -1070,7 +1100,7 @@ class Client:
         entry = self.journal.get(self.channel, _PAY, claimed.reference, scope=self.scope)
         assert entry is not None
         open_states = (EntryState.PENDING, EntryState.UNKNOWN)
-        advice = AdviceRequest(_request_of(entry), claimed.repeat)
+        advice = AdviceRequest(_request_of(entry), claimed.repeat, _item_wire(claimed))
         try:
             result = cast(Advices, self.adapter).advise(advice)
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
@@ -1115,7 +1145,7 @@ class Client:
         assert entry is not None
         try:
             result = cast(Reversals, self.adapter).reverse(
-                ReversalRequest(_request_of(entry), claimed.repeat)
+                ReversalRequest(_request_of(entry), claimed.repeat, _item_wire(claimed))
             )
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
             # Not (surely) accepted: keep it queued; an authentication failure is retried too,
@@ -1381,7 +1411,14 @@ def _refusal_code(result: ReversalResult) -> str:
 
 
 def _request_of(entry: Entry) -> PaymentRequest:
-    return structure(dict(entry.request["request"]), PaymentRequest)
+    """The payment an entry journaled, with the wire facts of its latest attempt."""
+    request = structure(dict(entry.request["request"]), PaymentRequest)
+    return attrs.evolve(request, wire=entry.wire) if entry.wire else request
+
+
+def _item_wire(item: OutboxItem) -> Mapping[str, str]:
+    """The wire facts an advice or reversal was queued with (none before they existed)."""
+    return cast(Mapping[str, str], item.payload.get("wire") or NO_FACTS)
 
 
 def _check_same_payment(entry: Entry, customer: CustomerId, months: int, payer: Payer) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from jamsostek_channels.wirefacts import NO_FACTS
+
 __all__ = [
     "TRANSITIONS",
     "Entry",
@@ -142,6 +144,9 @@ class Entry:
     facts: PaymentFacts | None = None  #: a payment's typed columns (None: not a payment)
     host_reference: str | None = None  #: the host's reference once it applied it
     scope: str = ""  #: where the reference is unique, as the host keys it (a post office)
+    #: What the adapter fixed before its latest attempt was sent (its wire facts, e.g. an
+    #: ISO 8583 STAN and DE7; empty: none), handed back to it with every later request.
+    wire: Mapping[str, str] = NO_FACTS
 
     def leased(self, now: dt.datetime, *, by_other_than: str | None = None) -> bool:
         """Whether an unexpired lease holds it (one not held by ``by_other_than``);

@@ -37,12 +37,13 @@ from jamsostek_channels.journal.records import (
     sources_of,
 )
 from jamsostek_channels.journal.writelock import begin_immediate
+from jamsostek_channels.wirefacts import NO_FACTS
 
 __all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
 
 _T = TypeVar("_T")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _INSTANCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 _SCHEMA = """
@@ -67,6 +68,9 @@ CREATE TABLE IF NOT EXISTS entries (
     business_day TEXT,
     host_reference TEXT,
     scope       TEXT NOT NULL DEFAULT '',
+    -- What the adapter fixed before sending (its wire facts: an ISO 8583 STAN and DE7), as a
+    -- JSON object, written with the attempt (NULL: none).
+    wire        TEXT,
     -- Its transitions, oldest first, as a JSON array of [at, actor, from, to, why]: appended
     -- by the same UPDATE that moves the entry (one row, one page per move), append-only (the
     -- triggers below), read by Journal.history() or SQLite's json_each().
@@ -150,7 +154,7 @@ UPDATE entries SET
     WHERE operation = 'pay' AND json_type(request, '$.request.amount') = 'integer';
 UPDATE entries SET sent_at = updated_at WHERE attempts > 0;
 UPDATE entries SET history = json_array(
-    json_array(updated_at, 'migration', NULL, state, 'journal schema 1 -> 4'))
+    json_array(updated_at, 'migration', NULL, state, 'journal schema 1 -> {version}'))
 """
 
 #: Schema 2 -> 3, in place: each entry's transitions move into its own row (``history``).
@@ -170,13 +174,18 @@ CREATE INDEX entries_open ON entries (channel)
     WHERE state IN ('held', 'pending', 'unknown', 'submitted')
 """
 
+#: Schema 4 -> 5, in place: an entry's wire facts (entries already there have none).
+_MIGRATE_4_TO_5 = """
+ALTER TABLE entries ADD COLUMN wire TEXT
+"""
+
 
 #: An entry's columns as :func:`_entry` reads them, in this order: every one but ``history``,
 #: which only :meth:`Journal.history` reads (it grows with every move; nothing else copies it).
 _ENTRY_COLUMNS = (
     "id, channel, operation, reference, state, request, outcome, attempts, created_at,"
     " updated_at, sent_at, lease_owner, lease_until, customer, amount, admin_fee, periods,"
-    " business_day, host_reference, scope"
+    " business_day, host_reference, scope, wire"
 )
 
 
@@ -227,8 +236,8 @@ _TAKE_LEASE = _with_columns(
 _INSERT_ENTRY = (
     "INSERT INTO entries (channel, operation, reference, state, request,"
     " attempts, created_at, updated_at, sent_at, lease_owner, lease_until,"
-    " customer, amount, admin_fee, periods, business_day, scope, history)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " customer, amount, admin_fee, periods, business_day, scope, history, wire)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (channel, scope, operation, reference) DO NOTHING"
 )
 
@@ -306,6 +315,7 @@ def _entry(row: Sequence[Any]) -> Entry:
         business_day,
         host_reference,
         scope,
+        wire,
     ) = row
     return Entry(
         id=entry_id,
@@ -332,6 +342,7 @@ def _entry(row: Sequence[Any]) -> Entry:
         ),
         host_reference=host_reference,
         scope=scope,
+        wire=NO_FACTS if wire is None else _loads(wire),
     )
 
 
@@ -340,8 +351,9 @@ def _begun(values: tuple[object, ...], found: int | sqlite3.Row) -> tuple[Entry,
     (what SQLite would return, without reading it back), or the one found already there."""
     if not isinstance(found, int):
         return _entry(found), False
-    # values: channel .. request (0-4), attempts .. business_day (5-15), scope (16).
-    return _entry((found, *values[:5], None, *values[5:16], None, values[16])), True
+    # values: channel .. request (0-4), attempts .. business_day (5-15), scope (16), the
+    # history (17), wire facts (18).
+    return _entry((found, *values[:5], None, *values[5:16], None, values[16], values[18])), True
 
 
 def _move_params(
@@ -690,9 +702,10 @@ class Journal:
                 if version == 0:
                     scripts = [_SCHEMA]
                 elif version == 1:  # straight to the current schema
-                    scripts = [_MIGRATE_1.format(schema=_SCHEMA)]
+                    scripts = [_MIGRATE_1.format(schema=_SCHEMA, version=SCHEMA_VERSION)]
                 else:
-                    scripts = [_MIGRATE_2_TO_3, _MIGRATE_3_TO_4][version - 2 :]
+                    steps = [_MIGRATE_2_TO_3, _MIGRATE_3_TO_4, _MIGRATE_4_TO_5]
+                    scripts = steps[version - 2 :]
                 for script in scripts:
                     for statement in script.split(";"):
                         if statement.strip():
@@ -735,10 +748,13 @@ class Journal:
         actor: str = "client",
         facts: PaymentFacts | None = None,
         scope: str = "",
+        wire: Mapping[str, str] | None = None,
     ) -> tuple[Entry, bool]:
         """Record a request before it is sent; ``(entry, created)``. ``facts``: a payment's
         typed columns (customer, amounts, months, business day). ``scope``: where the
         reference is unique, as the host keys it (a Kantor Pos office; ``""``: the channel).
+        ``wire``: what the adapter fixed before sending (:mod:`~jamsostek_channels.wirefacts`),
+        kept apart from ``request`` (a repeated request is compared without it).
 
         ``attempt=True`` records the first attempt (and its send time) in the same commit: one
         durable write on the payment path instead of two. ``lease``: ``(owner, until)``, held
@@ -749,7 +765,7 @@ class Journal:
         The same reference with a different request is a :class:`ReferenceConflict`.
         """
         key = (channel, scope, operation, reference)
-        values = self._new_entry(key, request, facts, state, actor, attempt, lease)
+        values = self._new_entry(key, request, facts, state, actor, attempt, lease, wire)
         with self._write() as db:
             found = self._insert(db, values)
         return _begun(values, found)
@@ -785,6 +801,7 @@ class Journal:
         actor: str,
         attempt: bool = False,
         lease: tuple[str, dt.datetime] | None = None,
+        wire: Mapping[str, str] | None = None,
     ) -> tuple[object, ...]:
         """The columns :data:`_INSERT_ENTRY` writes for a new entry (``key``: channel, scope,
         operation, reference), made before the write lock is taken: a writer holds the lock
@@ -809,6 +826,7 @@ class Journal:
             *_fact_columns(facts),
             scope,
             _history_line(now, actor, None, state, "journaled", first=True),
+            _dumps(wire) if wire else None,
         )
 
     def _insert(self, db: sqlite3.Connection, values: tuple[object, ...]) -> int | sqlite3.Row:
@@ -829,20 +847,45 @@ class Journal:
         return cast(sqlite3.Row, existing)
 
     def attempt(
-        self, entry_id: int, *, lease: tuple[str, dt.datetime], actor: str = "client"
+        self,
+        entry_id: int,
+        *,
+        lease: tuple[str, dt.datetime],
+        actor: str = "client",
+        wire: Mapping[str, str] | None = None,
     ) -> Entry:
         """Send a journaled request (again): HELD or NOT_APPLIED -> PENDING, attempts + 1, its
-        send time now, under ``lease``; durable before it returns. :class:`StaleEntry` if it is
-        no longer HELD or NOT_APPLIED (someone else sent it, or it was settled)."""
-        return self.transition(
+        send time now, under ``lease``; durable before it returns. ``wire``: this attempt's
+        wire facts, replacing the entry's in the same commit. :class:`StaleEntry` if it is no
+        longer HELD or NOT_APPLIED (someone else sent it, or it was settled)."""
+        if not wire:
+            return self.transition(
+                entry_id,
+                EntryState.PENDING,
+                from_=(EntryState.HELD, EntryState.NOT_APPLIED),
+                actor=actor,
+                why="attempt",
+                sent=True,
+                lease=lease,
+            )
+        sources = _sources(EntryState.PENDING, (EntryState.HELD, EntryState.NOT_APPLIED))
+        params = _move_params(
+            self.clock().isoformat(),
             entry_id,
             EntryState.PENDING,
-            from_=(EntryState.HELD, EntryState.NOT_APPLIED),
+            sources,
+            None,
             actor=actor,
             why="attempt",
             sent=True,
             lease=lease,
         )
+        self.instance_id  # noqa: B018 - known before the transaction that may need it (held())
+        with self._write() as db:
+            # Written first and undone with the transaction when the move loses (StaleEntry).
+            db.execute("UPDATE entries SET wire = ? WHERE id = ?", (_dumps(wire), entry_id))
+            row = self._move(db, params, sources, None)
+        return _entry(row)
 
     def transition(
         self,

@@ -7,7 +7,9 @@ docstrings say them in full): a reference is journaled before it is sent; every 
 a compare-and-set on the states it may leave (:data:`~jamsostek_channels.journal.TRANSITIONS`),
 appended in the same durable commit to the history; a lease names its owner and expiry and a
 move for a lease holder fails once another holds it; an outbox item is claimed (attempt counted)
-before it is sent; sequences never hand out a value twice; storage failures raise
+before it is sent; an entry's wire facts (``wire``, small strings the adapter fixed before
+sending) are written by the same commit as the attempt they belong to (``begin``, ``attempt``)
+and read back with the entry; sequences never hand out a value twice; storage failures raise
 :class:`~jamsostek_channels.journal.JournalError` subclasses.
 """
 
@@ -57,6 +59,7 @@ class JournalStore(Protocol):
         actor: str = "client",
         facts: PaymentFacts | None = None,
         scope: str = "",
+        wire: Mapping[str, str] | None = None,
     ) -> tuple[Entry, bool]: ...
 
     def begin_many(
@@ -71,7 +74,12 @@ class JournalStore(Protocol):
     ) -> list[tuple[Entry, bool]]: ...
 
     def attempt(
-        self, entry_id: int, *, lease: tuple[str, dt.datetime], actor: str = "client"
+        self,
+        entry_id: int,
+        *,
+        lease: tuple[str, dt.datetime],
+        actor: str = "client",
+        wire: Mapping[str, str] | None = None,
     ) -> Entry: ...
 
     def transition(
