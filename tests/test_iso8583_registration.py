@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -286,14 +287,14 @@ def test_a_repeated_stan_is_a_conflict_and_nothing_is_processed(
 
 @pytest.mark.parametrize("till", ["indomaret", "alfamart"])
 def test_the_tills_refuse_registration_before_sending(
-    till: str, switches: Callable[[str], FakeSwitch], clients: Callable[..., Client]
+    till: str, switches: Callable[[str], FakeSwitch], clients: Callable[..., Client], clock: Clock
 ) -> None:
     switch = switches(till)
     client = clients(switch)
     assert "register" not in {op.value for op in client.capabilities.operations}
     with pytest.raises(CapabilityRefused):
         client.register(person(NEW), reference="REG-0013")
-    challenge = OtpChallenge("REG-0013", "OTP0000000001", "0812****7890", dt.datetime.now(dt.UTC))
+    challenge = OtpChallenge("REG-0013", "OTP0000000001", "0812****7890", clock())
     with pytest.raises(CapabilityRefused):
         client.confirm_registration(challenge, "123456")
     with pytest.raises(CapabilityRefused):  # the adapter itself, asked directly
@@ -366,11 +367,15 @@ def test_a_malformed_answer_is_a_typed_error() -> None:
         flows.registration_result_of(
             PrivateData(other=[("RF", "REG-1"), ("C1", "12345678901"), ("WN", "A"), ("RG", "2026")])
         )
-    with pytest.raises(MalformedMessage):
-        flows.registration_of(
-            PrivateData(customer=NIK, other=[("WN", "Ani%ZZ")]), at=dt.datetime.now(dt.UTC),
-            agent_id=None,
-        )  # fmt: skip
+    at = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    good = flows.registration_data(
+        "BPU001", RegistrationRequest("REG-1", person(NEW), Payer.self_paid(), at)
+    )
+    assert flows.registration_of(good, at=at, agent_id=None).participant == person(NEW)
+    for tag, bad in (("WN", "Ani%ZZ"), ("WN", "Ani%FF"), ("WB", "1995-08-15"), ("WS", "X")):
+        other = [(t, bad if t == tag else value) for t, value in good.other]
+        with pytest.raises(MalformedMessage, match=tag):
+            flows.registration_of(attrs.evolve(good, other=other), at=at, agent_id=None)
 
 
 # The DE48 items round-trip ----------------------------------------------------------------------
