@@ -8,6 +8,10 @@ codes), :class:`~jamsostek_channels.channel.Advices` (0220, 0221 when the outbox
 earlier attempt may have arrived → 0230) and :class:`~jamsostek_channels.channel.Reversals`
 (0400, 0401 → 0410, DE90 naming the payment's 0200). Which of the last two settles an unanswered
 payment is the profile's ``resolution``: ``advice`` (BRILink) or ``reverse`` (the tills).
+:class:`~jamsostek_channels.channel.Registrations` where the profile has registration codes
+(BRILink: 0200 ``390000`` with the worker → OTP challenge, 0200 ``390100`` with the OTP → KPJ);
+a profile without them (the tills) refuses with
+:class:`~jamsostek_channels.errors.CapabilityRefused` before sending.
 
 **The session** (:class:`~.session.Iso8583Session`): one persistent connection per adapter,
 opened on first use and signed on (0800, DE70 ``001``), kept alive by echoes (``301``) when
@@ -69,18 +73,24 @@ from jamsostek_channels.adapters.iso8583.profile import (
 )
 from jamsostek_channels.adapters.iso8583.session import Iso8583Session
 from jamsostek_channels.adapters.iso8583.settings import Iso8583Settings
+from jamsostek_channels.adapters.iso8583.tlv import PrivateData
 from jamsostek_channels.channel import (
     AdviceRequest,
     Capabilities,
     Inquiry,
     InquiryRequest,
+    OtpChallenge,
+    OtpConfirmation,
     PaymentRequest,
     PaymentResult,
+    Registration,
+    RegistrationRequest,
     ReversalRequest,
     ReversalResult,
     ReversalState,
 )
 from jamsostek_channels.errors import (
+    CapabilityRefused,
     HostDeclined,
     InvalidInput,
     MalformedMessage,
@@ -105,6 +115,18 @@ _DECLINES = {
 }
 #: After a payment or an advice these say nothing of its fate.
 _UNKNOWN = frozenset({Meaning.DUPLICATE, Meaning.TOO_LATE, Meaning.MALFUNCTION})
+#: A registration's refusals by meaning: the library's codes SNAP's registration gives for the
+#: same cases (a duplicate STAN as SNAP's reused X-EXTERNAL-ID: ``host.conflict``).
+_REGISTRATION_DECLINES = {
+    Meaning.OTP_INVALID: "host.otp_invalid",
+    Meaning.OTP_EXPIRED: "host.otp_expired",
+    Meaning.ALREADY_REGISTERED: "host.already_registered",
+    Meaning.DUPLICATE: "host.conflict",
+    Meaning.NOT_FOUND: "host.not_found",
+    Meaning.INVALID_CUSTOMER: "host.rejected",  # a worker the host's rules do not register
+}
+#: DE48 (LLLVAR) holds at most this many characters.
+_PRIVATE_WIDTH = 999
 #: DE42 holds at most this many characters of an agent id.
 _MERCHANT_WIDTH = 15
 #: The wire facts this adapter fixes (:meth:`Iso8583Adapter.prepare`): a message's DE11 (six
@@ -405,6 +427,67 @@ class Iso8583Adapter:
         if meaning in _UNKNOWN or meaning in (Meaning.LINK_DOWN, Meaning.CUT_OFF):
             return ReversalResult(payment.reference, ReversalState.QUEUED, host_code=code)
         return ReversalResult(payment.reference, ReversalState.REFUSED, host_code=code)
+
+    # --- Registrations (BRILink: the project's 0200s under the registration codes) ----------
+
+    def _registration_code(self, confirm: bool) -> str:
+        """The profile's processing code for a registration or its confirmation; a profile
+        without one (the tills) refuses before anything is sent."""
+        codes = self.profile.processing_codes
+        code = codes.registration_confirm if confirm else codes.registration
+        if code is None:
+            raise CapabilityRefused(
+                "capability.operation", {"channel": self.name, "operation": "register"}
+            )
+        return code
+
+    def _registration_exchange(
+        self, processing_code: str, private: PrivateData, agent_id: str | None, reference: str
+    ) -> Answer:
+        """Send a registration 0200 (DE4 0, DE37 the registration reference's RRN) and return
+        its approved answer; a refusal raises as SNAP's registration does for the same case."""
+        merchant = self._merchant(agent_id)
+        if len(private.encode()) > _PRIVATE_WIDTH:  # only a long, mostly non-ASCII worker
+            raise InvalidInput(
+                [Problem.of("participant", "field.too_long", {"max": _PRIVATE_WIDTH})]
+            )
+
+        def build(stan: int) -> Message:
+            return FinancialRequest(
+                processing_code=processing_code,
+                amount=0,
+                private=private,
+                **self._common(stan, flows.rrn_of(reference), merchant),
+            )
+
+        answer = self._exchange(
+            build, stan=None, timeout=self.timers.inquiry_timeout, reference=reference
+        )
+        if answer.approved:
+            return answer
+        code = answer.response_code
+        known = _REGISTRATION_DECLINES.get(self.profile.response(code).meaning)
+        if known is not None:
+            raise HostDeclined(known, {"code": code}, host_code=code)
+        raise self._refused(answer, money=False, reference=reference)
+
+    def request_registration(self, request: RegistrationRequest) -> OtpChallenge:
+        """0200 under ``registration`` with the worker in DE48 → 0210 with the OTP challenge
+        (the host sends the OTP to the worker's phone). The host keys a registration by its
+        reference: the same reference again returns the same challenge."""
+        code = self._registration_code(confirm=False)
+        private = flows.registration_data(self.profile.product_id, request)
+        answer = self._registration_exchange(code, private, request.agent_id, request.reference)
+        return flows.challenge_of(answer.private)
+
+    def confirm_registration(self, request: OtpConfirmation) -> Registration:
+        """0200 under ``registration_confirm`` with the challenge and the OTP → 0210 with the
+        worker's KPJ."""
+        code = self._registration_code(confirm=True)
+        private = flows.confirmation_data(self.profile.product_id, request)
+        reference = request.challenge.reference
+        answer = self._registration_exchange(code, private, request.agent_id, reference)
+        return flows.registration_result_of(answer.private)
 
 
 def open_iso8583_adapter(

@@ -30,6 +30,12 @@ bills, prices, payments and reversals is the host's (``host.inquire``, ``host.pa
   ``FR`` names: ``00`` reversed, the profile's ``not-found`` code (``92``) when the host never
   had it (the host then voids the reference: a 0200 under it arriving later is refused, never
   applied), ``declined`` (``05``) when refused.
+* **registration** (BRILink: 0200 under the profile's ``registration`` code → 0210 with the
+  OTP challenge; 0200 under ``registration_confirm`` with the OTP → 0210 with the KPJ): the
+  host's ``request_registration`` and ``confirm_registration``; its refusals become the
+  profile's ``otp-invalid`` (``55``), ``otp-expired`` (``75``), ``already-registered``
+  (``26``), ``not-found`` (an unknown challenge) and ``invalid-customer`` (a worker the host's
+  rules refuse). A profile without registration codes answers them ``invalid-transaction``.
 * **response codes** from the profile's map by meaning: the host's refusals become the profile's
   own numbers (``host.bill_paid`` is ``already-paid``: ``54`` at BRILink and Alfamart, ``88`` at
   Indomaret).
@@ -65,6 +71,7 @@ from jamsostek_channels.adapters.iso8583.profile import Iso8583Profile, Meaning,
 from jamsostek_channels.adapters.iso8583.tlv import PrivateData
 from jamsostek_channels.channel import CustomerId, PaymentState, ReversalState
 from jamsostek_channels.errors import HostDeclined, InvalidInput, MalformedMessage
+from jamsostek_channels.model import PayerKind
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.tcp import DEFAULT_IDLE_TIMEOUT, FramedTcpServer
 from jamsostek_channels.testing.wire import Faults
@@ -78,6 +85,14 @@ _HOST_MEANINGS = {
     "host.not_found": Meaning.NO_BILL,
     "host.amount_mismatch": Meaning.INVALID_AMOUNT,
     "host.bill_expired": Meaning.NO_INQUIRY,
+}
+
+#: The host's refusals of a registration or its OTP, by what they mean on the switch.
+_REGISTRATION_MEANINGS = {
+    "host.otp_invalid": Meaning.OTP_INVALID,
+    "host.otp_expired": Meaning.OTP_EXPIRED,
+    "host.already_registered": Meaning.ALREADY_REGISTERED,
+    "host.not_found": Meaning.NOT_FOUND,  # no such OTP challenge
 }
 
 #: What the switch answers a financial message with.
@@ -239,6 +254,8 @@ class FakeSwitch:
                 return self._inquiry(message)
             if isinstance(message, FinancialRequest) and message.processing_code == codes.payment:
                 return self._payment(message, advice=False)
+            if isinstance(message, FinancialRequest) and self._registers(message):
+                return self._registration(message)
             return _refusal(message, self._code(Meaning.INVALID_TRANSACTION))
         except HostDeclined as declined:
             meaning = _HOST_MEANINGS.get(declined.host_code or "", Meaning.DECLINED)
@@ -297,6 +314,43 @@ class FakeSwitch:
                 product=self.profile.product_id, other=[(flows.PAYMENT_REFERENCE, reference)]
             ),
         )
+
+    # --- registration (the profile's ``registration`` / ``registration_confirm`` codes) ----
+
+    def _registers(self, message: FinancialRequest) -> bool:
+        """Whether ``message`` is a registration or its confirmation under this profile."""
+        codes = self.profile.processing_codes
+        wanted = (codes.registration, codes.registration_confirm)
+        return None not in wanted and message.processing_code in wanted
+
+    def _registration(self, message: FinancialRequest) -> _Reply:
+        """The host's registration (``registration``) or its OTP confirmation
+        (``registration_confirm``); the host's refusals by the profile's registration codes."""
+        product = self.profile.product_id
+        try:
+            if message.processing_code == self.profile.processing_codes.registration:
+                request = flows.registration_of(
+                    message.private, at=self.host.now(), agent_id=message.merchant
+                )
+                sponsor_allowed = self.profile.capabilities.sponsor_registration
+                if request.payer.kind is not PayerKind.SELF and not sponsor_allowed:
+                    return _refusal(message, self._code(Meaning.INVALID_TRANSACTION))
+                challenge = self.host.request_registration(self.name, request)
+                private = flows.challenge_data(product, challenge)
+            else:
+                reference, challenge_id, otp = flows.confirmation_of(message.private)
+                registration = self.host.confirm_registration(challenge_id, otp)
+                if registration.reference != reference:  # another registration's challenge
+                    return _refusal(message, self._code(Meaning.NOT_FOUND))
+                private = flows.registration_answer(product, registration)
+        except HostDeclined as declined:
+            meaning = _REGISTRATION_MEANINGS.get(declined.host_code or "", Meaning.DECLINED)
+            return _refusal(message, self._code(meaning))
+        except InvalidInput:  # a worker the host's rules do not register
+            return _refusal(message, self._code(Meaning.INVALID_CUSTOMER))
+        except MalformedMessage:
+            return _refusal(message, self._code(Meaning.INVALID_TRANSACTION))
+        return _approved(FinancialResponse, message, amount=0, private=private)
 
 
 def _echo(message: Transaction) -> dict[str, Any]:

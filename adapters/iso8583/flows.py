@@ -22,6 +22,35 @@ HR    the host's payment reference, in a payment's or an advice's answer
 PT    when the host applied the payment, ``YYYYMMDDhhmmss`` UTC
 ====  ==========================================================================================
 
+Registration (BRILink only: 0200 under the profile's ``registration`` and ``registration_confirm``
+processing codes) adds its own (text marked *escaped* is UTF-8 with ``%``, ``,`` and anything
+outside printable ASCII written ``%XX``; a value longer than 99 characters continues in the next
+item with the same tag, the values joined in order):
+
+====  ==========================================================================================
+tag   meaning
+====  ==========================================================================================
+RF    the channel's registration reference (the host keys the registration by it)
+WN    the worker's name, *escaped*
+WB    birth date ``YYYYMMDD``
+WS    sex: ``M`` or ``F``
+WP    mobile phone, as the participant holds it (``+628...``)
+WE    e-mail, *escaped* (absent: none)
+WA    address, *escaped*
+WZ    postal code (5 digits)
+WO    occupation codes, each *escaped*, comma-separated
+WI    monthly income, whole rupiah
+WK    an earlier KPJ the worker holds (absent: none)
+YN    the sponsor's name, *escaped*, when ``PK`` is not ``self`` (a SERTAKAN sponsor)
+YR    the sponsor's own reference, *escaped*
+OI    the host's OTP challenge id: in the registration's answer and in the confirmation
+OM    the worker's phone, masked, in the registration's answer
+OX    when the OTP expires, ``YYYYMMDDhhmmss`` UTC, in the registration's answer
+OT    the OTP the worker received, in the confirmation only
+RG    the first month of membership ``YYYYMM``, in the confirmation's answer (with ``C1`` the
+      KPJ, ``CN`` the masked NIK, ``WN`` the name, ``PG`` the programs)
+====  ==========================================================================================
+
 The RRN (DE37) of a payment and of its advices and reversals is :func:`rrn_of` its reference:
 twelve hex digits, the same after a restart, so a switch's own logs tie them together.
 """
@@ -30,7 +59,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+import string
+import urllib.parse
+from collections.abc import Iterable, Mapping
 
 from jamsostek_channels import redact
 from jamsostek_channels.adapters.iso8583.tlv import PrivateData
@@ -38,24 +69,35 @@ from jamsostek_channels.channel import (
     Bill,
     CustomerId,
     Inquiry,
+    OtpChallenge,
+    OtpConfirmation,
     PaymentRequest,
     PaymentResult,
     PaymentState,
+    Registration,
+    RegistrationRequest,
 )
 from jamsostek_channels.errors import InvalidInput, MalformedMessage
-from jamsostek_channels.model import CoverageState, Payer, PayerKind
+from jamsostek_channels.model import CoverageState, Participant, Payer, PayerKind, Sex
 from jamsostek_channels.period import YearMonth, month_range
 
 __all__ = [
+    "CHALLENGE_ID",
     "COVERAGE",
     "HOST_REFERENCE",
     "INQUIRY_ID",
     "KPJ",
     "MONTH_AMOUNTS",
+    "OTP",
     "PAID_AT",
     "PAYER_KIND",
     "PAYER_SCHEME",
     "PAYMENT_REFERENCE",
+    "REGISTRATION_REFERENCE",
+    "challenge_data",
+    "challenge_of",
+    "confirmation_data",
+    "confirmation_of",
     "inquiry_answer",
     "inquiry_of",
     "inquiry_question",
@@ -63,6 +105,10 @@ __all__ = [
     "payment_data",
     "payment_of",
     "reference_of",
+    "registration_answer",
+    "registration_data",
+    "registration_of",
+    "registration_result_of",
     "result_data",
     "result_of",
     "rrn_of",
@@ -270,4 +316,269 @@ def result_of(data: PrivateData, reference: str, host_code: str) -> PaymentResul
         amount=data.amount or 0,
         paid_at=paid_at,
         host_code=host_code,
+    )
+
+
+# --- registration (BRILink: the project's 0200 under ``registration`` / ``registration_confirm``)
+
+REGISTRATION_REFERENCE = "RF"
+_WORKER_NAME = "WN"
+_BIRTH_DATE = "WB"
+_SEX = "WS"
+_PHONE = "WP"
+_EMAIL = "WE"
+_ADDRESS = "WA"
+_POSTAL_CODE = "WZ"
+_OCCUPATIONS = "WO"
+_INCOME = "WI"
+_EARLIER_KPJ = "WK"
+_SPONSOR_NAME = "YN"
+_SPONSOR_REFERENCE = "YR"
+CHALLENGE_ID = "OI"
+_PHONE_MASKED = "OM"
+_OTP_EXPIRES = "OX"
+OTP = "OT"
+_REGISTERED = "RG"
+
+#: Tags whose value may continue over several items (joined in order).
+_CONTINUED = frozenset({_WORKER_NAME, _EMAIL, _ADDRESS, _OCCUPATIONS, _SPONSOR_NAME,
+                       _SPONSOR_REFERENCE})  # fmt: skip
+_ITEM_WIDTH = 99
+#: Printable ASCII written as is: all of it but ``%`` (the escape) and ``,`` (the separator).
+_PLAIN = "".join(c for c in string.printable if c.isprintable() and c not in "%,")
+_SEXES = {Sex.MALE: "M", Sex.FEMALE: "F"}
+_DATE_FORMAT = "%Y%m%d"
+
+
+def _escape(text: str) -> str:
+    return urllib.parse.quote(text, safe=_PLAIN, encoding="utf-8", errors="strict")
+
+
+def _unescape(tag: str, text: str) -> str:
+    if any(c == "%" and not _is_escape(text[at : at + 3]) for at, c in enumerate(text)):
+        raise _malformed(f"DE48 {tag}: a % that is not %XX")
+    try:
+        return urllib.parse.unquote(text, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise _malformed(f"DE48 {tag}: not UTF-8 once unescaped") from None
+
+
+def _is_escape(text: str) -> bool:
+    return len(text) == 3 and all(c in string.hexdigits for c in text[1:])
+
+
+def _long(tag: str, value: str) -> list[tuple[str, str]]:
+    """``value`` as items of ``tag``, at most 99 characters each (one item when it fits)."""
+    pieces = [value[at : at + _ITEM_WIDTH] for at in range(0, len(value), _ITEM_WIDTH)]
+    return [(tag, piece) for piece in pieces or [""]]
+
+
+def _joined(data: PrivateData, tag: str) -> str | None:
+    """A value that may continue over several items of ``tag`` (``None``: no item)."""
+    pieces = [value for item_tag, value in data.other if item_tag == tag]
+    return "".join(pieces) if pieces else None
+
+
+def _single(data: PrivateData, tag: str) -> str | None:
+    """An item that appears at most once (``None``: absent)."""
+    values = [value for item_tag, value in data.other if item_tag == tag]
+    if len(values) > 1:
+        raise _malformed(f"DE48 {tag} twice")
+    return values[0] if values else None
+
+
+def _needed(data: PrivateData, tag: str) -> str:
+    value = _joined(data, tag) if tag in _CONTINUED else _single(data, tag)
+    if not value:
+        raise _malformed(f"DE48 {tag} missing")
+    return value
+
+
+def _time_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime(_PAID_AT_FORMAT)
+
+
+def _time_of(data: PrivateData, tag: str) -> dt.datetime:
+    try:
+        return dt.datetime.strptime(_needed(data, tag), _PAID_AT_FORMAT).replace(tzinfo=dt.UTC)
+    except ValueError:
+        raise _malformed(f"DE48 {tag} is not YYYYMMDDhhmmss") from None
+
+
+def _sponsor_items(payer: Payer) -> list[tuple[str, str]]:
+    items = _payer_items(payer)
+    if payer.name is not None:
+        items += _long(_SPONSOR_NAME, _escape(payer.name))
+    if payer.reference is not None:
+        items += _long(_SPONSOR_REFERENCE, _escape(payer.reference))
+    return items
+
+
+def registration_data(product: str, request: RegistrationRequest) -> PrivateData:
+    """DE48 of a registration (0200, ``registration``): the worker and who registers them."""
+    person = request.participant
+    other: list[tuple[str, str]] = [
+        (REGISTRATION_REFERENCE, request.reference),
+        *_long(_WORKER_NAME, _escape(person.name)),
+        (_BIRTH_DATE, person.birth_date.strftime(_DATE_FORMAT)),
+        (_SEX, _SEXES[person.sex]),
+        (_PHONE, person.phone),
+    ]
+    if person.email is not None:
+        other += _long(_EMAIL, _escape(person.email))
+    other += [
+        *_long(_ADDRESS, _escape(person.address)),
+        (_POSTAL_CODE, person.postal_code),
+        *_long(_OCCUPATIONS, ",".join(_escape(code) for code in person.occupations)),
+        (_INCOME, str(person.income)),
+    ]
+    if person.kpj is not None:
+        other.append((_EARLIER_KPJ, person.kpj))
+    return PrivateData(
+        product=product,
+        customer=person.nik,
+        programs=person.programs,
+        other=[*other, *_sponsor_items(request.payer)],
+    )
+
+
+def _sponsor_of(data: PrivateData) -> Payer:
+    payer = payer_of(data)
+    name, reference = _joined(data, _SPONSOR_NAME), _joined(data, _SPONSOR_REFERENCE)
+    try:
+        return Payer(
+            payer.kind,
+            name=None if name is None else _unescape(_SPONSOR_NAME, name),
+            scheme=payer.scheme,
+            reference=None if reference is None else _unescape(_SPONSOR_REFERENCE, reference),
+        )
+    except InvalidInput:  # a scheme with a payer other than a donor
+        raise _malformed("DE48 PS with a PK other than csr") from None
+
+
+def _occupations(text: str) -> Iterable[str]:
+    return tuple(_unescape(_OCCUPATIONS, code) for code in text.split(","))
+
+
+def registration_of(
+    data: PrivateData, *, at: dt.datetime, agent_id: str | None
+) -> RegistrationRequest:
+    """The registration a 0200 ``registration`` states (the switch's side).
+
+    :class:`MalformedMessage` when an item is missing or misspelt; :class:`InvalidInput` (from
+    :class:`~jamsostek_channels.model.Participant`) when the worker's values are not valid."""
+    if data.customer is None:
+        raise _malformed("DE48 CN missing")
+    sexes = {text: sex for sex, text in _SEXES.items()}
+    sex = sexes.get(_needed(data, _SEX))
+    if sex is None:
+        raise _malformed("DE48 WS is not M or F")
+    try:
+        birth_date = dt.datetime.strptime(_needed(data, _BIRTH_DATE), _DATE_FORMAT).date()
+    except ValueError:
+        raise _malformed("DE48 WB is not YYYYMMDD") from None
+    income = _needed(data, _INCOME)
+    if not (income.isascii() and income.isdigit()):
+        raise _malformed("DE48 WI is not whole rupiah")
+    email = _joined(data, _EMAIL)
+    participant = Participant(
+        nik=data.customer,
+        name=_unescape(_WORKER_NAME, _needed(data, _WORKER_NAME)),
+        birth_date=birth_date,
+        sex=sex,
+        phone=_needed(data, _PHONE),
+        email=None if email is None else _unescape(_EMAIL, email),
+        address=_unescape(_ADDRESS, _needed(data, _ADDRESS)),
+        postal_code=_needed(data, _POSTAL_CODE),
+        occupations=_occupations(_needed(data, _OCCUPATIONS)),
+        income=int(income),
+        programs=data.programs,
+        kpj=_single(data, _EARLIER_KPJ),
+    )
+    return RegistrationRequest(
+        reference=_needed(data, REGISTRATION_REFERENCE),
+        participant=participant,
+        payer=_sponsor_of(data),
+        requested_at=at,
+        agent_id=agent_id,
+    )
+
+
+def challenge_data(product: str, challenge: OtpChallenge) -> PrivateData:
+    """DE48 of a registration's approved answer: the OTP is on its way to the worker."""
+    return PrivateData(
+        product=product,
+        other=[
+            (REGISTRATION_REFERENCE, challenge.reference),
+            (CHALLENGE_ID, challenge.challenge_id),
+            (_PHONE_MASKED, challenge.phone_masked),
+            (_OTP_EXPIRES, _time_text(challenge.expires_at)),
+        ],
+    )
+
+
+def challenge_of(data: PrivateData) -> OtpChallenge:
+    """The :class:`OtpChallenge` a registration's approved answer states."""
+    return OtpChallenge(
+        reference=_needed(data, REGISTRATION_REFERENCE),
+        challenge_id=_needed(data, CHALLENGE_ID),
+        phone_masked=redact.phone(_needed(data, _PHONE_MASKED)),  # masked again, in case not
+        expires_at=_time_of(data, _OTP_EXPIRES),
+    )
+
+
+def confirmation_data(product: str, confirmation: OtpConfirmation) -> PrivateData:
+    """DE48 of an OTP confirmation (0200, ``registration_confirm``)."""
+    challenge = confirmation.challenge
+    return PrivateData(
+        product=product,
+        other=[
+            (REGISTRATION_REFERENCE, challenge.reference),
+            (CHALLENGE_ID, challenge.challenge_id),
+            (OTP, confirmation.otp),
+        ],
+    )
+
+
+def confirmation_of(data: PrivateData) -> tuple[str, str, str]:
+    """``(reference, challenge id, OTP)`` of a confirmation (the switch's side)."""
+    return (
+        _needed(data, REGISTRATION_REFERENCE),
+        _needed(data, CHALLENGE_ID),
+        _needed(data, OTP),
+    )
+
+
+def registration_answer(product: str, registration: Registration) -> PrivateData:
+    """DE48 of a confirmation's approved answer: the worker's KPJ and membership."""
+    registered = registration.registered
+    return PrivateData(
+        product=product,
+        customer=registration.nik_masked,
+        programs=registration.programs,
+        other=[
+            (REGISTRATION_REFERENCE, registration.reference),
+            (KPJ, registration.kpj),
+            *_long(_WORKER_NAME, _escape(registration.name)),
+            (_REGISTERED, f"{registered.year:04d}{registered.month:02d}"),
+        ],
+    )
+
+
+def registration_result_of(data: PrivateData) -> Registration:
+    """The :class:`Registration` a confirmation's approved answer states."""
+    registered = _needed(data, _REGISTERED)
+    try:
+        if len(registered) != 6 or not (registered.isascii() and registered.isdigit()):
+            raise ValueError(registered)
+        first = YearMonth(int(registered[:4]), int(registered[4:]))
+    except ValueError:
+        raise _malformed("DE48 RG is not YYYYMM") from None
+    return Registration(
+        reference=_needed(data, REGISTRATION_REFERENCE),
+        kpj=_needed(data, KPJ),
+        nik_masked=redact.nik(data.customer or ""),
+        name=_unescape(_WORKER_NAME, _needed(data, _WORKER_NAME)),
+        registered=first,
+        programs=data.programs,
     )

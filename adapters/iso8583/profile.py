@@ -68,6 +68,10 @@ class Meaning(enum.StrEnum):
     TOO_LATE = "too-late"  #: the host answered after its own timeout: outcome unknown
     DUPLICATE = "duplicate"  #: a repeat of a message it has: the original's outcome stands
     MALFUNCTION = "malfunction"  #: the host failed: for a payment, outcome unknown
+    # Registration (BRILink's project messages): refusals of a registration or its OTP.
+    OTP_INVALID = "otp-invalid"  #: the OTP is not the one sent (counted by the host)
+    OTP_EXPIRED = "otp-expired"  #: the OTP's lifetime passed or too many wrong tries
+    ALREADY_REGISTERED = "already-registered"  #: the NIK has a membership that has not lapsed
 
 
 @attrs.frozen

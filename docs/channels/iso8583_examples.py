@@ -53,14 +53,18 @@ from jamsostek_channels.channel import (
     CustomerId,
     Inquiry,
     InquiryRequest,
+    OtpConfirmation,
     PaymentRequest,
+    RegistrationRequest,
     ReversalRequest,
 )
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import HostDeclined, OutcomeUnknown
 from jamsostek_channels.model import Payer, PayerKind
 from jamsostek_channels.sequences import SequenceSource
+from jamsostek_channels.shortcuts import parse_participant
 from jamsostek_channels.testing.host import FakeHost
+from jamsostek_channels.testing.people import PersonFactory
 
 __all__ = [
     "DOC",
@@ -143,6 +147,25 @@ TAG_NAMES = {
     flows.PAYER_SCHEME: "donor's scheme",
     flows.HOST_REFERENCE: "host's payment reference",
     flows.PAID_AT: "applied at (UTC)",
+    # registration (BRILink)
+    flows.REGISTRATION_REFERENCE: "registration reference",
+    "WN": "worker's name (escaped)",
+    "WB": "birth date",
+    "WS": "sex",
+    "WP": "mobile phone",
+    "WE": "e-mail (escaped)",
+    "WA": "address (escaped)",
+    "WZ": "postal code",
+    "WO": "occupation codes",
+    "WI": "monthly income",
+    "WK": "earlier KPJ",
+    "YN": "sponsor's name (escaped)",
+    "YR": "sponsor's reference",
+    flows.CHALLENGE_ID: "OTP challenge id",
+    "OM": "phone, masked",
+    "OX": "OTP expires (UTC)",
+    flows.OTP: "the OTP",
+    "RG": "first month of membership",
 }
 _TLV_ELEMENTS = ("48", "57")
 
@@ -467,6 +490,24 @@ def _reversal(terminal: Terminal) -> None:
     terminal.arrived(answered + 3)
 
 
+def _registration(terminal: Terminal) -> None:
+    # A synthetic worker (the people factory's first for its own seed, not one the host has).
+    data = PersonFactory(seed=8583, as_of=START.date()).make().data
+    participant = parse_participant(data, as_of=START.date())
+    agent = terminal._agent()
+    request = RegistrationRequest(
+        "REG-0001", participant, Payer(PayerKind.SELF), terminal.clock(), agent_id=agent
+    )
+    challenge = terminal.adapter.request_registration(request)
+    terminal.clock.now += dt.timedelta(seconds=40)  # the worker reads the SMS aloud
+    otp = terminal.host.last_otp(participant.nik)
+    terminal.adapter.confirm_registration(OtpConfirmation(challenge, otp, agent_id=agent))
+
+
+def _registers(profile: Iso8583Profile) -> bool:
+    return profile.processing_codes.registration is not None
+
+
 def _sign_off(terminal: Terminal) -> None:
     terminal.adapter.close()
 
@@ -548,6 +589,18 @@ FLOWS: tuple[Flow, ...] = (
         _reversal,
         _by_reversal,
         _inquire_for("settled", "POS-0004"),
+    ),
+    Flow(
+        "registration",
+        "Registration with OTP: 0200 / 0210 under `390000`, then 0200 / 0210 under `390100`",
+        "BRILink only. The agent registers a worker at the kiosk: the first 0200 carries the "
+        "worker in DE48 (`CN` the NIK, `WN` the name, `WB` `WS` `WP` `WA` `WZ` `WO` `PG`, "
+        "names percent-escaped UTF-8), DE4 zero; the 0210 gives the challenge (`OI`, the phone "
+        "masked `OM`, expiry `OX`) and the host texts the OTP to the worker. The second 0200 "
+        "carries the reference `RF`, the challenge and the OTP `OT`; its 0210 gives the KPJ and "
+        "the first month of membership `RG`.",
+        _registration,
+        _registers,
     ),
     Flow(
         "sign-off",

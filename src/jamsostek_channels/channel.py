@@ -224,6 +224,7 @@ class RegistrationRequest:
     participant: Participant
     payer: Payer
     requested_at: dt.datetime
+    agent_id: str | None = None  #: the agent registering them, where the channel has agents
 
 
 @attrs.frozen
@@ -384,6 +385,7 @@ class OtpConfirmation:
 
     challenge: OtpChallenge
     otp: str = attrs.field(repr=lambda _: "'******'")
+    agent_id: str | None = None  #: the agent confirming it, where the channel has agents
 
 
 @attrs.frozen

@@ -382,7 +382,9 @@ class Client:
         problems += registration_problems(participant.birth_date, today, self.rules)
         if problems:
             raise InvalidInput(problems)
-        request = RegistrationRequest(reference, participant, payer, self._clock())
+        request = RegistrationRequest(
+            reference, participant, payer, self._clock(), agent_id=self.agent_id
+        )
         return cast(Registrations, self.adapter).request_registration(request)
 
     def confirm_registration(self, challenge: OtpChallenge, otp: str) -> Registration:
@@ -390,7 +392,7 @@ class Client:
         if not isinstance(otp, str) or not otp.isascii() or not otp.isdigit() or len(otp) > 8:
             raise InvalidInput([Problem.of("otp", "host.otp_invalid")])
         return cast(Registrations, self.adapter).confirm_registration(
-            OtpConfirmation(challenge, otp)
+            OtpConfirmation(challenge, otp, agent_id=self.agent_id)
         )
 
     def inquire(
