@@ -1022,6 +1022,7 @@ class Client:
             amount=result.amount or request.amount,
             admin_fee=request.admin_fee,
             paid_at=(result.paid_at or entry.updated_at).astimezone(_clock.JAKARTA),
+            host_lines=result.host_lines,
         )
 
     def pending(self, reference: str) -> PendingPayment:
