@@ -196,7 +196,7 @@ class CapabilityRefused(LocalRefusal):
 
 class AmountLimitRefused(CapabilityRefused):
     """A payment's total is outside the channel's per-payment limits (a till takes at most
-    Rp5.000.000, Alfamart cash Rp2.500.000): refused before any money moved. :attr:`params`
+    Rp5.000.000, cash at some tills Rp2.500.000): refused before any money moved. :attr:`params`
     holds the numbers (``months``, ``amount``, ``limit``, and ``fits`` with ``fits_amount``
     when an allowed month count would fit: the largest below a maximum, the smallest above a
     minimum), so a till can offer that count without parsing the message. ``field`` is

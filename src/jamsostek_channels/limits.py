@@ -1,6 +1,6 @@
 """A channel's per-payment amount limits, and the month count that would fit them.
 
-Retail tills take Rp10.000 – Rp5.000.000 per payment (Alfamart cash at most Rp2.500.000), so
+Retail tills take Rp10.000 – Rp5.000.000 per payment (cash at some chains at most Rp2.500.000), so
 twelve months at a high income level can be over a limit. The client refuses such a payment
 before any money moves (:meth:`Client.pay <jamsostek_channels.client.Client.pay>`), and
 ``jamsostek-channels quote --channel`` refuses the same quote: both ask :func:`amount_refusal`,

@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 #: The printer widths supported, in columns (58 mm printers: 32; 80 mm printers: 40 or 48; a
-#: BRILink EDC prints 32 or 42).
+#: bank agent's EDC prints 32 or 42).
 WIDTHS: tuple[int, ...] = (32, 40, 42, 48)
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MEI", "JUN", "JUL", "AGU", "SEP", "OKT", "NOV", "DES")
