@@ -657,10 +657,11 @@ class Client:
         :meth:`quote` for the same month count and payer (the host checks the amount).
         Raises :class:`CapabilityRefused` before anything is sent when the channel cannot take
         it (:class:`~jamsostek_channels.errors.AmountLimitRefused`, naming the month count that
-        fits, when the amount is outside its per-payment limits), :class:`HostDeclined` when the host refuses it, and :class:`OutcomeUnknown` when the
-        host's answer was lost and its status cannot be told yet (a "not found" right after a
-        lost answer is no proof until the channel's settle window has passed): then call
-        :meth:`status` or :meth:`recover` later, never pay again with a new reference.
+        fits, when the amount is outside its per-payment limits), :class:`HostDeclined` when
+        the host refuses it, and :class:`OutcomeUnknown` when the host's answer was lost and
+        its status cannot be told yet (a "not found" right after a lost answer is no proof
+        until the channel's settle window has passed): then call :meth:`status` or
+        :meth:`recover` later, never pay again with a new reference.
         :class:`NotDelivered` means it surely was not applied: paying again with the same
         reference sends it again (each call sends it at most once). The same reference for
         another customer, month count or payer is :class:`ReferenceConflict` (an
