@@ -142,8 +142,10 @@ def test_quote_channel_refuses_a_payment_over_its_limit(
     code, document = run_json(capsys, [*big, "--channel", "bni-agen46"])
     assert code == 2
     (error,) = document["errors"]
-    assert (error["field"], error["code"]) == ("months", "capability.amount_max")
-    assert str(limit) in error["message_en"]
+    assert (error["field"], error["code"]) == ("months", "capability.amount_max_months")
+    assert error["params"]["limit"] == limit
+    assert error["params"]["fits_amount"] <= limit < error["params"]["amount"]
+    assert f"At most {error['params']['fits']} months" in error["message_en"]
 
 
 def test_quote_channel_readable_output_shows_the_fee_apart(

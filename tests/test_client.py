@@ -592,8 +592,9 @@ def test_an_amount_over_the_channel_limit(make: Make, host: FakeHost) -> None:
     client, adapter = make(max_amount=50_000)
     with pytest.raises(CapabilityRefused) as error:
         client.pay(NIK, months=3, reference="POS-0001")  # Rp54.450
-    assert error.value.code == "capability.amount_max"
-    assert "50000" in error.value.message_en
+    assert error.value.code == "capability.amount_max_months"
+    assert "Rp50.000" in error.value.message_en
+    assert error.value.params["fits"] == 2  # Rp36.300: the largest count that fits
     assert adapter.calls == Counter(inquire=1)  # the amount comes from the inquiry
     assert client.journal.entries() == []
     assert host.ledger() == ()
@@ -602,9 +603,12 @@ def test_an_amount_over_the_channel_limit(make: Make, host: FakeHost) -> None:
 
 def test_an_amount_under_the_channel_minimum(make: Make, host: FakeHost) -> None:
     client, adapter = make(min_amount=20_000)
-    with pytest.raises(CapabilityRefused, match=r"capability\.amount_min"):
+    with pytest.raises(CapabilityRefused, match=r"capability\.amount_min") as error:
         client.pay(NIK, months=1, reference="POS-0001")
-    assert adapter.calls == Counter(inquire=1)
+    assert error.value.code == "capability.amount_min_months"
+    assert error.value.params["fits"] == 2  # Rp36.300: the smallest count reaching Rp20.000
+    # the second inquiry prices the larger counts (no money moves) to name one
+    assert adapter.calls == Counter(inquire=2)
     assert client.journal.entries() == []
     assert host.ledger() == ()
 

@@ -305,7 +305,8 @@ def test_alfamart_refuses_above_its_cash_limit_before_paying(
     alfamart = switches("alfamart")
     with pytest.raises(CapabilityRefused) as refused:
         clients(alfamart).pay(wealthy.nik, months=6, reference="POS-0007")
-    assert refused.value.code == "capability.amount_max"
+    assert refused.value.code == "capability.amount_max_months"
+    assert refused.value.params["fits"] == 4  # the largest count under Rp2.500.000
     assert financial(alfamart) == ["0200"]  # the inquiry; no payment was sent
     assert payments(host) == []
 

@@ -395,6 +395,7 @@ def test_structured_example() -> None:
         "paid_at_wib": "2026-11-22T09:31:05+07:00",
         "periods_text": "NOV 2026 - JAN 2027",
         "months_count": 3,
+        "host_lines": [],
     }
     VALIDATOR.validate(view)
 

@@ -358,7 +358,8 @@ class Iso8583Adapter:
         )
         if not answer.approved:
             raise self._refused(answer, money=True, reference=request.reference)
-        return flows.result_of(answer.private, request.reference, answer.response_code)
+        result = flows.result_of(answer.private, request.reference, answer.response_code)
+        return flows.with_host_lines(result, answer.lines)
 
     # --- Advices ----------------------------------------------------------------------------
 
@@ -382,7 +383,8 @@ class Iso8583Adapter:
         )
         if not answer.approved:
             raise self._refused(answer, money=True, reference=payment.reference)
-        return flows.result_of(answer.private, payment.reference, answer.response_code)
+        result = flows.result_of(answer.private, payment.reference, answer.response_code)
+        return flows.with_host_lines(result, answer.lines)
 
     # --- Reversals --------------------------------------------------------------------------
 

@@ -36,6 +36,9 @@ bills, prices, payments and reversals is the host's (``host.inquire``, ``host.pa
   profile's ``otp-invalid`` (``55``), ``otp-expired`` (``75``), ``already-registered``
   (``26``), ``not-found`` (an unknown challenge) and ``invalid-customer`` (a worker the host's
   rules refuse). A profile without registration codes answers them ``invalid-transaction``.
+* **receipts**: an approved payment's or advice's answer carries DE57, the screen's lines and
+  the host's receipt lines (:func:`.flows.receipt_lines`: at most 32 columns each, the KPJ
+  masked); a duplicate's answer repeats them with the rest of the original's.
 * **response codes** from the profile's map by meaning: the host's refusals become the profile's
   own numbers (``host.bill_paid`` is ``already-paid``: ``54`` at BRILink and Alfamart, ``88`` at
   Indomaret).
@@ -68,8 +71,14 @@ from jamsostek_channels.adapters.iso8583.messages import (
     Transaction,
 )
 from jamsostek_channels.adapters.iso8583.profile import Iso8583Profile, Meaning, load_profile
-from jamsostek_channels.adapters.iso8583.tlv import PrivateData
-from jamsostek_channels.channel import CustomerId, PaymentState, ReversalState
+from jamsostek_channels.adapters.iso8583.tlv import Lines, PrivateData
+from jamsostek_channels.channel import (
+    CustomerId,
+    PaymentRequest,
+    PaymentResult,
+    PaymentState,
+    ReversalState,
+)
 from jamsostek_channels.errors import HostDeclined, InvalidInput, MalformedMessage
 from jamsostek_channels.model import PayerKind
 from jamsostek_channels.testing.host import FakeHost
@@ -295,7 +304,14 @@ class FakeSwitch:
             message,
             amount=result.amount,
             private=flows.result_data(self.profile.product_id, result),
+            lines=self._receipt_lines(request, result),
         )
+
+    def _receipt_lines(self, request: PaymentRequest, result: PaymentResult) -> Lines:
+        """DE57 of an approved payment or advice: the screen and receipt lines
+        (:func:`.flows.receipt_lines`), the KPJ as the host holds it."""
+        participant = self.host.participant(request.customer.value)
+        return flows.receipt_lines(result, participant.kpj if participant else None)
 
     def _reversal(self, message: Reversal) -> _Reply:
         reference = flows.reference_of(message.private)

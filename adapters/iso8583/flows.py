@@ -53,6 +53,10 @@ RG    the first month of membership ``YYYYMM``, in the confirmation's answer (wi
 
 The RRN (DE37) of a payment and of its advices and reversals is :func:`rrn_of` its reference:
 twelve hex digits, the same after a restart, so a switch's own logs tie them together.
+
+DE57 of an approved payment's or advice's answer (:func:`receipt_lines`, read back by
+:func:`with_host_lines`) carries the switch's screen lines and its receipt lines, each at most
+:data:`RECEIPT_COLUMNS` characters, so a terminal prints them as they are at any of its widths.
 """
 
 from __future__ import annotations
@@ -60,11 +64,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import string
+import textwrap
 import urllib.parse
 from collections.abc import Iterable, Mapping
 
+import attrs
+
 from jamsostek_channels import redact
-from jamsostek_channels.adapters.iso8583.tlv import PrivateData
+from jamsostek_channels.adapters.iso8583.tlv import Lines, PrivateData
 from jamsostek_channels.channel import (
     Bill,
     CustomerId,
@@ -93,6 +100,7 @@ __all__ = [
     "PAYER_KIND",
     "PAYER_SCHEME",
     "PAYMENT_REFERENCE",
+    "RECEIPT_COLUMNS",
     "REGISTRATION_REFERENCE",
     "challenge_data",
     "challenge_of",
@@ -104,6 +112,7 @@ __all__ = [
     "payer_of",
     "payment_data",
     "payment_of",
+    "receipt_lines",
     "reference_of",
     "registration_answer",
     "registration_data",
@@ -112,6 +121,7 @@ __all__ = [
     "result_data",
     "result_of",
     "rrn_of",
+    "with_host_lines",
 ]
 
 PAYMENT_REFERENCE = "FR"
@@ -582,3 +592,36 @@ def registration_result_of(data: PrivateData) -> Registration:
         registered=first,
         programs=data.programs,
     )
+
+
+# --- DE57: the switch's screen and receipt lines -----------------------------------------------
+
+#: The widest a DE57 line is written: a BRILink EDC's narrowest paper (32 columns), so the same
+#: lines print unchanged at 32 and 42 columns on an EDC and at 40 on a till.
+RECEIPT_COLUMNS = 32
+
+#: What the terminal's screen shows after an approved payment.
+_SCREEN = ("PEMBAYARAN BERHASIL", "PAYMENT APPROVED")
+_RECEIPT_HEAD = ("BPJS KETENAGAKERJAAN", "Iuran BPU diterima", "BPU contribution received")
+_RECEIPT_FOOT = "Info: 175 (Layanan/Call center)"
+
+
+def receipt_lines(result: PaymentResult, kpj: str | None) -> Lines:
+    """DE57 of an approved payment's or advice's answer (the switch's side): the screen's two
+    lines and the host's receipt lines, Indonesian and English, none wider than
+    :data:`RECEIPT_COLUMNS`: who received it, the participant's KPJ masked (never whole), the
+    host's reference, and where to ask. The amounts, months and fee are the terminal's own
+    receipt's (the library prints them from the payment it journaled)."""
+    receipt = list(_RECEIPT_HEAD)
+    if kpj:
+        receipt.append(f"KPJ {redact.kpj(kpj)}")
+    if result.host_reference:
+        receipt.append(f"Ref. BPJS {result.host_reference}")
+    receipt.append(_RECEIPT_FOOT)
+    fitted = [piece for line in receipt for piece in textwrap.wrap(line, RECEIPT_COLUMNS)]
+    return Lines(screen=_SCREEN, receipt=fitted)
+
+
+def with_host_lines(result: PaymentResult, lines: Lines) -> PaymentResult:
+    """``result`` with the receipt lines of its answer's DE57 (the terminal's side)."""
+    return attrs.evolve(result, host_lines=lines.receipt)

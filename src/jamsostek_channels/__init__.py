@@ -51,6 +51,7 @@ _EXPORTS = {
     "ReferenceConflict": "jamsostek_channels.errors",
     "RuleViolation": "jamsostek_channels.errors",
     "CapabilityRefused": "jamsostek_channels.errors",
+    "AmountLimitRefused": "jamsostek_channels.errors",
     "HostAnswered": "jamsostek_channels.errors",
     "HostDeclined": "jamsostek_channels.errors",
     "AuthenticationFailed": "jamsostek_channels.errors",
@@ -71,6 +72,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "AmountLimitRefused",
     "AuthenticationFailed",
     "CapabilityRefused",
     "ChannelSpec",
@@ -120,6 +122,7 @@ __all__ = [
 if TYPE_CHECKING:
     from jamsostek_channels.connection import connect
     from jamsostek_channels.errors import (
+        AmountLimitRefused,
         AuthenticationFailed,
         CapabilityRefused,
         HostAnswered,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -168,7 +168,7 @@ class Capabilities:
     max_amount: int | None = None  #: per payment, contribution without fee
     month_counts: tuple[int, ...] = (1, 3, 6, 12)
     admin_fee: FeeSchedule = FeeSchedule()
-    receipt_width: int = 40  #: printer columns: 32, 40 or 48
+    receipt_width: int = 40  #: printer columns: 32, 40, 42 or 48
     sponsor_registration: bool = True  #: a sponsor may register someone else (SERTAKAN)
     agent_id_required: bool = False  #: an agent's id travels with every call
     #: How long after a payment's last send a "not found" from the host is still no proof that
@@ -298,6 +298,14 @@ class PaymentRequest:
     wire: Mapping[str, str] = NO_FACTS
 
 
+def _lines(lines: Iterable[str]) -> tuple[str, ...]:
+    return tuple(lines)
+
+
+def _line_count(lines: tuple[str, ...]) -> str:
+    return f"<{len(lines)} lines>"  # a host's receipt lines may name the customer
+
+
 @attrs.frozen
 class PaymentResult:
     reference: str
@@ -307,6 +315,9 @@ class PaymentResult:
     amount: int = 0
     paid_at: dt.datetime | None = None
     host_code: str | None = None  #: the channel's own response code, for support
+    #: The host's own receipt lines, printed under the library's receipt as they came (an ISO
+    #: 8583 switch's DE57); empty where the channel sends none.
+    host_lines: tuple[str, ...] = attrs.field(default=(), converter=_lines, repr=_line_count)
 
 
 class ReversalState(enum.StrEnum):

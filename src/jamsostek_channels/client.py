@@ -32,6 +32,7 @@ from typing import Any, cast
 import attrs
 
 from jamsostek_channels import clock as _clock
+from jamsostek_channels import limits as _limits
 from jamsostek_channels.channel import (
     POLICY_ROLES,
     Adapter,
@@ -319,16 +320,39 @@ class Client:
             raise InvalidInput(problems)
         return payer
 
-    def _amount(self, amount: int) -> None:
+    def _amount(
+        self, months: int, amount: int, month_amounts: Sequence[int], more: Callable[[int], Any]
+    ) -> None:
+        """Refuse a payment outside the channel's per-payment limits, naming the month count
+        that fits (:mod:`~jamsostek_channels.limits`). ``month_amounts`` price the months asked
+        for, oldest first; under a minimum, ``more(count)`` prices ``count`` months (an inquiry
+        or a quote: no money moves) so a larger count can be named."""
         caps = self.capabilities
-        if amount < caps.min_amount:
-            raise CapabilityRefused(
-                "capability.amount_min", {"channel": self.channel, "limit": caps.min_amount}
-            )
-        if caps.max_amount is not None and amount > caps.max_amount:
-            raise CapabilityRefused(
-                "capability.amount_max", {"channel": self.channel, "limit": caps.max_amount}
-            )
+        if not _limits.outside_limits(caps, amount):
+            return
+        if sum(month_amounts) != amount:  # bills that do not add up name no month count
+            month_amounts = ()
+        larger = max(caps.month_counts, default=months)
+        if amount < caps.min_amount and larger > months:
+            with contextlib.suppress(JamsostekError):  # then no count is named
+                month_amounts = more(larger)
+        refusal = _limits.amount_refusal(self.channel, caps, months, month_amounts, amount=amount)
+        assert refusal is not None  # outside the limits
+        raise refusal
+
+    def _requote(self, priced: Quote, months: int) -> Quote:
+        """``priced`` again for ``months`` months from the same first month."""
+        return _quote(
+            start=priced.start,
+            months=months,
+            income=priced.income,
+            occupations=priced.occupations,
+            programs=priced.programs,
+            payer=priced.payer,
+            joined=priced.joined,
+            allowed_months=self.capabilities.month_counts,
+            rules=self.rules,
+        )
 
     # Operations without money --------------------------------------------------------------------
 
@@ -641,10 +665,12 @@ class Client:
         inquiry (a batch file) is paid from ``quote``, priced with this client's rules by
         :meth:`quote` for the same month count and payer (the host checks the amount).
         Raises :class:`CapabilityRefused` before anything is sent when the channel cannot take
-        it, :class:`HostDeclined` when the host refuses it, and :class:`OutcomeUnknown` when the
-        host's answer was lost and its status cannot be told yet (a "not found" right after a
-        lost answer is no proof until the channel's settle window has passed): then call
-        :meth:`status` or :meth:`recover` later, never pay again with a new reference.
+        it (:class:`~jamsostek_channels.errors.AmountLimitRefused`, naming the month count that
+        fits, when the amount is outside its per-payment limits), :class:`HostDeclined` when
+        the host refuses it, and :class:`OutcomeUnknown` when the host's answer was lost and
+        its status cannot be told yet (a "not found" right after a lost answer is no proof
+        until the channel's settle window has passed): then call :meth:`status` or
+        :meth:`recover` later, never pay again with a new reference.
         :class:`NotDelivered` means it surely was not applied: paying again with the same
         reference sends it again (each call sends it at most once). The same reference for
         another customer, month count or payer is :class:`ReferenceConflict` (an
@@ -661,6 +687,7 @@ class Client:
             _check_same_payment(existing, parsed, count, payer)
             return self._settle_existing(existing)
 
+        more: Callable[[int], list[int]]
         if Operation.INQUIRE in self.capabilities.operations:
             if quote is not None:
                 raise InvalidInput([Problem.of("quote", "payment.quote_unused")])
@@ -668,6 +695,11 @@ class Client:
             periods = tuple(bill.period for bill in inquiry.bills)
             amount, inquiry_id = inquiry.amount, inquiry.inquiry_id
             name, programs = inquiry.name_masked, inquiry.programs
+            month_amounts = [bill.amount for bill in inquiry.bills]
+
+            def more(months: int) -> list[int]:
+                return [bill.amount for bill in self._inquire(parsed, months, payer).bills]
+
         else:  # priced here, by this client's rules: the host checks the amount
             if quote is None:
                 raise InvalidInput([Problem.of("quote", "payment.quote_required")])
@@ -675,7 +707,13 @@ class Client:
                 raise InvalidInput([Problem.of("quote", "payment.quote_mismatch")])
             periods, amount, inquiry_id = quote.periods, quote.total, None
             name, programs = "", quote.programs
-        self._amount(amount)
+            month_amounts = [month.total for month in quote.by_month()]
+            priced = quote
+
+            def more(months: int) -> list[int]:
+                return [month.total for month in self._requote(priced, months).by_month()]
+
+        self._amount(count, amount, month_amounts, more)
         request = PaymentRequest(
             reference=reference,
             customer=parsed,
@@ -1018,6 +1056,7 @@ class Client:
             amount=result.amount or request.amount,
             admin_fee=request.admin_fee,
             paid_at=(result.paid_at or entry.updated_at).astimezone(_clock.JAKARTA),
+            host_lines=result.host_lines,
         )
 
     def pending(self, reference: str) -> PendingPayment:

@@ -14,6 +14,7 @@ and metrics::
     │       │   └── SettingsInvalid    a channel's settings: every missing/unknown/mistyped key
     │       ├── RuleViolation      a BPU rule forbids it (age, programs, months, arrears window)
     │       └── CapabilityRefused  this channel cannot do it (operation, ID kind, limit, months)
+    │           └── AmountLimitRefused  outside its per-payment limits; names months that fit
     ├── HostAnswered               group "host-answered": the other side answered; not applied
     │   ├── HostDeclined           it answered "no" (its code mapped here, its own in host_code)
     │   ├── AuthenticationFailed   a token or signature was refused or does not verify
@@ -53,6 +54,7 @@ import attrs
 from jamsostek_channels.messages import render
 
 __all__ = [
+    "AmountLimitRefused",
     "AuthenticationFailed",
     "CapabilityRefused",
     "HostAnswered",
@@ -190,6 +192,24 @@ class RuleViolation(LocalRefusal):
 
 class CapabilityRefused(LocalRefusal):
     """The channel cannot do what was asked; refused before anything was sent."""
+
+
+class AmountLimitRefused(CapabilityRefused):
+    """A payment's total is outside the channel's per-payment limits (a till takes at most
+    Rp5.000.000, cash at some tills Rp2.500.000): refused before any money moved. :attr:`params`
+    holds the numbers (``months``, ``amount``, ``limit``, and ``fits`` with ``fits_amount``
+    when an allowed month count would fit: the largest below a maximum, the smallest above a
+    minimum), so a till can offer that count without parsing the message. ``field`` is
+    ``months``: changing the month count is the remedy."""
+
+    params: Mapping[str, object]
+
+    def __init__(self, code: str, params: Mapping[str, object], *, texts: Mapping[str, str]):
+        self.params = dict(params)
+        super().__init__(code, {**params, **texts}, field="months")
+
+    def as_dict(self) -> dict[str, object]:
+        return {**super().as_dict(), "params": dict(self.params)}
 
 
 class HostDeclined(HostAnswered):

@@ -202,13 +202,32 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Kanal {channel} hanya menerima pembayaran {allowed} bulan.",
         "Channel {channel} only takes payments for {allowed} months.",
     ),
-    "capability.amount_min": (
-        "Jumlah di bawah batas minimum kanal {channel} ({limit}).",
-        "The amount is below channel {channel}'s minimum ({limit}).",
+    # A payment outside the channel's per-payment limits (AmountLimitRefused): with the month
+    # count that fits (*_months), or without when none does. The *_text params are the figures
+    # as a receipt prints them ("Rp2.500.000").
+    "capability.amount_max_months": (
+        "Iuran {months} bulan ({amount_text}) melebihi batas kanal {channel} ({limit_text}) per"
+        " transaksi. Paling banyak {fits} bulan ({fits_amount_text}) dapat dibayar sekaligus.",
+        "{months} months ({amount_text}) exceed channel {channel}'s limit ({limit_text}) per"
+        " payment. At most {fits} months ({fits_amount_text}) can be paid at once.",
     ),
     "capability.amount_max": (
-        "Jumlah melebihi batas kanal {channel} ({limit}) per transaksi.",
-        "The amount exceeds channel {channel}'s limit ({limit}) per payment.",
+        "Iuran {months} bulan ({amount_text}) melebihi batas kanal {channel} ({limit_text}) per"
+        " transaksi, dan tidak ada jumlah bulan yang diterima kanal ini yang muat.",
+        "{months} months ({amount_text}) exceed channel {channel}'s limit ({limit_text}) per"
+        " payment, and no month count this channel takes fits it.",
+    ),
+    "capability.amount_min_months": (
+        "Iuran {months} bulan ({amount_text}) di bawah minimum kanal {channel} ({limit_text})"
+        " per transaksi. Paling sedikit {fits} bulan ({fits_amount_text}) mencapainya.",
+        "{months} months ({amount_text}) are below channel {channel}'s minimum ({limit_text})"
+        " per payment. At least {fits} months ({fits_amount_text}) reach it.",
+    ),
+    "capability.amount_min": (
+        "Iuran {months} bulan ({amount_text}) di bawah minimum kanal {channel} ({limit_text})"
+        " per transaksi, dan tidak ada jumlah bulan yang diterima kanal ini yang mencapainya.",
+        "{months} months ({amount_text}) are below channel {channel}'s minimum ({limit_text})"
+        " per payment, and no month count this channel takes reaches it.",
     ),
     "capability.agent_required": (
         "Kanal {channel} memerlukan ID agen.",

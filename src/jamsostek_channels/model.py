@@ -529,6 +529,14 @@ class Payment:
             raise ValueError("amount must be a non-negative whole number of rupiah")
 
 
+def _lines(lines: Iterable[str]) -> tuple[str, ...]:
+    return tuple(lines)
+
+
+def _line_count(lines: tuple[str, ...]) -> str:
+    return f"<{len(lines)} lines>"  # a host's receipt lines may name the customer
+
+
 @attrs.frozen
 class Receipt:
     """Proof of a payment, as printed at the counter or shown in an app (NIK already masked)."""
@@ -543,6 +551,9 @@ class Receipt:
     amount: int
     admin_fee: int
     paid_at: dt.datetime
+    #: The host's own receipt lines (an ISO 8583 switch's DE57), printed under the library's
+    #: own; empty where the channel sends none.
+    host_lines: tuple[str, ...] = attrs.field(default=(), converter=_lines, repr=_line_count)
 
     @property
     def total(self) -> int:

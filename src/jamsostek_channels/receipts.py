@@ -1,11 +1,15 @@
 """Receipts (*struk*): printed at the counter, or handed to an app as JSON.
 
 :func:`render_text` lays a :class:`~jamsostek_channels.model.Receipt` out for a thermal printer of
-32, 40 or 48 columns. Printers in agents' shops are ASCII-only and many interpret control bytes
+32, 40, 42 or 48 columns. Printers in agents' shops are ASCII-only and many interpret control bytes
 as commands, so every piece of text is transliterated to printable ASCII first ("José" -> "Jose";
 what has no ASCII form is dropped), and no line is ever wider than the paper: a printer that
 wraps by itself breaks the label/value columns. Times are printed in WIB whatever zone
 ``paid_at`` came in, because that is the clock BPJS Ketenagakerjaan and the customer read.
+A host that sends receipt lines of its own (an ISO 8583 switch's DE57) has them printed under
+the library's, wrapped to the paper and with any NIK or KPJ in them masked (:func:`host_line`):
+the library's facts (amounts, the fee apart, months, references) are printed whatever the
+host's lines say.
 
 :func:`structured` is the same receipt for an app: the canonical JSON form of every field plus
 the texts the printed receipt shows (figures, *terbilang*, the WIB time), so an app displays
@@ -33,20 +37,30 @@ The NIK on a receipt is always masked; as a last guard against a caller passing 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import textwrap
 import unicodedata
 from collections.abc import Iterable
 
+from jamsostek_channels import redact
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.identifiers import nik as _nik
 from jamsostek_channels.model import PendingPayment, Program, Receipt
 from jamsostek_channels.money import in_words, rupiah
 from jamsostek_channels.period import YearMonth
 
-__all__ = ["WIDTHS", "period_text", "render_in_progress", "render_text", "structured"]
+__all__ = [
+    "WIDTHS",
+    "host_line",
+    "period_text",
+    "render_in_progress",
+    "render_text",
+    "structured",
+]
 
-#: The printer widths supported, in columns (58 mm printers: 32; 80 mm printers: 40 or 48).
-WIDTHS: tuple[int, ...] = (32, 40, 48)
+#: The printer widths supported, in columns (58 mm printers: 32; 80 mm printers: 40 or 48; a
+#: bank agent's EDC prints 32 or 42).
+WIDTHS: tuple[int, ...] = (32, 40, 42, 48)
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MEI", "JUN", "JUL", "AGU", "SEP", "OKT", "NOV", "DES")
 
@@ -219,6 +233,30 @@ def _months_field(periods: tuple[YearMonth, ...], width: int) -> list[str]:
     return ["Bulan"] + [line.rjust(width) for line in lines]
 
 
+#: A NIK (16 digits) or a KPJ (11) standing alone in a host's line: masked as everywhere else.
+_CUSTOMER_NUMBER = re.compile(r"(?<![0-9])(?:[0-9]{16}|[0-9]{11})(?![0-9])")
+
+
+def host_line(line: str) -> str:
+    """One of the host's receipt lines as the receipt prints it: printable ASCII, and a NIK
+    or KPJ in it masked by the library's rules (a host that sent one whole cannot make a
+    receipt show it).
+
+    >>> host_line("KPJ 12345678901  NIK 3201015508950001")
+    'KPJ *******8901 NIK 3201********0001'
+    >>> host_line("No. BPJS000000000001")
+    'No. BPJS000000000001'
+    """
+    return _CUSTOMER_NUMBER.sub(lambda found: redact.customer(found[0]), _ascii(line))
+
+
+def _host_lines(lines: Iterable[str], width: int) -> list[str]:
+    """The host's lines under a rule of their own, each wrapped to the paper (a host writes
+    up to 50 columns; a 32-column EDC wraps them); a blank line stays blank."""
+    printed = [wrapped for line in lines for wrapped in _wrap(host_line(line), width)]
+    return ["-" * width, *printed] if printed else []
+
+
 def _programs(programs: Iterable[Program | str]) -> str:
     wanted = set(programs)
     return ", ".join(p.value.upper() for p in Program if p in wanted)
@@ -227,16 +265,18 @@ def _programs(programs: Iterable[Program | str]) -> str:
 def render_text(receipt: Receipt, width: int = 40, *, channel_label: str | None = None) -> str:
     """The receipt as plain ASCII text for a thermal printer ``width`` columns wide.
 
-    ``width`` is 32, 40 or 48 (anything else raises :class:`ValueError`, as does a naive
+    ``width`` is 32, 40, 42 or 48 (anything else raises :class:`ValueError`, as does a naive
     ``paid_at``). ``channel_label`` replaces the channel's code with a name for the customer
     ("Bank Contoh" rather than "bank-contoh"). Every line is at most ``width`` characters, the
     text ends with a newline, and the same receipt always gives the same text. *Terbilang* spells
     out the total the customer paid (contribution and admin fee), the figure printed above it:
-    in words, a receipt states what changed hands.
+    in words, a receipt states what changed hands. The host's own lines, if any, follow under a
+    rule of their own, before the footer.
     """
     _check_width(width)
     lines = _slip(receipt, _HEADER, receipt.paid_at, receipt.host_reference, width, channel_label)
     lines += _wrap(f"Terbilang: {_words(receipt.total)}", width)
+    lines += _host_lines(receipt.host_lines, width)
     lines.append("-" * width)
     lines += _centred(_FOOTER, width)
     return "\n".join(lines) + "\n"
@@ -309,5 +349,6 @@ def structured(receipt: Receipt) -> dict[str, object]:
         paid_at_wib=paid.isoformat(),
         periods_text=period_text(receipt.periods),
         months_count=len(_months(receipt.periods)),
+        host_lines=[host_line(line) for line in receipt.host_lines],
     )
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from jamsostek_channels.channel import Capabilities
 
 from jamsostek_channels.cli.exits import Exit
-from jamsostek_channels.errors import JamsostekError, Problem
+from jamsostek_channels.errors import AmountLimitRefused, JamsostekError
 from jamsostek_channels.model import PayerKind, Program, Quote
 
 __all__ = ["ChannelTerms", "add_parser", "print_channel_terms", "summary"]
@@ -119,9 +120,11 @@ def run(args: argparse.Namespace) -> Exit:
         return refuse(problems_of(error, field="quote"), Exit.USAGE, as_json=args.json)
     terms = None
     if capabilities is not None:
-        refused = _limit_problems(args.channel, capabilities, result.total)
-        if refused:  # the channel would refuse this payment before sending it
-            return refuse(refused, Exit.USAGE, as_json=args.json)
+        refused = _limit_refusal(args.channel, capabilities, result)
+        if refused is not None:  # the channel would refuse this payment before sending it
+            problem = problems_of(refused, field="months")
+            document = {"errors": [{**problem[0].as_dict(), "params": refused.params}]}
+            return refuse(problem, Exit.USAGE, as_json=args.json, document=document)
         terms = ChannelTerms(args.channel, capabilities.admin_fee.fee_for(result.total))
     if args.json:
         print_json(summary(result, terms))
@@ -133,15 +136,31 @@ def run(args: argparse.Namespace) -> Exit:
     return Exit.OK
 
 
-def _limit_problems(channel: str, capabilities: Capabilities, total: int) -> list[Problem]:
-    """The channel's per-payment amount limits, as its client refuses a payment over them."""
-    if total < capabilities.min_amount:
-        limit = capabilities.min_amount
-        return [Problem.of("months", "capability.amount_min", {"channel": channel, "limit": limit})]
-    if capabilities.max_amount is not None and total > capabilities.max_amount:
-        limit = capabilities.max_amount
-        return [Problem.of("months", "capability.amount_max", {"channel": channel, "limit": limit})]
-    return []
+def _limit_refusal(
+    channel: str, capabilities: Capabilities, result: Quote
+) -> AmountLimitRefused | None:
+    """The channel's per-payment amount limits, checked as its client checks a payment (one
+    piece of logic, :func:`jamsostek_channels.limits.amount_refusal`): under a minimum, the
+    same months are priced further to name a larger month count that reaches it."""
+    from jamsostek_channels.limits import amount_refusal
+    from jamsostek_channels.shortcuts import quote
+
+    priced = result
+    larger = max(capabilities.month_counts, default=result.months)
+    if result.total < capabilities.min_amount and larger > result.months:
+        with contextlib.suppress(JamsostekError):  # then no count is named
+            priced = quote(
+                income=result.income,
+                occupations=result.occupations,
+                programs=result.programs,
+                start=result.start,
+                months=larger,
+                payer=result.payer,
+                joined=result.joined,
+                allowed_months=capabilities.month_counts,
+            )
+    month_amounts = [month.total for month in priced.by_month()]
+    return amount_refusal(channel, capabilities, result.months, month_amounts)
 
 
 def print_channel_terms(result: Quote, terms: ChannelTerms, out: Any) -> None:
