@@ -125,8 +125,13 @@ class BareTerminal:
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         stan = next(self._stans)
         signed = self._exchange(
-            {"t": "0800", "7": time.strftime("%m%d%H%M%S", time.gmtime()),
-             "11": f"{stan:06d}", "41": self._terminal, "70": "001"},  # fmt: skip
+            {
+                "t": "0800",
+                "7": time.strftime("%m%d%H%M%S", time.gmtime()),
+                "11": f"{stan:06d}",
+                "41": self._terminal,
+                "70": "001",
+            },
             "0810",
         )
         if signed["39"] != "00":
@@ -138,8 +143,13 @@ class BareTerminal:
         inquiry_rrn = f"{now.tm_year % 10}{now.tm_yday:03d}{now.tm_hour:02d}{stan:06d}"
         question = _tlv([("PI", PRODUCT), ("CN", nik), ("MC", "1"), ("PK", "self")])
         priced = self._exchange(
-            {"t": "0200", "3": "380000", "4": "0" * 12, **self._header(stan, inquiry_rrn),
-             "48": question},  # fmt: skip
+            {
+                "t": "0200",
+                "3": "380000",
+                "4": "0" * 12,
+                **self._header(stan, inquiry_rrn),
+                "48": question,
+            },
             "0210",
         )
         if priced["39"] != "00":
@@ -148,9 +158,17 @@ class BareTerminal:
         reference = f"BARE-{tag}"
         rrn = hashlib.sha256(reference.encode("ascii")).hexdigest()[:12].upper()
         data = _tlv(
-            [("PI", PRODUCT), ("CN", nik), ("AT", bill["AT"]), ("AC", str(ADMIN_FEE)),
-             ("MC", bill["MC"]), ("FP", bill["FP"]), ("FR", reference), ("IQ", bill["IQ"]),
-             ("PK", "self")]  # fmt: skip
+            [
+                ("PI", PRODUCT),
+                ("CN", nik),
+                ("AT", bill["AT"]),
+                ("AC", str(ADMIN_FEE)),
+                ("MC", bill["MC"]),
+                ("FP", bill["FP"]),
+                ("FR", reference),
+                ("IQ", bill["IQ"]),
+                ("PK", "self"),
+            ]
         )
         request = {"t": "0200", "3": "500000", "4": bill["AT"].zfill(12),
                    **self._header(next(self._stans), rrn), "48": data}  # fmt: skip
@@ -300,4 +318,3 @@ def concurrent_payments() -> Result:
 
 def run() -> list[Result]:
     return [payment(), concurrent_payments()]
-

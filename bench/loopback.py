@@ -134,9 +134,7 @@ def take_turns(
 ) -> tuple[float, float]:
     """Median seconds per payment of ``library`` and of ``floor`` against the sandbox of
     ``info`` (see :func:`take_turns_with`)."""
-    return take_turns_with(
-        lambda: payable(info), library, floor, rounds=rounds, payments=payments
-    )
+    return take_turns_with(lambda: payable(info), library, floor, rounds=rounds, payments=payments)
 
 
 def take_turns_with(

@@ -99,7 +99,7 @@ def _bad_head(text: str, at: int, field: str) -> MalformedMessage:
     """Why the item at ``at`` has no tag and length to read."""
     if len(text) - at < 4:
         return _malformed(field, f"TLV item cut short at offset {at}")
-    tag, length = text[at : at + 2], text[at + 2 : at + 4]
+    tag = text[at : at + 2]
     if not _TAG.fullmatch(tag):
         return _malformed(field, f"bad TLV tag at offset {at}")
     return _malformed(field, f"TLV {tag}: length is not 2 digits")
