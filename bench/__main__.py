@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import channels, foundation, journal, kantorpos, reconcile
+from bench import channels, foundation, iso8583, journal, kantorpos, reconcile
 from bench.harness import print_results
 
 
@@ -15,6 +15,7 @@ def main() -> int:
         "journal",
         "reconcile",
         "kantorpos",
+        "iso8583",
     }
     results = []
     if "foundation" in selected:
@@ -27,6 +28,8 @@ def main() -> int:
         results += reconcile.run()
     if "kantorpos" in selected:
         results += kantorpos.run()
+    if "iso8583" in selected:
+        results += iso8583.run()
     print_results(results)
     return 0 if all(r.ok for r in results) else 1
 

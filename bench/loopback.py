@@ -23,7 +23,16 @@ from typing import Any
 import attrs
 import requests
 
-__all__ = ["OUT", "DurableLog", "Side", "fresh", "payable", "sandbox", "take_turns"]
+__all__ = [
+    "OUT",
+    "DurableLog",
+    "Side",
+    "fresh",
+    "payable",
+    "sandbox",
+    "take_turns",
+    "take_turns_with",
+]
 
 OUT = Path(__file__).parent / "out"
 
@@ -90,7 +99,10 @@ class DurableLog:
     the journal's writers do."""
 
     def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+        # One thread at a time, though not always the same one (a round's terminal threads).
+        self._db = sqlite3.connect(
+            path, isolation_level=None, timeout=timeout, check_same_thread=False
+        )
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute(
@@ -120,16 +132,30 @@ class Side:
 def take_turns(
     info: dict[str, Any], library: Side, floor: Side, *, rounds: int = 6, payments: int = 60
 ) -> tuple[float, float]:
+    """Median seconds per payment of ``library`` and of ``floor`` against the sandbox of
+    ``info`` (see :func:`take_turns_with`)."""
+    return take_turns_with(lambda: payable(info), library, floor, rounds=rounds, payments=payments)
+
+
+def take_turns_with(
+    reset: Callable[[], list[str]],
+    library: Side,
+    floor: Side,
+    *,
+    rounds: int = 6,
+    payments: int = 60,
+) -> tuple[float, float]:
     """Median seconds per payment of ``library`` and of ``floor``.
 
     The two take turns payment by payment (which goes first alternates), so a burst of load
     from elsewhere on the machine falls on both; the median leaves out the payments such a
-    burst (or another process's fsync) stalled. The sandbox is reset before each round.
+    burst (or another process's fsync) stalled. ``reset`` resets the server's state before
+    each round and returns the NIKs that can pay.
     """
     times: dict[str, list[float]] = {"library": [], "floor": []}
     sides = [("library", library), ("floor", floor)]
     for turn in range(rounds):
-        niks = payable(info)
+        niks = reset()
         library.warm(niks[-1])
         floor.warm(niks[-1])
         for index in range(payments):

@@ -672,3 +672,26 @@ def test_the_documented_python_example_runs() -> None:
 @pytest.mark.parametrize("module", [fields, tlv], ids=["fields", "tlv"])
 def test_doctests(module: object) -> None:
     assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]
+
+
+# --- a payment's answer: DE48 PT -------------------------------------------------------------
+
+
+def test_an_answer_s_paid_at_is_read_as_exactly_yyyymmddhhmmss_utc() -> None:
+    from jamsostek_channels.adapters.iso8583 import flows
+
+    def paid(at: str) -> dt.datetime | None:
+        data = PrivateData(product="BPU001", amount=36800, other=[("FR", "POS-1"), ("PT", at)])
+        return flows.result_of(data, "POS-1", "00").paid_at
+
+    assert paid("20261122031500") == dt.datetime(2026, 11, 22, 3, 15, tzinfo=dt.UTC)
+    assert paid("20280229235959") == dt.datetime(2028, 2, 29, 23, 59, 59, tzinfo=dt.UTC)
+    for bad in ("2026112203150", "202611220315000", "20261322031500", "20270229000000",
+                "20261122246000", "2026-11-22T03", "٢٠٢٦١١٢٢٠٣١٥٠٠", "00001122031500"):  # fmt: skip
+        with pytest.raises(MalformedMessage, match="PT is not YYYYMMDDhhmmss"):
+            paid(bad)
+
+
+def test_a_value_not_printable_after_printable_items_is_named() -> None:
+    with pytest.raises(MalformedMessage, match="CN: not printable ASCII"):
+        decode_items("PI06BPU001CN02\x7f1AT0536800")

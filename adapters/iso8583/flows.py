@@ -308,15 +308,24 @@ def result_data(product: str, result: PaymentResult) -> PrivateData:
     )
 
 
+def _paid_at(text: str) -> dt.datetime:
+    """DE48 ``PT`` read: exactly ``YYYYMMDDhhmmss`` (UTC). By hand: ``strptime`` took longer
+    than the rest of reading the answer's DE48."""
+    if not (len(text) == 14 and text.isascii() and text.isdigit()):
+        raise _malformed("DE48 PT is not YYYYMMDDhhmmss")
+    try:
+        return dt.datetime(
+            int(text[:4]), int(text[4:6]), int(text[6:8]),
+            int(text[8:10]), int(text[10:12]), int(text[12:]), tzinfo=dt.UTC,
+        )  # fmt: skip
+    except ValueError:
+        raise _malformed("DE48 PT is not YYYYMMDDhhmmss") from None
+
+
 def result_of(data: PrivateData, reference: str, host_code: str) -> PaymentResult:
     """The APPLIED result an approved answer's DE48 states."""
     items = _items(data)
-    paid_at = None
-    if PAID_AT in items:
-        try:
-            paid_at = dt.datetime.strptime(items[PAID_AT], _PAID_AT_FORMAT).replace(tzinfo=dt.UTC)
-        except ValueError:
-            raise _malformed("DE48 PT is not YYYYMMDDhhmmss") from None
+    paid_at = _paid_at(items[PAID_AT]) if PAID_AT in items else None
     periods = _periods(data) if data.first_period and data.months else ()
     return PaymentResult(
         reference=reference,

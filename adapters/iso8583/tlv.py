@@ -65,6 +65,7 @@ __all__ = [
 ]
 
 _TAG = re.compile(r"[A-Z0-9]{2}")
+_HEAD = re.compile(r"[A-Z0-9]{2}[0-9]{2}")  # an item's tag and length
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _DIGITS = re.compile(r"[0-9]+")
 _MAX_ITEM = 99
@@ -94,23 +95,32 @@ def encode_items(items: Iterable[tuple[str, str]]) -> str:
     return "".join(parts)
 
 
+def _bad_head(text: str, at: int, field: str) -> MalformedMessage:
+    """Why the item at ``at`` has no tag and length to read."""
+    if len(text) - at < 4:
+        return _malformed(field, f"TLV item cut short at offset {at}")
+    tag = text[at : at + 2]
+    if not _TAG.fullmatch(tag):
+        return _malformed(field, f"bad TLV tag at offset {at}")
+    return _malformed(field, f"TLV {tag}: length is not 2 digits")
+
+
 def decode_items(text: str, *, field: str = "DE48") -> tuple[tuple[str, str], ...]:
     """Every item of ``text`` in order; :class:`MalformedMessage` if it is not TLV."""
     items = []
-    at = 0
-    while at < len(text):
-        if len(text) - at < 4:
-            raise _malformed(field, f"TLV item cut short at offset {at}")
-        tag, length = text[at : at + 2], text[at + 2 : at + 4]
-        if not _TAG.fullmatch(tag):
-            raise _malformed(field, f"bad TLV tag at offset {at}")
-        if not (length.isascii() and length.isdigit()):
-            raise _malformed(field, f"TLV {tag}: length is not 2 digits")
-        end = at + 4 + int(length)
-        if end > len(text):
+    at, size = 0, len(text)
+    # Printable throughout (the usual case): each value need not be checked again below; a
+    # text that is not is read item by item, so the error names the item at fault.
+    printable = _PRINTABLE.fullmatch(text) is not None
+    while at < size:
+        if _HEAD.match(text, at) is None:  # one match for the tag and the length
+            raise _bad_head(text, at, field)
+        tag = text[at : at + 2]
+        end = at + 4 + int(text[at + 2 : at + 4])
+        if end > size:
             raise _malformed(field, f"TLV {tag}: value cut short")
         value = text[at + 4 : end]
-        if not _PRINTABLE.fullmatch(value):
+        if not printable and not _PRINTABLE.fullmatch(value):
             raise _malformed(field, f"TLV {tag}: not printable ASCII")
         items.append((tag, value))
         at = end
