@@ -5,9 +5,10 @@ TOML file (``profiles/<name>.toml`` beside this module, or any path): framing (l
 byte order or ASCII length, frame limit), bitmap (hex or binary), DE41 length, the DE7 time zone,
 DE18 channel type, DE32 acquirer id, DE48's product id, the processing codes (DE3), every timer,
 the response-code map (what 54, 88 and 91 mean differs between partners), the receipt widths
-the terminals print, and the channel's :class:`~jamsostek_channels.channel.Capabilities`
+the terminals print, the channel's :class:`~jamsostek_channels.channel.Capabilities`
 (operations, limits, admin fee, and ``resolution``: how an unanswered payment is settled,
-``advice`` or ``reverse``).
+``advice`` or ``reverse``), and its end-of-day file's layout (``[settlement]``:
+:class:`~.settlement.SettlementFormat`).
 Credentials (a sign-on key) are never in a profile.
 
 ``load_profile`` refuses an incomplete or inconsistent file with ``ValueError``/``KeyError``.
@@ -29,6 +30,7 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from jamsostek_channels.adapters.iso8583.codec import Bitmap, Codec
+from jamsostek_channels.adapters.iso8583.settlement import SettlementFormat
 from jamsostek_channels.channel import Capabilities, Resolution
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.transport.tcp import Framing
@@ -161,6 +163,8 @@ class Iso8583Profile:
     receipt_widths: tuple[int, ...]
     agent_id: Literal["DE42", "none"]  #: where an agent's id travels in every message
     capabilities: Capabilities
+    #: the end-of-day settlement file's layout (``[settlement]``; defaults when absent)
+    settlement: SettlementFormat = attrs.field(factory=SettlementFormat)
 
     @property
     def resolution(self) -> Resolution:
@@ -231,6 +235,7 @@ def _from_data(data: Mapping[str, Any]) -> Iso8583Profile:
         receipt_widths=widths,
         agent_id=agent_id,  # type: ignore[arg-type]
         capabilities=capabilities,
+        settlement=SettlementFormat.from_mapping(data.get("settlement", {})),
     )
     profile.codec()  # bitmap and DE41 length checked now, not at the first message
     if not re.fullmatch(r"[0-9]{4}", profile.channel_type):
