@@ -197,13 +197,14 @@ class SettlementFile:
 
 # --- the columns --------------------------------------------------------------------------------
 
-#: ``(name, width, kind)``: kind ``N`` digits (zero-padded in ``fixed``), ``A`` text
-#: (space-padded on the right in ``fixed``); the first column is the record type.
+#: ``(name, width, kind)``: kind ``N`` up to ``width`` digits (zero-padded in ``fixed``), ``F``
+#: exactly ``width`` digits (dates, times, months, MTI), ``A`` text (space-padded on the right in
+#: ``fixed``); the first column is the record type.
 _Column = tuple[str, int, str]
 
 HEADER_COLUMNS: Final[tuple[_Column, ...]] = (
     ("record_type", 1, "A"),  # H
-    ("business_date", 8, "N"),
+    ("business_date", 8, "F"),
     ("channel", 10, "A"),
     ("acquirer", 11, "A"),
     ("product", 6, "A"),
@@ -211,15 +212,15 @@ HEADER_COLUMNS: Final[tuple[_Column, ...]] = (
 COLUMNS: Final[tuple[_Column, ...]] = (
     ("record_type", 1, "A"),  # D
     ("sequence", 6, "N"),
-    ("paid_at", 14, "N"),
-    ("mti", 4, "N"),
+    ("paid_at", 14, "F"),
+    ("mti", 4, "F"),
     ("rrn", 12, "A"),
     ("stan", 6, "N"),
     ("terminal", 16, "A"),
     ("agent", 16, "A"),
     ("reference", 64, "A"),
     ("customer", 16, "A"),
-    ("first_period", 6, "N"),
+    ("first_period", 6, "F"),
     ("months", 2, "N"),
     ("amount", 12, "N"),
     ("admin_fee", 12, "N"),
@@ -265,9 +266,9 @@ _TRAILER_SLICES: Final = _slices(TRAILER_COLUMNS)
 def _cell(value: str, width: int, kind: str, fmt: SettlementFormat, where: str, line: int) -> str:
     if len(value) > width:
         raise SettlementFileInvalid(line, f"{where} is longer than its {width} characters")
-    if kind == "N":
-        if not value.isdigit() or not value.isascii():
-            raise SettlementFileInvalid(line, f"{where} is not digits")
+    if kind != "A":
+        if not (value.isdigit() and value.isascii()) or (kind == "F" and len(value) != width):
+            raise SettlementFileInvalid(line, f"{where} is not {width} digits")
         return value.zfill(width) if fmt.layout is Layout.FIXED else value
     if not _TEXT.fullmatch(value) or (fmt.layout is Layout.DELIMITED and fmt.delimiter in value):
         raise SettlementFileInvalid(line, f"{where} holds a character the layout cannot carry")
@@ -332,44 +333,91 @@ def encode_settlement(settlement: SettlementFile, fmt: SettlementFormat) -> byte
 # --- reading ------------------------------------------------------------------------------------
 
 
+def _pattern(columns: tuple[_Column, ...], fmt: SettlementFormat) -> re.Pattern[str]:
+    """One regular expression a well-formed record of ``columns`` matches whole (one group a
+    column): most lines are checked by it alone, in C; a line it refuses is read again column
+    by column to say what is wrong."""
+    parts = []
+    # The text is ASCII already (see _texts): a text column is any printable character, and in
+    # a delimited file any but the delimiter.
+    printable = (
+        r"[\x20-\x7e]" if fmt.layout is Layout.FIXED else rf"[^\x00-\x1f\x7f{fmt.delimiter}]"
+    )
+    for _, width, kind in columns:
+        if kind == "A":
+            parts.append(
+                f"({printable}{{{width}}})"
+                if fmt.layout is Layout.FIXED
+                else f"({printable}{{0,{width}}})"
+            )
+        elif kind == "F" or fmt.layout is Layout.FIXED:
+            parts.append(f"([0-9]{{{width}}})")
+        else:
+            parts.append(f"([0-9]{{1,{width}}})")
+    if fmt.layout is Layout.FIXED:
+        filler = RECORD_LENGTH - sum(width for _, width, _ in columns)
+        return re.compile("".join(parts) + f" {{{filler}}}")
+    return re.compile(re.escape(fmt.delimiter).join(parts))
+
+
 class _Reader:
-    """Splits one line into its columns and reads them, naming the line in every refusal."""
+    """Reads one line's columns, naming the line in every refusal."""
 
     def __init__(self, fmt: SettlementFormat) -> None:
         self.fmt = fmt
+        self.fixed = fmt.layout is Layout.FIXED
+        self.patterns = {
+            id(slices): _pattern(columns, fmt)
+            for columns, slices in (
+                (HEADER_COLUMNS, _HEADER_SLICES),
+                (COLUMNS, _DETAIL_SLICES),
+                (TRAILER_COLUMNS, _TRAILER_SLICES),
+            )
+        }
+        # A day's file repeats a few months and month counts thousands of times.
+        self._months: dict[str, YearMonth] = {}
+        self._periods: dict[tuple[str, str], tuple[YearMonth, int]] = {}
 
     def cells(
         self, text: str, slices: tuple[tuple[str, int, int, str], ...], line: int
     ) -> list[str]:
-        if self.fmt.layout is Layout.FIXED:
+        match = self.patterns[id(slices)].fullmatch(text)
+        if match is not None:
+            cells = list(match.groups())
+            if self.fixed:
+                cells = [cell.rstrip(" ") for cell in cells]
+            return cells
+        raise self._why(text, slices, line)
+
+    def _why(
+        self, text: str, slices: tuple[tuple[str, int, int, str], ...], line: int
+    ) -> SettlementFileInvalid:
+        """What is wrong with a line the pattern refused."""
+        if self.fixed:
             if len(text) != RECORD_LENGTH:
-                raise SettlementFileInvalid(
+                return SettlementFileInvalid(
                     line, f"a record is {RECORD_LENGTH} characters, this one {len(text)}"
                 )
             cells = [text[start:stop] for _, start, stop, _ in slices]
-            if text[slices[-1][2] :].strip(" "):
-                raise SettlementFileInvalid(line, "the filler after the last column is not blank")
+            filler = text[slices[-1][2] :]
         else:
             cells = text.split(self.fmt.delimiter)
             if len(cells) != len(slices):
-                raise SettlementFileInvalid(
+                return SettlementFileInvalid(
                     line, f"a {text[:1]!r} record has {len(slices)} columns, this one {len(cells)}"
                 )
-        for index, (name, start, stop, kind) in enumerate(slices):
-            value = cells[index]
-            if kind == "N":
-                if not (value.isdigit() and value.isascii()) or len(value) > stop - start:
-                    raise SettlementFileInvalid(
-                        line, f"{name} is not a number of up to {stop - start} digits"
-                    )
-            else:
-                value = value.rstrip(" ") if self.fmt.layout is Layout.FIXED else value
-                if len(value) > stop - start:
-                    raise SettlementFileInvalid(
-                        line, f"{name} is longer than {stop - start} characters"
-                    )
-                cells[index] = value
-        return cells
+            filler = ""
+        for (name, start, stop, kind), value in zip(slices, cells, strict=True):
+            width = stop - start
+            if kind != "A" and not (value.isdigit() and value.isascii() and len(value) <= width):
+                return SettlementFileInvalid(line, f"{name} is not a number of {width} digits")
+            if kind == "F" and len(value) != width:
+                return SettlementFileInvalid(line, f"{name} is not {width} digits")
+            if kind == "A" and (len(value) > width or not _TEXT.fullmatch(value)):
+                return SettlementFileInvalid(line, f"{name} is not up to {width} characters")
+        if filler.strip(" "):
+            return SettlementFileInvalid(line, "the filler after the last column is not blank")
+        return SettlementFileInvalid(line, "the record breaks the layout")
 
     def date(self, text: str, line: int, name: str) -> dt.date:
         try:
@@ -377,57 +425,66 @@ class _Reader:
         except ValueError:
             raise SettlementFileInvalid(line, f"{name} is not a date (YYYYMMDD)") from None
 
+    def _period(self, first: str, months: str, line: int) -> tuple[YearMonth, int]:
+        found = self._periods.get((first, months))
+        if found is not None:
+            return found
+        try:
+            month = YearMonth(int(first[:4]), int(first[4:]))
+        except ValueError:
+            raise SettlementFileInvalid(line, "first_period is not a month (YYYYMM)") from None
+        count = int(months)
+        if not 1 <= count <= 99 or month.index + count > _LAST_MONTH:
+            raise SettlementFileInvalid(line, "months is 1 to 99 (up to 9999-12)")
+        found = self._periods[(first, months)] = (month, count)
+        return found
+
     def detail(self, cells: list[str], line: int, expected: int) -> SettlementLine:
         (_, sequence, paid_at, mti, rrn, stan, terminal, agent, reference, customer, first,
          months, amount, fee, host_reference, state) = cells  # fmt: skip
         if int(sequence) != expected:
             raise SettlementFileInvalid(line, f"sequence is {int(sequence)}, expected {expected}")
         try:
-            moment = dt.datetime.strptime(paid_at, _TIME).replace(tzinfo=JAKARTA)
+            moment = dt.datetime(
+                int(paid_at[:4]),
+                int(paid_at[4:6]),
+                int(paid_at[6:8]),
+                int(paid_at[8:10]),
+                int(paid_at[10:12]),
+                int(paid_at[12:14]),
+                tzinfo=JAKARTA,
+            )
         except ValueError:
             raise SettlementFileInvalid(line, "paid_at is not a time (YYYYMMDDhhmmss)") from None
         if mti not in _MTIS:
             raise SettlementFileInvalid(line, "mti is 0200 or 0220")
         if not reference or not host_reference:
             raise SettlementFileInvalid(line, "reference and host_reference are required")
-        try:
-            period = YearMonth(int(first[:4]), int(first[4:]))
-        except ValueError:
-            raise SettlementFileInvalid(line, "first_period is not a month (YYYYMM)") from None
-        if not 1 <= int(months) <= 99:
-            raise SettlementFileInvalid(line, "months is 1 to 99")
+        period, count = self._period(first, months, line)
         settled = _STATE_OF.get(state)
         if settled is None:
             raise SettlementFileInvalid(line, "state is P (paid) or R (reversed)")
         if self.fmt.customer is CustomerForm.FULL:
             customer = redact.customer(customer)
         return SettlementLine(
-            paid_at=moment,
-            mti=mti,
-            rrn=rrn,
-            stan=int(stan),
-            terminal=terminal,
-            agent=agent,
-            reference=reference,
-            customer=customer,
-            first_period=period,
-            months=int(months),
-            amount=int(amount),
-            admin_fee=int(fee),
-            host_reference=host_reference,
-            state=settled,
-        )
+            moment, mti, rrn, int(stan), terminal, agent, reference, customer, period, count,
+            int(amount), int(fee), host_reference, settled,
+        )  # fmt: skip
+
+
+_LAST_MONTH: Final = YearMonth(9999, 12).index + 1
 
 
 def _texts(lines: Iterable[bytes]) -> Iterator[tuple[int, str]]:
     for number, raw in enumerate(lines, start=1):
         body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
-        if b"\r" in body or b"\n" in body:
-            raise SettlementFileInvalid(number, "a stray line break")
         try:
-            yield number, body.decode("ascii")
+            text = body.decode("ascii")
         except UnicodeDecodeError:
             raise SettlementFileInvalid(number, "not ASCII") from None
+        if "\r" in text or "\n" in text:
+            raise SettlementFileInvalid(number, "a stray line break")
+        yield number, text
 
 
 def read_settlement(lines: Iterable[bytes], fmt: SettlementFormat) -> SettlementFile:
@@ -494,13 +551,15 @@ def settlement_records(settlement: SettlementFile) -> tuple[SettlementRecord, ..
     """The library's records of a file (channel: the header's), for :mod:`~jamsostek_channels.
     reconcile`."""
     channel = settlement.channel
+    periods: dict[tuple[YearMonth, int], tuple[YearMonth, ...]] = {}  # a few, repeated
     return tuple(
         SettlementRecord(
             channel=channel,
             reference=line.reference,
             host_reference=line.host_reference,
             nik_masked=line.customer,
-            periods=line.periods,
+            periods=periods.get((line.first_period, line.months))
+            or periods.setdefault((line.first_period, line.months), line.periods),
             amount=line.amount,
             admin_fee=line.admin_fee,
             paid_at=line.paid_at,
