@@ -227,7 +227,8 @@ def test_the_file_carries_the_wire_facts_of_the_message_that_applied_it(
     (line,) = switch.settlement(DAY).lines
     assert (line.mti, line.terminal, line.agent) == ("0200", "BRI00001", AGENT)
     assert (line.terminal, line.stan) in switch.stans
-    assert line.customer == masked(NIK) and line.state is SettlementState.PAID
+    assert line.customer == masked(NIK)
+    assert line.state is SettlementState.PAID
     text = switch.settlement_file(DAY).decode("ascii")
     assert NIK not in text
     assert all(len(row) == RECORD_LENGTH for row in text.split("\r\n")[:-1])
@@ -276,7 +277,8 @@ def test_a_file_that_ends_too_soon_is_refused_naming_the_line() -> None:
     assert refused(b"\r\n".join(rows[:4]) + b"\r\n").line == 5  # no trailer
     cut = refused(data[: len(rows[0]) + 2 + 100])  # half a detail record
     assert (cut.line, cut.code) == (2, "settlement.invalid")
-    assert "208" in cut.message_en and "baris 2" in cut.message_id
+    assert "208" in cut.message_en
+    assert "baris 2" in cut.message_id
     assert refused(b"").line == 1
 
 
@@ -304,7 +306,8 @@ def test_a_trailer_that_disagrees_with_the_records_is_refused(
         cells[column] = value
         trailer = b"|".join(cells)
     error = refused(b"".join(rows[:-1]) + trailer + b"\n", fmt)
-    assert error.line == 5 and reason in error.message_en
+    assert error.line == 5
+    assert reason in error.message_en
 
 
 @pytest.mark.parametrize(
@@ -329,7 +332,8 @@ def test_a_bad_detail_record_is_refused_naming_its_line(
     assert old in rows[2]
     rows[2] = rows[2].replace(old, new, 1)
     error = refused(b"".join(rows), PIPES)
-    assert error.line == 3 and reason in error.message_en, error.message_en
+    assert error.line == 3
+    assert reason in error.message_en
     assert error.field == "file:3"
 
 
@@ -351,7 +355,8 @@ def test_the_cli_refuses_a_bad_file_with_its_line_and_no_traceback(
     code = main(["reconcile", "--channel", "brilink", "--journal", str(journal), str(file)])
     err = capsys.readouterr().err
     assert code == 2
-    assert "[settlement.invalid] file:5" in err and "Traceback" not in err
+    assert "[settlement.invalid] file:5" in err
+    assert "Traceback" not in err
     other = tmp_path / "alfamart.txt"
     other.write_bytes(encode_settlement(a_file(channel="alfamart"), FIXED))
     with pytest.raises(SettlementFileInvalid, match="names channel 'alfamart'"):
@@ -414,7 +419,7 @@ def test_a_profile_refuses_a_bad_settlement_section() -> None:
         SettlementFormat.from_mapping({"width": 200})
     with pytest.raises(ValueError, match="delimiter"):
         SettlementFormat(delimiter=",")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'xml' is not a valid Layout"):
         SettlementFormat.from_mapping({"layout": "xml"})
 
 
