@@ -5,9 +5,10 @@ by ``jamsostek-channels reconcile --channel NAME FILE``.
 One text file per channel and business day: a header record, one detail record per payment the
 switch applied that day (an 0200 or an 0220 advice; a reversed one stays, marked ``R``), and a
 trailer with the counts and rupiah totals. Two layouts of the same records, chosen per profile in
-its TOML ``[settlement]`` section (:class:`SettlementFormat`): ``fixed`` (fixed-width columns,
-as banks send them: BRILink) and ``delimited`` (one separator, as aggregators send them: the
-tills). ``docs/channels/iso8583.md`` ("Settlement") has the column tables and a sample.
+its TOML ``[settlement]`` section (:class:`~.profile.SettlementFormat`, re-exported here):
+``fixed`` (fixed-width columns, as banks send them: BRILink) and ``delimited`` (one separator,
+as aggregators send them: the tills). ``docs/channels/iso8583.md`` ("Settlement") has the
+column tables and samples.
 
 Reading is streaming (a line at a time, each line bounded) and strict: a line that breaks the
 layout, a bad date or amount, records out of sequence, a missing or disagreeing trailer, or
@@ -18,22 +19,26 @@ names the line. Writing checks every value fits its column, so what is written r
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Final
 
 import attrs
 
 from jamsostek_channels import redact
+from jamsostek_channels.adapters.iso8583.profile import (
+    CustomerForm,
+    Iso8583Profile,
+    Layout,
+    SettlementFormat,
+)
 from jamsostek_channels.channel import SettlementRecord, SettlementState
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import MalformedMessage
 from jamsostek_channels.period import YearMonth, month_range
 
 if TYPE_CHECKING:
-    from jamsostek_channels.adapters.iso8583.profile import Iso8583Profile
     from jamsostek_channels.registry import SettlementReader
 
 __all__ = [
@@ -56,18 +61,6 @@ __all__ = [
 ]
 
 
-class Layout(enum.StrEnum):
-    FIXED = "fixed"  #: fixed-width columns, numbers zero-padded, text space-padded
-    DELIMITED = "delimited"  #: one separator between columns, no padding
-
-
-class CustomerForm(enum.StrEnum):
-    """How the file carries the customer id (the NIK or KPJ the terminal sent in DE48 CN)."""
-
-    MASKED = "masked"  #: ``3201********0001`` (the reader keeps it so)
-    FULL = "full"  #: the whole number (the reader masks it at once: records never hold it)
-
-
 class SettlementFileInvalid(MalformedMessage):
     """A settlement file that breaks its layout (``settlement.invalid``): refused whole, never
     used in part. :attr:`line` is the 1-based line at fault (one past the last for a file that
@@ -80,51 +73,6 @@ class SettlementFileInvalid(MalformedMessage):
         super().__init__(
             "settlement.invalid", {"line": line, "reason": reason}, field=f"file:{line}"
         )
-
-
-_LINE_ENDINGS: Final = {"crlf": "\r\n", "lf": "\n"}
-#: Separators that none of the columns' values can contain.
-_DELIMITERS: Final = frozenset("|;")
-
-
-def _positive(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"settlement.{attribute.name} must be a whole number >= 1")
-
-
-@attrs.frozen
-class SettlementFormat:
-    """A profile's ``[settlement]`` section: ``layout`` (``fixed`` or ``delimited``),
-    ``delimiter`` (``|`` or ``;``, delimited only), ``line_ending`` (``crlf`` or ``lf``; either
-    is read), ``customer`` (``masked`` or ``full``), ``file_name`` (``{date}`` becomes
-    ``YYYYMMDD``) and ``max_records`` (a larger file is refused)."""
-
-    layout: Layout = attrs.field(default=Layout.DELIMITED, converter=Layout)
-    delimiter: str = "|"
-    line_ending: str = "lf"
-    customer: CustomerForm = attrs.field(default=CustomerForm.MASKED, converter=CustomerForm)
-    file_name: str = "{date}.txt"
-    max_records: int = attrs.field(default=1_000_000, validator=_positive)
-
-    def __attrs_post_init__(self) -> None:
-        if self.delimiter not in _DELIMITERS:
-            raise ValueError(f"settlement.delimiter is | or ;, not {self.delimiter!r}")
-        if self.line_ending not in _LINE_ENDINGS:
-            raise ValueError(f"settlement.line_ending is crlf or lf, not {self.line_ending!r}")
-        if "{date}" not in self.file_name or "/" in self.file_name:
-            raise ValueError("settlement.file_name is a file name holding {date}")
-
-    @classmethod
-    def from_mapping(cls, table: Mapping[str, Any]) -> SettlementFormat:
-        """The format a TOML table states; a key it does not have is a ValueError naming it."""
-        unknown = sorted(set(table) - set(attrs.fields_dict(cls)))
-        if unknown:
-            raise ValueError(f"[settlement] has unknown keys: {', '.join(unknown)}")
-        return cls(**table)
-
-    def name_for(self, day: dt.date) -> str:
-        """The file's name for business day ``day``."""
-        return self.file_name.replace("{date}", day.strftime("%Y%m%d"))
 
 
 # --- the records --------------------------------------------------------------------------------
@@ -316,7 +264,7 @@ def encode_settlement(settlement: SettlementFile, fmt: SettlementFormat) -> byte
     """The file's bytes (ASCII, ``fmt``'s line ending after every record, the trailer
     computed from the records); :class:`SettlementFileInvalid` naming the line a value does
     not fit."""
-    end = _LINE_ENDINGS[fmt.line_ending]
+    end = fmt.end_of_line
     day = settlement.business_date.strftime("%Y%m%d")
     header = ("H", day, settlement.channel, settlement.acquirer, settlement.product)
     out = [_record(HEADER_COLUMNS, header, fmt, 1)]
