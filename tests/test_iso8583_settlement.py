@@ -26,7 +26,10 @@ from jamsostek_channels.adapters.iso8583 import Timers
 from jamsostek_channels.adapters.iso8583.fake import FakeSwitch
 from jamsostek_channels.adapters.iso8583.profile import load_profile
 from jamsostek_channels.adapters.iso8583.settlement import (
+    COLUMNS,
+    HEADER_COLUMNS,
     RECORD_LENGTH,
+    TRAILER_COLUMNS,
     CustomerForm,
     Layout,
     SettlementFile,
@@ -372,11 +375,38 @@ def test_a_huge_line_is_refused_without_reading_it_whole(tmp_path: Path) -> None
     assert time.perf_counter() - started < 1
 
 
+def many_records(count: int, fmt: SettlementFormat) -> bytes:
+    """A file of ``count`` records like ``line(1)`` but for sequence, reference and host
+    reference, built from the writer's own rows (building ``count`` lines to encode them would
+    take longer than reading them)."""
+    header, row, _ = encode_settlement(a_file(1), fmt).decode("ascii").splitlines()
+    end = fmt.end_of_line
+    paid = (count, count, 18_150 * count, 3_000 * count, 0, 0, 0)
+    if fmt.layout is Layout.FIXED:
+        rows = (
+            f"D{n:06d}{row[7:75]}{f'REF-{n:08d}':<64}{row[139:187]}{f'BPJS{n:012d}':<20}P"
+            for n in range(1, count + 1)
+        )
+        widths = (8, 8, 15, 15, 8, 15, 15)
+        trailer = "T" + "".join(f"{v:0{w}d}" for v, w in zip(paid, widths, strict=True))
+        trailer = trailer.ljust(RECORD_LENGTH)
+    else:
+        cells = row.split(fmt.delimiter)
+        rows = (
+            fmt.delimiter.join(
+                ["D", str(n), *cells[2:8], f"REF-{n:08d}", *cells[9:14], f"BPJS{n:012d}", "P"]
+            )
+            for n in range(1, count + 1)
+        )
+        trailer = fmt.delimiter.join(["T", *map(str, paid)])
+    return end.join([header, *rows, trailer, ""]).encode("ascii")
+
+
 @pytest.mark.parametrize("fmt", [FIXED, PIPES], ids=["fixed", "delimited"])
 def test_a_hundred_thousand_records_read_fast_and_a_line_at_a_time(
     fmt: SettlementFormat, tmp_path: Path
 ) -> None:
-    data = encode_settlement(a_file(100_000, channel="brilink"), fmt)
+    data = many_records(100_000, fmt)
     file = tmp_path / "big.txt"
     file.write_bytes(data)
     profile = attrs.evolve(load_profile("brilink"), settlement=fmt)
@@ -506,3 +536,16 @@ def test_the_docs_sample_is_what_the_fake_writes_for_that_day(
     pay_a_day(clients(switch), clock)
     ending = "\r\n" if switch.profile.settlement.line_ending == "crlf" else "\n"
     assert switch.settlement_file(DAY) == doc_sample(name).replace("\n", ending).encode("ascii")
+
+
+def test_the_docs_layout_tables_are_the_modules_columns() -> None:
+    section = DOC.read_text(encoding="utf-8").split("## Settlement", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| *(\d+) \| *(\d+) \| ([AFN]) \|", section, flags=re.MULTILINE)
+    documented = [(int(pos), int(width), kind) for pos, width, kind in rows]
+    expected = []
+    for columns in (HEADER_COLUMNS, COLUMNS, TRAILER_COLUMNS):
+        position = 1
+        for _, width, kind in columns:
+            expected.append((position, width, kind))
+            position += width
+    assert documented == expected

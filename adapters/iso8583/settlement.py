@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COLUMNS",
     "HEADER_COLUMNS",
+    "RECORD_LENGTH",
     "TRAILER_COLUMNS",
     "CustomerForm",
     "Layout",
