@@ -39,6 +39,11 @@ bills, prices, payments and reversals is the host's (``host.inquire``, ``host.pa
 * **receipts**: an approved payment's or advice's answer carries DE57, the screen's lines and
   the host's receipt lines (:func:`.flows.receipt_lines`: at most 32 columns each, the KPJ
   masked); a duplicate's answer repeats them with the rest of the original's.
+* **settlement**: :meth:`FakeSwitch.settlement_file` writes the profile's end-of-day file
+  (:mod:`.settlement`) for any business day from what the host applied through this switch
+  (payments and advices; a reversed one marked ``R``), the day cut at the profile's
+  ``business_day_cutoff``, with the wire facts (MTI, RRN, STAN, DE41, DE42) of the message
+  that applied each.
 * **response codes** from the profile's map by meaning: the host's refusals become the profile's
   own numbers (``host.bill_paid`` is ``already-paid``: ``54`` at BRILink and Alfamart, ``88`` at
   Indomaret).
@@ -50,12 +55,14 @@ that arrived and :attr:`FakeSwitch.answers` every ``(MTI, DE39)`` that left, in 
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from jamsostek_channels import redact
 from jamsostek_channels.adapters.iso8583 import flows
 from jamsostek_channels.adapters.iso8583.messages import (
     Advice,
@@ -71,6 +78,12 @@ from jamsostek_channels.adapters.iso8583.messages import (
     Transaction,
 )
 from jamsostek_channels.adapters.iso8583.profile import Iso8583Profile, Meaning, load_profile
+from jamsostek_channels.adapters.iso8583.settlement import (
+    CustomerForm,
+    SettlementFile,
+    SettlementLine,
+    encode_settlement,
+)
 from jamsostek_channels.adapters.iso8583.tlv import Lines, PrivateData
 from jamsostek_channels.channel import (
     CustomerId,
@@ -79,6 +92,7 @@ from jamsostek_channels.channel import (
     PaymentState,
     ReversalState,
 )
+from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.errors import HostDeclined, InvalidInput, MalformedMessage
 from jamsostek_channels.model import PayerKind
 from jamsostek_channels.testing.host import FakeHost
@@ -131,6 +145,7 @@ class FakeSwitch:
         self._lock = threading.Lock()
         self._signed_on: set[str] = set()
         self._seen: dict[_Key, _Reply] = {}
+        self._applied: dict[str, _Applied] = {}  # reference -> the message that applied it
         #: Every MTI that arrived and was read, in order.
         self.received: list[str] = []
         #: Every answer that left, as ``(MTI, DE39)``, in order.
@@ -299,6 +314,7 @@ class FakeSwitch:
         kind: Callable[..., _Reply] = AdviceResponse if advice else FinancialResponse
         if result.state is not PaymentState.APPLIED:  # a repeat of one reversed since
             return _refusal(message, self._code(Meaning.DECLINED), kind)
+        self._note_applied(message, result.reference)
         return _approved(
             kind,
             message,
@@ -367,6 +383,78 @@ class FakeSwitch:
         except MalformedMessage:
             return _refusal(message, self._code(Meaning.INVALID_TRANSACTION))
         return _approved(FinancialResponse, message, amount=0, private=private)
+
+    # --- the end-of-day settlement file ---------------------------------------------------------
+
+    def _note_applied(self, message: FinancialRequest | Advice, reference: str) -> None:
+        """Keeps the wire facts of the message that applied ``reference`` (the first: a
+        repeat or an advice of a payment already applied changes nothing)."""
+        applied = _Applied(
+            mti="0220" if isinstance(message, Advice) else "0200",
+            rrn=message.rrn or flows.rrn_of(reference),
+            stan=message.stan,
+            terminal=message.terminal,
+            agent=message.merchant or "",
+            customer=message.private.customer or "",
+        )
+        with self._lock:
+            self._applied.setdefault(reference, applied)
+
+    def settlement(self, day: dt.date) -> SettlementFile:
+        """The switch's settlement of business ``day``: every payment the host applied through
+        this channel that day (the profile's ``business_day_cutoff`` decides the day), in the
+        order applied, a reversed one marked so."""
+        cutoff = self.profile.capabilities.business_day_cutoff
+        full = self.profile.settlement.customer is CustomerForm.FULL
+        lines = []
+        for record in self.host.settlement(self.name, day, cutoff=cutoff):
+            with self._lock:
+                applied = self._applied.get(record.reference)
+            if applied is None:  # applied by the host some other way: no wire facts
+                applied = _Applied("0200", flows.rrn_of(record.reference), 0, "", "", "")
+            customer = applied.customer or record.nik_masked
+            lines.append(
+                SettlementLine(
+                    paid_at=record.paid_at.astimezone(JAKARTA).replace(microsecond=0),
+                    mti=applied.mti,
+                    rrn=applied.rrn,
+                    stan=applied.stan,
+                    terminal=applied.terminal,
+                    agent=applied.agent,
+                    reference=record.reference,
+                    customer=customer if full else redact.customer(customer),
+                    first_period=record.periods[0],
+                    months=len(record.periods),
+                    amount=record.amount,
+                    admin_fee=record.admin_fee,
+                    host_reference=record.host_reference,
+                    state=record.state,
+                )
+            )
+        return SettlementFile(
+            business_date=day,
+            channel=self.profile.name,
+            acquirer=self.profile.acquirer_id,
+            product=self.profile.product_id,
+            lines=tuple(lines),
+        )
+
+    def settlement_file(self, day: dt.date) -> bytes:
+        """The bytes of :meth:`settlement` in the profile's layout (``[settlement]``); its name
+        is ``self.profile.settlement.name_for(day)``."""
+        return encode_settlement(self.settlement(day), self.profile.settlement)
+
+
+@attrs.frozen
+class _Applied:
+    """What the settlement file says of the message that applied a payment."""
+
+    mti: str
+    rrn: str
+    stan: int
+    terminal: str
+    agent: str
+    customer: str  #: DE48 CN as sent (masked when written, unless the profile says full)
 
 
 def _echo(message: Transaction) -> dict[str, Any]:

@@ -5,9 +5,10 @@ TOML file (``profiles/<name>.toml`` beside this module, or any path): framing (l
 byte order or ASCII length, frame limit), bitmap (hex or binary), DE41 length, the DE7 time zone,
 DE18 channel type, DE32 acquirer id, DE48's product id, the processing codes (DE3), every timer,
 the response-code map (what 54, 88 and 91 mean differs between partners), the receipt widths
-the terminals print, and the channel's :class:`~jamsostek_channels.channel.Capabilities`
+the terminals print, the channel's :class:`~jamsostek_channels.channel.Capabilities`
 (operations, limits, admin fee, and ``resolution``: how an unanswered payment is settled,
-``advice`` or ``reverse``).
+``advice`` or ``reverse``), and the layout of its end-of-day settlement file (``[settlement]``:
+:class:`SettlementFormat`, written and read by :mod:`.settlement`).
 Credentials (a sign-on key) are never in a profile.
 
 ``load_profile`` refuses an incomplete or inconsistent file with ``ValueError``/``KeyError``.
@@ -24,7 +25,7 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import attrs
 
@@ -35,10 +36,13 @@ from jamsostek_channels.transport.tcp import Framing
 
 __all__ = [
     "PROFILES",
+    "CustomerForm",
     "Iso8583Profile",
+    "Layout",
     "Meaning",
     "ProcessingCodes",
     "ResponseCode",
+    "SettlementFormat",
     "Timers",
     "load_profile",
 ]
@@ -148,6 +152,68 @@ def _zone(text: str) -> dt.tzinfo:
     return dt.timezone(sign * dt.timedelta(hours=int(match[2]), minutes=int(match[3])))
 
 
+class Layout(enum.StrEnum):
+    FIXED = "fixed"  #: fixed-width columns, numbers zero-padded, text space-padded
+    DELIMITED = "delimited"  #: one separator between columns, no padding
+
+
+class CustomerForm(enum.StrEnum):
+    """How the file carries the customer id (the NIK or KPJ the terminal sent in DE48 CN)."""
+
+    MASKED = "masked"  #: ``3201********0001`` (the reader keeps it so)
+    FULL = "full"  #: the whole number (the reader masks it at once: records never hold it)
+
+
+_LINE_ENDINGS: Final = {"crlf": "\r\n", "lf": "\n"}
+#: Separators that none of the columns' values can contain.
+_DELIMITERS: Final = frozenset("|;")
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"settlement.{attribute.name} must be a whole number >= 1")
+
+
+@attrs.frozen
+class SettlementFormat:
+    """A profile's ``[settlement]`` section: ``layout`` (``fixed`` or ``delimited``),
+    ``delimiter`` (``|`` or ``;``, delimited only), ``line_ending`` (``crlf`` or ``lf``; either
+    is read), ``customer`` (``masked`` or ``full``), ``file_name`` (``{date}`` becomes
+    ``YYYYMMDD``) and ``max_records`` (a larger file is refused)."""
+
+    layout: Layout = attrs.field(default=Layout.DELIMITED, converter=Layout)
+    delimiter: str = "|"
+    line_ending: str = "lf"
+    customer: CustomerForm = attrs.field(default=CustomerForm.MASKED, converter=CustomerForm)
+    file_name: str = "{date}.txt"
+    max_records: int = attrs.field(default=1_000_000, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if self.delimiter not in _DELIMITERS:
+            raise ValueError(f"settlement.delimiter is | or ;, not {self.delimiter!r}")
+        if self.line_ending not in _LINE_ENDINGS:
+            raise ValueError(f"settlement.line_ending is crlf or lf, not {self.line_ending!r}")
+        if "{date}" not in self.file_name or "/" in self.file_name:
+            raise ValueError("settlement.file_name is a file name holding {date}")
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any]) -> SettlementFormat:
+        """The format a TOML table states; a key it does not have is a ValueError naming it."""
+        unknown = sorted(set(table) - set(attrs.fields_dict(cls)))
+        if unknown:
+            raise ValueError(f"[settlement] has unknown keys: {', '.join(unknown)}")
+        return cls(**table)
+
+    @property
+    def end_of_line(self) -> str:
+        """What the writer puts after every record."""
+        return _LINE_ENDINGS[self.line_ending]
+
+    def name_for(self, day: dt.date) -> str:
+        """The file's name for business day ``day``."""
+        return self.file_name.replace("{date}", day.strftime("%Y%m%d"))
+
+
 @attrs.frozen
 class Iso8583Profile:
     name: str
@@ -165,6 +231,8 @@ class Iso8583Profile:
     receipt_widths: tuple[int, ...]
     agent_id: Literal["DE42", "none"]  #: where an agent's id travels in every message
     capabilities: Capabilities
+    #: the end-of-day settlement file's layout (``[settlement]``; defaults when absent)
+    settlement: SettlementFormat = attrs.field(factory=SettlementFormat)
 
     @property
     def resolution(self) -> Resolution:
@@ -235,6 +303,7 @@ def _from_data(data: Mapping[str, Any]) -> Iso8583Profile:
         receipt_widths=widths,
         agent_id=agent_id,  # type: ignore[arg-type]
         capabilities=capabilities,
+        settlement=SettlementFormat.from_mapping(data.get("settlement", {})),
     )
     profile.codec()  # bitmap and DE41 length checked now, not at the first message
     if not re.fullmatch(r"[0-9]{4}", profile.channel_type):

@@ -5,6 +5,9 @@ import: the adapter loads only when used.
 No spec has a ``fake`` yet: the sandbox serves HTTP gateways only, and the fake switch
 (:class:`~.fake.FakeSwitch`) is a TCP server; wiring it into the sandbox (and so the contract
 suite, chaos and the demo) is a later step of issue 12. Tests start a switch themselves.
+
+Each spec's ``settlement_reader`` reads the profile's end-of-day file
+(:mod:`.settlement`), so ``jamsostek-channels reconcile --channel brilink FILE`` works.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from jamsostek_channels.adapters.iso8583.settings import Iso8583Settings
 from jamsostek_channels.registry import ChannelSpec
 
 if TYPE_CHECKING:
-    from jamsostek_channels.channel import Adapter, Capabilities
+    import datetime as dt
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from jamsostek_channels.channel import Adapter, Capabilities, SettlementRecord
     from jamsostek_channels.clock import Clock
     from jamsostek_channels.sequences import SequenceSource
 
@@ -43,6 +50,11 @@ def iso8583_channel(profile: str) -> ChannelSpec[Iso8583Settings]:
 
         return load_profile(profile).capabilities
 
+    def settlement(path: Path) -> tuple[dt.date, Sequence[SettlementRecord]]:
+        from jamsostek_channels.adapters.iso8583.settlement import settlement_reader
+
+        return settlement_reader(profile)(path)
+
     return ChannelSpec(
         name=profile,
         family="iso8583",
@@ -50,6 +62,7 @@ def iso8583_channel(profile: str) -> ChannelSpec[Iso8583Settings]:
         adapter=adapter,
         docs="docs/channels/iso8583.md",
         capabilities=capabilities,
+        settlement_reader=settlement,
     )
 
 

@@ -455,6 +455,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     # Files
     "file.unreadable": ("Berkas tidak dapat dibaca.", "The file cannot be read."),
+    "settlement.invalid": (
+        "Berkas settlement tidak valid (baris {line}): {reason}.",
+        "The settlement file is invalid (line {line}): {reason}.",
+    ),
     "file.not_json": (
         "Berkas bukan JSON yang valid (baris {line}, kolom {column}).",
         "The file is not valid JSON (line {line}, column {column}).",
