@@ -14,10 +14,15 @@ class Iso8583Settings:
     most the profile's ``terminal_id_length`` characters; ``acquirer_id``: DE32 (default: the
     profile's); ``agent_id``: the agent's id, DE42 of every financial message where the profile
     says so (BRILink); ``profile``: a shipped profile's name or a profile file's path (default:
-    the channel's own)."""
+    the channel's own); ``length_width``, ``length_byteorder`` (``big`` or ``little``) and
+    ``ascii_length``: the frame's length header where this link's differs from the profile's
+    (``None``: the profile's; the sandbox's info file states all three)."""
 
     base_url: str
     terminal_id: str
     acquirer_id: str | None = None
     agent_id: str | None = None
     profile: str | None = None
+    length_width: int | None = None
+    length_byteorder: str | None = None
+    ascii_length: bool | None = None
