@@ -13,9 +13,10 @@ bills, prices, payments and reversals is the host's (``host.inquire``, ``host.pa
   ``sign-on-needed`` code (``01``), nothing processed. :meth:`FakeSwitch.forget_sign_ons` is the
   switch restarting. Echo (301) is answered ``00`` signed on or not.
 * **STAN uniqueness**: a first transmission (0200, 0220, 0400, 0420) whose STAN this terminal
-  already used today (the switch's day: the host's clock read in the profile's time zone) is a *duplicate*: answered with the profile's
-  ``duplicate`` code (``94``) and the original answer's elements (amount, DE48), never processed
-  again. A repeat (0221, 0401, 0421) keeps its first message's STAN by design and is not one.
+  already used today (the switch's day: the host's clock read in the profile's time zone) is a
+  *duplicate*: answered with the profile's ``duplicate`` code (``94``) and the original answer's
+  elements (amount, DE48), never processed again. A repeat (0221, 0401, 0421) keeps its first
+  message's STAN by design and is not one.
 * **inquiry and payment** (0200, the profile's processing codes): the host's inquiry and
   payment; a processing code the profile does not list is ``invalid-transaction`` (``24``), a
   product other than the profile's ``invalid-product`` (``30``), a profile whose agent id
