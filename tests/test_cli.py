@@ -435,6 +435,20 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
         assert stats["dropped"] == stats["recovered"] == 1
         assert stats["settlement_matches_journal"] is True
     assert day["ledger_references_unique"] is True
+    # The ISO 8583 switches over TCP: BRILink completes its lost answer by advice, the tills
+    # undo theirs by reversal; either way settled, the host's ledger agreeing.
+    switches = day["switches"]
+    assert set(switches) == {"brilink", "indomaret", "alfamart"}
+    assert (switches["brilink"]["lost_answer"], switches["brilink"]["lost_state"]) == (
+        "advice",
+        "applied",
+    )
+    for till in ("indomaret", "alfamart"):
+        assert (switches[till]["lost_answer"], switches[till]["lost_state"]) == (
+            "reverse",
+            "reversed",
+        )
+    assert all(stats["settled"] for stats in switches.values())
 
 
 def test_demo_prints_receipts_as_printed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,11 @@ CHANNELS = {
     "bni-agen46": "transfer-va/payment",
     "direct": "/direct/pay",
     "kantorpos": "kp:PaymentRequest",
+    # ISO 8583: DE48's payment reference tag (FR), which only payments, advices and reversals
+    # carry, and its length's first digit (the contract's references are under ten characters)
+    "brilink": "FR0",
+    "indomaret": "FR0",
+    "alfamart": "FR0",
 }
 
 

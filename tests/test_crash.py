@@ -24,16 +24,22 @@ from jamsostek_channels.errors import OutcomeUnknown
 from jamsostek_channels.journal import Entry, EntryState, Journal, Transition
 from jamsostek_channels.model import Payer
 from jamsostek_channels.period import YearMonth
-from jamsostek_channels.testing.chaos import KILL_POINTS, compare, run_chaos, trespasses
+from jamsostek_channels.testing.chaos import (
+    KILL_POINTS,
+    chaos_channels,
+    compare,
+    run_chaos,
+    trespasses,
+)
 from jamsostek_channels.testing.host import LedgerEntry
 from jamsostek_channels.testing.proxy import Proxy
-from jamsostek_channels.testing.sandbox import Sandbox, faked_channels
+from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.transport import Timeouts
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=JAKARTA)
 
 
-@pytest.mark.parametrize("channel", faked_channels())
+@pytest.mark.parametrize("channel", chaos_channels())
 def test_killed_payers_lose_and_double_nothing_on_every_channel(
     tmp_path: Path, channel: str
 ) -> None:
@@ -338,7 +344,7 @@ def test_a_request_held_when_the_proxy_closes_never_reaches_the_host(sandbox: Sa
         assert not applied(sandbox, "GONE-1", timeout=0.2)
 
 
-@pytest.mark.parametrize("channel", faked_channels())
+@pytest.mark.parametrize("channel", chaos_channels())
 def test_a_payment_held_past_the_settle_window_is_refused_by_the_host(channel: str) -> None:
     # The other half of the settle window: recover calls a payment unpaid once the window has
     # passed, so the host must refuse that payment if it arrives later still (stale send time).

@@ -311,7 +311,8 @@ def _check_info_shape(info: dict[str, Any], *, loopback: bool = True) -> None:
         # Each entry is the channel's own settings shape: its registry settings class takes it.
         registry.spec(name).parse_settings(channel)
         for field, value in channel.items():
-            assert value is None or isinstance(value, str), (name, field)
+            # scalars only (a framing's width is a number, whether its length is ASCII a bool)
+            assert value is None or isinstance(value, str | int | bool), (name, field)
     for name in ("linkaja", "bni-agen46"):  # SNAP channels use every field but the agent's
         channel = info["channels"][name]
         assert set(channel) == SNAP_FIELDS, name

@@ -97,11 +97,12 @@ from jamsostek_channels.errors import (
     NotDelivered,
     OutcomeUnknown,
     Problem,
+    SettingsInvalid,
 )
 from jamsostek_channels.sequences import SequenceSource
-from jamsostek_channels.transport import TcpTransport
+from jamsostek_channels.transport import Framing, TcpTransport
 
-__all__ = ["Iso8583Adapter", "open_iso8583_adapter"]
+__all__ = ["Iso8583Adapter", "open_iso8583_adapter", "with_settings_framing"]
 
 #: The library's code for each refusal the profile's map names (the rest: ``host.rejected``).
 _DECLINES = {
@@ -506,7 +507,7 @@ def open_iso8583_adapter(
     if settings.echo_interval is not None:
         options.setdefault("echo_interval", settings.echo_interval)
     return Iso8583Adapter(
-        load_profile(settings.profile or profile),
+        with_settings_framing(load_profile(settings.profile or profile), settings),
         address=settings.base_url,
         terminal_id=settings.terminal_id,
         acquirer_id=settings.acquirer_id,
@@ -515,3 +516,26 @@ def open_iso8583_adapter(
         clock=clock,
         **options,
     )
+
+
+def with_settings_framing(profile: Iso8583Profile, settings: Iso8583Settings) -> Iso8583Profile:
+    """``profile`` with the length header the settings state where they state one (a link whose
+    framing differs from its profile's; the sandbox's info file states it for every link)."""
+    old = profile.framing
+    if (settings.length_width, settings.length_byteorder, settings.ascii_length) == (None,) * 3:
+        return profile
+    try:
+        framing = Framing(
+            width=old.width if settings.length_width is None else settings.length_width,
+            byteorder=old.byteorder  # type: ignore[arg-type]  # the validator checks it
+            if settings.length_byteorder is None
+            else settings.length_byteorder,
+            ascii_length=old.ascii_length
+            if settings.ascii_length is None
+            else settings.ascii_length,
+        )
+        framing = attrs.evolve(framing, max_bytes=min(old.max_bytes, framing.capacity))
+    except (TypeError, ValueError) as error:
+        problem = Problem.of("length_width", "settings.framing", {"reason": str(error)})
+        raise SettingsInvalid(profile.name, [problem]) from None
+    return attrs.evolve(profile, framing=framing)

@@ -16,9 +16,10 @@ bills, prices, payments and reversals is the host's (``host.inquire``, ``host.pa
   :attr:`FakeSwitch.mute_echoes` leaves echoes unanswered while the link stays up (a half-dead
   switch: the terminal must notice and reconnect).
 * **STAN uniqueness**: a first transmission (0200, 0220, 0400, 0420) whose STAN this terminal
-  already used today (the host's day) is a *duplicate*: answered with the profile's
-  ``duplicate`` code (``94``) and the original answer's elements (amount, DE48), never processed
-  again. A repeat (0221, 0401, 0421) keeps its first message's STAN by design and is not one.
+  already used today (the switch's day: the host's clock read in the profile's time zone) is a
+  *duplicate*: answered with the profile's ``duplicate`` code (``94``) and the original answer's
+  elements (amount, DE48), never processed again. A repeat (0221, 0401, 0421) keeps its first
+  message's STAN by design and is not one.
 * **inquiry and payment** (0200, the profile's processing codes): the host's inquiry and
   payment; a processing code the profile does not list is ``invalid-transaction`` (``24``), a
   product other than the profile's ``invalid-product`` (``30``), a profile whose agent id
@@ -99,7 +100,7 @@ from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.tcp import DEFAULT_IDLE_TIMEOUT, FramedTcpServer
 from jamsostek_channels.testing.wire import Faults
 
-__all__ = ["FakeSwitch"]
+__all__ = ["SANDBOX_AGENT", "FakeSwitch", "sandbox_switch"]
 
 #: The host's refusals by what they mean on an ISO 8583 switch.
 _HOST_MEANINGS = {
@@ -146,6 +147,7 @@ class FakeSwitch:
         self._signed_on: set[str] = set()
         self._seen: dict[_Key, _Reply] = {}
         self._applied: dict[str, _Applied] = {}  # reference -> the message that applied it
+        self._clients = 0  # sandbox clients given a terminal id (client_settings)
         #: Every MTI that arrived and was read, in order.
         self.received: list[str] = []
         #: Every answer that left, as ``(MTI, DE39)``, in order.
@@ -196,6 +198,32 @@ class FakeSwitch:
                 if code is NetworkCode.ECHO and terminal in (None, sender)
             )
 
+    def stan_day(self) -> dt.date:
+        """The day STANs are unique within: the host's clock in the profile's time zone (a
+        switch stamping DE7 in UTC starts its day at 07:00 in Jakarta)."""
+        return self.host.now().astimezone(self.profile.time_zone).date()
+
+    def reset(self) -> None:
+        """Forget the switch's own state (sign-ons, the STANs seen, the logs of what came and
+        went); the host's is its owner's to reset. The sandbox calls it on ``/control/reset``."""
+        with self._lock:
+            self._signed_on.clear()
+            self._seen.clear()
+            self.received.clear()
+            self.answers.clear()
+            self.stans.clear()
+            self.network.clear()
+            self._applied.clear()
+            self._clients = 0
+
+    def client_settings(self) -> dict[str, Any]:
+        """The terminal id of one more sandbox client: each its own, as each terminal keeps its
+        own journal (two terminals sharing one id would repeat each other's STANs)."""
+        with self._lock:
+            self._clients += 1
+            number = self._clients
+        return {"terminal_id": _terminal(self.profile, number)}
+
     def forget_sign_ons(self) -> None:
         """The switch restarted: every terminal must sign on again."""
         with self._lock:
@@ -230,7 +258,7 @@ class FakeSwitch:
             return None  # an answer sent to the switch: nothing to say
         terminal = message.terminal
         repeat = getattr(message, "repeat", False)
-        key = (terminal, self.host.today().isoformat(), message.stan)
+        key = (terminal, self.stan_day().isoformat(), message.stan)
         with self._lock:
             if terminal not in self._signed_on:
                 return _refusal(message, self._code(Meaning.SIGN_ON_NEEDED))
@@ -493,3 +521,38 @@ def _refusal(message: Transaction, code: str, kind: Callable[..., _Reply] | None
 def _echoed(original: _Reply, message: Transaction, code: str) -> _Reply:
     """A duplicate's answer: the original's elements, this message's echoes, ``code``."""
     return attrs.evolve(original, **_echo(message), response_code=code)
+
+
+# The sandbox's switch ----------------------------------------------------------------------------
+
+#: The agent id (DE42) the sandbox's settings give where the profile carries one.
+SANDBOX_AGENT = "AGEN-SANDBOX"
+#: The first characters of a sandbox terminal id per shipped profile (then a five-digit number).
+_TERMINAL_STEMS = {"brilink": "BRI", "indomaret": "IDM-T001-", "alfamart": "ALF"}
+
+
+def _terminal(profile: Iso8583Profile, number: int) -> str:
+    stem = _TERMINAL_STEMS.get(profile.name, profile.name[:3].upper())
+    return f"{stem}{number:05d}"[-profile.terminal_id_length :]
+
+
+def sandbox_switch(
+    host: FakeHost, name: str, faults: Faults, *, profile: str | None = None
+) -> tuple[FakeSwitch, dict[str, Any]]:
+    """The sandbox's switch of channel ``name`` (profile ``profile``, default ``name``) on a free
+    loopback port, and a client's settings but ``base_url``: the profile's acquirer, its framing
+    spelled out, the sandbox's agent id where DE42 carries one, and a first terminal id (each
+    :meth:`~jamsostek_channels.testing.sandbox.Sandbox.client` gets another:
+    :meth:`FakeSwitch.client_settings`)."""
+    switch = FakeSwitch(host, profile or name, faults=faults, name=name)
+    framing = switch.profile.framing
+    settings = {
+        "terminal_id": _terminal(switch.profile, 0),
+        "acquirer_id": switch.profile.acquirer_id,
+        "agent_id": SANDBOX_AGENT if switch.profile.agent_id == "DE42" else None,
+        "profile": switch.profile.name,
+        "length_width": framing.width,
+        "length_byteorder": framing.byteorder,
+        "ascii_length": framing.ascii_length,
+    }
+    return switch, settings

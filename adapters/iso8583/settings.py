@@ -17,7 +17,10 @@ class Iso8583Settings:
     profile's); ``agent_id``: the agent's id, DE42 of every financial message where the profile
     says so (BRILink); ``profile``: a shipped profile's name or a profile file's path (default:
     the channel's own); ``echo_interval``: seconds without traffic before an echo (0800/301),
-    replacing the profile's ``timers.echo_idle``."""
+    replacing the profile's ``timers.echo_idle``; ``length_width``, ``length_byteorder``
+    (``big`` or ``little``) and ``ascii_length``: the frame's length header where this link's
+    differs from the profile's (``None``: the profile's; the sandbox's info file states all
+    three)."""
 
     base_url: str
     terminal_id: str
@@ -25,6 +28,9 @@ class Iso8583Settings:
     agent_id: str | None = None
     profile: str | None = None
     echo_interval: float | None = attrs.field(default=None)
+    length_width: int | None = None
+    length_byteorder: str | None = None
+    ascii_length: bool | None = None
 
     @echo_interval.validator
     def _positive(self, _attribute: attrs.Attribute[float | None], value: float | None) -> None:

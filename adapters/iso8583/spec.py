@@ -2,9 +2,9 @@
 ``brilink``, ``indomaret`` and ``alfamart``): one profile each, one adapter for all. Light to
 import: the adapter loads only when used.
 
-No spec has a ``fake`` yet: the sandbox serves HTTP gateways only, and the fake switch
-(:class:`~.fake.FakeSwitch`) is a TCP server; wiring it into the sandbox (and so the contract
-suite, chaos and the demo) is a later step of issue 12. Tests start a switch themselves.
+Each spec's fake is a ``fake_server``: the profile's :class:`~.fake.FakeSwitch`, which listens on
+a loopback TCP port of its own (:func:`~.fake.sandbox_switch`), so the sandbox, the contract
+suite, chaos and the demo serve the family like any other channel.
 
 Each spec's ``settlement_reader`` reads the profile's end-of-day file
 (:mod:`.settlement`), so ``jamsostek-channels reconcile --channel brilink FILE`` works.
@@ -12,6 +12,7 @@ Each spec's ``settlement_reader`` reads the profile's end-of-day file
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from jamsostek_channels.adapters.iso8583.settings import Iso8583Settings
@@ -24,7 +25,10 @@ if TYPE_CHECKING:
 
     from jamsostek_channels.channel import Adapter, Capabilities, SettlementRecord
     from jamsostek_channels.clock import Clock
+    from jamsostek_channels.registry import FakeServer
     from jamsostek_channels.sequences import SequenceSource
+    from jamsostek_channels.testing.host import FakeHost
+    from jamsostek_channels.testing.wire import Faults
 
 __all__ = ["ALFAMART", "BRILINK", "INDOMARET", "iso8583_channel"]
 
@@ -55,6 +59,13 @@ def iso8583_channel(profile: str) -> ChannelSpec[Iso8583Settings]:
 
         return settlement_reader(profile)(path)
 
+    def fake_server(
+        host: FakeHost, name: str, faults: Faults
+    ) -> tuple[FakeServer, Mapping[str, Any]]:
+        from jamsostek_channels.adapters.iso8583.fake import sandbox_switch
+
+        return sandbox_switch(host, name, faults, profile=profile)
+
     return ChannelSpec(
         name=profile,
         family="iso8583",
@@ -63,6 +74,7 @@ def iso8583_channel(profile: str) -> ChannelSpec[Iso8583Settings]:
         docs="docs/channels/iso8583.md",
         capabilities=capabilities,
         settlement_reader=settlement,
+        fake_server=fake_server,
     )
 
 

@@ -72,6 +72,8 @@ WIB = ZoneInfo("Asia/Jakarta")
 START = dt.datetime(2026, 11, 23, 9, 30, tzinfo=WIB)
 #: Stands for the port ``--port 0`` picks, in the info-file example.
 EXAMPLE_BASE_URL = "http://127.0.0.1:8765"
+#: The stand-in ports of the sandbox's TCP switches follow this one.
+EXAMPLE_TCP_PORT = 8765
 
 _REGION = re.compile(r"(<!-- generated:([\w-]+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)
 #: Header names as the adapter writes them (``WireRequest`` keeps them lower-cased).
@@ -376,6 +378,10 @@ def _control(sandbox: Any, method: str, path: str, body: object = None) -> tuple
 def _abridged_info(info: dict[str, Any], base_url: str) -> dict[str, Any]:
     text = json.dumps(info, ensure_ascii=False).replace(base_url, EXAMPLE_BASE_URL)
     document: dict[str, Any] = json.loads(text)
+    # A fake that listens itself (an ISO 8583 switch) has a free port of its own: stand-ins too.
+    listening = (e for e in document["channels"].values() if e["base_url"].startswith("tcp://"))
+    for number, entry in enumerate(listening, start=1):
+        entry["base_url"] = f"tcp://127.0.0.1:{EXAMPLE_TCP_PORT + number}"
     for entry in document["channels"].values():
         pem = entry.get("private_key_pem")
         if pem:

@@ -267,6 +267,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Tidak sama dengan nilai di profil kanal ({expected}).",
         "Differs from the channel profile's value ({expected}).",
     ),
+    "settings.framing": (
+        "Kepala panjang frame ini tidak bisa dipakai ({reason}).",
+        "This frame length header cannot be used ({reason}).",
+    ),
     "settings.office": (
         "Kode kantor ini tidak diterima profil {profile}.",
         "Profile {profile} does not accept this office code.",

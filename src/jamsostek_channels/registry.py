@@ -45,6 +45,8 @@ __all__ = [
     "CapabilitiesReader",
     "ChannelSpec",
     "FakeFactory",
+    "FakeServer",
+    "FakeServerFactory",
     "SettlementReader",
     "channels",
     "names",
@@ -83,6 +85,34 @@ class AdapterFactory(Protocol[S_contra]):
 #: ``base_url``, which the sandbox adds).
 FakeFactory = Callable[["FakeHost", str, "Faults"], tuple["Gateway", Mapping[str, Any]]]
 
+
+class FakeServer(Protocol):
+    """A channel's fake that listens itself (an ISO 8583 switch on its own loopback TCP port):
+    a client cannot reach it through ``responses``, so the sandbox starts it whether it serves
+    on a socket or in-process. ``address`` is a client's ``base_url`` (known once built);
+    ``reset`` forgets the fake's own state (the host's is the sandbox's to reset); a stopped one
+    is not started again (the sandbox builds another)."""
+
+    @property
+    def address(self) -> str: ...
+
+    def start(self) -> object: ...
+
+    def stop(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def client_settings(self) -> Mapping[str, Any]:
+        """Settings that differ for each client the sandbox builds (``{}``: none do), e.g. a
+        terminal id each where every terminal keeps its own sequence numbers."""
+        ...
+
+
+#: ``f(host, name, faults) -> (server, settings)``: a channel's listening fake over the shared
+#: fake host, named ``name`` in the host's records and in fault prefixes (``/<name>/``), and the
+#: settings a client of it needs (all but ``base_url``, which is the server's ``address``).
+FakeServerFactory = Callable[["FakeHost", str, "Faults"], tuple[FakeServer, Mapping[str, Any]]]
+
 #: A channel's capabilities as its shipped profile declares them, read without settings or an
 #: adapter (``quote --channel`` prices with them): ``f() -> capabilities``.
 CapabilitiesReader = Callable[[], "Capabilities"]
@@ -109,6 +139,8 @@ class ChannelSpec(Generic[S]):
     * ``adapter`` - builds the adapter from typed settings (:class:`AdapterFactory`);
     * ``docs`` - its documentation page (``docs/channels/<name>.md`` here; a URL elsewhere);
     * ``fake`` - its fake gateway for the sandbox (:data:`FakeFactory`), or ``None``;
+    * ``fake_server`` - or, for a channel that is not HTTP, its fake that listens on a port of
+      its own (:data:`FakeServerFactory`), or ``None``; a spec gives at most one of the two;
     * ``settlement_reader`` - reads its settlement file (:data:`SettlementReader`), or ``None``
       (``reconcile --format json`` still works);
     * ``capabilities`` - reads what its shipped profile declares (:data:`CapabilitiesReader`),
@@ -127,6 +159,16 @@ class ChannelSpec(Generic[S]):
     settlement_reader: SettlementReader | None = attrs.field(default=None, repr=False)
     sandbox_path: str | None = None
     capabilities: CapabilitiesReader | None = attrs.field(default=None, repr=False)
+    fake_server: FakeServerFactory | None = attrs.field(default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.fake is not None and self.fake_server is not None:
+            raise ValueError(f"channel {self.name!r}: give a fake or a fake_server, not both")
+
+    @property
+    def faked(self) -> bool:
+        """Whether the sandbox can serve this channel (it has either kind of fake)."""
+        return self.fake is not None or self.fake_server is not None
 
     def declared_capabilities(self) -> Capabilities:
         """What the channel's shipped profile declares (month counts, admin fee, limits),

@@ -111,7 +111,8 @@ def _quotes(today: dt.date) -> list[tuple[str, Any]]:
 def _working_day(
     args: argparse.Namespace, now: Callable[[], dt.datetime], out: Any
 ) -> dict[str, Any]:
-    """Registrations, payments and a recovered dropped answer at every channel."""
+    """Registrations, payments and a recovered dropped answer at every channel; at the switches
+    (TCP), a payment and a lost answer each."""
     from jamsostek_channels.channel import Operation, ReversalState
     from jamsostek_channels.clock import JAKARTA
     from jamsostek_channels.errors import JamsostekError
@@ -185,6 +186,7 @@ def _working_day(
                         category: len(lines) for category, lines in report.categories().items()
                     },
                 }
+            summary["switches"] = _at_the_switches(sandbox, journal, now, payable)
             ledger = sandbox.host.ledger()
             summary["ledger_payments"] = sum(1 for e in ledger if e.kind == "payment")
             paid = [e.reference for e in ledger if e.kind == "payment"]
@@ -194,6 +196,53 @@ def _working_day(
         sandbox.stop()
     summary["receipts"] = receipts
     return summary
+
+
+def _at_the_switches(
+    sandbox: Any, journal: Any, now: Callable[[], dt.datetime], payable: list[str]
+) -> dict[str, dict[str, Any]]:
+    """At every channel whose fake listens itself (the ISO 8583 switches over TCP): a payment,
+    and one whose answer is lost after the host applied it, settled by the channel's policy
+    (completed by advice, or undone by reversal: never applied twice, never lost)."""
+    from jamsostek_channels.channel import CustomerId
+    from jamsostek_channels.errors import HostDeclined
+    from jamsostek_channels.journal import EntryState
+
+    def owes(nik: str) -> bool:  # a month to pay now (the counters may have paid it already)
+        try:
+            sandbox.host.inquire(CustomerId.nik(nik), 1)
+        except HostDeclined:
+            return False
+        return True
+
+    people = [nik for nik in payable if owes(nik)]
+    done: dict[str, dict[str, Any]] = {}
+    if not people:
+        return done
+    for index, name in enumerate(sandbox.servers):
+        client = sandbox.client(name, journal=journal, clock=now)
+        first, second = (people[(2 * index + k) % len(people)] for k in (0, 1))
+        receipt = client.pay(first, months=1, reference=f"{name.upper()}-T0000")
+        lost = f"{name.upper()}-T0001"
+        sandbox.faults.inject("drop", match=lost, prefix=f"/{name}/")
+        try:
+            client.pay(second, months=1, reference=lost)
+        except HostDeclined as error:
+            if error.code != "payment.reversed":
+                raise
+        entry = journal.get(name, "pay", lost, scope=client.scope)
+        state = entry.state if entry is not None else None
+        applied = sandbox.host.applied_references(name)
+        done[name] = {
+            "paid": 1 + (state is EntryState.APPLIED),
+            "amount": receipt.amount,
+            "lost_answer": client.capabilities.resolution.value,
+            "lost_state": state.value if state is not None else None,
+            # advice: applied once; reversal: the host's payment undone
+            "settled": (state is EntryState.APPLIED and lost in applied)
+            or (state is EntryState.REVERSED and lost not in applied),
+        }
+    return done
 
 
 def run(args: argparse.Namespace) -> Exit:
@@ -216,6 +265,7 @@ def run(args: argparse.Namespace) -> Exit:
         and all(c.get("recovered") == c.get("dropped") for c in channels.values())
         and all(c["settlement_matches_journal"] for c in channels.values())
         and day["ledger_references_unique"]
+        and all(s["settled"] for s in day["switches"].values())
     )
     if args.json:
         print_json(
@@ -273,6 +323,14 @@ def run(args: argparse.Namespace) -> Exit:
             "balanced" if stats["settlement_matches_journal"] else "NOT BALANCED",
         )
     print_table(day_table, out)
+    for name, stats in day["switches"].items():
+        how = {"advice": "completed by advice", "reverse": "undone by reversal"}.get(
+            stats["lost_answer"], stats["lost_answer"]
+        )
+        out.print(
+            f"{name} (TCP): paid {rupiah(stats['amount'])}; lost answer {how} -> "
+            f"{stats['lost_state']} ({'ok' if stats['settled'] else 'NOT SETTLED'})"
+        )
     out.print(
         f"Host ledger: {day['ledger_payments']} payments, each reference once: "
         f"{'yes' if day['ledger_references_unique'] else 'NO'}"

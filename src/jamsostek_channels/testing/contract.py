@@ -134,6 +134,14 @@ def _payable(sandbox: Sandbox) -> list[str]:
     ]
 
 
+def _undoes_unanswered(client: Client) -> bool:
+    """Whether the channel settles an unanswered payment by reversing it (the ``reverse``
+    policy: the tills): then a lost answer ends in ``payment.reversed``, never in a receipt."""
+    from jamsostek_channels.channel import Resolution
+
+    return client.capabilities.resolution is Resolution.REVERSE
+
+
 def _ledger(sandbox: Sandbox, kind: str = "payment") -> list[LedgerEntry]:
     return [e for e in sandbox.host.ledger() if e.kind == kind]
 
@@ -238,7 +246,8 @@ class ChannelContract:
     def test_pay_is_idempotent(
         self, jamsostek_contract_sandbox: Sandbox, jamsostek_channel: ContractChannel
     ) -> None:
-        from jamsostek_channels.channel import PaymentState
+        from jamsostek_channels.channel import Operation, PaymentState
+        from jamsostek_channels.errors import CapabilityRefused
 
         sandbox = jamsostek_contract_sandbox
         client = jamsostek_channel.build(sandbox)
@@ -247,6 +256,10 @@ class ChannelContract:
         again = client.pay(nik, months=1, reference="IDEM-1")
         assert again == first
         assert [e.reference for e in _ledger(sandbox)] == ["IDEM-1"]
+        if Operation.STATUS not in client.capabilities.operations:  # an ISO 8583 till
+            with pytest.raises(CapabilityRefused):
+                client.status("IDEM-1")
+            return
         status = client.status("IDEM-1")
         assert status.state is PaymentState.APPLIED
         assert status.host_reference == first.host_reference
@@ -260,6 +273,18 @@ class ChannelContract:
         client = jamsostek_channel.build(sandbox)
         nik = _payable(sandbox)[2]
         sandbox.faults.inject("drop", match=jamsostek_channel.payment_match)
+        if _undoes_unanswered(client):  # the reverse policy: undone, never applied twice
+            from jamsostek_channels.errors import HostDeclined
+
+            with pytest.raises(HostDeclined) as undone:
+                client.pay(nik, months=1, reference="DROP-1")
+            assert undone.value.code == "payment.reversed"
+            assert [e.reference for e in _ledger(sandbox)] == ["DROP-1"]
+            assert [e.reference for e in _ledger(sandbox, "reversal")] == ["DROP-1"]
+            entry = client.journal.get(client.channel, "pay", "DROP-1")
+            assert entry is not None
+            assert entry.state is EntryState.REVERSED
+            return
         receipt = client.pay(nik, months=1, reference="DROP-1")
         assert receipt.host_reference
         assert [e.reference for e in _ledger(sandbox)] == ["DROP-1"]
@@ -270,30 +295,49 @@ class ChannelContract:
     def test_unknown_outcome_then_recover(
         self, jamsostek_contract_sandbox: Sandbox, jamsostek_channel: ContractChannel
     ) -> None:
+        from jamsostek_channels.channel import Resolution
         from jamsostek_channels.errors import OutcomeUnknown
 
         sandbox = jamsostek_contract_sandbox
         client = jamsostek_channel.build(sandbox, status_polls=2)
         nik = _payable(sandbox)[3]
-        sandbox.faults.inject("drop", match=jamsostek_channel.payment_match)
-        sandbox.faults.inject("pending", match="UNK-1", times=2)
+        resolution = client.capabilities.resolution
+        if resolution in (Resolution.ADVICE, Resolution.REVERSE):
+            # the payment's answer and its advice's (or reversal's) are lost: still unknown
+            sandbox.faults.inject("drop", match="UNK-1", times=2)
+        else:
+            sandbox.faults.inject("drop", match=jamsostek_channel.payment_match)
+            sandbox.faults.inject("pending", match="UNK-1", times=2)
         with pytest.raises(OutcomeUnknown):
             client.pay(nik, months=1, reference="UNK-1")
+        sandbox.host.advance(dt.timedelta(minutes=5))  # past an outbox's backoff
         report = client.recover()
-        assert report.applied == ("UNK-1",)
         assert report.unresolved == 0
+        if resolution is Resolution.REVERSE:
+            assert report.reversed == ("UNK-1",)
+            assert [e.reference for e in _ledger(sandbox, "reversal")] == ["UNK-1"]
+            return
+        assert report.applied == ("UNK-1",)
         client.pay(nik, months=1, reference="UNK-1")  # the receipt, from the journal
         assert [e.reference for e in _ledger(sandbox)] == ["UNK-1"]
 
     def test_reset_before_delivery_is_not_applied_and_can_be_sent_again(
         self, jamsostek_contract_sandbox: Sandbox, jamsostek_channel: ContractChannel
     ) -> None:
-        from jamsostek_channels.errors import NotDelivered, OutcomeUnknown
+        from jamsostek_channels.errors import HostDeclined, NotDelivered, OutcomeUnknown
 
         sandbox = jamsostek_contract_sandbox
         client = jamsostek_channel.build(sandbox)
         nik = _payable(sandbox)[0]
         sandbox.faults.inject("reset", match=jamsostek_channel.payment_match)
+        if _undoes_unanswered(client):  # the reverse policy undoes it: nothing stands
+            with pytest.raises(HostDeclined) as undone:
+                client.pay(nik, months=1, reference="RST-1")
+            assert undone.value.code == "payment.reversed"
+            assert _ledger(sandbox) == []
+            client.pay(nik, months=1, reference="RST-2")
+            assert [e.reference for e in _ledger(sandbox)] == ["RST-2"]
+            return
         # A reset before the request left is surely undelivered (NotDelivered: send again at
         # once); one after it left is an unknown outcome, and "not found" proves nothing until
         # the channel's settle window has passed. Either way exactly one payment results.
@@ -331,7 +375,8 @@ class ChannelContract:
         assert result.state is ReversalState.REVERSED
         assert client.reverse("REV-1").state is ReversalState.REVERSED
         assert len(_ledger(sandbox, "reversal")) == 1
-        assert client.status("REV-1").state is PaymentState.REVERSED
+        if Operation.STATUS in client.capabilities.operations:
+            assert client.status("REV-1").state is PaymentState.REVERSED
 
     def test_registration_with_otp(
         self, jamsostek_contract_sandbox: Sandbox, jamsostek_channel: ContractChannel

@@ -1,5 +1,5 @@
 """The sandbox: the fake BPJS host and every installed channel's fake gateway on one loopback
-port.
+port, and every fake that listens itself (an ISO 8583 switch) on a loopback TCP port of its own.
 
 Teams in other languages point their client at it; the CLI's ``sandbox`` command runs it, the
 demo and the crash tests embed it. The channels and their fakes come from the registry
@@ -8,8 +8,15 @@ demo and the crash tests embed it. The channels and their fakes come from the re
     /<channel>/...          the channel's fake gateway (its own paths, e.g. /<channel>/v1.0/...)
     /control/...            the control API (JSON): reset, seed, faults, ledger, OTPs, clock
 
+A channel whose spec gives a ``fake_server`` (:class:`~jamsostek_channels.registry.FakeServer`)
+is not routed there: its fake listens on 127.0.0.1 on a port of its own, over the same fake host
+and fault knobs (so the control API's ledger, clock, OTPs, faults, reset and seed cover it), from
+:meth:`Sandbox.start` or :meth:`Sandbox.install` (a TCP client cannot go through ``responses``)
+until :meth:`Sandbox.stop`.
+
 The info file describes it: per channel its settings (``base_url`` and the test credentials, in
-the channel's own settings shape), the demo participants, and ``control_url``.
+the channel's own settings shape; ``tcp://127.0.0.1:PORT`` for a listening fake, listed while it
+listens), the demo participants, and ``control_url``.
 """
 
 from __future__ import annotations
@@ -45,12 +52,14 @@ from jamsostek_channels.testing.wire import (
 if TYPE_CHECKING:
     from jamsostek_channels.client import Client
     from jamsostek_channels.journal import JournalStore
+    from jamsostek_channels.registry import FakeServer, FakeServerFactory
 
 __all__ = [
     "IN_PROCESS_URL",
     "ControlError",
     "Sandbox",
     "SandboxChannel",
+    "SandboxServer",
     "faked_channels",
 ]
 
@@ -60,7 +69,7 @@ IN_PROCESS_URL = "https://bpjs.sandbox.test"
 
 def faked_channels() -> tuple[str, ...]:
     """The installed channels that have a fake gateway: the ones a sandbox serves."""
-    return tuple(spec.name for spec in registry.channels() if spec.fake is not None)
+    return tuple(spec.name for spec in registry.channels() if spec.faked)
 
 
 @attrs.define
@@ -73,6 +82,17 @@ class SandboxChannel:
     credentials: dict[str, Any]
     #: The path under the sandbox's root of the channel's ``base_url``.
     base_path: str
+
+
+@attrs.define
+class SandboxServer:
+    """A channel whose fake listens itself: built and started when the sandbox serves."""
+
+    name: str
+    factory: FakeServerFactory
+    #: The running fake and a client's settings but ``base_url``; ``None`` while not serving.
+    server: FakeServer | None = None
+    credentials: dict[str, Any] = attrs.Factory(dict)
 
 
 def _json(status: int, document: object) -> WireResponse:
@@ -98,8 +118,12 @@ class Sandbox:
         self._demo = demo
         self.demo_participants: list[dict[str, str]] = []
         self.channels: dict[str, SandboxChannel] = {}
+        self.servers: dict[str, SandboxServer] = {}
         for name in channels or faked_channels():
             spec = registry.spec(name)
+            if spec.fake_server is not None:
+                self.servers[name] = SandboxServer(name, spec.fake_server)
+                continue
             if spec.fake is None:
                 raise UnknownChannel(name, faked_channels())
             base_path = spec.mount if spec.sandbox_path is None else spec.sandbox_path
@@ -125,9 +149,22 @@ class Sandbox:
         """Serve on 127.0.0.1 (``port=0``: a free port)."""
         self.server = LoopbackServer(self.dispatch, faults=self.faults, port=self._port)
         self.server.start()
+        self._listen()
         return self
 
+    def _listen(self) -> None:
+        """Build and start every fake that listens itself (each on a free loopback port)."""
+        for entry in self.servers.values():
+            if entry.server is None:
+                server, credentials = entry.factory(self.host, entry.name, self.faults)
+                server.start()
+                entry.server, entry.credentials = server, dict(credentials)
+
     def stop(self) -> None:
+        for entry in self.servers.values():
+            if entry.server is not None:
+                entry.server.stop()
+                entry.server = None
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -156,6 +193,7 @@ class Sandbox:
             mock.start()
             self._mock = mock
         install(mock, IN_PROCESS_URL, self.dispatch, self.faults)
+        self._listen()
         return mock
 
     def client(
@@ -177,9 +215,16 @@ class Sandbox:
         (``timeouts``, ``transport``: e.g. one with ``log_bodies=True``) go to the adapter."""
         from jamsostek_channels.connection import connect
 
-        if name not in self.channels:
-            raise UnknownChannel(name, tuple(self.channels))
-        settings = self.info()["channels"][name]
+        if name not in self.channels and name not in self.servers:
+            raise UnknownChannel(name, (*self.channels, *self.servers))
+        settings = self.info()["channels"].get(name)
+        if settings is None:
+            raise RuntimeError(
+                f"the sandbox's {name} fake listens once the sandbox serves: start() or install()"
+            )
+        server = self.servers[name].server if name in self.servers else None
+        if server is not None:
+            settings = {**settings, **server.client_settings()}
         options.setdefault("rules", self.host.rules)
         return connect(name, settings, journal=journal, clock=clock or self.host.now, **options)
 
@@ -209,6 +254,9 @@ class Sandbox:
         channels = {}
         for name, channel in self.channels.items():
             channels[name] = {"base_url": self.base_url + channel.base_path, **channel.credentials}
+        for name, entry in self.servers.items():
+            if entry.server is not None:
+                channels[name] = {"base_url": entry.server.address, **entry.credentials}
         return {
             "channels": channels,
             "participants": self.demo_participants,
@@ -240,6 +288,9 @@ class Sandbox:
             reset = getattr(getattr(channel.gateway, "__self__", None), "reset", None)
             if callable(reset):
                 reset()
+        for entry in self.servers.values():
+            if entry.server is not None:
+                entry.server.reset()
         self.seed_demo()
 
     # Control API --------------------------------------------------------------------------------
@@ -313,10 +364,9 @@ class Sandbox:
                 "unknown_fault_kind", f"kind must be one of {[k.value for k in FaultKind]}", "kind"
             )
         channel = _text(body, "channel", "", 100)
-        if channel and channel not in self.channels:
-            raise ControlError(
-                "unknown_channel", f"channel must be one of {sorted(self.channels)}", "channel"
-            )
+        served = sorted((*self.channels, *self.servers))
+        if channel and channel not in served:
+            raise ControlError("unknown_channel", f"channel must be one of {served}", "channel")
         return self.faults.inject(
             FaultKind(kind),
             match=_text(body, "match", "", MAX_MATCH),

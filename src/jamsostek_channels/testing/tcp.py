@@ -157,6 +157,8 @@ class FramedTcpServer:
         """Stop accepting, hang up every connection (holds and delays end at once) and wait up
         to ``timeout`` seconds in all for the threads."""
         self._stopping.set()
+        with suppress(OSError):  # wakes the acceptor now rather than at its next tick
+            self._listener.shutdown(socket.SHUT_RDWR)
         with self._lock:
             threads = [*self._connections.values(), *self._workers]
             connections = list(self._connections)
