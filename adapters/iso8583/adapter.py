@@ -211,7 +211,7 @@ class Iso8583Adapter:
             interval=echo_interval,
             name=self.name,
         )
-        self._transport: TcpTransport[Message] = self.session.transport
+        self._transport = self.session.transport
 
     def __repr__(self) -> str:
         return f"Iso8583Adapter(name={self.name!r}, address={self._transport.address!r})"

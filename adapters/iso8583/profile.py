@@ -257,6 +257,17 @@ class Iso8583Profile:
         """The codec this profile's wire settings describe."""
         return Codec(bitmap=self.bitmap, terminal_id_length=self.terminal_id_length)
 
+    @property
+    def refusal_code(self) -> str:
+        """What the terminal answers a request from the switch it does not support: the
+        profile's first ``invalid-transaction`` code, else its first ``declined`` one, else
+        ISO's ``12`` (invalid transaction)."""
+        for meaning in (Meaning.INVALID_TRANSACTION, Meaning.DECLINED):
+            for code, entry in self.response_codes.items():
+                if entry.meaning is meaning:
+                    return code
+        return "12"
+
     def response(self, code: str) -> ResponseCode:
         """What ``code`` means here; a code the map does not list is a plain refusal."""
         known = self.response_codes.get(code)
