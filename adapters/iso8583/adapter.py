@@ -100,7 +100,7 @@ from jamsostek_channels.errors import (
     SettingsInvalid,
 )
 from jamsostek_channels.sequences import SequenceSource
-from jamsostek_channels.transport import Framing, TcpTransport
+from jamsostek_channels.transport import Framing
 
 __all__ = ["Iso8583Adapter", "open_iso8583_adapter", "with_settings_framing"]
 
