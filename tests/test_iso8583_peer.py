@@ -22,10 +22,8 @@ from jamsostek_channels.errors import NotDelivered
 from jamsostek_channels.testing.tcp import FramedTcpServer
 from jamsostek_channels.transport import TcpTransport, Timeouts
 
-# The session tests' fixtures: a hand-moved clock, the fake host, BRILink switches, sessions.
-clock = sessions_module.clock
-host = sessions_module.host
-switches = sessions_module.switches
+# The session tests' fixtures: a hand-moved monotonic clock and sessions (the fake host and its
+# switches are every ISO 8583 test's: tests/iso8583_kit.py).
 monotonic = sessions_module.monotonic
 sessions = sessions_module.sessions
 TERMINAL = sessions_module.TERMINAL

@@ -30,11 +30,9 @@ from jamsostek_channels.testing.host import FakeHost
 
 SECOND = dt.timedelta(seconds=1)
 
-# The ISO 8583 channel tests' fixtures: a hand-moved clock, the fake host, switches, clients.
-clock = iso.clock
-host = iso.host
-switches = iso.switches
-clients = iso.clients
+# The ISO 8583 channel tests' timers (a short payment timer); the fake host, its switches and
+# clients are every ISO 8583 test's (tests/iso8583_kit.py).
+timers = iso.timers
 financial = iso.financial
 
 
