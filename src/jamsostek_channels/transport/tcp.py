@@ -73,6 +73,9 @@ _RECV_BYTES = 65536
 #: How often the idle reader looks again at a link no one reads (closing wakes it at once).
 _IDLE_TICK = 0.5
 
+#: How soon the idle reader watches the link again after requests stop reading it.
+_IDLE_PARK = 0.02
+
 AnswerT = TypeVar("AnswerT")
 
 _DEFAULT_TIMEOUTS = Timeouts()  # frozen: one shared default is safe
@@ -357,7 +360,8 @@ class _Link(Generic[AnswerT]):
                 self.reader = waiter
                 waiter.wake.set()
                 return
-            self.idle.notify()
+            # Not woken: the idle reader looks again within _IDLE_PARK (waking it after every
+            # exchange would cost each one a thread switch).
 
     def fail(self, failure: MalformedMessage | Literal["unknown"]) -> None:
         """Close the connection; every request still waiting gets ``failure``."""
@@ -589,7 +593,7 @@ class TcpTransport(Generic[AnswerT]):
         while True:
             with link.lock:
                 while link.alive and (link.reader is not None or link.waiters):
-                    link.idle.wait()
+                    link.idle.wait(_IDLE_PARK)  # notified only when the link fails
                 if not link.alive:
                     return
             try:
