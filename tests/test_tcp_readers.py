@@ -20,6 +20,7 @@ from jamsostek_channels.errors import MalformedMessage, OutcomeUnknown
 from jamsostek_channels.transport import Framing, TcpTransport, Timeouts, read_frame
 
 FRAMING = Framing()
+TIMEOUTS = Timeouts(connect=1.0, read=2.0)
 
 
 def keyed(payload: bytes) -> tuple[bytes, bytes]:
@@ -55,7 +56,7 @@ class Peer:
 
 @contextmanager
 def linked(
-    timeouts: Timeouts = Timeouts(connect=1.0, read=2.0),
+    timeouts: Timeouts = TIMEOUTS,
     on_unmatched: Callable[[bytes], None] | None = None,
 ) -> Iterator[tuple[TcpTransport[bytes], Peer]]:
     with socket.create_server(("127.0.0.1", 0)) as listener:

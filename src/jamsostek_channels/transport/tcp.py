@@ -3,8 +3,17 @@
 A *frame* is a length header followed by that many bytes; :class:`Framing` says how the header
 is spelt (2 or 4 bytes, big- or little-endian binary, or ASCII decimal digits) and how large a
 frame may be. One connection carries several requests at once: each request is sent with a
-*matching key* (the codec's: for ISO 8583 the MTI's class, DE11 and DE41), a reader thread
-decodes every frame that arrives and hands it to the request waiting under its key.
+*matching key* (the codec's: for ISO 8583 the MTI's class, DE11 and DE41), and every frame
+that arrives is decoded and handed to the request waiting under its key.
+
+Who reads (leader/follower): a request that has written its frame and finds no one reading the
+connection reads it itself, in its own thread, until its answer comes or its timeout passes,
+handing the other frames it reads to their requests (and those no one waits for to
+``on_unmatched``); requests that find someone reading wait to be handed their answer, or the
+reader role when the reader is done. With no request waiting, an idle-time reader thread watches
+the connection, so that a late answer, a message the host starts (its echo) and the host closing
+are noticed at once all the same. An exchange with no other in flight thus costs no thread
+switch: the request's thread writes, waits and reads, as a bare blocking client would.
 
 What :meth:`TcpTransport.send` says about a request, as the HTTP transport does:
 
@@ -385,9 +394,11 @@ class TcpTransport(Generic[AnswerT]):
       matching key and the decoded answer, or raises (any exception: the frame cannot be read,
       :class:`MalformedMessage` for every request in flight, and the connection closes).
     - ``framing``: see :class:`Framing`; ``timeouts``: see :class:`~.http.Timeouts`.
-    - ``on_unmatched``: called (on the reader thread) with an answer no request waits for: a
-      late answer after its request timed out, or a message the host started (an echo). By
-      default it is logged and dropped. Its exceptions are logged, never raised.
+    - ``on_unmatched``: called with an answer no request waits for: a late answer after its
+      request timed out, or a message the host started (an echo). It runs on whichever thread
+      reads (a waiting request's, or the idle reader), so it must not wait for an answer on
+      this transport. By default it is logged and dropped. Its exceptions are logged, never
+      raised.
     - ``logger``, ``name`` (the channel named in log records).
 
     One instance may be shared by threads: that is the point of matching by key.
