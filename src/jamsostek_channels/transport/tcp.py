@@ -3,11 +3,20 @@
 A *frame* is a length header followed by that many bytes; :class:`Framing` says how the header
 is spelt (2 or 4 bytes, big- or little-endian binary, or ASCII decimal digits) and how large a
 frame may be. One connection carries several requests at once: each request is sent with a
-*matching key* (the codec's: for ISO 8583 the MTI's class, DE11 and DE41), a reader thread
-decodes every frame that arrives and hands it to the request waiting under its key. A frame
-the codec gives no key (``None``) is a request the other side started (a switch's echo): it goes
-to ``on_request``, which may answer it with :meth:`TcpTransport.write` (a frame that expects no
-answer).
+*matching key* (the codec's: for ISO 8583 the MTI's class, DE11 and DE41), and every frame
+that arrives is decoded and handed to the request waiting under its key.
+
+Who reads (leader/follower): a request that has written its frame and finds no one reading the
+connection reads it itself, in its own thread, until its answer comes or its timeout passes,
+handing the other frames it reads to their requests (and those no one waits for to
+``on_unmatched``); requests that find someone reading wait to be handed their answer, or the
+reader role when the reader is done. With no request waiting, an idle-time reader thread watches
+the connection, so that a late answer, a message the host starts (its echo) and the host closing
+are noticed at once all the same. An exchange with no other in flight thus costs no thread
+switch: the request's thread writes, waits and reads, as a bare blocking client would.
+A frame the codec gives no key (``None``) is a request the other side started (a switch's
+echo): it goes to ``on_request``, which may answer it with :meth:`TcpTransport.write` (a
+frame that expects no answer).
 
 What :meth:`TcpTransport.send` says about a request, as the HTTP transport does:
 
@@ -46,6 +55,7 @@ from __future__ import annotations
 
 import logging
 import math
+import select
 import socket
 import threading
 import time
@@ -66,8 +76,17 @@ _LOGGER_NAME = "jamsostek_channels.transport"
 #: The largest frame by default: an ISO 8583 message with every LLLVAR field full is under 8 KB.
 DEFAULT_MAX_FRAME = 8192
 
-#: How long :meth:`TcpTransport.close` waits for the reader thread to end.
+#: How long :meth:`TcpTransport.close` waits for the idle reader thread to end.
 _JOIN_SECONDS = 2.0
+
+#: The most one read asks the socket for: every frame waiting, in one system call.
+_RECV_BYTES = 65536
+
+#: How often the idle reader looks again at a link no one reads (closing wakes it at once).
+_IDLE_TICK = 0.5
+
+#: How soon the idle reader watches the link again after requests stop reading it.
+_IDLE_PARK = 0.02
 
 AnswerT = TypeVar("AnswerT")
 
@@ -192,39 +211,178 @@ def _check_address(address: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-class _Waiter(Generic[AnswerT]):
-    """One request in flight: set once, by the reader thread or by the link failing."""
+def _wait_for(sock: socket.socket, events: int, seconds: float) -> bool:
+    """Whether ``sock`` became ready for ``events`` within ``seconds``. A poll object of its own
+    per call: threads never share one (and ``select`` would refuse descriptors over 1023)."""
+    descriptor = sock.fileno()
+    if descriptor < 0:
+        raise ConnectionAbortedError("the connection is closed")
+    poller = select.poll()
+    poller.register(descriptor, events)
+    return bool(poller.poll(max(0, math.ceil(seconds * 1000))))
 
-    __slots__ = ("answer", "done", "failure", "reference")
+
+def _write_all(sock: socket.socket, data: bytes, seconds: float) -> None:
+    """``data`` written whole on the non-blocking ``sock`` within ``seconds``, else
+    ``TimeoutError`` (or the ``OSError`` of a broken link)."""
+    view = memoryview(data)
+    deadline: float | None = None
+    while view:
+        try:
+            view = view[sock.send(view) :]
+            continue
+        except BlockingIOError:
+            pass
+        now = time.monotonic()
+        deadline = now + seconds if deadline is None else deadline
+        if now >= deadline or not _wait_for(sock, select.POLLOUT, deadline - now):
+            raise TimeoutError("the frame could not be written in time")
+
+
+class _Frames:
+    """The frames arriving on one non-blocking socket, read only by whoever holds the link's
+    reader role. One ``recv`` takes every byte waiting (usually a whole frame, header and body);
+    what is left stays buffered for the next reader. A frame once begun must be complete within
+    ``stall`` seconds, whoever reads it."""
+
+    def __init__(self, sock: socket.socket, framing: Framing, stall: float) -> None:
+        self.sock = sock
+        self.framing = framing
+        self.stall = stall
+        self.buffer = bytearray()
+        self.begun = 0.0  # when the first buffered byte arrived
+
+    def _take(self) -> bytes | None:
+        width = self.framing.width
+        if len(self.buffer) < width:
+            return None
+        end = width + self.framing.length(bytes(self.buffer[:width]))
+        if len(self.buffer) < end:
+            return None
+        frame = bytes(self.buffer[width:end])
+        del self.buffer[:end]
+        if self.buffer:
+            self.begun = time.monotonic()
+        return frame
+
+    def patience(self) -> float:
+        """The deadline of a reader that only takes what is there: now, or the end of the
+        stall allowance of a frame begun."""
+        return self.begun + self.stall if self.buffer else time.monotonic()
+
+    def next(self, deadline: float) -> bytes | None:
+        """The next frame's payload, or ``None`` if the peer closed between frames.
+
+        Raises ``TimeoutError`` if no frame was complete by ``deadline`` (the bytes of one begun
+        stay for the next reader); ``ConnectionError`` (or another ``OSError``) when the link
+        broke, a frame stalled for ``stall`` seconds included; :class:`MalformedMessage` for a
+        length header the framing refuses."""
+        while True:
+            frame = self._take()
+            if frame is not None:
+                return frame
+            now = time.monotonic()
+            until = deadline
+            if self.buffer:
+                if now >= self.begun + self.stall:
+                    raise ConnectionAbortedError("the peer stopped in the middle of a frame")
+                until = min(deadline, self.begun + self.stall)
+            if not _wait_for(self.sock, select.POLLIN, until - now):
+                if until == deadline and time.monotonic() >= deadline:
+                    raise TimeoutError("no frame yet")
+                continue
+            try:
+                chunk = self.sock.recv(_RECV_BYTES)
+            except BlockingIOError:
+                continue  # readiness taken back: look again
+            if not chunk:
+                if self.buffer:
+                    raise ConnectionAbortedError("the peer closed in the middle of a frame")
+                return None
+            if not self.buffer:
+                self.begun = time.monotonic()
+            self.buffer += chunk
+
+
+class _Waiter(Generic[AnswerT]):
+    """One request in flight. Settled once, under the link's lock, by whoever reads its answer
+    or by the link failing; ``wake`` tells its thread to look again (settled, or handed the
+    reader role)."""
+
+    __slots__ = ("answer", "done", "failure", "reference", "wake")
 
     def __init__(self, reference: str) -> None:
         self.reference = reference
-        self.done = threading.Event()
+        self.wake = threading.Event()
+        self.done = False
         self.answer: AnswerT | None = None
         #: what happened instead of an answer: the link dropped, or a frame was unreadable
         self.failure: MalformedMessage | Literal["unknown"] | None = None
 
+    def settle(
+        self, answer: AnswerT | None, failure: MalformedMessage | Literal["unknown"] | None
+    ) -> None:
+        self.answer = answer
+        self.failure = failure
+        self.done = True
+        self.wake.set()
+
+
+#: The idle reader in :attr:`_Link.reader`.
+_IDLE = "idle reader"
+
 
 class _Link(Generic[AnswerT]):
-    """One TCP connection and the requests waiting on it."""
+    """One TCP connection, the requests waiting on it and who reads it.
 
-    def __init__(self, sock: socket.socket) -> None:
+    The *reader role* (:attr:`reader`) belongs to one thread at a time: a request that has
+    written its frame and finds no one reading takes it and reads until its own answer comes
+    (handing other frames to their waiters), then passes it to another waiting request, or back
+    to the idle reader when none waits."""
+
+    def __init__(self, sock: socket.socket, framing: Framing, stall: float) -> None:
         self.sock = sock
-        self.lock = threading.Lock()  # waiters and alive
+        self.frames = _Frames(sock, framing, stall)
+        self.lock = threading.Lock()  # waiters, alive, reader, and every waiter's settling
+        self.idle = threading.Condition(self.lock)  # the idle reader waits for the role here
         self.write_lock = threading.Lock()  # one frame at a time on the wire
         self.waiters: dict[Hashable, _Waiter[AnswerT]] = {}
         self.alive = True
-        self.reader: threading.Thread | None = None
+        #: who holds the reader role: a waiting request, :data:`_IDLE`, or no one
+        self.reader: object | None = None
+        self.idle_reader: threading.Thread | None = None
+
+    def deliver(self, key: Hashable, answer: AnswerT) -> bool:
+        """Settle the request waiting under ``key``; False if none does."""
+        with self.lock:
+            waiter = self.waiters.pop(key, None)
+            if waiter is None:
+                return False
+            waiter.settle(answer, None)
+            return True
+
+    def hand_on(self, holder: object) -> None:
+        """``holder`` stops reading: the role goes to the oldest waiting request, else back to
+        the idle reader."""
+        with self.lock:
+            if self.reader is not holder:
+                return
+            self.reader = None
+            for waiter in self.waiters.values():
+                self.reader = waiter
+                waiter.wake.set()
+                return
+            # Not woken: the idle reader looks again within _IDLE_PARK (waking it after every
+            # exchange would cost each one a thread switch).
 
     def fail(self, failure: MalformedMessage | Literal["unknown"]) -> None:
         """Close the connection; every request still waiting gets ``failure``."""
         with self.lock:
             self.alive = False
-            waiting = list(self.waiters.values())
+            for waiter in self.waiters.values():
+                waiter.settle(None, failure)
             self.waiters.clear()
-        for waiter in waiting:
-            waiter.failure = failure
-            waiter.done.set()
+            self.idle.notify_all()
         with suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         with suppress(OSError):
@@ -239,13 +397,16 @@ class TcpTransport(Generic[AnswerT]):
       matching key and the decoded answer, or raises (any exception: the frame cannot be read,
       :class:`MalformedMessage` for every request in flight, and the connection closes).
     - ``framing``: see :class:`Framing`; ``timeouts``: see :class:`~.http.Timeouts`.
-    - ``on_unmatched``: called (on the reader thread) with an answer no request waits for: a
-      late answer after its request timed out. By default it is logged and dropped. Its
-      exceptions are logged, never raised.
-    - ``on_request``: called (on the reader thread) with a request the other side started (a
-      switch's own echo): a frame ``decode`` gives the key ``None``, which no request of ours
-      can wait under. It may answer with :meth:`write`. Without it such a frame goes to
-      ``on_unmatched``. Its exceptions are logged, never raised: the reader reads on.
+    - ``on_unmatched``: called with an answer no request waits for: a late answer after its
+      request timed out, or a message the host started (an echo). It runs on whichever thread
+      reads (a waiting request's, or the idle reader), so it must not wait for an answer on
+      this transport. By default it is logged and dropped. Its exceptions are logged, never
+      raised.
+    - ``on_request``: called with a request the other side started (a switch's own echo): a
+      frame ``decode`` gives the key ``None``, which no request of ours can wait under. It runs
+      on whichever thread reads, as ``on_unmatched`` does, and may answer with :meth:`write`.
+      Without it such a frame goes to ``on_unmatched``. Its exceptions are logged, never
+      raised: the reader reads on.
     - ``logger``, ``name`` (the channel named in log records).
 
     One instance may be shared by threads: that is the point of matching by key.
@@ -313,15 +474,15 @@ class TcpTransport(Generic[AnswerT]):
                     "transport.not_delivered", {"reason": "connect failed"}
                 ) from None
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            # Bounds every write, and a frame's bytes once it has begun; silence between frames
-            # is only an idle link.
-            sock.settimeout(self.timeouts.read)
-            link: _Link[AnswerT] = _Link(sock)
-            link.reader = threading.Thread(
-                target=self._read_loop, args=(link,), name=f"tcp-reader:{self.name}", daemon=True
+            # Non-blocking: every wait is a poll with its own deadline (a socket timeout is one
+            # per socket, and the threads sharing it wait for different deadlines).
+            sock.setblocking(False)
+            link: _Link[AnswerT] = _Link(sock, self.framing, stall=self.timeouts.read)
+            link.idle_reader = threading.Thread(
+                target=self._idle_read, args=(link,), name=f"tcp-reader:{self.name}", daemon=True
             )
             self._link = link
-            link.reader.start()
+            link.idle_reader.start()
 
     def close(self) -> None:
         """Close the connection. Requests still waiting end with :class:`OutcomeUnknown` (they
@@ -331,8 +492,9 @@ class TcpTransport(Generic[AnswerT]):
         if link is None:
             return
         link.fail("unknown")
-        if link.reader is not None and link.reader is not threading.current_thread():
-            link.reader.join(_JOIN_SECONDS)
+        idle_reader = link.idle_reader
+        if idle_reader is not None and idle_reader is not threading.current_thread():
+            idle_reader.join(_JOIN_SECONDS)
 
     def __enter__(self) -> Self:
         return self
@@ -385,7 +547,7 @@ class TcpTransport(Generic[AnswerT]):
             link.waiters[key] = waiter
         try:
             with link.write_lock:
-                link.sock.sendall(framed)
+                _write_all(link.sock, framed, self.timeouts.read)
         except OSError as exc:
             with link.lock:
                 link.waiters.pop(key, None)
@@ -394,27 +556,17 @@ class TcpTransport(Generic[AnswerT]):
             log.finish("write-failed")
             raise NotDelivered("transport.not_delivered", {"reason": "connection lost"}) from None
 
-        if not waiter.done.wait(wait):
-            with link.lock:
-                still_mine = link.waiters.get(key) is waiter
-                if still_mine:
-                    del link.waiters[key]
-            if still_mine:
-                log.finish("timeout")
-                raise OutcomeUnknown("outcome.unknown", {"reference": reference})
-            # The reader (or a failing link) took it just now and sets it right after.
-            waiter.done.wait(_JOIN_SECONDS)
+        if not self._await(link, key, waiter, time.monotonic() + wait):
+            log.finish("timeout")
+            raise OutcomeUnknown("outcome.unknown", {"reference": reference})
         if waiter.failure == "unknown":
             log.finish("dropped")
             raise OutcomeUnknown("outcome.unknown", {"reference": reference})
         if isinstance(waiter.failure, MalformedMessage):
             log.finish("malformed")
             raise _twin(waiter.failure)
-        if not waiter.done.is_set():  # only if the reader thread died between pop and set
-            log.finish("timeout")
-            raise OutcomeUnknown("outcome.unknown", {"reference": reference})
         log.finish("answered")
-        return waiter.answer  # type: ignore[return-value]  # set with done, failure None
+        return waiter.answer  # type: ignore[return-value]  # settled with no failure
 
     def write(self, payload: bytes, *, reference: str | None = None) -> None:
         """Write ``payload`` as one frame that expects no answer (an answer to the other side's
@@ -429,7 +581,7 @@ class TcpTransport(Generic[AnswerT]):
             raise NotDelivered("transport.not_delivered", {"reason": "not connected"})
         try:
             with link.write_lock:
-                link.sock.sendall(framed)
+                _write_all(link.sock, framed, self.timeouts.read)
         except OSError as exc:
             link.fail("unknown")
             log.error = type(exc).__name__
@@ -437,45 +589,108 @@ class TcpTransport(Generic[AnswerT]):
             raise NotDelivered("transport.not_delivered", {"reason": "connection lost"}) from None
         log.finish("written")
 
-    # --- the reader -------------------------------------------------------------------------
+    # --- reading ----------------------------------------------------------------------------
 
-    def _read_loop(self, link: _Link[AnswerT]) -> None:
-        failure: MalformedMessage | Literal["unknown"] = "unknown"
+    def _await(
+        self, link: _Link[AnswerT], key: Hashable, waiter: _Waiter[AnswerT], deadline: float
+    ) -> bool:
+        """Whether ``waiter`` was settled by ``deadline``: reading the link itself while it
+        holds the reader role, else waiting to be settled or handed the role. Past the
+        deadline it is no longer waited for (a late answer goes to ``on_unmatched``)."""
+        while True:
+            with link.lock:
+                if waiter.done:
+                    return True
+                if link.reader is None:
+                    link.reader = waiter  # no one reads: this thread does
+                leading = link.reader is waiter
+                waiter.wake.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if leading:
+                self._lead(link, waiter, deadline)
+            else:
+                waiter.wake.wait(remaining)
+        with link.lock:
+            if link.waiters.get(key) is not waiter:
+                return True  # settled just now (a waiter leaves the table only when settled)
+            del link.waiters[key]
+        link.hand_on(waiter)
+        return False
+
+    def _lead(self, link: _Link[AnswerT], waiter: _Waiter[AnswerT], deadline: float) -> None:
+        """Read frames while ``waiter`` holds the reader role, until it is settled or
+        ``deadline`` passes; then the role goes on."""
         try:
-            while link.alive:
-                try:
-                    frame = read_frame(link.sock, self.framing)
-                except TimeoutError:
-                    continue  # idle between frames
-                if frame is None:
-                    break  # the host closed: whoever waits cannot know
-                try:
-                    key, answer = self._decode(frame)
-                except (
-                    Exception
-                ) as exc:  # the codec's refusal, or its bug: never the reader's death
-                    failure = _unreadable(exc)
-                    break
-                if key is None:  # the other side's own request: nothing of ours waits for it
-                    self._request(answer)
-                    continue
-                with link.lock:
-                    waiter = link.waiters.pop(key, None)
-                if waiter is None:
-                    self._unmatched(answer)
-                else:
-                    waiter.answer = answer
-                    waiter.done.set()
-        except MalformedMessage as exc:
-            failure = exc
-        except OSError:
-            pass  # reset, or closed under us: "unknown" for whoever waits
+            while not waiter.done and self._read_one(link, deadline):
+                pass
         finally:
-            if link.alive and isinstance(failure, MalformedMessage):
-                self._logger.warning(
-                    "tcp.unreadable channel=%s", self.name, extra={"event": "tcp.unreadable"}
-                )
-            link.fail(failure)
+            link.hand_on(waiter)
+
+    def _idle_read(self, link: _Link[AnswerT]) -> None:
+        """The idle-time reader: while no request holds the reader role it watches the link,
+        so that a late answer, a message the host starts and the host closing are noticed when
+        no one waits. It takes the role only while there is something to read."""
+        while True:
+            with link.lock:
+                while link.alive and (link.reader is not None or link.waiters):
+                    link.idle.wait(_IDLE_PARK)  # notified only when the link fails
+                if not link.alive:
+                    return
+            try:
+                ready = bool(link.frames.buffer) or _wait_for(link.sock, select.POLLIN, _IDLE_TICK)
+            except OSError:
+                link.fail("unknown")
+                return
+            if not ready:
+                continue
+            with link.lock:
+                if not link.alive or link.reader is not None or link.waiters:
+                    continue
+                link.reader = _IDLE
+            try:
+                # Every frame there is, without waiting for more (only for the rest of one
+                # begun); a request that comes meanwhile is handed the role after this frame.
+                while self._read_one(link, link.frames.patience()) and not link.waiters:
+                    pass
+            finally:
+                link.hand_on(_IDLE)
+
+    def _read_one(self, link: _Link[AnswerT], deadline: float) -> bool:
+        """One frame read from ``link`` and handed to its waiter (or to ``on_unmatched``);
+        False if none came by ``deadline`` or the link broke (it is failed then: closed, every
+        waiter settled)."""
+        try:
+            frame = link.frames.next(deadline)
+        except TimeoutError:
+            return False
+        except MalformedMessage as exc:
+            self._broken(link, exc)
+            return False
+        except OSError:
+            self._broken(link, "unknown")  # reset, or closed under us: whoever waits cannot know
+            return False
+        if frame is None:
+            self._broken(link, "unknown")  # the host closed
+            return False
+        try:
+            key, answer = self._decode(frame)
+        except Exception as exc:  # the codec's refusal, or its bug: never the reader's death
+            self._broken(link, _unreadable(exc))
+            return False
+        if key is None:  # the other side's own request: nothing of ours waits for it
+            self._request(answer)
+        elif not link.deliver(key, answer):
+            self._unmatched(answer)
+        return True
+
+    def _broken(self, link: _Link[AnswerT], failure: MalformedMessage | Literal["unknown"]) -> None:
+        if link.alive and isinstance(failure, MalformedMessage):
+            self._logger.warning(
+                "tcp.unreadable channel=%s", self.name, extra={"event": "tcp.unreadable"}
+            )
+        link.fail(failure)
 
     def _unmatched(self, answer: AnswerT) -> None:
         if self._on_unmatched is None:
