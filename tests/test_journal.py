@@ -282,6 +282,43 @@ def test_transition_without_outcome_keeps_the_previous_one(journal: Journal) -> 
     assert journal.transition(entry.id, EntryState.APPLIED).outcome == {"stan": "1"}
 
 
+def test_a_payers_look_ups_cost_the_same_in_a_journal_a_hundred_times_bigger(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """``get`` and ``outbox_item`` with the scope (every payment's look-up before it is
+    journaled) probe the whole unique key; they once scanned every entry of the channel. The
+    work is counted in SQLite's virtual-machine steps, never in seconds."""
+    with Journal(tmp_path / "journal.sqlite", clock=clock) as journal:
+        rows = [(f"R{index}", {"amount": index}, None) for index in range(10_000)]
+        journal.begin_many("bank", "pay", rows[:100], state=EntryState.PENDING)
+        steps = {"count": 0}
+
+        def count() -> int:
+            steps["count"] += 1
+            return 0
+
+        def steps_of(look_up: Callable[[], object]) -> int:
+            connection = journal._connection()
+            steps["count"] = 0
+            connection.set_progress_handler(count, 1)
+            try:
+                look_up()
+            finally:
+                connection.set_progress_handler(None, 1)
+            return steps["count"]
+
+        def look_ups() -> int:
+            return steps_of(lambda: journal.get("bank", "pay", "R7", scope="")) + steps_of(
+                lambda: journal.outbox_item("bank", "reversal", "R7", scope="")
+            )
+
+        small = look_ups()
+        journal.begin_many("bank", "pay", rows[100:], state=EntryState.PENDING)
+        assert journal.get("bank", "pay", "R9999", scope="") is not None
+        assert small > 0
+        assert look_ups() <= small + 10
+
+
 def test_unknown_entry_ids_raise_key_error(journal: Journal) -> None:
     with pytest.raises(KeyError):
         journal.transition(404, EntryState.APPLIED)

@@ -220,8 +220,7 @@ _ENTRY_BY_KEY = _with_columns(
     " WHERE channel = ? AND scope = ? AND operation = ? AND reference = ?"
 )
 _ENTRY_BY_REFERENCE = _with_columns(
-    "SELECT {columns} FROM entries WHERE channel = ? AND operation = ? AND reference = ?"
-    " AND scope = COALESCE(?, scope) LIMIT 2"
+    "SELECT {columns} FROM entries WHERE channel = ? AND operation = ? AND reference = ? LIMIT 2"
 )
 #: The open entries, through the partial index (its own WHERE, repeated, so SQLite uses it).
 _OPEN_ENTRIES = _with_columns(
@@ -1103,10 +1102,11 @@ class Journal:
         reference in any scope (a tool's or a test's look-up; ``ValueError`` if several
         scopes have it)."""
         with self._read() as db:
-            rows = db.execute(
-                _ENTRY_BY_REFERENCE,
-                (channel, operation, reference, scope),
-            ).fetchall()
+            if scope is not None:  # the whole unique key: one index probe (a payer's look-up)
+                row = db.execute(_ENTRY_BY_KEY, (channel, scope, operation, reference)).fetchone()
+                return None if row is None else _entry(row)
+            # Any scope: the key's index narrows to the channel only (a tool's look-up).
+            rows = db.execute(_ENTRY_BY_REFERENCE, (channel, operation, reference)).fetchall()
         return _one(rows, _entry)
 
     def unresolved(self, channel: str | None = None, *, scope: str | None = None) -> list[Entry]:
@@ -1210,10 +1210,16 @@ class Journal:
     ) -> OutboxItem | None:
         """As :meth:`get`, for an outbox item."""
         with self._read() as db:
+            if scope is not None:  # the whole unique key: one index probe
+                row = db.execute(
+                    "SELECT * FROM outbox WHERE channel = ? AND scope = ? AND kind = ?"
+                    " AND reference = ?",
+                    (channel, scope, kind, reference),
+                ).fetchone()
+                return None if row is None else _item(row)
             rows = db.execute(
-                "SELECT * FROM outbox WHERE channel = ? AND kind = ? AND reference = ?"
-                " AND scope = COALESCE(?, scope) LIMIT 2",
-                (channel, kind, reference, scope),
+                "SELECT * FROM outbox WHERE channel = ? AND kind = ? AND reference = ? LIMIT 2",
+                (channel, kind, reference),
             ).fetchall()
         return _one(rows, _item)
 
