@@ -35,9 +35,7 @@ def sandbox() -> Iterator[Sandbox]:
     with Sandbox(seed=4, demo=12, channels=(*SWITCHES, "linkaja"), clock=lambda: NOW) as box:
         # Participants whose one month is past the tills' minimum amount.
         payable = [
-            person["nik"]
-            for person in box.demo_participants
-            if _owes_enough(box, person["nik"])
+            person["nik"] for person in box.demo_participants if _owes_enough(box, person["nik"])
         ]
         for name, nik in zip(SWITCHES, payable, strict=False):
             with box.client(name, timers=Timers(payment_timeout=3)) as client:
@@ -131,8 +129,9 @@ def test_it_takes_get_only(sandbox: Sandbox) -> None:
 
 def test_a_switch_offers_settlement_files_and_an_http_fake_need_not() -> None:
     with Sandbox(demo=1, channels=("brilink", "kantorpos"), clock=lambda: NOW) as box:
-        assert isinstance(box.servers["brilink"].server, SettlementFiles)
-        gateway = box.channels["kantorpos"].gateway
+        server: object = box.servers["brilink"].server
+        assert isinstance(server, SettlementFiles)
+        gateway: object = box.channels["kantorpos"].gateway
         # Kantor Pos's fake serves its offices' files on its own route, not as this protocol.
         assert not isinstance(getattr(gateway, "__self__", None), SettlementFiles)
         answer = get(box, channel="kantorpos", day=DAY.isoformat())
