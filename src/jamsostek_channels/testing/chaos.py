@@ -18,10 +18,19 @@ Kill points:
   answer comes back: the payer resolves it by status;
 * ``none`` - no crash (the control group; the first run is always one).
 
+A channel whose fake listens itself (an ISO 8583 switch over TCP: the spec's ``fake_server``)
+has no proxy in front: the switch plays the faults itself (``held`` is its ``hold``,
+``answer-dropped`` its ``drop``, ``after-commit`` its ``delay``), and :data:`TCP_FAULTS` add
+``reset`` (the connection reset before the switch sees the payment) and ``garbage`` (an
+unreadable frame instead of the answer). What a payment whose answer was lost must end as
+follows the channel's ``Capabilities.resolution``: ``status`` and ``advice`` apply it (at an
+``advice`` channel every payment, crashed or not, must apply), ``reverse`` undoes it (reversed,
+or voided before it arrived): one the host kept is *misresolved*.
+
 Every run uses a fresh worker process (``python -m jamsostek_channels.testing.chaos worker``)
-against one sandbox on loopback, through the proxy; half the runs start a rival worker running
-``Client.recover()`` while the payer is mid-payment (SIGKILLed at a random moment half of the
-time); then a worker runs ``recover()`` on the same journal file. Afterwards the ledger and the
+against one sandbox on loopback (through the proxy, for an HTTP fake); half the runs start a
+rival worker running ``Client.recover()`` while the payer is mid-payment (SIGKILLed at a random
+moment half of the time); then a worker runs ``recover()`` on the same journal file. Afterwards the ledger and the
 journal must agree, per reference: nothing applied twice, nothing the host applied that the
 journal calls unpaid (or the reverse), the same customer, months and amount, a reversal on both
 sides or neither, nothing left unresolved, and no live payer's lease taken over. And the run must
