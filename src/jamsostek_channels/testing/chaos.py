@@ -30,13 +30,14 @@ or voided before it arrived): one the host kept is *misresolved*.
 Every run uses a fresh worker process (``python -m jamsostek_channels.testing.chaos worker``)
 against one sandbox on loopback (through the proxy, for an HTTP fake); half the runs start a
 rival worker running ``Client.recover()`` while the payer is mid-payment (SIGKILLed at a random
-moment half of the time); then a worker runs ``recover()`` on the same journal file. Afterwards the ledger and the
-journal must agree, per reference: nothing applied twice, nothing the host applied that the
-journal calls unpaid (or the reverse), the same customer, months and amount, a reversal on both
-sides or neither, nothing left unresolved, and no live payer's lease taken over. And the run must
-have tested something: a payment whose last worker was not crashed (a control run, or the
-counter's retry) or that the proxy held must have been applied, or the run is *vacuous* (a
-worker refused before sending anything - a wrong agent id, a lapsed participant - proves nothing
+moment half of the time); then a worker runs ``recover()`` on the same journal file. Afterwards
+the ledger and the journal must agree, per reference: nothing applied twice, nothing the host
+applied that the journal calls unpaid (or the reverse), the same customer, months and amount, a
+reversal on both sides or neither, nothing left unresolved, and no live payer's lease taken
+over. And the run must have tested something: a payment whose last worker was not crashed (a
+control run, or the counter's retry), that the proxy held, or that an ``advice`` channel
+completes must have been applied, or the run is *vacuous* (a worker refused before sending
+anything - a wrong agent id, a lapsed participant - proves nothing
 about crashes). Each worker takes its channel's agent or teller id from the sandbox's info file.
 """
 
