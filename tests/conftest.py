@@ -11,6 +11,11 @@ from hypothesis import HealthCheck, settings
 from jamsostek_channels.rules import RuleSet, default_rules
 from jamsostek_channels.testing.contract import worker_data
 
+#: The ISO 8583 tests' switches and clients (``tests/iso8583_kit.py``): a module that defines a
+#: fixture of the same name (``clock``, ``host``, ``timers``, ``switches``, ``clients``) uses
+#: its own.
+pytest_plugins = ["iso8583_kit"]
+
 settings.register_profile(
     "default", deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow]
 )

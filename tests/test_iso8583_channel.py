@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from iso8583_kit import PROFILES
 from test_client import JUN, NIK, ONE_MONTH, SEP, Clock, payments, person, reversals, seed
 
-from jamsostek_channels import connect
 from jamsostek_channels.adapters.iso8583 import (
     FinancialRequest,
     FinancialResponse,
@@ -41,9 +40,6 @@ from jamsostek_channels.period import month_range
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.transport import TcpTransport
 
-PROFILES = ("brilink", "indomaret", "alfamart")
-TERMINALS = {"brilink": "BRI00001", "indomaret": "IDM-T001-0042", "alfamart": "ALF00001"}
-AGENT = "AGEN-0042"
 #: Short enough for a fast suite, long enough for a loaded machine's loopback.
 TIMERS = Timers(inquiry_timeout=3, payment_timeout=0.5)
 #: Well past the payment timer: the held request arrives after its reversal.
@@ -51,61 +47,13 @@ HOLD_SECONDS = 1.5
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)  # NIK: October and November owed
-    return fake
+def timers() -> Timers:
+    return TIMERS
 
 
 @pytest.fixture(params=PROFILES)
 def profile(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def switches(host: FakeHost) -> Iterator[Callable[[str], FakeSwitch]]:
-    """Starts a profile's switch on a free port; every one started is stopped afterwards."""
-    started: list[FakeSwitch] = []
-
-    def start(name: str) -> FakeSwitch:
-        switch = FakeSwitch(host, name, idle_timeout=10).start()
-        started.append(switch)
-        return switch
-
-    yield start
-    for switch in started:
-        switch.stop()
-
-
-@pytest.fixture
-def clients(clock: Clock, tmp_path: Path) -> Iterator[Callable[..., Client]]:
-    """Opens a client of a switch through the registry (``connect``); closed afterwards."""
-    opened: list[Client] = []
-
-    def open_client(switch: FakeSwitch, journal: Path | None = None, **options: Any) -> Client:
-        settings = {"base_url": switch.address, "terminal_id": TERMINALS[switch.profile.name]}
-        if switch.profile.name == "brilink":
-            settings["agent_id"] = AGENT
-        client = connect(
-            switch.profile.name,
-            settings,
-            journal=journal or tmp_path / f"{switch.profile.name}.sqlite",
-            clock=clock,
-            timers=TIMERS,
-            sleep=lambda _: None,
-            **options,
-        )
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        client.close()
 
 
 def financial(switch: FakeSwitch) -> list[str]:

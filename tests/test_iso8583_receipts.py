@@ -11,11 +11,12 @@ receipt per width is compared with its expected text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_client import NIK, ONE_MONTH, Clock, seed
+from iso8583_kit import AGENT, TERMINALS
+from test_client import NIK, ONE_MONTH, Clock
 
 from jamsostek_channels import connect
 from jamsostek_channels.adapters.iso8583 import Timers, flows
@@ -29,52 +30,22 @@ from jamsostek_channels.money import rupiah
 from jamsostek_channels.receipts import host_line, render_text
 from jamsostek_channels.testing.host import FakeHost
 
-TERMINALS = {"brilink": "BRI00001", "indomaret": "IDM-T001-0042", "alfamart": "ALF00001"}
-AGENT = "AGEN-0042"
 TIMERS = Timers(inquiry_timeout=3, payment_timeout=0.5)
 #: Every profile's receipt widths, as its TOML says them.
 WIDTHS = [(name, width) for name in TERMINALS for width in load_profile(name).receipt_widths]
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)  # NIK: October and November owed
-    return fake
-
-
-@pytest.fixture
 def pay(
-    host: FakeHost, clock: Clock, tmp_path: Path
-) -> Iterator[Callable[[str], tuple[Receipt, Client]]]:
+    switches: Callable[[str], FakeSwitch], clients: Callable[..., Client]
+) -> Callable[[str], tuple[Receipt, Client]]:
     """Pays three months of NIK through a profile's switch and returns the receipt."""
-    opened: list[tuple[FakeSwitch, Client]] = []
 
     def paid(name: str) -> tuple[Receipt, Client]:
-        switch = FakeSwitch(host, name, idle_timeout=10).start()
-        settings = {"base_url": switch.address, "terminal_id": TERMINALS[name]}
-        if name == "brilink":
-            settings["agent_id"] = AGENT
-        client = connect(
-            name,
-            settings,
-            journal=tmp_path / f"{name}.sqlite",
-            clock=clock,
-            timers=TIMERS,
-            sleep=lambda _: None,
-        )
-        opened.append((switch, client))
+        client = clients(switches(name), timers=TIMERS)
         return client.pay(NIK, months=3, reference=f"{name.upper()}-0001"), client
 
-    yield paid
-    for switch, client in opened:
-        client.close()
-        switch.stop()
+    return paid
 
 
 def test_the_profiles_widths() -> None:

@@ -12,24 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_client import NIK, Clock, payments, person, seed
+from iso8583_kit import AGENT
+from test_client import NIK, Clock, payments, person
 from test_redaction import people
 
-from jamsostek_channels import connect, parse_participant
+from jamsostek_channels import parse_participant
 from jamsostek_channels.adapters.iso8583 import (
     FinancialRequest,
     FinancialResponse,
     NetworkCode,
     NetworkRequest,
-    Timers,
     TransmissionTime,
     flows,
 )
@@ -47,63 +46,8 @@ from jamsostek_channels.model import Participant, Payer, PayerKind, Program
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.testing.host import FakeHost
 
-TERMINALS = {"brilink": "BRI00001", "indomaret": "IDM-T001-0042", "alfamart": "ALF00001"}
-AGENT = "AGEN-0042"
-TIMERS = Timers(inquiry_timeout=3, payment_timeout=3)
 #: A worker the host does not know yet (the seeded one is serial 1).
 NEW = 5
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)
-    return fake
-
-
-@pytest.fixture
-def switches(host: FakeHost) -> Iterator[Callable[[str], FakeSwitch]]:
-    started: list[FakeSwitch] = []
-
-    def start(name: str) -> FakeSwitch:
-        switch = FakeSwitch(host, name, idle_timeout=10).start()
-        started.append(switch)
-        return switch
-
-    yield start
-    for switch in started:
-        switch.stop()
-
-
-@pytest.fixture
-def clients(clock: Clock, tmp_path: Path) -> Iterator[Callable[..., Client]]:
-    """A client of a switch through the registry; ``journal`` names its own journal file."""
-    opened: list[Client] = []
-
-    def open_client(switch: FakeSwitch, journal: str = "journal", **options: Any) -> Client:
-        settings = {"base_url": switch.address, "terminal_id": TERMINALS[switch.profile.name]}
-        if switch.profile.name == "brilink":
-            settings["agent_id"] = AGENT
-        client = connect(
-            switch.profile.name,
-            settings,
-            journal=tmp_path / f"{switch.profile.name}-{journal}.sqlite",
-            clock=clock,
-            timers=TIMERS,
-            sleep=lambda _: None,
-            **options,
-        )
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        client.close()
 
 
 @pytest.fixture

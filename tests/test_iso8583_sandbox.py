@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -150,6 +151,22 @@ def test_started_it_listens_and_stop_closes_the_ports(clock: Clock) -> None:
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
     assert "alfamart" not in box.info()["channels"]
+
+
+def test_stop_closes_the_links_of_the_clients_it_built(clock: Clock) -> None:
+    """A test that drops a switch's client without closing it must not leave its keep-alive
+    thread echoing (and reconnecting, once the switch is gone) for the rest of the run."""
+
+    def keepalives() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("iso8583-keepalive")}
+
+    before = keepalives()
+    box = Sandbox(seed=5, demo=1, channels=("brilink",), clock=clock)
+    with box:
+        nik = box.demo_participants[0]["nik"]
+        box.client("brilink", timers=TIMERS).inquire(nik, 1)  # dropped, never closed
+        assert keepalives() - before
+    assert not keepalives() - before
 
 
 def test_reset_resets_the_switches_and_clock_moves_them(

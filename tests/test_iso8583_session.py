@@ -15,12 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
+from iso8583_kit import AGENT
 from test_client import NIK, ONE_MONTH, Clock, payments, person, seed
 
-from jamsostek_channels import connect
 from jamsostek_channels.adapters.iso8583 import (
     FinancialRequest,
     NetworkCode,
@@ -36,7 +35,6 @@ from jamsostek_channels.errors import NotDelivered
 from jamsostek_channels.testing.host import FakeHost
 
 TERMINAL = "BRI00001"
-AGENT = "AGEN-0042"
 #: Echo after 60 s idle (moved by hand), give up after two; waits short for a loaded machine.
 TIMERS = Timers(
     inquiry_timeout=1, payment_timeout=1, echo_idle=60, missed_echoes=2,
@@ -62,33 +60,6 @@ class Monotonic:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)
-    return fake
-
-
-@pytest.fixture
-def switches(host: FakeHost) -> Iterator[Callable[..., FakeSwitch]]:
-    """Starts BRILink switches (``port``: the same one again, as a restarted switch)."""
-    started: list[FakeSwitch] = []
-
-    def start(port: int = 0) -> FakeSwitch:
-        switch = FakeSwitch(host, "brilink", port=port, idle_timeout=10).start()
-        started.append(switch)
-        return switch
-
-    yield start
-    for switch in started:
-        switch.stop()
 
 
 @pytest.fixture
@@ -257,7 +228,9 @@ def test_missed_echoes_close_the_link_and_it_is_reopened_and_signed_on(
     assert codes(switch) == [
         NetworkCode.SIGN_ON, NetworkCode.ECHO, NetworkCode.ECHO, NetworkCode.SIGN_ON,
     ]  # fmt: skip
-    outcomes = [r.outcome for r in caplog.records if getattr(r, "event", "") == "iso8583.reconnect"]
+    # This thread's looks only: sessions other tests left open log reconnects of their own.
+    mine = [r for r in caplog.records if r.thread == threading.get_ident()]
+    outcomes = [r.outcome for r in mine if getattr(r, "event", "") == "iso8583.reconnect"]
     assert outcomes == ["missed-echoes", "reconnected"]
 
 
@@ -277,7 +250,7 @@ def test_a_restarted_switch_is_reached_again_after_growing_waits(
             monotonic.advance(wait)
             session.tend()
             session.tend()  # too early for another try: nothing happens
-        restarted = switches(port)
+        restarted = switches(port=port)
         monotonic.advance(2.0)  # the cap
         session.tend()
 
@@ -310,24 +283,9 @@ def test_a_message_finding_no_link_gives_up_within_its_own_timer(
 
 
 @pytest.fixture
-def clients(clock: Clock, tmp_path: Path) -> Iterator[Callable[..., Client]]:
-    opened: list[Client] = []
-
-    def open_client(switch: FakeSwitch, **settings: object) -> Client:
-        client = connect(
-            "brilink",
-            {"base_url": switch.address, "terminal_id": TERMINAL, "agent_id": AGENT, **settings},
-            journal=tmp_path / "brilink.sqlite",
-            clock=clock,
-            timers=Timers(inquiry_timeout=3, payment_timeout=3, reconnect_backoff=0.05),
-            sleep=lambda _: None,
-        )
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        client.close()
+def timers() -> Timers:
+    """The clients': waits long enough for a loaded machine, a reconnect soon after a restart."""
+    return Timers(inquiry_timeout=3, payment_timeout=3, reconnect_backoff=0.05)
 
 
 def test_echoes_arrive_while_idle_and_stop_at_close(
@@ -335,7 +293,7 @@ def test_echoes_arrive_while_idle_and_stop_at_close(
 ) -> None:
     switch = switches()
     before = len(keepalive_threads())
-    client = clients(switch, echo_interval=FAST_ECHO)
+    client = clients(switch, settings={"echo_interval": FAST_ECHO})
     client.inquire(NIK, 1)
     wait_for(lambda: switch.echoes(TERMINAL) >= 2)
     assert len(keepalive_threads()) == before + 1
@@ -356,7 +314,7 @@ def test_payments_at_once_while_echoing_never_mix_answers(
     for serial in range(2, 9):
         seed(host, serial)
     switch = switches()
-    client = clients(switch, echo_interval=0.01)
+    client = clients(switch, settings={"echo_interval": 0.01})
     client.inquire(NIK, 1)
     wait_for(lambda: switch.echoes() >= 1)
 

@@ -19,10 +19,10 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from iso8583_kit import AGENT
 from test_client import NIK, NOW, Clock, seed
 
-from jamsostek_channels import connect, registry
-from jamsostek_channels.adapters.iso8583 import Timers
+from jamsostek_channels import registry
 from jamsostek_channels.adapters.iso8583.fake import FakeSwitch
 from jamsostek_channels.adapters.iso8583.profile import load_profile
 from jamsostek_channels.adapters.iso8583.settlement import (
@@ -50,16 +50,8 @@ from jamsostek_channels.redact import customer as masked
 from jamsostek_channels.testing.host import FakeHost
 
 PROFILES = ("brilink", "indomaret", "alfamart")
-TERMINALS = {"brilink": "BRI00001", "indomaret": "IDM-T001-0042", "alfamart": "ALF00001"}
-AGENT = "AGEN-0042"
-TIMERS = Timers(inquiry_timeout=3, payment_timeout=3)
 DAY = NOW.date()
 DOC = Path(__file__).parent.parent / "docs" / "channels" / "iso8583.md"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
@@ -68,45 +60,6 @@ def host(clock: Clock) -> FakeHost:
     for serial in (1, 2, 3, 4):
         seed(fake, serial)  # each owes October and November
     return fake
-
-
-@pytest.fixture
-def switches(host: FakeHost) -> Iterator[Callable[[str], FakeSwitch]]:
-    started: list[FakeSwitch] = []
-
-    def start(name: str) -> FakeSwitch:
-        switch = FakeSwitch(host, name, idle_timeout=10).start()
-        started.append(switch)
-        return switch
-
-    yield start
-    for switch in started:
-        switch.stop()
-
-
-@pytest.fixture
-def clients(clock: Clock, tmp_path: Path) -> Iterator[Callable[[FakeSwitch], Client]]:
-    opened: list[Client] = []
-
-    def open_client(switch: FakeSwitch) -> Client:
-        name = switch.profile.name
-        settings = {"base_url": switch.address, "terminal_id": TERMINALS[name]}
-        if name == "brilink":
-            settings["agent_id"] = AGENT
-        client = connect(
-            name,
-            settings,
-            journal=tmp_path / f"{name}.sqlite",
-            clock=clock,
-            timers=TIMERS,
-            sleep=lambda _: None,
-        )
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        client.close()
 
 
 def nik(serial: int) -> str:

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import iso8583
 import pytest
-from test_client import NIK, Clock, payments, reversals, seed
-from test_iso8583_channel import AGENT, TERMINALS, TIMERS, financial
+from test_client import NIK, Clock, payments, reversals
+from test_iso8583_channel import TIMERS, financial
 
-from jamsostek_channels import connect
+from jamsostek_channels.adapters.iso8583 import Timers
 from jamsostek_channels.adapters.iso8583.fake import FakeSwitch
 from jamsostek_channels.client import Client
 from jamsostek_channels.journal import EntryState
@@ -62,10 +61,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)
-    return fake
+def timers() -> Timers:
+    return TIMERS
 
 
 @pytest.fixture
@@ -73,32 +70,6 @@ def switch(host: FakeHost, request: pytest.FixtureRequest) -> Iterator[Recording
     started = RecordingSwitch(host, request.param, idle_timeout=10).start()
     yield started
     started.stop()
-
-
-@pytest.fixture
-def clients(clock: Clock, tmp_path: Path) -> Iterator[Callable[[RecordingSwitch], Client]]:
-    """Opens a client (a new adapter, a new journal object) on one journal file: each call is
-    another process."""
-    opened: list[Client] = []
-
-    def open_client(switch: RecordingSwitch) -> Client:
-        settings = {"base_url": switch.address, "terminal_id": TERMINALS[switch.profile.name]}
-        if switch.profile.name == "brilink":
-            settings["agent_id"] = AGENT
-        client = connect(
-            switch.profile.name,
-            settings,
-            journal=tmp_path / "terminal.sqlite",
-            clock=clock,
-            timers=TIMERS,
-            sleep=lambda _: None,
-        )
-        opened.append(client)
-        return client
-
-    yield open_client
-    for client in opened:
-        client.close()
 
 
 def pay_and_die(client: Client, reference: str) -> None:
@@ -119,12 +90,12 @@ def pay_and_die(client: Client, reference: str) -> None:
 
 @pytest.mark.parametrize("switch", ["indomaret", "alfamart"], indirect=True)
 def test_a_reversal_after_a_restart_names_the_original_0200_in_de90(
-    switch: RecordingSwitch, clients: Callable[[RecordingSwitch], Client], host: FakeHost
+    switch: RecordingSwitch, clients: Callable[..., Client], host: FakeHost
 ) -> None:
     switch.faults.inject("drop", match="PAY-LOST")  # applied; the 0210 never arrives
-    pay_and_die(clients(switch), "PAY-LOST")
+    pay_and_die(clients(switch, "terminal"), "PAY-LOST")
 
-    report = clients(switch).recover()  # another process
+    report = clients(switch, "terminal").recover()  # another process
 
     assert report.reversed == ("PAY-LOST",)
     assert financial(switch) == ["0200", "0200", "0400"]  # inquiry, payment, reversal
@@ -142,17 +113,17 @@ def test_a_reversal_after_a_restart_names_the_original_0200_in_de90(
 
 @pytest.mark.parametrize("switch", ["brilink"], indirect=True)
 def test_an_0221_after_restarts_keeps_the_first_advices_stan(
-    switch: RecordingSwitch, clients: Callable[[RecordingSwitch], Client], host: FakeHost,
+    switch: RecordingSwitch, clients: Callable[..., Client], host: FakeHost,
     clock: Clock,
 ) -> None:  # fmt: skip
     switch.faults.inject("drop", match="PAY-ADV", times=2)  # the 0210 and the first 0230
-    pay_and_die(clients(switch), "PAY-ADV")
+    pay_and_die(clients(switch, "terminal"), "PAY-ADV")
 
-    second = clients(switch)
+    second = clients(switch, "terminal")
     assert second.recover().still_unknown == ("PAY-ADV",)  # the 0220 went unanswered
     second.adapter.close()  # that process ends too
     clock.advance(minutes=5)  # past the outbox's backoff
-    third = clients(switch)
+    third = clients(switch, "terminal")
     assert third.recover().applied == ("PAY-ADV",)
 
     assert financial(switch) == ["0200", "0200", "0220", "0221"]

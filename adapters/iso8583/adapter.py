@@ -100,7 +100,7 @@ from jamsostek_channels.errors import (
     SettingsInvalid,
 )
 from jamsostek_channels.sequences import SequenceSource
-from jamsostek_channels.transport import Framing, TcpTransport, Timeouts
+from jamsostek_channels.transport import Framing, Timeouts
 
 __all__ = [
     "Iso8583Adapter",
@@ -216,7 +216,7 @@ class Iso8583Adapter:
             interval=echo_interval,
             name=self.name,
         )
-        self._transport: TcpTransport[Message] = self.session.transport
+        self._transport = self.session.transport
 
     def __repr__(self) -> str:
         return f"Iso8583Adapter(name={self.name!r}, address={self._transport.address!r})"

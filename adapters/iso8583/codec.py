@@ -14,7 +14,11 @@ offset, never the bytes. Elements a message type does not use are ignored when r
 :func:`match_key` gives what the TCP transport matches an answer to its request by (jPOS QMUX):
 the MTI's class, DE11 and DE41. ``0200``/``0210`` share the class ``0200``; ``0220``, ``0221``
 and ``0230`` share ``0220``; ``0400``/``0401``/``0410`` ``0400``; ``0420``/``0421``/``0430``
-``0420``; ``0800``/``0810`` ``0800``.
+``0420``; ``0800``/``0810`` ``0800``. A request the switch starts (an MTI whose function digit is
+0 or 2: ``0800``, an ``0200`` sent the wrong way) has no key in :meth:`Codec.decode_keyed`: no
+request of the terminal's waits for it, whatever its STAN. :meth:`Codec.peek` reads any
+well-framed message's elements as text (one the family's types refuse, such as an ``0800`` with
+a DE70 the library does not know), and :meth:`Codec.refusal` answers it with a response code.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from jamsostek_channels.adapters.iso8583.messages import (
 from jamsostek_channels.adapters.iso8583.tlv import Lines, PrivateData
 from jamsostek_channels.errors import MalformedMessage
 
-__all__ = ["Bitmap", "Codec", "MatchKey", "build_spec", "match_key"]
+__all__ = ["Bitmap", "Codec", "MatchKey", "build_spec", "is_request", "match_key"]
 
 Bitmap = Literal["hex", "binary"]
 Spec = dict[str, dict[str, Any]]
@@ -101,6 +105,19 @@ class MatchKey:
     mti_class: str
     stan: int
     terminal: str
+
+
+def is_request(mti: str) -> bool:
+    """Whether ``mti`` asks for an answer (a request or an advice, function digit 0 or 2).
+
+    >>> [is_request(mti) for mti in ("0800", "0810", "0221", "0430")]
+    [True, False, True, False]
+    """
+    return len(mti) == 4 and mti[2] in "02"
+
+
+#: The elements a refusal echoes from the request it answers (those present in it).
+_ECHOED = ("3", "4", "7", "11", "32", "37", "41", "42", "49", "70", "90")
 
 
 def _mti_class(mti: str) -> str:
@@ -286,8 +303,35 @@ class Codec:
             raise _malformed(f"{mti}: an element out of range") from None
         return message
 
-    def decode_keyed(self, frame: bytes) -> tuple[MatchKey, Message]:
+    def decode_keyed(self, frame: bytes) -> tuple[MatchKey | None, Message]:
         """What :class:`~jamsostek_channels.transport.tcp.TcpTransport` is given as
-        ``decode``: the message and its :func:`match_key`."""
+        ``decode``: the message and its :func:`match_key`; ``None`` for a request (the switch's
+        own: a terminal's transport only ever receives answers to what it sent, and these)."""
         message = self.decode(frame)
-        return match_key(message), message
+        return (None if is_request(message.mti) else match_key(message)), message
+
+    def peek(self, frame: bytes) -> dict[str, str] | None:
+        """The message's elements as text by number (``"t"`` the MTI), read by the spec alone
+        without the family's types; ``None`` if even that fails. For answering a request the
+        types refuse: the elements may hold personal data, never log them."""
+        try:
+            doc, _encoded = iso8583.decode(frame, self.spec)
+        except iso8583.DecodeError:
+            return None
+        return {key: value for key, value in doc.items() if isinstance(value, str)}
+
+    def refusal(self, request: Mapping[str, str], code: str) -> bytes:
+        """The answer to ``request`` (elements by number, as :meth:`peek` gives) refusing it
+        with response code ``code``: its MTI's response (``0800`` -> ``0810``, ``0220`` ->
+        ``0230``), the request's DE3, DE4, DE7, DE11, DE32, DE37, DE41, DE42, DE49, DE70 and
+        DE90 as they came, DE39 ``code``."""
+        mti = request["t"]
+        if not is_request(mti):
+            raise ValueError("only a request is refused")
+        doc = {"t": f"{mti[:2]}{int(mti[2]) + 1}{mti[3]}", "39": code}
+        doc.update({number: request[number] for number in _ECHOED if number in request})
+        try:
+            raw, _encoded = iso8583.encode(doc, self.spec)
+        except iso8583.EncodeError as exc:
+            raise ValueError(f"DE{exc.field} does not fit its element") from None
+        return bytes(raw)

@@ -65,6 +65,8 @@ import attrs
 
 from jamsostek_channels import redact
 from jamsostek_channels.adapters.iso8583 import flows
+from jamsostek_channels.adapters.iso8583.codec import is_request
+from jamsostek_channels.adapters.iso8583.fields import TransmissionTime
 from jamsostek_channels.adapters.iso8583.messages import (
     Advice,
     AdviceResponse,
@@ -158,6 +160,10 @@ class FakeSwitch:
         self.network: list[tuple[str, NetworkCode, int]] = []
         #: Leave echoes (0800/301) unanswered: the link up, the switch deaf to them.
         self.mute_echoes = False
+        #: What terminals answered to the switch's own requests (:meth:`send_echo`,
+        #: :meth:`push`): each answer's elements as text by number (``"t"``: the MTI), in order.
+        self.terminal_answers: list[dict[str, str]] = []
+        self._pushed_stan = 900_000  # the switch's own STANs, apart from any terminal's
         self.server = FramedTcpServer(
             self.handle,
             framing=self.profile.framing,
@@ -214,6 +220,7 @@ class FakeSwitch:
             self.stans.clear()
             self.network.clear()
             self._applied.clear()
+            self.terminal_answers.clear()
             self._clients = 0
 
     def client_settings(self) -> dict[str, Any]:
@@ -231,9 +238,44 @@ class FakeSwitch:
 
     # --- one message ------------------------------------------------------------------------
 
+    def send_echo(self, terminal: str | None = None) -> int:
+        """The switch's own echo (0800/``301``, a STAN of its own, DE41 ``terminal`` if given)
+        to every connected terminal; how many links it went to. Their answers are kept in
+        :attr:`terminal_answers`."""
+        with self._lock:
+            self._pushed_stan += 1
+            stan = self._pushed_stan
+        echo = NetworkRequest(
+            code=NetworkCode.ECHO,
+            transmitted=TransmissionTime.of(self.host.now(), self.profile.time_zone),
+            stan=stan,
+            terminal=terminal,
+        )
+        return self.push(self.codec.encode(echo))
+
+    def push(self, payload: bytes) -> int:
+        """Any message (``payload``, without its length header) to every connected terminal, as
+        the switch's own: one the library does not take part in too (a key exchange)."""
+        return self.server.push(payload)
+
+    def _terminal_answer(self, payload: bytes) -> bool:
+        """Keep an answer a terminal sent to the switch's own request (read element by element:
+        it may refuse a message the family's types do not know). Whether it was one."""
+        if is_request(payload[:4].decode("ascii", "replace")):  # the MTI: most frames stop here
+            return False
+        fields = self.codec.peek(payload)
+        if fields is None:
+            return False
+        with self._lock:
+            self.received.append(fields["t"])
+            self.terminal_answers.append(fields)
+        return True
+
     def handle(self, payload: bytes) -> bytes | None:
         """The server's handler: a frame's payload in, the answer's out. A payload that is not a
         message of the family raises (the server closes that connection)."""
+        if self._terminal_answer(payload):
+            return None
         message = self.codec.decode(payload)
         with self._lock:
             self.received.append(message.mti)

@@ -30,7 +30,7 @@ from typing import Any, Final, Literal, TypeVar
 import attrs
 
 from jamsostek_channels.adapters.iso8583.codec import Bitmap, Codec
-from jamsostek_channels.channel import Capabilities, Resolution
+from jamsostek_channels.channel import Capabilities, Redelivery, Resolution
 from jamsostek_channels.clock import JAKARTA
 from jamsostek_channels.transport.tcp import Framing
 
@@ -45,6 +45,7 @@ __all__ = [
     "SettlementFormat",
     "Timers",
     "load_profile",
+    "redelivery",
 ]
 
 #: The profiles shipped with the library.
@@ -137,6 +138,19 @@ class Timers:
     reconnect_backoff_max: float = attrs.field(default=30.0, converter=float, validator=_seconds)
     #: connect tries a message makes itself when it finds no link (within its own timer)
     reconnect_attempts: int = attrs.field(default=3, validator=_count)
+
+
+def redelivery(timers: Timers) -> Redelivery:
+    """The client's outbox schedule these timers state: advices (0220, then 0221) and
+    reversals (0400/0420, then their repeats) are sent again ``repeat_interval`` apart
+    ``repeats`` times, then every ``store_and_forward_interval``, and given up (reported for a
+    person) ``store_and_forward_expiry`` after they were queued."""
+    return Redelivery(
+        repeat_interval=dt.timedelta(seconds=timers.repeat_interval),
+        repeats=timers.repeats,
+        interval=dt.timedelta(seconds=timers.store_and_forward_interval),
+        expiry=dt.timedelta(seconds=timers.store_and_forward_expiry),
+    )
 
 
 def _zone(text: str) -> dt.tzinfo:
@@ -243,6 +257,17 @@ class Iso8583Profile:
         """The codec this profile's wire settings describe."""
         return Codec(bitmap=self.bitmap, terminal_id_length=self.terminal_id_length)
 
+    @property
+    def refusal_code(self) -> str:
+        """What the terminal answers a request from the switch it does not support: the
+        profile's first ``invalid-transaction`` code, else its first ``declined`` one, else
+        ISO's ``12`` (invalid transaction)."""
+        for meaning in (Meaning.INVALID_TRANSACTION, Meaning.DECLINED):
+            for code, entry in self.response_codes.items():
+                if entry.meaning is meaning:
+                    return code
+        return "12"
+
     def response(self, code: str) -> ResponseCode:
         """What ``code`` means here; a code the map does not list is a plain refusal."""
         known = self.response_codes.get(code)
@@ -281,7 +306,10 @@ def _from_data(data: Mapping[str, Any]) -> Iso8583Profile:
     agent_id = str(data.get("agent_id", "none"))
     if agent_id not in ("DE42", "none"):
         raise ValueError(f"agent_id is DE42 or none, not {agent_id!r}")
-    capabilities = Capabilities.from_mapping(data["capabilities"])
+    timers = _table(Timers, data.get("timers", {}), "timers")
+    capabilities = attrs.evolve(
+        Capabilities.from_mapping(data["capabilities"]), redelivery=redelivery(timers)
+    )
     if capabilities.resolution not in (Resolution.ADVICE, Resolution.REVERSE):
         raise ValueError("capabilities.resolution is advice or reverse for ISO 8583 (no status)")
     widths = tuple(int(w) for w in data["receipt"]["widths"])
@@ -298,7 +326,7 @@ def _from_data(data: Mapping[str, Any]) -> Iso8583Profile:
         acquirer_id=str(data["acquirer_id"]),
         product_id=str(data["product_id"]),
         processing_codes=_table(ProcessingCodes, data["processing_codes"], "processing_codes"),
-        timers=_table(Timers, data.get("timers", {}), "timers"),
+        timers=timers,
         response_codes=_response_codes(data["response_codes"]),
         receipt_widths=widths,
         agent_id=agent_id,  # type: ignore[arg-type]

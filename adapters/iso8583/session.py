@@ -23,6 +23,15 @@ connected and signed on whenever a financial message is sent, and nothing else.
   and only while its own timer (``budget``) lasts, then gives up with
   :class:`~jamsostek_channels.errors.NotDelivered`: nothing of its message was written.
 
+* **answering the switch**: a request the switch starts (the codec gives it no matching key)
+  is answered at once, from the reader thread, with a frame that expects no answer
+  (:meth:`~jamsostek_channels.transport.TcpTransport.write`): an echo (0800/``301``) with 0810
+  DE39 ``00`` echoing DE7, DE11, DE41 and DE70; anything else (a sign-on or key exchange the
+  library does not take part in, a DE70 it does not know, a financial request sent the wrong
+  way) with the same elements and the profile's refusal code
+  (:attr:`~.profile.Iso8583Profile.refusal_code`). A frame that is not even that is refused as
+  before (the link closes); a failing answer is logged, never the reader's end.
+
 The backoff is a small function rather than tenacity's ``Retrying``: the keep-alive thread must
 not block in a retry loop (``close()`` interrupts its waits at once), so both paths share one
 schedule, :func:`backoff_delay`, and each waits its own way.
@@ -39,10 +48,13 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
+from typing import cast
 
-from jamsostek_channels.adapters.iso8583.codec import match_key
+import attrs
+
+from jamsostek_channels.adapters.iso8583.codec import MatchKey, is_request, match_key
 from jamsostek_channels.adapters.iso8583.fields import TransmissionTime
 from jamsostek_channels.adapters.iso8583.messages import (
     Message,
@@ -51,10 +63,10 @@ from jamsostek_channels.adapters.iso8583.messages import (
     NetworkResponse,
 )
 from jamsostek_channels.adapters.iso8583.profile import Iso8583Profile, Timers
-from jamsostek_channels.errors import NotDelivered, OutcomeUnknown
+from jamsostek_channels.errors import MalformedMessage, NotDelivered, OutcomeUnknown
 from jamsostek_channels.transport import TcpTransport, Timeouts
 
-__all__ = ["Iso8583Session", "backoff_delay"]
+__all__ = ["Iso8583Session", "PeerRequest", "backoff_delay"]
 
 _LOGGER_NAME = "jamsostek_channels.transport"
 #: How long :meth:`Iso8583Session.close` waits for the keep-alive thread.
@@ -63,6 +75,23 @@ _JOIN_SECONDS = 2.0
 _MAX_TICK = 1.0
 #: A sign-off never waits longer than this: closing must not hang on a silent switch.
 _SIGN_OFF_WAIT = 2.0
+
+
+@attrs.frozen
+class PeerRequest:
+    """A request the switch started: its elements as text (``"t"`` the MTI) and, when the
+    family's types read it, the typed message. Never logged: it may carry personal data."""
+
+    fields: Mapping[str, str] = attrs.field(repr=False)
+    message: Message | None = attrs.field(default=None, repr=False)
+
+    @property
+    def mti(self) -> str:
+        return self.fields.get("t", "")
+
+
+#: What the session's transport reads: answers to its own requests, and the switch's requests.
+Incoming = Message | PeerRequest
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> float:
@@ -119,12 +148,13 @@ class Iso8583Session:
             raise ValueError("the echo interval must be > 0 seconds")
         self.tick = min(_MAX_TICK, self.interval / 4) if tick is None else tick
         self._codec = profile.codec()
-        self.transport: TcpTransport[Message] = TcpTransport(
+        self.transport: TcpTransport[Incoming] = TcpTransport(
             address,
-            self._codec.decode_keyed,
+            self._decode,
             framing=profile.framing,
             timeouts=Timeouts(connect=connect_timeout, read=self.timers.payment_timeout),
             on_unmatched=self._unmatched,
+            on_request=self._answer_peer,
             name=self.name,
         )
         self._stan = stan
@@ -151,6 +181,8 @@ class Iso8583Session:
         self.echoes_missed = 0
         #: Links opened by the keep-alive thread after one was lost.
         self.reconnects = 0
+        #: The switch's own requests, as ``(MTI, DE39 answered)``, in order.
+        self.peer_requests: list[tuple[str, str]] = []
 
     def __repr__(self) -> str:
         return f"Iso8583Session(name={self.name!r}, address={self.transport.address!r})"
@@ -191,12 +223,14 @@ class Iso8583Session:
         """``message`` on the link and its answer (the transport's errors as they are)."""
         self._touch()
         try:
-            return self.transport.send(
+            answer = self.transport.send(
                 self._codec.encode(message), match_key(message), reference=reference,
                 timeout=timeout,
             )  # fmt: skip
         finally:
             self._touch()
+        # Only answers carry a key (a peer's request never meets a waiting request).
+        return cast(Message, answer)
 
     def sign_on_needed(self) -> None:
         """The switch answered ``sign-on-needed``: sign on before the next message."""
@@ -330,9 +364,55 @@ class Iso8583Session:
             return None
         return answer if isinstance(answer, NetworkResponse) else None
 
-    def _unmatched(self, _message: Message) -> None:
-        """A frame no request waits for (a late answer, or the switch's own 0800): traffic all
-        the same."""
+    def _decode(self, frame: bytes) -> tuple[MatchKey | None, Incoming]:
+        """The transport's reader: an answer under its key, or the switch's own request (no
+        key) as a :class:`PeerRequest`, its elements kept to answer it with. A request the
+        family's types refuse (an unknown DE70) is still answered, with a refusal."""
+        try:
+            key, message = self._codec.decode_keyed(frame)
+        except MalformedMessage:
+            fields = self._codec.peek(frame)
+            if fields is None or not is_request(fields.get("t", "")):
+                raise
+            return None, PeerRequest(fields)
+        if key is None:
+            return None, PeerRequest(self._codec.peek(frame) or {"t": message.mti}, message)
+        return key, message
+
+    def _answer_peer(self, incoming: Incoming) -> None:
+        """Answer the switch's own request (see the module's docstring), on the reader thread."""
+        self._touch()
+        if not isinstance(incoming, PeerRequest):  # only the session's own decode feeds this
+            return
+        message = incoming.message
+        if isinstance(message, NetworkRequest) and message.code is NetworkCode.ECHO:
+            code = "00"
+            answer = self._codec.encode(
+                NetworkResponse(
+                    code=message.code,
+                    transmitted=message.transmitted,
+                    stan=message.stan,
+                    response_code=code,
+                    terminal=message.terminal,
+                )
+            )
+        else:
+            code = self.profile.refusal_code
+            answer = self._codec.refusal(incoming.fields, code)
+        self.peer_requests.append((incoming.mti, code))
+        outcome = "answered" if code == "00" else "refused"
+        self._logger.info(
+            "iso8583.peer channel=%s mti=%s outcome=%s",
+            self.name,
+            incoming.mti,
+            outcome,
+            extra={"event": "iso8583.peer", "channel": self.name, "outcome": outcome},
+        )
+        with suppress(NotDelivered):  # the link went meanwhile: the switch asks again
+            self.transport.write(answer, reference=f"{incoming.mti}/peer")
+
+    def _unmatched(self, _message: Incoming) -> None:
+        """A frame no request waits for (a late answer): traffic all the same."""
         self._touch()
         self._logger.warning(
             "tcp.unmatched channel=%s: an answer no request waits for (late?) dropped",

@@ -28,8 +28,13 @@ class Iso8583Settings:
     agent_id: str | None = None
     profile: str | None = None
     echo_interval: float | None = attrs.field(default=None)
-    length_width: int | None = None
-    length_byteorder: str | None = None
+    # Checked here too (as the profile's are), so a wrong one is a settings problem naming it.
+    length_width: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.in_((2, 4)))
+    )
+    length_byteorder: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.in_(("big", "little")))
+    )
     ascii_length: bool | None = None
 
     @echo_interval.validator

@@ -56,6 +56,7 @@ __all__ = [
     "PaymentResult",
     "PaymentState",
     "Payments",
+    "Redelivery",
     "Registration",
     "RegistrationRequest",
     "Registrations",
@@ -158,6 +159,45 @@ class FeeSchedule:
         return self.flat
 
 
+def _positive_span(
+    _instance: object, attribute: attrs.Attribute[dt.timedelta], value: object
+) -> None:
+    if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
+        raise ValueError(f"{attribute.name} must be a positive timedelta")
+
+
+def _retries(_instance: object, _attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("repeats must be a whole number >= 0")
+
+
+@attrs.frozen
+class Redelivery:
+    """When the client tries a queued advice or reversal (its outbox item) again: after each of
+    the first ``repeats`` attempts ``repeat_interval`` later, after any later one ``interval``
+    later; the item expires ``expiry`` after it was queued (then :meth:`Client.recover
+    <jamsostek_channels.client.Client.recover>` reports it for a person). An ISO 8583 profile's
+    timers say "0221 every 30 s, three times, then store-and-forward every 60 s, 24 h":
+    ``Redelivery(30 s, 3, 60 s, 24 h)``. The default is a flat 30 s for a day.
+
+    >>> schedule = Redelivery(dt.timedelta(seconds=30), 3, dt.timedelta(seconds=60))
+    >>> [schedule.wait_after(n).seconds for n in (1, 2, 3, 4, 5)]
+    [30, 30, 30, 60, 60]
+    """
+
+    repeat_interval: dt.timedelta = attrs.field(
+        default=dt.timedelta(seconds=30), validator=_positive_span
+    )
+    repeats: int = attrs.field(default=0, validator=_retries)
+    interval: dt.timedelta = attrs.field(default=dt.timedelta(seconds=30), validator=_positive_span)
+    expiry: dt.timedelta = attrs.field(default=dt.timedelta(days=1), validator=_positive_span)
+
+    def wait_after(self, attempts: int) -> dt.timedelta:
+        """How long after attempt number ``attempts`` (1 for the first send; the journal counts
+        them when an item is claimed) the next one is due."""
+        return self.repeat_interval if attempts <= self.repeats else self.interval
+
+
 @attrs.frozen
 class Capabilities:
     """What a channel can do; the client refuses anything else before sending a byte."""
@@ -181,6 +221,9 @@ class Capabilities:
     #: When the channel's business day closes (WIB): a payment at or after it is settled
     #: under the next day (:func:`~jamsostek_channels.clock.business_day`). ``None``: midnight.
     business_day_cutoff: dt.time | None = None
+    #: When a queued advice or reversal is tried again and when it expires (:class:`Redelivery`;
+    #: an ISO 8583 profile's ``[timers]`` fill it).
+    redelivery: Redelivery = Redelivery()
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Capabilities:

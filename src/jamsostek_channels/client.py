@@ -56,6 +56,7 @@ from jamsostek_channels.channel import (
     PaymentResult,
     Payments,
     PaymentState,
+    Redelivery,
     Registration,
     RegistrationRequest,
     Registrations,
@@ -200,7 +201,11 @@ class Client:
     the journal was built with. Without one, the adapter's (the wall clock unless the adapter
     was given another). ``status_polls`` and
     ``poll_interval`` bound how long a payment whose answer was lost is resolved in-line before
-    :class:`OutcomeUnknown` is raised.
+    :class:`OutcomeUnknown` is raised. Queued advices and reversals are tried again and given
+    up on the channel's schedule (:attr:`Capabilities.redelivery
+    <jamsostek_channels.channel.Capabilities.redelivery>`: an ISO 8583 profile's timers);
+    ``reversal_backoff`` (one flat wait between tries) and ``reversal_ttl`` (the expiry) replace
+    its parts for this client only, as tests and a deployment with its own agreement need.
     """
 
     def __init__(
@@ -213,8 +218,8 @@ class Client:
         agent_id: str | None = None,
         status_polls: int = 3,
         poll_interval: float = 0.5,
-        reversal_ttl: dt.timedelta = dt.timedelta(days=1),
-        reversal_backoff: dt.timedelta = dt.timedelta(seconds=30),
+        reversal_ttl: dt.timedelta | None = None,
+        reversal_backoff: dt.timedelta | None = None,
         lease: dt.timedelta = dt.timedelta(minutes=2),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -232,8 +237,6 @@ class Client:
         self.agent_id = agent_id
         self._status_polls = status_polls
         self._poll_interval = poll_interval
-        self._reversal_ttl = reversal_ttl
-        self._reversal_backoff = reversal_backoff
         self._lease_ttl = lease
         self._token = secrets.token_hex(3)  # this client, in its payers' lease names
         self._sleep = sleep
@@ -243,6 +246,16 @@ class Client:
         self._capabilities = attrs.evolve(
             declared, operations=declared.operations & offered(adapter)
         )
+        #: When queued advices and reversals are tried again and given up: the channel's
+        #: schedule, unless this client's own ``reversal_backoff``/``reversal_ttl`` replace it.
+        schedule = declared.redelivery
+        if reversal_backoff is not None:
+            schedule = attrs.evolve(
+                schedule, repeat_interval=reversal_backoff, interval=reversal_backoff
+            )
+        if reversal_ttl is not None:
+            schedule = attrs.evolve(schedule, expiry=reversal_ttl)
+        self.redelivery: Redelivery = schedule
         #: The adapter's wire-facts seam, when it has one (``None``: nothing to fix or store).
         self._prepare: Callable[[Any], Mapping[str, str]] | None = (
             adapter.prepare if isinstance(adapter, WireFacts) else None
@@ -911,7 +924,7 @@ class Client:
             kind,
             entry.reference,
             payload,
-            expires_at=self._clock() + self._reversal_ttl,
+            expires_at=self._clock() + self.redelivery.expiry,
             scope=self.scope,
         )
 
@@ -1133,6 +1146,11 @@ class Client:
             return self._send_advice(claimed), claimed.repeat
         return self._send_reversal(claimed), claimed.repeat
 
+    def _retry_at(self, claimed: OutboxItem) -> dt.datetime:
+        """When a claimed item whose attempt failed is due again: the schedule's wait after
+        the attempts the journal has counted (this one included), on the client's clock."""
+        return self._clock() + self.redelivery.wait_after(claimed.attempts)
+
     def _send_advice(self, claimed: OutboxItem) -> ReversalResult:
         """One claimed attempt at an advice: the payment sent again as done, until the host
         accepts it (APPLIED: the payment is complete) or refuses it (DECLINED: the customer's
@@ -1145,7 +1163,7 @@ class Client:
         try:
             result = cast(Advices, self.adapter).advise(advice)
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
-            self.journal.retry_later(claimed.id, self._clock() + self._reversal_backoff, error.code)
+            self.journal.retry_later(claimed.id, self._retry_at(claimed), error.code)
             return ReversalResult(claimed.reference, ReversalState.QUEUED)
         except HostDeclined as declined:
             result = PaymentResult(
@@ -1177,7 +1195,7 @@ class Client:
                     why="advice refused",
                 )
             return ReversalResult(claimed.reference, ReversalState.REFUSED, host_code=code)
-        self.journal.retry_later(claimed.id, self._clock() + self._reversal_backoff, "pending")
+        self.journal.retry_later(claimed.id, self._retry_at(claimed), "pending")
         return ReversalResult(claimed.reference, ReversalState.QUEUED)
 
     def _send_reversal(self, claimed: OutboxItem) -> ReversalResult:
@@ -1191,7 +1209,7 @@ class Client:
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
             # Not (surely) accepted: keep it queued; an authentication failure is retried too,
             # as credentials are renewed.
-            self.journal.retry_later(claimed.id, self._clock() + self._reversal_backoff, error.code)
+            self.journal.retry_later(claimed.id, self._retry_at(claimed), error.code)
             return ReversalResult(reference, ReversalState.QUEUED)
         except HostDeclined as declined:
             self.journal.delivered(
@@ -1232,15 +1250,18 @@ class Client:
         elif result.state is ReversalState.REFUSED:
             self.journal.delivered(claimed.id, OutboxState.REJECTED, result.host_code)
         else:
-            self.journal.retry_later(claimed.id, self._clock() + self._reversal_backoff, "queued")
+            self.journal.retry_later(claimed.id, self._retry_at(claimed), "queued")
         return result
 
     def flush_outbox(self, *, now: dt.datetime | None = None) -> list[ReversalResult]:
-        """Send every due store-and-forward item once more."""
+        """Send every due store-and-forward item (advice or reversal) once more, as the
+        channel's :class:`~jamsostek_channels.channel.Redelivery` schedule has it due; items
+        past their expiry are marked so (:meth:`recover` reports them). Answered in the
+        outbox's terms (an advice accepted is ``REVERSED``: delivered)."""
         return [
             self._deliver_reversal(item)
             for item in self.journal.due(self.channel, now=now, scope=self.scope)
-            if item.kind == _REVERSAL
+            if item.kind in (_REVERSAL, _ADVICE)
         ]
 
     # Recovery ------------------------------------------------------------------------------------
@@ -1291,6 +1312,13 @@ class Client:
         reversal. Run at start-up after a crash, and periodically: a payment a live payer holds
         (its lease) is left to it, one whose payer died is taken over, and a "not found"
         proves nothing until the channel's settle window has passed."""
+        # What has outlived its schedule first: an item past its expiry is reported for a
+        # person, never sent once more by the policy step below.
+        ours = [
+            item
+            for item in self.journal.expire()
+            if item.channel == self.channel and item.scope == self.scope
+        ]
         found: dict[str, list[str]] = {
             "applied": [],
             "not_applied": [],
@@ -1313,11 +1341,6 @@ class Client:
             "repeated": [],
         }
         codes: dict[str, str] = {}
-        ours = [
-            item
-            for item in self.journal.expire()
-            if item.channel == self.channel and item.scope == self.scope
-        ]
         expired = [item.reference for item in ours if item.kind == _REVERSAL]
         advices_expired = [item.reference for item in ours if item.kind == _ADVICE]
         settled = {reference for references in found.values() for reference in references}

@@ -267,6 +267,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
         "Tidak sama dengan nilai di profil kanal ({expected}).",
         "Differs from the channel profile's value ({expected}).",
     ),
+    "settings.value": (
+        "Nilai ini tidak bisa dipakai ({reason}).",
+        "This value cannot be used ({reason}).",
+    ),
     "settings.framing": (
         "Kepala panjang frame ini tidak bisa dipakai ({reason}).",
         "This frame length header cannot be used ({reason}).",

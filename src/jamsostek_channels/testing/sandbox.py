@@ -136,6 +136,9 @@ class Sandbox:
         self.stats: dict[str, float] = {"gateway_seconds": 0.0, "gateway_requests": 0}
         self.server: LoopbackServer | None = None
         self._mock: Any = None
+        #: The clients :meth:`client` built, their links closed by :meth:`stop` (held here: a
+        #: client a test dropped may still have a keep-alive thread running).
+        self._clients: list[Client] = []
         self.seed_demo()
 
     # Serving ------------------------------------------------------------------------------------
@@ -162,6 +165,12 @@ class Sandbox:
                 entry.server, entry.credentials = server, dict(credentials)
 
     def stop(self) -> None:
+        """Stop serving. The links of the clients :meth:`client` built are closed first (a
+        switch's client keeps a session with a keep-alive thread; its journal stays open: the
+        caller may still read it)."""
+        for client in self._clients:
+            client.adapter.close()
+        self._clients.clear()
         for entry in self.servers.values():
             if entry.server is not None:
                 entry.server.stop()
@@ -227,7 +236,9 @@ class Sandbox:
         if server is not None:
             settings = {**settings, **server.client_settings()}
         options.setdefault("rules", self.host.rules)
-        return connect(name, settings, journal=journal, clock=clock or self.host.now, **options)
+        client = connect(name, settings, journal=journal, clock=clock or self.host.now, **options)
+        self._clients.append(client)
+        return client
 
     def __enter__(self) -> Sandbox:
         return self.start()

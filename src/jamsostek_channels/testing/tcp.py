@@ -146,6 +146,16 @@ class FramedTcpServer:
         with self._lock:
             return len(self._connections)
 
+    def push(self, payload: bytes) -> int:
+        """Write ``payload`` as one frame to every open connection (a message the server
+        starts: a switch's echo); how many connections it went to."""
+        frame = self.framing.frame(payload)
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            connection.write(frame)
+        return len(connections)
+
     def start(self) -> FramedTcpServer:
         self._acceptor = threading.Thread(
             target=self._accept_loop, name=f"tcp-server:{self.port}", daemon=True

@@ -4,7 +4,10 @@ A *frame* is a length header followed by that many bytes; :class:`Framing` says 
 is spelt (2 or 4 bytes, big- or little-endian binary, or ASCII decimal digits) and how large a
 frame may be. One connection carries several requests at once: each request is sent with a
 *matching key* (the codec's: for ISO 8583 the MTI's class, DE11 and DE41), a reader thread
-decodes every frame that arrives and hands it to the request waiting under its key.
+decodes every frame that arrives and hands it to the request waiting under its key. A frame
+the codec gives no key (``None``) is a request the other side started (a switch's echo): it goes
+to ``on_request``, which may answer it with :meth:`TcpTransport.write` (a frame that expects no
+answer).
 
 What :meth:`TcpTransport.send` says about a request, as the HTTP transport does:
 
@@ -237,8 +240,12 @@ class TcpTransport(Generic[AnswerT]):
       :class:`MalformedMessage` for every request in flight, and the connection closes).
     - ``framing``: see :class:`Framing`; ``timeouts``: see :class:`~.http.Timeouts`.
     - ``on_unmatched``: called (on the reader thread) with an answer no request waits for: a
-      late answer after its request timed out, or a message the host started (an echo). By
-      default it is logged and dropped. Its exceptions are logged, never raised.
+      late answer after its request timed out. By default it is logged and dropped. Its
+      exceptions are logged, never raised.
+    - ``on_request``: called (on the reader thread) with a request the other side started (a
+      switch's own echo): a frame ``decode`` gives the key ``None``, which no request of ours
+      can wait under. It may answer with :meth:`write`. Without it such a frame goes to
+      ``on_unmatched``. Its exceptions are logged, never raised: the reader reads on.
     - ``logger``, ``name`` (the channel named in log records).
 
     One instance may be shared by threads: that is the point of matching by key.
@@ -252,6 +259,7 @@ class TcpTransport(Generic[AnswerT]):
         framing: Framing = Framing(),  # frozen: one shared default is safe
         timeouts: Timeouts = _DEFAULT_TIMEOUTS,
         on_unmatched: Callable[[AnswerT], None] | None = None,
+        on_request: Callable[[AnswerT], None] | None = None,
         logger: logging.Logger | None = None,
         name: str = "tcp",
     ) -> None:
@@ -262,6 +270,7 @@ class TcpTransport(Generic[AnswerT]):
         self.name = name
         self._decode = decode
         self._on_unmatched = on_unmatched
+        self._on_request = on_request
         self._logger = logger or logging.getLogger(_LOGGER_NAME)
         self._connect_lock = threading.Lock()
         self._link: _Link[AnswerT] | None = None
@@ -407,6 +416,27 @@ class TcpTransport(Generic[AnswerT]):
         log.finish("answered")
         return waiter.answer  # type: ignore[return-value]  # set with done, failure None
 
+    def write(self, payload: bytes, *, reference: str | None = None) -> None:
+        """Write ``payload`` as one frame that expects no answer (an answer to the other side's
+        own request). :class:`NotDelivered` when there is no connection or the frame could not
+        be written whole (the connection is closed then: the stream is out of step);
+        ``ValueError`` for a payload over the framing's limit, before anything is written."""
+        framed = self.framing.frame(payload)
+        log = _Exchange(self._logger, self.name, reference or "-", len(payload))
+        link = self._link
+        if link is None or not link.alive:
+            log.finish("not-connected")
+            raise NotDelivered("transport.not_delivered", {"reason": "not connected"})
+        try:
+            with link.write_lock:
+                link.sock.sendall(framed)
+        except OSError as exc:
+            link.fail("unknown")
+            log.error = type(exc).__name__
+            log.finish("write-failed")
+            raise NotDelivered("transport.not_delivered", {"reason": "connection lost"}) from None
+        log.finish("written")
+
     # --- the reader -------------------------------------------------------------------------
 
     def _read_loop(self, link: _Link[AnswerT]) -> None:
@@ -426,6 +456,9 @@ class TcpTransport(Generic[AnswerT]):
                 ) as exc:  # the codec's refusal, or its bug: never the reader's death
                     failure = _unreadable(exc)
                     break
+                if key is None:  # the other side's own request: nothing of ours waits for it
+                    self._request(answer)
+                    continue
                 with link.lock:
                     waiter = link.waiters.pop(key, None)
                 if waiter is None:
@@ -460,6 +493,20 @@ class TcpTransport(Generic[AnswerT]):
                 self.name,
                 type(exc).__name__,
                 extra={"event": "tcp.unmatched", "channel": self.name},
+            )
+
+    def _request(self, request: AnswerT) -> None:
+        if self._on_request is None:
+            self._unmatched(request)
+            return
+        try:
+            self._on_request(request)
+        except Exception as exc:
+            self._logger.error(
+                "tcp.request channel=%s: on_request raised %s",
+                self.name,
+                type(exc).__name__,
+                extra={"event": "tcp.request", "channel": self.name},
             )
 
     def _log_connect(self, outcome: str, error: str | None = None) -> None:
@@ -504,7 +551,7 @@ class _Exchange:
         self.error: str | None = None
 
     def finish(self, outcome: str) -> None:
-        level = logging.INFO if outcome == "answered" else logging.WARNING
+        level = logging.INFO if outcome in ("answered", "written") else logging.WARNING
         if not self.logger.isEnabledFor(level):
             return
         elapsed_ms = round((time.perf_counter() - self.started) * 1000, 1)
