@@ -449,6 +449,9 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
             "reversed",
         )
     assert all(stats["settled"] for stats in switches.values())
+    # Each switch's settlement file, fetched through the control API, balances with the journal.
+    assert all(stats["settlement_matches_journal"] is True for stats in switches.values())
+    assert all(stats["settlement_records"] == 2 for stats in switches.values())  # paid, lost
 
 
 def test_demo_prints_receipts_as_printed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,7 +15,7 @@ import attrs
 import pytest
 
 from jamsostek_channels import registry
-from jamsostek_channels.channel import CustomerId, PaymentRequest
+from jamsostek_channels.channel import CustomerId, PaymentRequest, Resolution
 from jamsostek_channels.cli.main import main
 from jamsostek_channels.client import Client
 from jamsostek_channels.clock import JAKARTA
@@ -26,8 +26,10 @@ from jamsostek_channels.model import Payer
 from jamsostek_channels.period import YearMonth
 from jamsostek_channels.testing.chaos import (
     KILL_POINTS,
+    TCP_FAULTS,
     chaos_channels,
     compare,
+    kill_points,
     run_chaos,
     trespasses,
 )
@@ -39,26 +41,44 @@ from jamsostek_channels.transport import Timeouts
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=JAKARTA)
 
 
+#: Channels whose fake listens itself (ISO 8583 switches over TCP): their faults are their own.
+LISTENING = tuple(c for c in chaos_channels() if registry.spec(c).fake_server is not None)
+#: Channels with an HTTP fake, reached through the proxy.
+HTTP = tuple(c for c in chaos_channels() if c not in LISTENING)
+
+
 @pytest.mark.parametrize("channel", chaos_channels())
 def test_killed_payers_lose_and_double_nothing_on_every_channel(
     tmp_path: Path, channel: str
 ) -> None:
-    report = run_chaos(6, 11, workdir=tmp_path, channel=channel)
-    assert report.runs == 6
+    # One round of every scenario after the control run: 6 runs over HTTP, 8 where the switch's
+    # own TCP faults (reset, garbage) join them.
+    runs = len(kill_points(channel)) + 1
+    report = run_chaos(runs, 11, workdir=tmp_path, channel=channel)
+    assert report.runs == runs
     assert report.channel == channel
-    # Every scenario ran: the kills, the payment held by the proxy past the payer's read
-    # timeout (applied late by the host: APPLIED after recovery, never NOT_APPLIED), the
-    # answer dropped by the proxy, and rival recovers running beside the payers.
-    assert set(report.kill_points) >= set(KILL_POINTS)
+    # Every scenario ran: the kills, the payment held past the payer's read timeout (by the
+    # proxy, or by the switch), the answer lost (dropped by the proxy or the switch, garbage,
+    # a reset) and rival recovers running beside the payers.
+    assert set(report.kill_points) >= set(kill_points(channel))
     assert report.kill_points["rival-recover"] >= 1
     assert report.ok, report
     assert (report.lost, report.duplicated, report.unresolved, report.vacuous) == (0, 0, 0, 0)
-    assert (report.mismatched, report.trespassed) == (0, 0)
+    assert (report.mismatched, report.trespassed, report.misresolved) == (0, 0, 0)
     assert report.refusals == {}
-    # Not vacuous: the control run and the retries paid, and crashes after the host committed
-    # count once.
-    assert report.payments_applied >= 1 + report.kill_points.get("retried", 0)
-    assert report.recovered.get("applied", 0) >= 1
+    resolution = registry.spec(channel).declared_capabilities().resolution
+    if resolution is Resolution.REVERSE:
+        # A till undoes every payment whose answer it did not get: only the control run paid.
+        assert report.payments_applied == report.kill_points["none"] == 1
+        assert report.reversals >= 1
+    elif resolution is Resolution.ADVICE:
+        # An advice completes every payment, crashed or not: each applied (some then reversed).
+        assert report.payments_applied + report.reversals == runs
+    else:
+        # Not vacuous: the control run and the retries paid, and crashes after the host
+        # committed count once.
+        assert report.payments_applied >= 1 + report.kill_points.get("retried", 0)
+        assert report.recovered.get("applied", 0) >= 1
 
 
 def test_a_run_whose_payments_are_refused_before_sending_is_vacuous(
@@ -344,7 +364,7 @@ def test_a_request_held_when_the_proxy_closes_never_reaches_the_host(sandbox: Sa
         assert not applied(sandbox, "GONE-1", timeout=0.2)
 
 
-@pytest.mark.parametrize("channel", chaos_channels())
+@pytest.mark.parametrize("channel", HTTP)
 def test_a_payment_held_past_the_settle_window_is_refused_by_the_host(channel: str) -> None:
     # The other half of the settle window: recover calls a payment unpaid once the window has
     # passed, so the host must refuse that payment if it arrives later still (stale send time).
@@ -375,3 +395,35 @@ def test_the_proxy_forwards_only_to_loopback() -> None:
         Proxy("http://192.0.2.1:80")
     with pytest.raises(ValueError, match="loopback"):
         Proxy("127.0.0.1")  # no port
+
+
+# Listening fakes ------------------------------------------------------------------------------
+
+
+def test_a_listening_fake_adds_its_own_tcp_faults_to_the_scenarios() -> None:
+    assert {"brilink", "indomaret", "alfamart"} <= set(LISTENING)
+    assert "linkaja" in HTTP
+    for channel in LISTENING:
+        assert kill_points(channel) == (*KILL_POINTS, *TCP_FAULTS)
+    for channel in HTTP:
+        assert kill_points(channel) == KILL_POINTS
+
+
+def test_a_switch_adapter_takes_the_generic_timeouts_as_its_timers() -> None:
+    # What lets a chaos worker shorten any channel's waits alike: the read timeout becomes
+    # every message's timer, the connect timeout the link's; the other timers stay.
+    with Sandbox(seed=3, channels=("brilink",)) as sandbox, Journal() as journal:
+        settings = sandbox.info()["channels"]["brilink"]
+        spec = registry.spec("brilink")
+        adapter: Any = spec.open_adapter(
+            settings, journal=journal, timeouts=Timeouts(connect=1.5, read=0.4)
+        )
+        try:
+            shipped = spec.declared_capabilities()  # loads the profile
+            assert shipped.resolution is Resolution.ADVICE
+            assert adapter.timers.payment_timeout == adapter.timers.inquiry_timeout == 0.4
+            assert adapter.timers.repeats == adapter.profile.timers.repeats
+            assert adapter.timers.payment_timeout != adapter.profile.timers.payment_timeout
+            assert adapter.session.transport.timeouts.connect == 1.5
+        finally:
+            adapter.close()

@@ -35,6 +35,7 @@ ACTIONS = [
     ("GET", "stats"),
     ("POST", "echo"),
     ("POST", "clock"),
+    ("GET", "settlement"),
 ]
 
 

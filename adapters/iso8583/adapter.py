@@ -100,9 +100,14 @@ from jamsostek_channels.errors import (
     SettingsInvalid,
 )
 from jamsostek_channels.sequences import SequenceSource
-from jamsostek_channels.transport import Framing
+from jamsostek_channels.transport import Framing, Timeouts
 
-__all__ = ["Iso8583Adapter", "open_iso8583_adapter", "with_settings_framing"]
+__all__ = [
+    "Iso8583Adapter",
+    "open_iso8583_adapter",
+    "timers_for_timeouts",
+    "with_settings_framing",
+]
 
 #: The library's code for each refusal the profile's map names (the rest: ``host.rejected``).
 _DECLINES = {
@@ -503,11 +508,18 @@ def open_iso8583_adapter(
 ) -> Iso8583Adapter:
     """The adapter from a channel's settings; ``profile`` names the channel's own profile (the
     settings' ``profile`` replaces it); ``options``: :class:`Iso8583Adapter`'s keywords
-    (``timers``, ``connect_timeout``, ``echo_interval``: the settings' unless given)."""
+    (``timers``, ``connect_timeout``, ``echo_interval``: the settings' unless given), or the
+    HTTP adapters' ``timeouts`` (:func:`timers_for_timeouts`), so code that serves every
+    channel alike (the chaos workers) can shorten any channel's waits the same way."""
     if settings.echo_interval is not None:
         options.setdefault("echo_interval", settings.echo_interval)
+    loaded = with_settings_framing(load_profile(settings.profile or profile), settings)
+    timeouts = options.pop("timeouts", None)
+    if timeouts is not None:
+        options.setdefault("timers", timers_for_timeouts(loaded.timers, timeouts))
+        options.setdefault("connect_timeout", timeouts.connect)
     return Iso8583Adapter(
-        with_settings_framing(load_profile(settings.profile or profile), settings),
+        loaded,
         address=settings.base_url,
         terminal_id=settings.terminal_id,
         acquirer_id=settings.acquirer_id,
@@ -516,6 +528,12 @@ def open_iso8583_adapter(
         clock=clock,
         **options,
     )
+
+
+def timers_for_timeouts(timers: Timers, timeouts: Timeouts) -> Timers:
+    """``timers`` with every message's wait (inquiry, payment, advice, reversal) the HTTP
+    transport's ``read`` timeout: the longest silence before an answer counts as lost."""
+    return attrs.evolve(timers, inquiry_timeout=timeouts.read, payment_timeout=timeouts.read)
 
 
 def with_settings_framing(profile: Iso8583Profile, settings: Iso8583Settings) -> Iso8583Profile:

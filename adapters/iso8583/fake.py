@@ -514,6 +514,12 @@ class FakeSwitch:
         is ``self.profile.settlement.name_for(day)``."""
         return encode_settlement(self.settlement(day), self.profile.settlement)
 
+    def settlement_name(self, day: dt.date) -> str:
+        """The name the profile gives :meth:`settlement_file` of ``day`` (``[settlement]``):
+        with it, the switch is a :class:`~jamsostek_channels.registry.SettlementFiles` and the
+        sandbox's ``GET /control/settlement`` serves its files."""
+        return self.profile.settlement.name_for(day)
+
 
 @attrs.frozen
 class _Applied:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -47,6 +47,7 @@ __all__ = [
     "FakeFactory",
     "FakeServer",
     "FakeServerFactory",
+    "SettlementFiles",
     "SettlementReader",
     "channels",
     "names",
@@ -105,6 +106,21 @@ class FakeServer(Protocol):
     def client_settings(self) -> Mapping[str, Any]:
         """Settings that differ for each client the sandbox builds (``{}``: none do), e.g. a
         terminal id each where every terminal keeps its own sequence numbers."""
+        ...
+
+
+@runtime_checkable
+class SettlementFiles(Protocol):
+    """A channel's fake that writes the channel's end-of-day settlement file for any business
+    day (the sandbox's ``GET /control/settlement`` serves it): a listening fake
+    (:class:`FakeServer`), or the object a fake gateway is a bound method of."""
+
+    def settlement_file(self, day: dt.date) -> bytes:
+        """The file's bytes, as the channel writes them."""
+        ...
+
+    def settlement_name(self, day: dt.date) -> str:
+        """The file's name, as the channel names it."""
         ...
 
 

@@ -1,7 +1,7 @@
 """``jamsostek-channels chaos``: kill paying processes at random points, recover, and count what
 the fake host's ledger and the journal disagree on (see :mod:`jamsostek_channels.testing.chaos`).
-Exit 0 only when nothing was lost, duplicated or left unresolved, and every payment whose worker
-was not crashed was applied (a run that applied nothing proves nothing: *vacuous*)."""
+Exit 0 only when nothing was lost, duplicated, misresolved or left unresolved, and every payment
+that had to apply was applied (a run that applied nothing proves nothing: *vacuous*)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "--channel",
         default=None,
         metavar="NAME",
-        help="an HTTP channel the sandbox serves (default: the first installed one)",
+        help="a channel the sandbox serves, HTTP or TCP (default: the first installed one)",
     )
     parser.add_argument(
         "--agent-id", default=None, help="the agent or teller id (default: the sandbox's)"

@@ -6,7 +6,8 @@
    the OTP sent to their phone, quote and pay for demo participants, print a receipt;
 4. one payment's answer is dropped on the wire after the host applied it: the client resolves it
    by status inquiry, and the host's ledger shows it once;
-5. the day's settlement from each channel is matched against the journal.
+5. the day's settlement from each channel is matched against the journal (a switch's file
+   fetched through the sandbox's control API, as a team in any language would).
 """
 
 from __future__ import annotations
@@ -205,6 +206,7 @@ def _at_the_switches(
     and one whose answer is lost after the host applied it, settled by the channel's policy
     (completed by advice, or undone by reversal: never applied twice, never lost)."""
     from jamsostek_channels.channel import CustomerId
+    from jamsostek_channels.clock import business_day
     from jamsostek_channels.errors import HostDeclined
     from jamsostek_channels.journal import EntryState
 
@@ -233,6 +235,8 @@ def _at_the_switches(
         entry = journal.get(name, "pay", lost, scope=client.scope)
         state = entry.state if entry is not None else None
         applied = sandbox.host.applied_references(name)
+        day = business_day(now(), client.capabilities.business_day_cutoff)
+        records, report = _reconcile_switch(sandbox, journal, name, day)
         done[name] = {
             "paid": 1 + (state is EntryState.APPLIED),
             "amount": receipt.amount,
@@ -241,8 +245,34 @@ def _at_the_switches(
             # advice: applied once; reversal: the host's payment undone
             "settled": (state is EntryState.APPLIED and lost in applied)
             or (state is EntryState.REVERSED and lost not in applied),
+            "settlement_records": records,
+            "settlement_matches_journal": report.balanced,
         }
     return done
+
+
+def _reconcile_switch(sandbox: Any, journal: Any, name: str, day: dt.date) -> tuple[int, Any]:
+    """The switch's settlement file for ``day`` as a team in any language gets it (the control
+    API's ``GET /control/settlement``), read by the channel's reader and held against the
+    journal: its line count and the reconciliation."""
+    import requests
+
+    from jamsostek_channels import registry
+    from jamsostek_channels.reconcile import reconcile_journal
+
+    answer = requests.get(
+        f"{sandbox.base_url}/control/settlement",
+        params={"channel": name, "day": day.isoformat()},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    reader = registry.spec(name).settlement_reader
+    assert reader is not None  # every switch reads its own files
+    with tempfile.TemporaryDirectory(prefix="jamsostek-settlement-") as scratch:
+        saved = Path(scratch) / f"{name}.settlement"
+        saved.write_bytes(answer.content)
+        file_day, records = reader(saved)
+    return len(records), reconcile_journal(records, journal, channel=name, day=file_day)
 
 
 def run(args: argparse.Namespace) -> Exit:
@@ -266,6 +296,7 @@ def run(args: argparse.Namespace) -> Exit:
         and all(c["settlement_matches_journal"] for c in channels.values())
         and day["ledger_references_unique"]
         and all(s["settled"] for s in day["switches"].values())
+        and all(s["settlement_matches_journal"] for s in day["switches"].values())
     )
     if args.json:
         print_json(
@@ -327,9 +358,11 @@ def run(args: argparse.Namespace) -> Exit:
         how = {"advice": "completed by advice", "reverse": "undone by reversal"}.get(
             stats["lost_answer"], stats["lost_answer"]
         )
+        balanced = "balanced" if stats["settlement_matches_journal"] else "NOT BALANCED"
         out.print(
             f"{name} (TCP): paid {rupiah(stats['amount'])}; lost answer {how} -> "
-            f"{stats['lost_state']} ({'ok' if stats['settled'] else 'NOT SETTLED'})"
+            f"{stats['lost_state']} ({'ok' if stats['settled'] else 'NOT SETTLED'}); "
+            f"settlement file {balanced}"
         )
     out.print(
         f"Host ledger: {day['ledger_payments']} payments, each reference once: "

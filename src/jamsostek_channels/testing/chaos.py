@@ -18,16 +18,26 @@ Kill points:
   answer comes back: the payer resolves it by status;
 * ``none`` - no crash (the control group; the first run is always one).
 
+A channel whose fake listens itself (an ISO 8583 switch over TCP: the spec's ``fake_server``)
+has no proxy in front: the switch plays the faults itself (``held`` is its ``hold``,
+``answer-dropped`` its ``drop``, ``after-commit`` its ``delay``), and :data:`TCP_FAULTS` add
+``reset`` (the connection reset before the switch sees the payment) and ``garbage`` (an
+unreadable frame instead of the answer). What a payment whose answer was lost must end as
+follows the channel's ``Capabilities.resolution``: ``status`` and ``advice`` apply it (at an
+``advice`` channel every payment, crashed or not, must apply), ``reverse`` undoes it (reversed,
+or voided before it arrived): one the host kept is *misresolved*.
+
 Every run uses a fresh worker process (``python -m jamsostek_channels.testing.chaos worker``)
-against one sandbox on loopback, through the proxy; half the runs start a rival worker running
-``Client.recover()`` while the payer is mid-payment (SIGKILLed at a random moment half of the
-time); then a worker runs ``recover()`` on the same journal file. Afterwards the ledger and the
-journal must agree, per reference: nothing applied twice, nothing the host applied that the
-journal calls unpaid (or the reverse), the same customer, months and amount, a reversal on both
-sides or neither, nothing left unresolved, and no live payer's lease taken over. And the run must
-have tested something: a payment whose last worker was not crashed (a control run, or the
-counter's retry) or that the proxy held must have been applied, or the run is *vacuous* (a
-worker refused before sending anything - a wrong agent id, a lapsed participant - proves nothing
+against one sandbox on loopback (through the proxy, for an HTTP fake); half the runs start a
+rival worker running ``Client.recover()`` while the payer is mid-payment (SIGKILLed at a random
+moment half of the time); then a worker runs ``recover()`` on the same journal file. Afterwards
+the ledger and the journal must agree, per reference: nothing applied twice, nothing the host
+applied that the journal calls unpaid (or the reverse), the same customer, months and amount, a
+reversal on both sides or neither, nothing left unresolved, and no live payer's lease taken
+over. And the run must have tested something: a payment whose last worker was not crashed (a
+control run, or the counter's retry), that the proxy held, or that an ``advice`` channel
+completes must have been applied, or the run is *vacuous* (a worker refused before sending
+anything - a wrong agent id, a lapsed participant - proves nothing
 about crashes). Each worker takes its channel's agent or teller id from the sandbox's info file.
 """
 
@@ -52,7 +62,7 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 if TYPE_CHECKING:
-    from jamsostek_channels.channel import Adapter
+    from jamsostek_channels.channel import Adapter, Resolution
     from jamsostek_channels.journal import Entry, Transition
     from jamsostek_channels.testing.host import LedgerEntry
     from jamsostek_channels.testing.proxy import Hold
@@ -60,15 +70,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KILL_POINTS",
+    "TCP_FAULTS",
     "ChaosReport",
     "Comparison",
     "chaos_channels",
     "compare",
+    "kill_points",
     "run_chaos",
     "trespasses",
 ]
 
 KILL_POINTS = ("before-send", "after-commit", "after-reply", "held", "answer-dropped", "none")
+#: Faults only a fake that listens itself (an ISO 8583 switch over framed TCP) plays, beside
+#: :data:`KILL_POINTS`: the connection reset before the switch sees the payment, and an
+#: unreadable frame instead of the answer after the host applied it.
+TCP_FAULTS = ("reset", "garbage")
 #: How long the gateway holds an answer back for ``after-commit`` (the worker is killed first).
 _HOLD_SECONDS = 3.0
 _WORKER_TIMEOUT = 60.0
@@ -76,6 +92,9 @@ _WORKER_TIMEOUT = 60.0
 _HELD_READ_TIMEOUT = 0.75
 #: How long the host may take to apply a request once the proxy has passed it on.
 _SETTLE_TIMEOUT = 10.0
+#: ``held`` at a listening fake: how long the switch holds the payment before its host sees it
+#: (past the payer's read timeout; time-bound, as a switch's own ``hold`` fault is).
+_TCP_HOLD_SECONDS = 2.0
 
 
 @attrs.frozen
@@ -94,11 +113,14 @@ class ChaosReport:
     mismatched: int = 0  #: host and journal disagree on customer, months, amount or reversal
     trespassed: int = 0  #: leases of live (uncrashed) payers taken over by someone else
     reversals: int = 0  #: reversals the host applied (each must be REVERSED in the journal)
+    #: payments whose answer was lost that the channel's policy must undo (``reverse``: a
+    #: till's), yet the host kept
+    misresolved: int = 0
 
     @property
     def ok(self) -> bool:
-        """Nothing lost, doubled, mismatched, trespassed or unresolved, and every payment that
-        had to apply applied."""
+        """Nothing lost, doubled, mismatched, trespassed, misresolved or unresolved, and every
+        payment that had to apply applied."""
         return (
             self.lost
             == self.duplicated
@@ -106,6 +128,7 @@ class ChaosReport:
             == self.vacuous
             == self.mismatched
             == self.trespassed
+            == self.misresolved
             == 0
         )
 
@@ -306,13 +329,32 @@ def _matched(hold: Hold, worker: _Worker) -> bool:
 
 
 def chaos_channels() -> tuple[str, ...]:
-    """The channels chaos runs against: those whose sandbox fake is an HTTP gateway, which the
-    HTTP :class:`~jamsostek_channels.testing.proxy.Proxy` can stand in front of. A fake that
-    listens itself (an ISO 8583 switch over TCP) is not covered yet: its faults are the
-    switch's own (``hold``, ``drop``, ``delay``, ``reset``, ``garbage``; see docs/testing.md)."""
+    """The channels chaos runs against: every channel the sandbox fakes. One with an HTTP fake
+    is reached through the HTTP :class:`~jamsostek_channels.testing.proxy.Proxy`; one whose
+    fake listens itself (an ISO 8583 switch over TCP) through that fake's own fault knobs."""
+    from jamsostek_channels.testing.sandbox import faked_channels
+
+    return faked_channels()
+
+
+def kill_points(channel: str) -> tuple[str, ...]:
+    """The scenarios a run against ``channel`` draws from: :data:`KILL_POINTS`, and
+    :data:`TCP_FAULTS` where its fake listens itself."""
     from jamsostek_channels import registry
 
-    return tuple(spec.name for spec in registry.channels() if spec.fake is not None)
+    listening = registry.spec(channel).fake_server is not None
+    return (*KILL_POINTS, *TCP_FAULTS) if listening else KILL_POINTS
+
+
+def _taken(sandbox: Sandbox, seen: int, worker: _Worker) -> float | None:
+    """When (``time.monotonic()``) a fault planned after ``seen`` faults had fired was taken by
+    a listening fake's message; ``None`` when the worker ended without sending it."""
+    deadline = time.monotonic() + _WORKER_TIMEOUT
+    while len(sandbox.faults.history) <= seen:
+        if not worker.running() or time.monotonic() > deadline:
+            return time.monotonic() if len(sandbox.faults.history) > seen else None
+        time.sleep(0.01)
+    return time.monotonic()
 
 
 def run_chaos(
@@ -325,10 +367,17 @@ def run_chaos(
     progress: Callable[[int], None] | None = None,
 ) -> ChaosReport:
     """``runs`` payments, each in a worker killed at a random point (or held, or its answer
-    dropped, by the proxy in front of the sandbox), with a rival ``recover`` now and then
-    (killed at random too), recovered, compared. ``channel``: one of :func:`chaos_channels`
-    (default: the first; another is a ``ValueError``). ``agent_id`` replaces the info file's
-    agent (or teller) id."""
+    lost, by the proxy in front of an HTTP fake or by a listening fake's own fault knobs), with
+    a rival ``recover`` now and then (killed at random too), recovered, compared. ``channel``:
+    one of :func:`chaos_channels` (default: the first; another is a ``ValueError``).
+    ``agent_id`` replaces the info file's agent (or teller) id.
+
+    What a payment whose answer was lost must end as follows the channel's resolution policy:
+    applied where the host is asked (``status``) or the payment completed by advice
+    (``advice``, where every payment applies, crashed or not); not applied where it is undone
+    by reversal (``reverse``: every payment but the uncrashed ones ends reversed or voided)."""
+    from jamsostek_channels import registry
+    from jamsostek_channels.channel import Resolution
     from jamsostek_channels.journal import Journal
     from jamsostek_channels.testing.proxy import Proxy
     from jamsostek_channels.testing.sandbox import Sandbox
@@ -338,6 +387,7 @@ def run_chaos(
     channel = channel or covered[0]
     if channel not in covered:
         raise ValueError(f"chaos runs against {', '.join(covered)}, not {channel!r}")
+    listening = registry.spec(channel).fake_server is not None
 
     rng = random.Random(seed)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -346,12 +396,17 @@ def run_chaos(
     for stale in workdir.glob(f"chaos-{seed}.sqlite*"):
         stale.unlink()
     sandbox = Sandbox(seed=seed, demo=max(12, runs // 4 + 12), channels=(channel,)).start()
-    assert sandbox.server is not None
-    proxy = Proxy(sandbox.server.base_url).start()
+    # An HTTP fake is reached through the proxy; a listening fake plays its faults itself.
+    proxy = None
+    if not listening:
+        assert sandbox.server is not None
+        proxy = Proxy(sandbox.server.base_url).start()
+    prefix = f"/{channel}/"
     kills: Counter[str] = Counter()
     recovered: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
     must_apply: set[str] = set()
+    must_not_apply: set[str] = set()  # the policy undoes them (``reverse``)
     live_owners: set[str] = set()  # payers that ran to their end: nobody may take their lease
 
     def count_recovery(worker: _Worker) -> None:
@@ -371,6 +426,25 @@ def run_chaos(
             refusals[_error_code(worker.stdout)] += 1
         payer_done(worker)
 
+    def expect_unanswered(reference: str) -> None:
+        """A payment whose answer was lost (or whose payer died) ends as the channel's policy
+        settles it: completed (``advice``) or undone (``reverse``); ``status`` proves either."""
+        if resolution is Resolution.ADVICE:
+            must_apply.add(reference)
+        elif resolution is Resolution.REVERSE:
+            must_not_apply.add(reference)
+
+    def run_unanswered(arguments: list[str], reference: str) -> None:
+        """A worker that is not crashed, its answer lost on the wire: it must end with its
+        receipt unless the channel's policy undoes such a payment (then it is refused)."""
+        if resolution is not Resolution.REVERSE:
+            run_to_the_end(arguments, reference)
+            return
+        must_not_apply.add(reference)
+        worker = _Worker(*arguments, "--kill-at", "none")
+        worker.finish()
+        payer_done(worker)
+
     def rival(arguments: list[str]) -> _Worker:
         """A recover() running while a payer is mid-payment; SIGKILLed at a random moment
         half of the time."""
@@ -383,11 +457,12 @@ def run_chaos(
         return worker
 
     try:
-        # Every worker reaches the host through the proxy.
         info = sandbox.info()
-        info["channels"][channel]["base_url"] = proxy.through(info["channels"][channel]["base_url"])
+        if proxy is not None:  # every worker reaches the host through the proxy
+            base_url = info["channels"][channel]["base_url"]
+            info["channels"][channel]["base_url"] = proxy.through(base_url)
         _write_json(info_file, info)
-        people, settle_window, reversible = _payable(sandbox, channel, runs)
+        people, settle_window, reversible, resolution = _payable(sandbox, channel, runs)
         settle_window += dt.timedelta(seconds=1)
         offset = [0.0]  # how far the host's clock (and every worker's) has been moved
         # Every crash scenario once per round, in a random order, so a short run covers each
@@ -395,7 +470,7 @@ def run_chaos(
         order: list[str] = []
         for run in range(runs):
             if run and not order:
-                order = [point for point in KILL_POINTS if point != "none"]
+                order = [point for point in kill_points(channel) if point != "none"]
                 rng.shuffle(order)
             kill = order.pop() if run else "none"
             kills[kill] += 1
@@ -416,10 +491,12 @@ def run_chaos(
             pay = [*common, "--nik", nik, "--reference", reference]
             with_rival = run > 0 and rng.random() < 0.5
             rivals: list[_Worker] = []
+            if kill in ("before-send", "after-commit", "after-reply"):
+                expect_unanswered(reference)
             if kill == "after-commit":
-                # The gateway holds the answer: the host committed, the payer waits, is killed.
+                # The fake holds the answer: the host committed, the payer waits, is killed.
                 sandbox.faults.inject(
-                    FaultKind.DELAY, match=reference, seconds=_HOLD_SECONDS, prefix=f"/{channel}/"
+                    FaultKind.DELAY, match=reference, seconds=_HOLD_SECONDS, prefix=prefix
                 )
                 worker = _Worker(*pay, "--kill-at", "none")
                 _applied(sandbox, channel, reference, _WORKER_TIMEOUT, worker)
@@ -428,7 +505,7 @@ def run_chaos(
                     rivals[-1].finish(_HOLD_SECONDS)
                 worker.kill()
                 worker.finish()
-            elif kill == "held":
+            elif kill == "held" and proxy is not None:
                 # The proxy holds the payment before the host sees it, past the payer's read
                 # timeout, and lets it go only once the payer gave up (OutcomeUnknown) or was
                 # killed and a recover has asked about it: "not found" inside the settle window
@@ -454,13 +531,51 @@ def run_chaos(
                     held.release()
                     held.forwarded.wait(_WORKER_TIMEOUT)
                     _applied(sandbox, channel, reference, _SETTLE_TIMEOUT)
-            elif kill == "answer-dropped":
-                # The proxy passes the payment on and resets the connection when the answer
-                # comes: the payer resolves it by status, and must end with its receipt.
-                proxy.drop_answer(reference)
+            elif kill == "held":
+                # The listening fake holds the payment before its host sees it, past the
+                # payer's read timeout: the payer (or, killed, a recover) settles it by policy
+                # meanwhile - an advice applies it, a reversal voids it so the late one is
+                # refused - and the held one arrives late without moving money twice.
+                expect_unanswered(reference)
+                seen = len(sandbox.faults.history)
+                sandbox.faults.inject(
+                    FaultKind.HOLD, match=reference, seconds=_TCP_HOLD_SECONDS, prefix=prefix
+                )
+                worker = _Worker(
+                    *pay, "--kill-at", "none", "--read-timeout", str(_HELD_READ_TIMEOUT)
+                )
+                taken = _taken(sandbox, seen, worker)
                 if with_rival:
                     rivals.append(rival(common))
-                run_to_the_end(pay, reference)
+                if rng.random() < 0.5:
+                    kills["held-killed"] += 1
+                    worker.kill()
+                if worker.finish() != 0 and not worker.killed and taken is None:
+                    refusals[_error_code(worker.stdout)] += 1  # refused before it was sent
+                payer_done(worker)
+                if taken is not None:
+                    early = _Worker(*common, "--recover")  # while the payment may be held
+                    early.finish()
+                    count_recovery(early)
+                    # Until the held payment has reached the host (and been answered).
+                    time.sleep(max(0.0, taken + _TCP_HOLD_SECONDS + 0.3 - time.monotonic()))
+            elif kill == "answer-dropped":
+                # The payment is passed on and the connection reset when the answer comes:
+                # the payer settles it by its channel's policy.
+                if proxy is not None:
+                    proxy.drop_answer(reference)
+                else:
+                    sandbox.faults.inject(FaultKind.DROP, match=reference, prefix=prefix)
+                if with_rival:
+                    rivals.append(rival(common))
+                run_unanswered(pay, reference)
+            elif kill in TCP_FAULTS:
+                # The connection reset before the switch sees the payment, or an unreadable
+                # frame instead of its answer once the host applied it.
+                sandbox.faults.inject(FaultKind(kill), match=reference, prefix=prefix)
+                if with_rival:
+                    rivals.append(rival(common))
+                run_unanswered(pay, reference)
             elif kill == "none":
                 if with_rival:
                     rivals.append(rival(common))
@@ -473,7 +588,9 @@ def run_chaos(
             for other in rivals:
                 other.finish()
                 count_recovery(other)
-            proxy.clear()
+            if proxy is not None:
+                proxy.clear()
+            sandbox.faults.clear()  # one a payment refused before sending never took
             # A payment that may never have left proves "not applied" only once the channel's
             # settle window has passed: the host's time (and so the workers') moves past it.
             offset[0] = _advance(sandbox, settle_window, offset[0], common, pay)
@@ -482,9 +599,15 @@ def run_chaos(
             count_recovery(recovery)
             if kill != "held" and rng.random() < 0.5:
                 # The counter retries with the same reference: one payment, never two. (Not
-                # after ``held``: the retry's idempotent answer would hide a premature NOT_APPLIED.)
+                # after ``held``: the retry's idempotent answer would hide a premature
+                # NOT_APPLIED.) One the policy undid stays undone: refused, never applied.
                 kills["retried"] += 1
-                run_to_the_end(pay, reference)
+                if reference in must_not_apply:
+                    retry = _Worker(*pay, "--kill-at", "none")
+                    retry.finish()
+                    payer_done(retry)
+                else:
+                    run_to_the_end(pay, reference)
             if reversible and rng.random() < 0.3:
                 # A reversal, its worker killed at random half of the time; recover delivers it.
                 kills["reversal"] += 1
@@ -511,7 +634,8 @@ def run_chaos(
         finally:
             journal.close()
     finally:
-        proxy.close()
+        if proxy is not None:
+            proxy.close()
         sandbox.stop()
 
     found = compare(ledger, entries, must_apply)
@@ -530,6 +654,7 @@ def run_chaos(
         mismatched=found.mismatched,
         trespassed=trespasses(history, live_owners),
         reversals=len(found.reversed),
+        misresolved=len(must_not_apply & found.applied),
     )
 
 
@@ -557,12 +682,14 @@ def _write_json(path: Path, document: object) -> None:
     os.replace(temporary, path)
 
 
-def _payable(sandbox: Sandbox, channel: str, runs: int) -> tuple[list[str], dt.timedelta, bool]:
+def _payable(
+    sandbox: Sandbox, channel: str, runs: int
+) -> tuple[list[str], dt.timedelta, bool, Resolution]:
     """The demo participants whose one month this channel takes: not lapsed, now or when the
     runs have moved the host's clock as far as they may (a run that starts just before a
     month's end must not find its participants lapsed after midnight), and not below its
     minimum amount (a discounted month can be), so an uncrashed payment must apply; the
-    channel's settle window; whether it takes reversals."""
+    channel's settle window; whether it takes reversals; how it settles a lost answer."""
     from jamsostek_channels import registry
     from jamsostek_channels.channel import CustomerId, Operation
     from jamsostek_channels.journal import Journal
@@ -574,6 +701,7 @@ def _payable(sandbox: Sandbox, channel: str, runs: int) -> tuple[list[str], dt.t
         minimum = adapter.capabilities.min_amount
         window = adapter.capabilities.settle_window
         reversible = Operation.REVERSE in adapter.capabilities.operations
+        resolution = adapter.capabilities.resolution
         adapter.close()
     # Each run moves the host's clock past the settle window a few times at most.
     last_day = (sandbox.host.now() + runs * 4 * window + dt.timedelta(days=1)).date()
@@ -589,7 +717,7 @@ def _payable(sandbox: Sandbox, channel: str, runs: int) -> tuple[list[str], dt.t
             people.append(nik)
     if not people:
         raise ValueError(f"no demo participant can pay one month at {channel}")
-    return people, window, reversible
+    return people, window, reversible, resolution
 
 
 def _error_code(stdout: str) -> str:

@@ -6,7 +6,8 @@ demo and the crash tests embed it. The channels and their fakes come from the re
 (:mod:`jamsostek_channels.registry`: every spec with a ``fake``). Layout of the one server::
 
     /<channel>/...          the channel's fake gateway (its own paths, e.g. /<channel>/v1.0/...)
-    /control/...            the control API (JSON): reset, seed, faults, ledger, OTPs, clock
+    /control/...            the control API (JSON): reset, seed, faults, ledger, OTPs, clock,
+                            and any faked channel's settlement file for a day
 
 A channel whose spec gives a ``fake_server`` (:class:`~jamsostek_channels.registry.FakeServer`)
 is not routed there: its fake listens on 127.0.0.1 on a port of its own, over the same fake host
@@ -357,6 +358,8 @@ class Sandbox:
             return _json(200, self.stats)
         if action == "echo":
             return _json(200, {})
+        if action == "settlement":
+            return self._settlement(query)
         seconds = _number(body, "advance_seconds", 0.0, -MAX_CLOCK_SECONDS, MAX_CLOCK_SECONDS)
         delta = dt.timedelta(seconds=seconds)  # action == "clock"
         if not CLOCK_YEARS[0] <= (self.host.now() + delta).year <= CLOCK_YEARS[1]:
@@ -386,6 +389,35 @@ class Sandbox:
             seconds=_number(body, "seconds", 0.0, 0.0, MAX_DELAY_SECONDS),
             status=_integer(body, "status", 500, 100, 599),
         )
+
+    def _settlement(self, query: Mapping[str, str]) -> WireResponse:
+        """A faked channel's end-of-day settlement file for ``?day=``: its bytes as the channel
+        writes them, its file name in ``Content-Disposition``. Offered by a fake (a listening
+        server, or the object a gateway is a bound method of) that is a
+        :class:`~jamsostek_channels.registry.SettlementFiles`."""
+        from jamsostek_channels.registry import SettlementFiles
+
+        name = query.get("channel", "")
+        if not name:
+            raise ControlError("missing_query", "?channel= is required", "channel")
+        served = sorted((*self.channels, *self.servers))
+        if name not in served:
+            raise ControlError("unknown_channel", f"channel must be one of {served}", "channel")
+        day = _day(query)
+        fake: object = None
+        if name in self.servers:
+            fake = self.servers[name].server
+        else:
+            fake = getattr(self.channels[name].gateway, "__self__", None)
+        if not isinstance(fake, SettlementFiles):
+            detail = f"{name}'s fake writes no settlement file here (its own API may serve one)"
+            raise ControlError("no_settlement_file", detail, "channel")
+        file_name = fake.settlement_name(day)
+        headers = {
+            "content-type": "application/octet-stream",
+            "content-disposition": f'attachment; filename="{file_name}"',
+        }
+        return WireResponse(200, fake.settlement_file(day), headers)
 
     def _last_otp(self, query: Mapping[str, str]) -> str:
         phone = query.get("phone", "")
@@ -438,6 +470,7 @@ _CONTROL: Mapping[str, Mapping[str, frozenset[str]]] = {
     "otp": {"GET": frozenset()},
     "stats": {"GET": frozenset()},
     "echo": {"POST": frozenset()},  # any body: a floor for benchmarks
+    "settlement": {"GET": frozenset()},
     "clock": {"POST": frozenset({"advance_seconds"})},
 }
 
@@ -495,6 +528,22 @@ def _text(body: Mapping[str, Any], name: str, default: str, max_length: int) -> 
     if len(value) > max_length:
         raise ControlError("out_of_range", f"{name} must be at most {max_length} characters", name)
     return value
+
+
+def _day(query: Mapping[str, str]) -> dt.date:
+    """``?day=YYYY-MM-DD``: a calendar date within the host's clock's years."""
+    text = query.get("day", "")
+    if not text:
+        raise ControlError("missing_query", "?day= is required (YYYY-MM-DD)", "day")
+    try:
+        if len(text) != len("YYYY-MM-DD"):
+            raise ValueError(text)
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ControlError("not_a_date", "day must be a date, YYYY-MM-DD", "day") from None
+    if not CLOCK_YEARS[0] <= day.year <= CLOCK_YEARS[1]:
+        raise ControlError("out_of_range", f"day must be within the years {CLOCK_YEARS}", "day")
+    return day
 
 
 def _ledger_json(entry: Any) -> dict[str, Any]:
