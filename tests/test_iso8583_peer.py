@@ -166,6 +166,8 @@ def test_a_keyless_frame_goes_to_on_request_which_may_answer_and_may_fail() -> N
         )  # fmt: skip
         with transport:
             transport.connect()
+            # Connected once the kernel accepted: the server's own accept may come a little later.
+            wait_for(lambda: server.open_connections == 1)
             server.push(b"REQ|boom")
             server.push(b"REQ|ping")
             wait_for(lambda: requests == [b"boom", b"ping"])
