@@ -144,6 +144,8 @@ def test_the_flows_answer_as_their_titles_say(profile: str) -> None:
         not_found = code_of(profile, Meaning.NOT_FOUND)
         declined = code_of(profile, Meaning.DECLINED)
         assert answer_codes(profile, "reversal") == [not_found, not_found, declined]
+        # the late 0200 applied (nobody listening), then the 0420 and 0421 reverse it
+        assert answer_codes(profile, "reversal-forwarded") == [approved] * 3
 
 
 @pytest.mark.parametrize("profile", ["brilink", "indomaret", "alfamart"])
@@ -160,6 +162,12 @@ def test_a_duplicate_reuses_the_payments_stan_and_a_repeat_its_firsts(profile: s
     (first, stan), (repeat, repeat_stan), (late, _late_stan) = requests(settle)
     assert (first[3], repeat[3], late) == ("0", "1", "0200")
     assert stan == repeat_stan
+    if settle == "reversal":  # in store-and-forward: a new STAN, kept by the repeat
+        (_payment, paid_stan), (forward, forward_stan), (again, again_stan) = requests(
+            "reversal-forwarded"
+        )
+        assert (forward, again) == ("0420", "0421")
+        assert forward_stan == again_stan != paid_stan
 
 
 def test_every_tag_on_the_wire_and_in_flows_is_documented() -> None:

@@ -6,8 +6,11 @@ capabilities and journaled the request. Roles: :class:`~jamsostek_channels.chann
 and :class:`~jamsostek_channels.channel.Payments` (0200/0210 under the profile's processing
 codes), :class:`~jamsostek_channels.channel.Advices` (0220, 0221 when the outbox says an
 earlier attempt may have arrived → 0230) and :class:`~jamsostek_channels.channel.Reversals`
-(0400, 0401 → 0410, DE90 naming the payment's 0200). Which of the last two settles an unanswered
-payment is the profile's ``resolution``: ``advice`` (BRILink) or ``reverse`` (the tills).
+(DE90 naming the payment's 0200; by the request's ``attempt``, the outbox's durable count: the
+first 0400, the next ``repeats`` (the profile's timers) 0401 → 0410, then the reversal is in
+store-and-forward: a reversal advice 0420, its repeats 0421 → 0430: :func:`reversal_form`).
+Which of the last two settles an unanswered payment is the profile's ``resolution``:
+``advice`` (BRILink) or ``reverse`` (the tills).
 :class:`~jamsostek_channels.channel.Registrations` where the profile has registration codes
 (BRILink: 0200 ``390000`` with the worker → OTP challenge, 0200 ``390100`` with the OTP → KPJ);
 a profile without them (the tills) refuses with
@@ -26,7 +29,10 @@ written is reopened and the message sent once more (it surely did not arrive).
 after 999999: a restart never reuses one). A payment's STAN and DE7, and the STAN of its advice
 or reversal, are fixed before they are journaled (:meth:`Iso8583Adapter.prepare`, the
 :class:`~jamsostek_channels.channel.WireFacts` seam) and come back with every later request, in
-any process: a repeat (0221, 0401) keeps its first message's STAN. DE37 RRN of a payment and
+any process: a repeat (0221, 0401) keeps its first message's STAN. A reversal's 0420 is a new
+transmission of the stored reversal (as jPOS's store-and-forward sends it), so it has a STAN of
+its own, fixed with the 0400's when the reversal is queued; its 0421s keep that one. DE37 RRN
+of a payment and
 everything naming it:
 :func:`~.flows.rrn_of` its reference; of an inquiry: the year's last digit, the day of the year
 and the hour, then the STAN (:func:`_inquiry_rrn`). DE41 the terminal, DE32 the acquirer, DE18
@@ -105,6 +111,7 @@ from jamsostek_channels.transport import Framing, Timeouts
 __all__ = [
     "Iso8583Adapter",
     "open_iso8583_adapter",
+    "reversal_form",
     "timers_for_timeouts",
     "with_settings_framing",
 ]
@@ -139,11 +146,27 @@ _MERCHANT_WIDTH = 15
 #: digits) and, of a payment's 0200, its DE7 (``MMDDhhmmss``).
 _STAN = "stan"
 _TRANSMITTED = "transmitted"
+#: Of a reversal: the DE11 of its store-and-forward 0420 (and every 0421).
+_FORWARD_STAN = "saf_stan"
 
 
-def _fact_stan(wire: Mapping[str, str]) -> int | None:
-    """The STAN a request's wire facts fixed (``None``: none fixed, or not a STAN)."""
-    text = wire.get(_STAN)
+def reversal_form(attempt: int, repeats: int) -> tuple[bool, bool]:
+    """How delivery number ``attempt`` (1-based) of a reversal goes, as ``(advice, repeat)``,
+    under a profile whose timers say ``repeats``: the first a 0400, the next ``repeats`` 0401s,
+    then store-and-forward: a 0420, and 0421s from then on.
+
+    >>> [reversal_form(n, 3) for n in (1, 2, 4, 5, 6)]
+    [(False, False), (False, True), (False, True), (True, False), (True, True)]
+    """
+    if attempt <= repeats + 1:
+        return (False, attempt > 1)
+    return (True, attempt > repeats + 2)
+
+
+def _fact_stan(wire: Mapping[str, str], key: str = _STAN) -> int | None:
+    """The STAN a request's wire facts fixed under ``key`` (``None``: none fixed, or not a
+    STAN)."""
+    text = wire.get(key)
     return int(text) if text is not None and len(text) == 6 and text.isdigit() else None
 
 
@@ -332,10 +355,14 @@ class Iso8583Adapter:
         :class:`~jamsostek_channels.channel.WireFacts` seam): its STAN and, of a payment, its
         DE7, as the wire spells them. They come back as the ``wire`` of every later request
         about the payment: a reversal's DE90 names the 0200's STAN and DE7, a repeat (0221,
-        0401) keeps its first message's STAN, after a restart too."""
+        0401) keeps its first message's STAN, after a restart too. A reversal gets its
+        store-and-forward 0420's STAN now as well (most are answered before they need it: a
+        STAN skipped is harmless, one drawn later would be lost with its process)."""
         facts = {_STAN: f"{self._stan():06d}"}
         if isinstance(request, PaymentRequest):
             facts[_TRANSMITTED] = self._now().text
+        if isinstance(request, ReversalRequest):
+            facts[_FORWARD_STAN] = f"{self._stan():06d}"
         return facts
 
     # --- Payments ---------------------------------------------------------------------------
@@ -410,7 +437,10 @@ class Iso8583Adapter:
         payment = request.payment
         merchant = self._merchant(payment.agent_id)
         private = attrs.evolve(flows.payment_data(self.profile.product_id, payment), admin_fee=None)
-        stan = _fact_stan(request.wire)  # the first reversal's, for it and every repeat
+        advice, repeat = reversal_form(request.attempt, self.timers.repeats)
+        # 0400 and its 0401s share one STAN, the store-and-forward 0420 and its 0421s another
+        # (a reversal queued without one: a new STAN each time, still never a duplicate).
+        stan = _fact_stan(request.wire, _FORWARD_STAN if advice else _STAN)
         original = self._original(payment)
 
         def build(number: int) -> Message:
@@ -419,7 +449,8 @@ class Iso8583Adapter:
                 amount=payment.amount,
                 private=private,
                 original=original,
-                repeat=request.repeat,
+                advice=advice,
+                repeat=repeat,
                 **self._common(number, flows.rrn_of(payment.reference), merchant),
             )
 

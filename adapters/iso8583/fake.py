@@ -19,7 +19,8 @@ bills, prices, payments and reversals is the host's (``host.inquire``, ``host.pa
   already used today (the switch's day: the host's clock read in the profile's time zone) is a
   *duplicate*: answered with the profile's ``duplicate`` code (``94``) and the original answer's
   elements (amount, DE48), never processed again. A repeat (0221, 0401, 0421) keeps its first
-  message's STAN by design and is not one.
+  message's STAN by design and is not one. A reversal's 0420 (its store-and-forward, after the
+  0400 and its 0401s went unanswered) is a new transmission under a STAN of its own.
 * **inquiry and payment** (0200, the profile's processing codes): the host's inquiry and
   payment; a processing code the profile does not list is ``invalid-transaction`` (``24``), a
   product other than the profile's ``invalid-product`` (``30``), a profile whose agent id

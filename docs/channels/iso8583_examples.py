@@ -472,7 +472,7 @@ def _advice(terminal: Terminal) -> None:
     advice = terminal.fixed(AdviceRequest(payment))
     terminal.adapter.advise(advice)
     terminal.clock.now += dt.timedelta(seconds=30)
-    terminal.adapter.advise(attrs.evolve(advice, repeat=True))
+    terminal.adapter.advise(attrs.evolve(advice, attempt=2))
     held.set()
     terminal.arrived(answered + 3)
 
@@ -485,9 +485,29 @@ def _reversal(terminal: Terminal) -> None:
     reversal = terminal.fixed(ReversalRequest(payment))
     terminal.adapter.reverse(reversal)
     terminal.clock.now += dt.timedelta(seconds=30)
-    terminal.adapter.reverse(attrs.evolve(reversal, repeat=True))
+    terminal.adapter.reverse(attrs.evolve(reversal, attempt=2))
     held.set()
     terminal.arrived(answered + 3)
+
+
+def _reversal_forwarded(terminal: Terminal) -> None:
+    payment = terminal.fixed(terminal.payments["POS-0005"])
+    answered = len(terminal.switch.answers)
+    held = terminal.pay_unanswered(payment)
+    held.set()  # the 0200 arrives at last and is applied; the terminal no longer listens
+    terminal.arrived(answered + 1)
+    # The 0400 and its `repeats` 0401s found no switch (not shown: see the reversal flow); the
+    # next delivery is the first in store-and-forward, `repeat_interval` x `repeats` +
+    # `store_and_forward_interval` after the 0400, as the outbox schedules it.
+    timers = terminal.profile.timers
+    first = 1 + timers.repeats + 1
+    terminal.clock.now += dt.timedelta(
+        seconds=timers.repeat_interval * timers.repeats + timers.store_and_forward_interval
+    )
+    reversal = terminal.fixed(ReversalRequest(payment))
+    terminal.adapter.reverse(attrs.evolve(reversal, attempt=first))
+    terminal.clock.now += dt.timedelta(seconds=timers.store_and_forward_interval)
+    terminal.adapter.reverse(attrs.evolve(reversal, attempt=first + 1))
 
 
 def _registration(terminal: Terminal) -> None:
@@ -589,6 +609,20 @@ FLOWS: tuple[Flow, ...] = (
         _reversal,
         _by_reversal,
         _inquire_for("settled", "POS-0004"),
+    ),
+    Flow(
+        "reversal-forwarded",
+        "Reversal in store-and-forward: 0200 held, 0420 / 0430, 0421 / 0430",
+        "The tills again. The 0200 is held past `payment_timeout` and then arrives: the switch "
+        "applies it, but its 0210 finds no one listening. The 0400 and its `repeats` 0401s go "
+        "unanswered too (not shown), so the reversal is stored and forwarded: an 0420, a new "
+        "transmission with a STAN of its own (fixed with the 0400's when the reversal was "
+        "queued), DE90 naming the 0200 as the 0400 did. The switch reverses the payment (`00`, "
+        "the month is owed again); the 0421 repeat, `store_and_forward_interval` later, keeps "
+        "the 0420's STAN and gets `00` again.",
+        _reversal_forwarded,
+        _by_reversal,
+        _inquire_for("settled", "POS-0005"),
     ),
     Flow(
         "registration",

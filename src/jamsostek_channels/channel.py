@@ -442,26 +442,46 @@ class OtpConfirmation:
     agent_id: str | None = None  #: the agent confirming it, where the channel has agents
 
 
+def _delivery_number(_instance: object, _attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("attempt must be a whole number >= 1")
+
+
 @attrs.frozen
 class ReversalRequest:
-    """Undo ``payment``; ``repeat``: an earlier attempt may have reached the host (sent again
-    after a crash or an unanswered try), which must then answer with its first outcome."""
+    """Undo ``payment``. ``attempt``: which delivery this is, 1 for the first; the client
+    takes it from the outbox item's durable count (:attr:`OutboxItem.attempts
+    <jamsostek_channels.journal.OutboxItem.attempts>`, counted before the send), so it keeps
+    counting across crashes and restarts. From the second on (:attr:`repeat`) an earlier
+    attempt may have reached the host, which must then answer with its first outcome; a
+    channel whose wire changes further along the schedule (ISO 8583: 0400, 0401, then the
+    store-and-forward 0420, 0421) reads the number itself."""
 
     payment: PaymentRequest
-    repeat: bool = False
+    attempt: int = attrs.field(default=1, validator=_delivery_number)
     #: What the adapter fixed for this reversal before its first attempt (:class:`WireFacts`),
     #: kept for every repeat; the payment's own are ``payment.wire``.
     wire: Mapping[str, str] = NO_FACTS
+
+    @property
+    def repeat(self) -> bool:
+        """An earlier attempt may have reached the host (``attempt > 1``)."""
+        return self.attempt > 1
 
 
 @attrs.frozen
 class AdviceRequest:
     """Tell the host ``payment`` was made (the customer's money was taken) and must be applied;
-    ``repeat`` and ``wire`` as for :class:`ReversalRequest`."""
+    ``attempt`` (and :attr:`repeat`) and ``wire`` as for :class:`ReversalRequest`."""
 
     payment: PaymentRequest
-    repeat: bool = False
+    attempt: int = attrs.field(default=1, validator=_delivery_number)
     wire: Mapping[str, str] = NO_FACTS
+
+    @property
+    def repeat(self) -> bool:
+        """An earlier attempt may have reached the host (``attempt > 1``)."""
+        return self.attempt > 1
 
 
 @attrs.frozen

@@ -1159,7 +1159,7 @@ class Client:
         entry = self.journal.get(self.channel, _PAY, claimed.reference, scope=self.scope)
         assert entry is not None
         open_states = (EntryState.PENDING, EntryState.UNKNOWN)
-        advice = AdviceRequest(_request_of(entry), claimed.repeat, _item_wire(claimed))
+        advice = AdviceRequest(_request_of(entry), claimed.attempts, _item_wire(claimed))
         try:
             result = cast(Advices, self.adapter).advise(advice)
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
@@ -1204,7 +1204,7 @@ class Client:
         assert entry is not None
         try:
             result = cast(Reversals, self.adapter).reverse(
-                ReversalRequest(_request_of(entry), claimed.repeat, _item_wire(claimed))
+                ReversalRequest(_request_of(entry), claimed.attempts, _item_wire(claimed))
             )
         except (NotDelivered, OutcomeUnknown, MalformedMessage, AuthenticationFailed) as error:
             # Not (surely) accepted: keep it queued; an authentication failure is retried too,
