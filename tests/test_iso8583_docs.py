@@ -5,15 +5,14 @@ DE48 tag on the wire is documented; each flow shows what its title says."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import iso8583
 import pytest
+from docs_kit import load_script
 from test_iso8583_codec import hexdump
 
 from jamsostek_channels.adapters.iso8583 import flows, load_profile
@@ -36,13 +35,7 @@ def doc() -> str:
 
 @functools.cache
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("iso8583_examples", GENERATOR_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("iso8583_examples", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("iso8583_examples")
 
 
 @functools.cache

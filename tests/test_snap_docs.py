@@ -5,15 +5,14 @@ are still what the library sends; the code table and the profiles are the code's
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from docs_kit import load_script
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -86,13 +85,7 @@ def doc() -> str:
 
 @functools.cache
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("snap_examples", GENERATOR_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("snap_examples", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("snap_examples")
 
 
 class Example:

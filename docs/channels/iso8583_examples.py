@@ -30,17 +30,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Literal, TypeVar
 
 import attrs
 import iso8583
+from doc_regions import regions_of, replace_regions  # this folder: run as a script
 
 from jamsostek_channels.adapters.iso8583 import flows
 from jamsostek_channels.adapters.iso8583.adapter import Iso8583Adapter
@@ -102,7 +102,6 @@ UNANSWERED_AFTER = 0.3
 #: The longest a held message waits for its flow to let it through.
 HOLD_LIMIT = 30.0
 
-_REGION = re.compile(r"(<!-- generated:([\w-]+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)
 
 #: Element names as the page's tables give them.
 ELEMENT_NAMES = {
@@ -171,26 +170,6 @@ _TLV_ELEMENTS = ("48", "57")
 
 
 # -- regions -----------------------------------------------------------------------------------
-
-
-def replace_regions(text: str, regions: Mapping[str, str]) -> str:
-    """``text`` with each named region's content replaced; every name must have a region."""
-    missing = set(regions) - {match[2] for match in _REGION.finditer(text)}
-    if missing:
-        raise KeyError(f"iso8583.md has no region for: {', '.join(sorted(missing))}")
-
-    def swap(match: re.Match[str]) -> str:
-        name = match[2]
-        if name not in regions:
-            return match[0]
-        return f"{match[1]}{regions[name].rstrip()}\n{match[4]}"
-
-    return _REGION.sub(swap, text)
-
-
-def regions_of(text: str) -> dict[str, str]:
-    """The current content of every generated region."""
-    return {match[2]: match[3].rstrip() for match in _REGION.finditer(text)}
 
 
 # -- tables from the profiles ------------------------------------------------------------------
@@ -464,30 +443,29 @@ def _duplicate(terminal: Terminal) -> None:
     terminal.set_next_stan(resume)
 
 
-def _advice(terminal: Terminal) -> None:
-    payment = terminal.fixed(terminal.payments["POS-0004"])
-    answered = len(terminal.switch.answers)
-    held = terminal.pay_unanswered(payment)
-    terminal.clock.now += dt.timedelta(seconds=30)
-    advice = terminal.fixed(AdviceRequest(payment))
-    terminal.adapter.advise(advice)
-    terminal.clock.now += dt.timedelta(seconds=30)
-    terminal.adapter.advise(attrs.evolve(advice, attempt=2))
-    held.set()
-    terminal.arrived(answered + 3)
+def _settled_by(policy: type[AdviceRequest] | type[ReversalRequest]) -> Callable[[Terminal], None]:
+    """The flow of a payment held in the network, settled by the profile's policy: its first
+    advice or reversal 30 s later, a repeat 30 s after that, then the held 0200 let through."""
+
+    def flow(terminal: Terminal) -> None:
+        payment = terminal.fixed(terminal.payments["POS-0004"])
+        answered = len(terminal.switch.answers)
+        held = terminal.pay_unanswered(payment)
+        first = terminal.fixed(policy(payment))
+        for request in (first, attrs.evolve(first, attempt=2)):
+            terminal.clock.now += dt.timedelta(seconds=30)
+            if isinstance(request, AdviceRequest):
+                terminal.adapter.advise(request)
+            else:
+                terminal.adapter.reverse(request)
+        held.set()
+        terminal.arrived(answered + 3)
+
+    return flow
 
 
-def _reversal(terminal: Terminal) -> None:
-    payment = terminal.fixed(terminal.payments["POS-0004"])
-    answered = len(terminal.switch.answers)
-    held = terminal.pay_unanswered(payment)
-    terminal.clock.now += dt.timedelta(seconds=30)
-    reversal = terminal.fixed(ReversalRequest(payment))
-    terminal.adapter.reverse(reversal)
-    terminal.clock.now += dt.timedelta(seconds=30)
-    terminal.adapter.reverse(attrs.evolve(reversal, attempt=2))
-    held.set()
-    terminal.arrived(answered + 3)
+_advice = _settled_by(AdviceRequest)
+_reversal = _settled_by(ReversalRequest)
 
 
 def _reversal_forwarded(terminal: Terminal) -> None:
@@ -771,7 +749,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in stale:
             print(f"{DOC}: region {name!r} is stale", file=sys.stderr)
         return 1 if stale else 0
-    DOC.write_text(replace_regions(text, fresh), encoding="utf-8")
+    DOC.write_text(replace_regions(text, fresh, page="iso8583.md"), encoding="utf-8")
     print(f"wrote {DOC}")
     return 0
 

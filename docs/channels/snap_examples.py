@@ -38,6 +38,8 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from doc_regions import regions_of, replace_regions  # this folder: run as a script
+
 from jamsostek_channels.adapters.snap import codes
 from jamsostek_channels.adapters.snap.codes import Case, ResponseCode, ServiceCode, error_for
 from jamsostek_channels.adapters.snap.security import minify, symmetric_string_to_sign
@@ -75,7 +77,6 @@ EXAMPLE_BASE_URL = "http://127.0.0.1:8765"
 #: The stand-in ports of the sandbox's TCP switches follow this one.
 EXAMPLE_TCP_PORT = 8765
 
-_REGION = re.compile(r"(<!-- generated:([\w-]+) -->\n)(.*?)(<!-- /generated:\2 -->)", re.DOTALL)
 #: Header names as the adapter writes them (``WireRequest`` keeps them lower-cased).
 _HEADER_NAMES = {
     "content-type": "Content-Type",
@@ -105,26 +106,6 @@ _PUBLIC_ERRORS = (
 
 
 # -- regions ----------------------------------------------------------------------------------
-
-
-def replace_regions(text: str, regions: Mapping[str, str]) -> str:
-    """``text`` with each named region's content replaced; every name must have a region."""
-    missing = set(regions) - {match[2] for match in _REGION.finditer(text)}
-    if missing:
-        raise KeyError(f"snap.md has no region for: {', '.join(sorted(missing))}")
-
-    def swap(match: re.Match[str]) -> str:
-        name = match[2]
-        if name not in regions:
-            return match[0]
-        return f"{match[1]}{regions[name].rstrip()}\n{match[4]}"
-
-    return _REGION.sub(swap, text)
-
-
-def regions_of(text: str) -> dict[str, str]:
-    """The current content of every generated region."""
-    return {match[2]: match[3].rstrip() for match in _REGION.finditer(text)}
 
 
 # -- response codes ---------------------------------------------------------------------------
@@ -639,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in stale:
             print(f"{DOC}: region {name!r} is stale", file=sys.stderr)
         return 1 if stale else 0
-    DOC.write_text(replace_regions(text, render_regions()), encoding="utf-8")
+    DOC.write_text(replace_regions(text, render_regions(), page="snap.md"), encoding="utf-8")
     print(f"wrote {DOC}")
     return 0
 
