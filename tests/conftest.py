@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from jamsostek_channels.rules import RuleSet, default_rules
 from jamsostek_channels.testing.contract import worker_data
+from jamsostek_channels.testing.host import FakeHost
+
+if TYPE_CHECKING:  # test_client imports this module: its names are read when the fixtures run
+    from test_client import Clock
 
 #: The ISO 8583 tests' switches and clients (``tests/iso8583_kit.py``): a module that defines a
-#: fixture of the same name (``clock``, ``host``, ``timers``, ``switches``, ``clients``) uses
-#: its own.
+#: fixture of the same name (``timers``, ``switches``, ``clients``) uses its own.
 pytest_plugins = ["iso8583_kit"]
 
 settings.register_profile(
@@ -44,3 +47,22 @@ participant_data = worker_data
 @pytest.fixture
 def valid_data() -> dict[str, Any]:
     return participant_data()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock the test moves by hand (starts on :data:`TODAY`, WIB)."""
+    from test_client import Clock
+
+    return Clock()
+
+
+@pytest.fixture
+def host(clock: Clock) -> FakeHost:
+    """The fake host on that clock, with the seeded worker (``test_client.NIK``: October and
+    November owed). A module that defines its own ``clock`` or ``host`` uses its own."""
+    from test_client import seed
+
+    fake = FakeHost(clock=clock, seed=7)
+    seed(fake)
+    return fake

@@ -1,6 +1,6 @@
-"""What the ISO 8583 tests share: the fake host on a hand-moved clock, a profile's switch on a
-free loopback port over it, and clients of a switch opened as a deployment opens them
-(``connect`` through the registry). A test module imports the fixtures it uses and overrides
+"""What the ISO 8583 tests share: a profile's switch on a free loopback port over the fake host
+(``conftest.host``), and clients of a switch opened as a deployment opens them
+(``connect`` through the registry). Loaded by ``conftest.py``; a test module overrides
 ``timers`` (or ``host``) where it needs others.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_client import Clock, seed
+from test_client import Clock
 
 from jamsostek_channels import connect
 from jamsostek_channels.adapters.iso8583 import Timers
@@ -19,25 +19,13 @@ from jamsostek_channels.adapters.iso8583.fake import FakeSwitch
 from jamsostek_channels.client import Client
 from jamsostek_channels.testing.host import FakeHost
 
-__all__ = ["AGENT", "PROFILES", "TERMINALS", "clients", "clock", "host", "switches", "timers"]
+__all__ = ["AGENT", "PROFILES", "TERMINALS", "clients", "switches", "timers"]
 
 PROFILES = ("brilink", "indomaret", "alfamart")
 #: Each profile's terminal (DE41): 8 characters at BRILink and Alfamart, 16 at Indomaret.
 TERMINALS = {"brilink": "BRI00001", "indomaret": "IDM-T001-0042", "alfamart": "ALF00001"}
 #: The BRILink agent (DE42).
 AGENT = "AGEN-0042"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)  # NIK: October and November owed
-    return fake
 
 
 @pytest.fixture

@@ -197,11 +197,6 @@ TERMINALS = {"indomaret": "IDM-T001-0042", "alfamart": "ALF00001"}
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def host(clock: Clock) -> FakeHost:
     fake = FakeHost(clock=clock, seed=7)
     wealthy = person(3, income=20_000_000, programs=["jkk", "jkm", "jht"])

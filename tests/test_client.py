@@ -164,18 +164,6 @@ def problem_codes(error: InvalidInput) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)
-    return fake
-
-
-@pytest.fixture
 def faults() -> Faults:
     return Faults()
 

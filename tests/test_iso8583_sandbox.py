@@ -45,11 +45,6 @@ CONTROL = IN_PROCESS_URL + "/control"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def sandbox(clock: Clock) -> Iterator[Sandbox]:
     """The three profiles in-process (the control API through ``responses``), NIK owing two
     months."""

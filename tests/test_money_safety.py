@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_client import NIK, NOW, Clock, Recording, payments, seed
+from test_client import NIK, NOW, Clock, Recording, payments
 
 from jamsostek_channels.channel import (
     PaymentRequest,
@@ -30,18 +30,6 @@ from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.wire import FaultKind, Faults
 
 WAIT = 10.0  #: bound on every wait for another thread (never reached when all is well)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)
-    return fake
 
 
 def client_for(adapter: Any, journal: Journal | Path, clock: Clock, **options: Any) -> Client:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_client import NIK, Clock, Recording, seed
+from test_client import NIK, Clock, Recording
 
 from jamsostek_channels.cli.main import main
 from jamsostek_channels.client import Client
@@ -22,19 +22,6 @@ from jamsostek_channels.receipts import WIDTHS, render_in_progress, render_text
 from jamsostek_channels.testing.host import FakeHost
 from jamsostek_channels.testing.sandbox import Sandbox
 from jamsostek_channels.testing.wire import FaultKind, Faults
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)
-    return fake
-
 
 # The in-progress slip ---------------------------------------------------------------------------
 

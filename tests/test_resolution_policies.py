@@ -43,18 +43,6 @@ from jamsostek_channels.testing.wire import Faults
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)
-    return fake
-
-
-@pytest.fixture
 def faults() -> Faults:
     return Faults()
 

@@ -87,18 +87,6 @@ class Killed(BaseException):
     """The process died here."""
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def host(clock: Clock) -> FakeHost:
-    fake = FakeHost(clock=clock, seed=7)
-    seed(fake)
-    return fake
-
-
 def _client(adapter: Any, path: Path, clock: Clock) -> Client:
     return Client(adapter, journal=Journal(path, clock=clock), clock=clock, sleep=lambda _: None)
 
