@@ -39,6 +39,7 @@ from jamsostek_channels.journal import (
     StaleEntry,
     Transition,
 )
+from jamsostek_channels.journal import sqlite as sqlite_journal
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 T0 = dt.datetime(2026, 11, 22, 9, 30, tzinfo=JAKARTA)
@@ -1143,6 +1144,35 @@ def test_a_journal_locked_past_its_busy_timeout_is_a_typed_error(tmp_path: Path)
         journal.close()
     with Journal(path) as again:  # nothing was half-written
         assert again.entries() == []
+
+
+def test_a_payers_look_up_read_busy_with_the_handler_off_reads_again_with_it_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a write the connection's busy handler is off; the payer's look-up (get with its
+    # scope) reads without switching it on. Should another connection hold a lock the
+    # handler would have waited out, it must read again with the handler on, not fail.
+    with Journal(tmp_path / "j.sqlite", busy_timeout=5.0) as journal:
+        entry, _ = journal.begin("bank", "pay", "R1", {"amount": 1})  # handler now off
+        connection = journal._connection()
+        assert not connection._handler_on
+        reads: list[bool] = []
+        execute = sqlite_journal._Connection.execute
+
+        def busy_once(self: Any, statement: str, *args: Any) -> Any:
+            if statement.startswith("SELECT"):
+                reads.append(self._handler_on)
+                if len(reads) == 1:
+                    error = sqlite3.OperationalError("database is locked")
+                    error.sqlite_errorcode = 5  # SQLITE_BUSY
+                    raise error
+            return execute(self, statement, *args)
+
+        monkeypatch.setattr(sqlite_journal._Connection, "execute", busy_once)
+        found = journal.get("bank", "pay", "R1", scope="")
+    assert found is not None
+    assert found.id == entry.id
+    assert reads == [False, True]  # tried as it was, then again waiting as SQLite knows how
 
 
 _FILL_UNTIL_FULL = textwrap.dedent(

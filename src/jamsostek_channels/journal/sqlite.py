@@ -36,7 +36,7 @@ from jamsostek_channels.journal.records import (
     Transition,
     sources_of,
 )
-from jamsostek_channels.journal.writelock import begin_immediate
+from jamsostek_channels.journal.writelock import begin_immediate, is_busy
 from jamsostek_channels.wirefacts import NO_FACTS
 
 __all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
@@ -687,6 +687,26 @@ class Journal:
                 connection.sqlite_waits(True)
                 yield connection
 
+    def _probe(self, statement: str, params: Sequence[object]) -> sqlite3.Row | None:
+        """One row read as :meth:`_read` reads it, without switching SQLite's busy handler on
+        first (a payer's look-up between two writes: no ``PRAGMA`` there and back). Only if
+        another connection holds a lock the handler would have waited out is it switched on
+        and the statement read again: a read that failed changed nothing."""
+        with _typed():
+            if self._memory:
+                with self._serial:
+                    return cast(
+                        sqlite3.Row | None, self._anchor.execute(statement, params).fetchone()
+                    )
+            connection = self._connection()
+            try:
+                return cast(sqlite3.Row | None, connection.execute(statement, params).fetchone())
+            except sqlite3.OperationalError as error:
+                if not is_busy(error):
+                    raise
+            connection.sqlite_waits(True)
+            return cast(sqlite3.Row | None, connection.execute(statement, params).fetchone())
+
     def _migrate(self, connection: sqlite3.Connection) -> None:
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -1101,10 +1121,10 @@ class Journal:
         """The entry of ``reference`` in ``scope``; with no scope, the one entry of that
         reference in any scope (a tool's or a test's look-up; ``ValueError`` if several
         scopes have it)."""
+        if scope is not None:  # the whole unique key: one index probe (a payer's look-up)
+            row = self._probe(_ENTRY_BY_KEY, (channel, scope, operation, reference))
+            return None if row is None else _entry(row)
         with self._read() as db:
-            if scope is not None:  # the whole unique key: one index probe (a payer's look-up)
-                row = db.execute(_ENTRY_BY_KEY, (channel, scope, operation, reference)).fetchone()
-                return None if row is None else _entry(row)
             # Any scope: the key's index narrows to the channel only (a tool's look-up).
             rows = db.execute(_ENTRY_BY_REFERENCE, (channel, operation, reference)).fetchall()
         return _one(rows, _entry)
