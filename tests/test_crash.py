@@ -27,7 +27,6 @@ from jamsostek_channels.period import YearMonth
 from jamsostek_channels.testing.chaos import (
     KILL_POINTS,
     TCP_FAULTS,
-    chaos_channels,
     compare,
     kill_points,
     run_chaos,
@@ -35,19 +34,19 @@ from jamsostek_channels.testing.chaos import (
 )
 from jamsostek_channels.testing.host import LedgerEntry
 from jamsostek_channels.testing.proxy import Proxy
-from jamsostek_channels.testing.sandbox import Sandbox
+from jamsostek_channels.testing.sandbox import Sandbox, faked_channels
 from jamsostek_channels.transport import Timeouts
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, tzinfo=JAKARTA)
 
 
 #: Channels whose fake listens itself (ISO 8583 switches over TCP): their faults are their own.
-LISTENING = tuple(c for c in chaos_channels() if registry.spec(c).fake_server is not None)
+LISTENING = tuple(c for c in faked_channels() if registry.spec(c).fake_server is not None)
 #: Channels with an HTTP fake, reached through the proxy.
-HTTP = tuple(c for c in chaos_channels() if c not in LISTENING)
+HTTP = tuple(c for c in faked_channels() if c not in LISTENING)
 
 
-@pytest.mark.parametrize("channel", chaos_channels())
+@pytest.mark.parametrize("channel", faked_channels())
 def test_killed_payers_lose_and_double_nothing_on_every_channel(
     tmp_path: Path, channel: str
 ) -> None:

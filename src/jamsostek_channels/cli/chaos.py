@@ -46,13 +46,14 @@ def run(args: argparse.Namespace) -> Exit:
     from rich.progress import Progress
 
     from jamsostek_channels.cli.output import console, print_json, refuse
-    from jamsostek_channels.testing.chaos import chaos_channels, run_chaos
+    from jamsostek_channels.testing.chaos import run_chaos
+    from jamsostek_channels.testing.sandbox import faked_channels
 
     if args.runs < 1:
         problem = Problem.of("--runs", "cli.at_least", {"minimum": 1})
         return refuse([problem], Exit.USAGE, as_json=args.json)
-    if args.channel is not None and args.channel not in chaos_channels():
-        expected = f"one of {', '.join(chaos_channels())}"
+    if args.channel is not None and args.channel not in faked_channels():
+        expected = f"one of {', '.join(faked_channels())}"
         problem = Problem.of("--channel", "field.type", {"expected": expected})
         return refuse([problem], Exit.USAGE, as_json=args.json)
     with tempfile.TemporaryDirectory(prefix="jamsostek-chaos-") as scratch:

@@ -73,7 +73,6 @@ __all__ = [
     "TCP_FAULTS",
     "ChaosReport",
     "Comparison",
-    "chaos_channels",
     "compare",
     "kill_points",
     "run_chaos",
@@ -328,15 +327,6 @@ def _matched(hold: Hold, worker: _Worker) -> bool:
     return True
 
 
-def chaos_channels() -> tuple[str, ...]:
-    """The channels chaos runs against: every channel the sandbox fakes. One with an HTTP fake
-    is reached through the HTTP :class:`~jamsostek_channels.testing.proxy.Proxy`; one whose
-    fake listens itself (an ISO 8583 switch over TCP) through that fake's own fault knobs."""
-    from jamsostek_channels.testing.sandbox import faked_channels
-
-    return faked_channels()
-
-
 def kill_points(channel: str) -> tuple[str, ...]:
     """The scenarios a run against ``channel`` draws from: :data:`KILL_POINTS`, and
     :data:`TCP_FAULTS` where its fake listens itself."""
@@ -369,7 +359,8 @@ def run_chaos(
     """``runs`` payments, each in a worker killed at a random point (or held, or its answer
     lost, by the proxy in front of an HTTP fake or by a listening fake's own fault knobs), with
     a rival ``recover`` now and then (killed at random too), recovered, compared. ``channel``:
-    one of :func:`chaos_channels` (default: the first; another is a ``ValueError``).
+    one the sandbox fakes (:func:`~jamsostek_channels.testing.sandbox.faked_channels`;
+    default: the first; another is a ``ValueError``).
     ``agent_id`` replaces the info file's agent (or teller) id.
 
     What a payment whose answer was lost must end as follows the channel's resolution policy:
@@ -380,10 +371,10 @@ def run_chaos(
     from jamsostek_channels.channel import Resolution
     from jamsostek_channels.journal import Journal
     from jamsostek_channels.testing.proxy import Proxy
-    from jamsostek_channels.testing.sandbox import Sandbox
+    from jamsostek_channels.testing.sandbox import Sandbox, faked_channels
     from jamsostek_channels.testing.wire import FaultKind
 
-    covered = chaos_channels()
+    covered = faked_channels()
     channel = channel or covered[0]
     if channel not in covered:
         raise ValueError(f"chaos runs against {', '.join(covered)}, not {channel!r}")
