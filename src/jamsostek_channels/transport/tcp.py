@@ -307,13 +307,14 @@ class _Frames:
 class _Waiter(Generic[AnswerT]):
     """One request in flight. Settled once, under the link's lock, by whoever reads its answer
     or by the link failing; ``wake`` tells its thread to look again (settled, or handed the
-    reader role)."""
+    reader role). ``wake`` is made, under the link's lock, only when the thread has to sleep
+    (someone else reads): a request that reads its own answer never needs one."""
 
     __slots__ = ("answer", "done", "failure", "reference", "wake")
 
     def __init__(self, reference: str) -> None:
         self.reference = reference
-        self.wake = threading.Event()
+        self.wake: threading.Event | None = None
         self.done = False
         self.answer: AnswerT | None = None
         #: what happened instead of an answer: the link dropped, or a frame was unreadable
@@ -325,7 +326,12 @@ class _Waiter(Generic[AnswerT]):
         self.answer = answer
         self.failure = failure
         self.done = True
-        self.wake.set()
+        self.rouse()
+
+    def rouse(self) -> None:
+        """Tell a sleeping thread to look again (under the link's lock, as ``wake`` is made)."""
+        if self.wake is not None:
+            self.wake.set()
 
 
 #: The idle reader in :attr:`_Link.reader`.
@@ -370,7 +376,7 @@ class _Link(Generic[AnswerT]):
             self.reader = None
             for waiter in self.waiters.values():
                 self.reader = waiter
-                waiter.wake.set()
+                waiter.rouse()
                 return
             # Not woken: the idle reader looks again within _IDLE_PARK (waking it after every
             # exchange would cost each one a thread switch).
@@ -603,15 +609,19 @@ class TcpTransport(Generic[AnswerT]):
                     return True
                 if link.reader is None:
                     link.reader = waiter  # no one reads: this thread does
-                leading = link.reader is waiter
-                waiter.wake.clear()
+                wake = None
+                if link.reader is not waiter:  # someone else reads: sleep until roused
+                    if waiter.wake is None:
+                        waiter.wake = threading.Event()
+                    wake = waiter.wake
+                    wake.clear()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            if leading:
+            if wake is None:
                 self._lead(link, waiter, deadline)
             else:
-                waiter.wake.wait(remaining)
+                wake.wait(remaining)
         with link.lock:
             if link.waiters.get(key) is not waiter:
                 return True  # settled just now (a waiter leaves the table only when settled)
