@@ -185,7 +185,8 @@ def _inquiry_rrn(moment: dt.datetime, stan: int) -> str:
     """An inquiry's DE37: the year's last digit, the day of the year and the hour (UTC), then
     the STAN (common switch practice): ``612314`` + ``000042``."""
     utc = moment.astimezone(dt.UTC)
-    return f"{utc.year % 10}{utc.timetuple().tm_yday:03d}{utc.hour:02d}{stan:06d}"
+    day = utc.toordinal() - dt.date(utc.year, 1, 1).toordinal() + 1  # timetuple()'s tm_yday
+    return f"{utc.year % 10}{day:03d}{utc.hour:02d}{stan:06d}"
 
 
 class Iso8583Adapter:

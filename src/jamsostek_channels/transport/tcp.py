@@ -211,14 +211,23 @@ def _check_address(address: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def _wait_for(sock: socket.socket, events: int, seconds: float) -> bool:
-    """Whether ``sock`` became ready for ``events`` within ``seconds``. A poll object of its own
-    per call: threads never share one (and ``select`` would refuse descriptors over 1023)."""
+def _poller(sock: socket.socket, events: int) -> select.poll:
+    """A poll object watching ``sock`` for ``events``, for one thread (or one role) at a time:
+    a poll object refuses to be polled by two threads at once (and ``select`` would refuse
+    descriptors over 1023). ``ConnectionAbortedError`` if ``sock`` has been closed."""
     descriptor = sock.fileno()
     if descriptor < 0:
         raise ConnectionAbortedError("the connection is closed")
     poller = select.poll()
     poller.register(descriptor, events)
+    return poller
+
+
+def _wait_for(poller: select.poll, sock: socket.socket, seconds: float) -> bool:
+    """Whether ``sock``, watched by ``poller`` (see :func:`_poller`), became ready within
+    ``seconds``; ``ConnectionAbortedError`` if it has been closed."""
+    if sock.fileno() < 0:
+        raise ConnectionAbortedError("the connection is closed")
     return bool(poller.poll(max(0, math.ceil(seconds * 1000))))
 
 
@@ -227,6 +236,7 @@ def _write_all(sock: socket.socket, data: bytes, seconds: float) -> None:
     ``TimeoutError`` (or the ``OSError`` of a broken link)."""
     view = memoryview(data)
     deadline: float | None = None
+    writable: select.poll | None = None  # made only if the socket's buffer is ever full
     while view:
         try:
             view = view[sock.send(view) :]
@@ -235,7 +245,9 @@ def _write_all(sock: socket.socket, data: bytes, seconds: float) -> None:
             pass
         now = time.monotonic()
         deadline = now + seconds if deadline is None else deadline
-        if now >= deadline or not _wait_for(sock, select.POLLOUT, deadline - now):
+        if writable is None:
+            writable = _poller(sock, select.POLLOUT)
+        if now >= deadline or not _wait_for(writable, sock, deadline - now):
             raise TimeoutError("the frame could not be written in time")
 
 
@@ -243,10 +255,12 @@ class _Frames:
     """The frames arriving on one non-blocking socket, read only by whoever holds the link's
     reader role. One ``recv`` takes every byte waiting (usually a whole frame, header and body);
     what is left stays buffered for the next reader. A frame once begun must be complete within
-    ``stall`` seconds, whoever reads it."""
+    ``stall`` seconds, whoever reads it. One poll object serves every reader in turn (the role
+    is held by one thread at a time)."""
 
     def __init__(self, sock: socket.socket, framing: Framing, stall: float) -> None:
         self.sock = sock
+        self.readable = _poller(sock, select.POLLIN)
         self.framing = framing
         self.stall = stall
         self.buffer = bytearray()
@@ -287,7 +301,7 @@ class _Frames:
                 if now >= self.begun + self.stall:
                     raise ConnectionAbortedError("the peer stopped in the middle of a frame")
                 until = min(deadline, self.begun + self.stall)
-            if not _wait_for(self.sock, select.POLLIN, until - now):
+            if not _wait_for(self.readable, self.sock, until - now):
                 if until == deadline and time.monotonic() >= deadline:
                     raise TimeoutError("no frame yet")
                 continue
@@ -307,13 +321,14 @@ class _Frames:
 class _Waiter(Generic[AnswerT]):
     """One request in flight. Settled once, under the link's lock, by whoever reads its answer
     or by the link failing; ``wake`` tells its thread to look again (settled, or handed the
-    reader role)."""
+    reader role). ``wake`` is made, under the link's lock, only when the thread has to sleep
+    (someone else reads): a request that reads its own answer never needs one."""
 
     __slots__ = ("answer", "done", "failure", "reference", "wake")
 
     def __init__(self, reference: str) -> None:
         self.reference = reference
-        self.wake = threading.Event()
+        self.wake: threading.Event | None = None
         self.done = False
         self.answer: AnswerT | None = None
         #: what happened instead of an answer: the link dropped, or a frame was unreadable
@@ -325,7 +340,12 @@ class _Waiter(Generic[AnswerT]):
         self.answer = answer
         self.failure = failure
         self.done = True
-        self.wake.set()
+        self.rouse()
+
+    def rouse(self) -> None:
+        """Tell a sleeping thread to look again (under the link's lock, as ``wake`` is made)."""
+        if self.wake is not None:
+            self.wake.set()
 
 
 #: The idle reader in :attr:`_Link.reader`.
@@ -370,7 +390,7 @@ class _Link(Generic[AnswerT]):
             self.reader = None
             for waiter in self.waiters.values():
                 self.reader = waiter
-                waiter.wake.set()
+                waiter.rouse()
                 return
             # Not woken: the idle reader looks again within _IDLE_PARK (waking it after every
             # exchange would cost each one a thread switch).
@@ -603,15 +623,19 @@ class TcpTransport(Generic[AnswerT]):
                     return True
                 if link.reader is None:
                     link.reader = waiter  # no one reads: this thread does
-                leading = link.reader is waiter
-                waiter.wake.clear()
+                wake = None
+                if link.reader is not waiter:  # someone else reads: sleep until roused
+                    if waiter.wake is None:
+                        waiter.wake = threading.Event()
+                    wake = waiter.wake
+                    wake.clear()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            if leading:
+            if wake is None:
                 self._lead(link, waiter, deadline)
             else:
-                waiter.wake.wait(remaining)
+                wake.wait(remaining)
         with link.lock:
             if link.waiters.get(key) is not waiter:
                 return True  # settled just now (a waiter leaves the table only when settled)
@@ -632,6 +656,10 @@ class TcpTransport(Generic[AnswerT]):
         """The idle-time reader: while no request holds the reader role it watches the link,
         so that a late answer, a message the host starts and the host closing are noticed when
         no one waits. It takes the role only while there is something to read."""
+        try:
+            watch = _poller(link.sock, select.POLLIN)  # its own: it watches without the role
+        except OSError:
+            return  # closed before this thread began: every waiter is settled already
         while True:
             with link.lock:
                 while link.alive and (link.reader is not None or link.waiters):
@@ -639,7 +667,7 @@ class TcpTransport(Generic[AnswerT]):
                 if not link.alive:
                     return
             try:
-                ready = bool(link.frames.buffer) or _wait_for(link.sock, select.POLLIN, _IDLE_TICK)
+                ready = bool(link.frames.buffer) or _wait_for(watch, link.sock, _IDLE_TICK)
             except OSError:
                 link.fail("unknown")
                 return
