@@ -46,6 +46,7 @@ __all__ = [
     "Answer",
     "FinancialRequest",
     "FinancialResponse",
+    "InvalidValue",
     "Message",
     "NetworkCode",
     "NetworkRequest",
@@ -61,12 +62,23 @@ RUPIAH = "360"
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
+class InvalidValue(ValueError):
+    """A message's value its type refuses: :attr:`attribute` names it and :attr:`what` says
+    what it must be (never the value), so the codec's reason can name the element instead of
+    checking the element a second time while reading it."""
+
+    def __init__(self, attribute: str, what: str) -> None:
+        super().__init__(f"{attribute}: {what}")
+        self.attribute = attribute
+        self.what = what
+
+
 def _pattern(regex: str, what: str) -> _Validator:
     compiled = re.compile(regex)
 
     def check(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is not None and not (isinstance(value, str) and compiled.fullmatch(value)):
-            raise ValueError(f"{attribute.name}: {what}")
+            raise InvalidValue(attribute.name, what)
 
     return check
 
@@ -76,7 +88,7 @@ def _whole(low: int, high: int) -> _Validator:
         if value is None:
             return
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"{attribute.name}: a whole number {low}..{high}")
+            raise InvalidValue(attribute.name, f"a whole number {low}..{high}")
 
     return check
 
