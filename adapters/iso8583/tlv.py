@@ -44,7 +44,7 @@ lines, at most 50 characters each.
 
 from __future__ import annotations
 
-import re
+import string
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -64,8 +64,11 @@ __all__ = [
     "encode_items",
 ]
 
-_TAG = re.compile(r"[A-Z0-9]{2}")
-_HEAD = re.compile(r"[A-Z0-9]{2}[0-9]{2}")  # an item's tag and length
+_TAG_CHARACTERS = string.ascii_uppercase + string.digits
+#: Every tag there can be (``[A-Z0-9]{2}``) and every length (``[0-9]{2}``, read): a set and a
+#: dict look-up check and read an item's head at a fraction of a regex match and an int().
+_TAGS = frozenset(a + b for a in _TAG_CHARACTERS for b in _TAG_CHARACTERS)
+_LENGTHS = {f"{length:02d}": length for length in range(100)}
 _MAX_ITEM = 99
 #: The longest screen or receipt line.
 LINE_WIDTH = 50
@@ -96,7 +99,7 @@ def encode_items(items: Iterable[tuple[str, str]]) -> str:
     one outside printable ASCII (our own message would be wrong: nothing is sent)."""
     parts = []
     for tag, value in items:
-        if not _TAG.fullmatch(tag):
+        if tag not in _TAGS:
             raise ValueError(f"a TLV tag is 2 upper-case letters or digits, not {tag!r}")
         if len(value) > _MAX_ITEM or not _printable(value):
             raise ValueError(f"TLV {tag}: at most {_MAX_ITEM} printable ASCII characters")
@@ -109,7 +112,7 @@ def _bad_head(text: str, at: int, field: str) -> MalformedMessage:
     if len(text) - at < 4:
         return _malformed(field, f"TLV item cut short at offset {at}")
     tag = text[at : at + 2]
-    if not _TAG.fullmatch(tag):
+    if tag not in _TAGS:
         return _malformed(field, f"bad TLV tag at offset {at}")
     return _malformed(field, f"TLV {tag}: length is not 2 digits")
 
@@ -121,18 +124,19 @@ def decode_items(text: str, *, field: str = "DE48") -> tuple[tuple[str, str], ..
     # Printable throughout (the usual case): each value need not be checked again below; a
     # text that is not is read item by item, so the error names the item at fault.
     printable = _printable(text)
-    head = _HEAD.match
     while at < size:
-        if head(text, at) is None:  # one match for the tag and the length
-            raise _bad_head(text, at, field)
+        tag = text[at : at + 2]
         start = at + 4
-        end = start + int(text[at + 2 : start])
+        length = _LENGTHS.get(text[at + 2 : start])  # None: not two digits, or cut short
+        if length is None or tag not in _TAGS:
+            raise _bad_head(text, at, field)
+        end = start + length
         if end > size:
-            raise _malformed(field, f"TLV {text[at : at + 2]}: value cut short")
+            raise _malformed(field, f"TLV {tag}: value cut short")
         value = text[start:end]
         if not printable and not _printable(value):
-            raise _malformed(field, f"TLV {text[at : at + 2]}: not printable ASCII")
-        items.append((text[at : at + 2], value))
+            raise _malformed(field, f"TLV {tag}: not printable ASCII")
+        items.append((tag, value))
         at = end
     return tuple(items)
 
@@ -342,10 +346,10 @@ def _lines(limit: int) -> _Validator:
     return check
 
 
-#: DE57's tags: whether a screen line (else a receipt line), and which.
+#: DE57's tags: screen (0) or receipt (1), and which line.
 _LINE_SLOTS = {
-    **{tag: (True, at) for at, tag in enumerate(SCREEN_TAGS)},
-    **{tag: (False, at) for at, tag in enumerate(RECEIPT_TAGS)},
+    **{tag: (0, at) for at, tag in enumerate(SCREEN_TAGS)},
+    **{tag: (1, at) for at, tag in enumerate(RECEIPT_TAGS)},
 }
 
 
@@ -384,19 +388,21 @@ class Lines:
         unknown tags are ignored, a tag twice is malformed."""
         # Each line goes straight to its place (a gap stays ""), in one pass over the items.
         seen: set[str] = set()
-        screen: list[str] = []
-        receipt: list[str] = []
+        found: tuple[list[str], list[str]] = ([], [])  # screen, receipt
         for tag, value in decode_items(text, field="DE57"):
             if tag in seen:
                 raise _malformed("DE57", f"TLV {tag} twice")
             seen.add(tag)
             slot = _LINE_SLOTS.get(tag)
             if slot is not None:
-                lines, at = (screen, slot[1]) if slot[0] else (receipt, slot[1])
-                if at >= len(lines):
-                    lines.extend([""] * (at + 1 - len(lines)))
-                lines[at] = value
+                lines, at = found[slot[0]], slot[1]
+                while len(lines) < at:
+                    lines.append("")
+                if len(lines) == at:
+                    lines.append(value)
+                else:
+                    lines[at] = value
         try:
-            return cls(tuple(screen), tuple(receipt))
+            return cls(tuple(found[0]), tuple(found[1]))
         except ValueError:
             raise _malformed("DE57", f"lines over {LINE_WIDTH} characters") from None
