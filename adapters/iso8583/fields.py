@@ -100,14 +100,21 @@ class TransmissionTime:
         """DE7 read; :class:`MalformedMessage` unless it is a real MMDDhhmmss."""
         if len(text) != 10 or not _all_digits(text):
             raise _malformed("DE7", "not MMDDhhmmss")
+        # Two digits a part: divmod by 100 splits the number at half a slice-and-int() a part.
+        rest, second = divmod(int(text), 100)
+        rest, minute = divmod(rest, 100)
+        rest, hour = divmod(rest, 100)
+        month, day = divmod(rest, 100)
         try:
-            return cls(int(text[:2]), int(text[2:4]), int(text[4:6]), int(text[6:8]), int(text[8:]))
+            return cls(month, day, hour, minute, second)
         except ValueError:
             raise _malformed("DE7", "not a real date and time") from None
 
     @property
     def text(self) -> str:
-        return f"{self.month:02d}{self.day:02d}{self.hour:02d}{self.minute:02d}{self.second:02d}"
+        # Each part is two digits (the validators say so): one number spelt once, not five.
+        parts = (((self.month * 100 + self.day) * 100 + self.hour) * 100 + self.minute) * 100
+        return f"{parts + self.second:010d}"
 
     def near(self, reference: dt.datetime, zone: dt.tzinfo = dt.UTC) -> dt.datetime:
         """The moment in ``zone`` with this DE7 closest to ``reference`` (aware)."""
