@@ -103,6 +103,10 @@ _TERMINAL = _pattern(r"[\x21-\x7e]([\x20-\x7e]{0,14}[\x21-\x7e])?", "1 to 16 pri
 _MERCHANT = _pattern(r"[\x21-\x7e]([\x20-\x7e]{0,13}[\x21-\x7e])?", "1 to 15 printable characters")
 _CURRENCY = _pattern(r"[0-9]{3}", "3 digits")
 _STAN = _whole(0, 999_999)
+# A message without DE48 or DE57 shares these (frozen, so nothing can tell): an answer without
+# DE57, an echo without DE48, no longer build and check an empty one each.
+_NO_ITEMS = PrivateData()
+_NO_LINES = Lines()
 _AMOUNT = _whole(0, MAX_AMOUNT)
 
 
@@ -127,7 +131,7 @@ class Transaction:
     rrn: str = attrs.field(validator=_RRN)
     terminal: str = attrs.field(validator=_TERMINAL)
     merchant: str | None = attrs.field(default=None, validator=_MERCHANT)
-    private: PrivateData = attrs.field(factory=PrivateData)
+    private: PrivateData = attrs.field(default=_NO_ITEMS)
     currency: str = attrs.field(default=RUPIAH, validator=_CURRENCY)
 
 
@@ -181,8 +185,8 @@ class Answer:
     acquirer: str | None = attrs.field(default=None, validator=_ACQUIRER)
     rrn: str | None = attrs.field(default=None, validator=_RRN)
     merchant: str | None = attrs.field(default=None, validator=_MERCHANT)
-    private: PrivateData = attrs.field(factory=PrivateData)
-    lines: Lines = attrs.field(factory=Lines)
+    private: PrivateData = attrs.field(default=_NO_ITEMS)
+    lines: Lines = attrs.field(default=_NO_LINES)
     currency: str | None = attrs.field(default=None, validator=_CURRENCY)
 
     @property
@@ -229,7 +233,7 @@ class NetworkRequest:
     transmitted: TransmissionTime
     stan: int = attrs.field(validator=_STAN)
     terminal: str | None = attrs.field(default=None, validator=_TERMINAL)
-    private: PrivateData = attrs.field(factory=PrivateData)
+    private: PrivateData = attrs.field(default=_NO_ITEMS)
 
     @property
     def mti(self) -> str:
@@ -245,7 +249,7 @@ class NetworkResponse:
     stan: int = attrs.field(validator=_STAN)
     response_code: str = attrs.field(validator=_RESPONSE_CODE)
     terminal: str | None = attrs.field(default=None, validator=_TERMINAL)
-    private: PrivateData = attrs.field(factory=PrivateData)
+    private: PrivateData = attrs.field(default=_NO_ITEMS)
 
     @property
     def mti(self) -> str:
