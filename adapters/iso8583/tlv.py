@@ -258,30 +258,21 @@ class PrivateData:
     def decode(cls, text: str) -> PrivateData:
         """DE48's text read; :class:`MalformedMessage` for bad TLV, a known tag twice, or a
         known tag whose value is not spelt as the table says."""
-        known: dict[str, str] = {}
+        # Each known item goes straight to its field, read as the table says: no dict of
+        # texts looked up again tag by tag, no reader called for a tag that is absent.
+        values: dict[str, Any] = {}
         other = []
-        for tag, value in decode_items(text, field="DE48"):
-            if tag not in _KNOWN:
-                other.append((tag, value))
-            elif tag in known:
-                raise _malformed("DE48", f"TLV {tag} twice")
-            else:
-                known[tag] = value
         try:
-            return cls(
-                product=known.get("PI"),
-                customer=known.get("CN"),
-                name=known.get("NM"),
-                amount=_whole(known, "AT"),
-                admin_fee=_whole(known, "AC"),
-                months=_whole(known, "MC"),
-                first_period=_period(known.get("FP")),
-                programs=_programs(known.get("PG")),
-                program_amounts=_amounts(known.get("PA")),
-                discount_name=known.get("DN"),
-                discount_amount=_whole(known, "DA"),
-                other=other,
-            )
+            for tag, value in decode_items(text, field="DE48"):
+                known = _FIELDS.get(tag)
+                if known is None:
+                    other.append((tag, value))
+                    continue
+                name, read = known
+                if name in values:
+                    raise _malformed("DE48", f"TLV {tag} twice")
+                values[name] = value if read is None else read(tag, value)
+            return cls(**values, other=other)
         except ValueError as exc:  # a value the table does not allow (these texts quote no data)
             raise _malformed("DE48", str(exc)) from None
 
@@ -291,18 +282,13 @@ _KNOWN = {"PI": 6, "CN": 24, "NM": 50, "AT": 12, "AC": 12, "MC": 2, "FP": 6, "PG
           "DN": 50, "DA": 12}  # fmt: skip
 
 
-def _whole(known: Mapping[str, str], tag: str) -> int | None:
-    value = known.get(tag)
-    if value is None:
-        return None
+def _whole(tag: str, value: str) -> int:
     if not (_digits(value) and len(value) <= _KNOWN[tag]):
         raise ValueError(f"TLV {tag} is not whole rupiah digits")
     return int(value)
 
 
-def _period(value: str | None) -> YearMonth | None:
-    if value is None:
-        return None
+def _period(_tag: str, value: str) -> YearMonth:
     if not (len(value) == 6 and _digits(value)):
         raise ValueError("TLV FP is not YYYYMM")
     try:
@@ -318,13 +304,11 @@ def _program(code: str) -> Program:
         raise ValueError("TLV PG/PA: unknown program") from None
 
 
-def _programs(value: str | None) -> tuple[Program, ...]:
-    return () if value is None else tuple(_program(code) for code in value.split(","))
+def _programs(_tag: str, value: str) -> tuple[Program, ...]:
+    return tuple([_program(code) for code in value.split(",")])
 
 
-def _amounts(value: str | None) -> tuple[tuple[Program, int], ...]:
-    if value is None:
-        return ()
+def _amounts(_tag: str, value: str) -> tuple[tuple[Program, int], ...]:
     pairs = []
     for part in value.split(","):
         code, equals, amount = part.partition("=")
@@ -332,6 +316,23 @@ def _amounts(value: str | None) -> tuple[tuple[Program, int], ...]:
             raise ValueError("TLV PA is not PROGRAM=amount")
         pairs.append((_program(code), int(amount)))
     return tuple(pairs)
+
+
+#: Known tags (those of :data:`_KNOWN`): the field each fills, and how it is read (``None``: as
+#: it is; the field's validator checks it).
+_FIELDS: dict[str, tuple[str, Callable[[str, str], Any] | None]] = {
+    "PI": ("product", None),
+    "CN": ("customer", None),
+    "NM": ("name", None),
+    "AT": ("amount", _whole),
+    "AC": ("admin_fee", _whole),
+    "MC": ("months", _whole),
+    "FP": ("first_period", _period),
+    "PG": ("programs", _programs),
+    "PA": ("program_amounts", _amounts),
+    "DN": ("discount_name", None),
+    "DA": ("discount_amount", _whole),
+}
 
 
 # --- DE57 --------------------------------------------------------------------------------------
