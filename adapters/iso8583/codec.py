@@ -24,7 +24,6 @@ a DE70 the library does not know), and :meth:`Codec.refusal` answers it with a r
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -43,6 +42,7 @@ from jamsostek_channels.adapters.iso8583.messages import (
     AdviceResponse,
     FinancialRequest,
     FinancialResponse,
+    InvalidValue,
     Message,
     NetworkCode,
     NetworkRequest,
@@ -135,6 +135,10 @@ def match_key(message: Message) -> MatchKey:
 
 @attrs.frozen
 class _Element:
+    """How one element is written and read. A text element is read as it is (``str``) or
+    without its padding: the message type's own validator checks it (once), and
+    :meth:`Codec.decode` names the element when it refuses it."""
+
     number: str
     write: Callable[[Any], str]
     read: Callable[[str], Any]
@@ -144,39 +148,15 @@ def _malformed(reason: str) -> MalformedMessage:
     return MalformedMessage("message.malformed", {"reason": reason})
 
 
-def _digits(number: str, width: int | None = None, most: int | None = None) -> Callable[[str], str]:
-    def read(text: str) -> str:
-        ok = text.isascii() and text.isdigit()
-        if not ok or (width is not None and len(text) != width) or (most and len(text) > most):
-            raise _malformed(f"DE{number}: not {width or f'1..{most}'} digits")
-        return text
-
-    return read
-
-
 def _stan(text: str) -> int:
-    return int(_digits("11", 6)(text))
+    # Checked before int(), which would also take " 12", "+12" and "1_2".
+    if not (len(text) == 6 and text.isascii() and text.isdigit()):
+        raise _malformed("DE11: not 6 digits")
+    return int(text)
 
 
-def _text(number: str, pattern: str) -> Callable[[str], str]:
-    compiled = re.compile(pattern)
-
-    def read(text: str) -> str:
-        if not compiled.fullmatch(text):
-            raise _malformed(f"DE{number}: not as the field is spelt")
-        return text
-
-    return read
-
-
-def _padded(number: str) -> Callable[[str], str]:
-    def read(text: str) -> str:
-        value = text.rstrip(" ")
-        if not value or not re.fullmatch(r"[\x20-\x7e]+", value):
-            raise _malformed(f"DE{number}: empty or not printable")
-        return value
-
-    return read
+def _unpadded(text: str) -> str:
+    return text.rstrip(" ")
 
 
 def _network_code(text: str) -> NetworkCode:
@@ -190,18 +170,18 @@ def _elements(terminal_id_length: int) -> Mapping[str, _Element]:
     """The elements by the messages' attribute names, for one DE41 width."""
     width = terminal_id_length
     return {
-        "processing_code": _Element("3", str, _digits("3", 6)),
+        "processing_code": _Element("3", str, str),
         "amount": _Element("4", encode_amount, decode_amount),
         "transmitted": _Element("7", lambda t: t.text, TransmissionTime.parse),
         "stan": _Element("11", lambda n: f"{n:06d}", _stan),
-        "channel_type": _Element("18", str, _digits("18", 4)),
-        "acquirer": _Element("32", str, _digits("32", most=11)),
-        "rrn": _Element("37", str, _text("37", r"[0-9A-Za-z]{12}")),
-        "response_code": _Element("39", str, _text("39", r"[0-9A-Z]{2}")),
-        "terminal": _Element("41", lambda t: t.ljust(width), _padded("41")),
-        "merchant": _Element("42", lambda m: m.ljust(15), _padded("42")),
+        "channel_type": _Element("18", str, str),
+        "acquirer": _Element("32", str, str),
+        "rrn": _Element("37", str, str),
+        "response_code": _Element("39", str, str),
+        "terminal": _Element("41", lambda t: t.ljust(width), _unpadded),
+        "merchant": _Element("42", lambda m: m.ljust(15), _unpadded),
         "private": _Element("48", lambda p: p.encode(), PrivateData.decode),
-        "currency": _Element("49", str, _digits("49", 3)),
+        "currency": _Element("49", str, str),
         "lines": _Element("57", lambda lines: lines.encode(), Lines.decode),
         "code": _Element("70", lambda c: c.value, _network_code),
         "original": _Element("90", lambda o: o.text, OriginalData.parse),
@@ -241,6 +221,8 @@ class Codec:
         self.terminal_id_length = terminal_id_length
         self.spec = build_spec(bitmap=bitmap, terminal_id_length=terminal_id_length)
         self._elements = _elements(terminal_id_length)
+        #: attribute name -> element number, for naming what a type's validator refused
+        self._numbers = {name: element.number for name, element in self._elements.items()}
         self._plans: dict[type[Any], _Plan] = {}
 
     def _plan(self, kind: type[Any]) -> _Plan:
@@ -299,6 +281,8 @@ class Codec:
                 raise _malformed(f"DE{element.number} missing from {mti}")
         try:
             message: Message = kind(**values)
+        except InvalidValue as exc:  # an element not spelt as its type says (what, not value)
+            raise _malformed(f"DE{self._numbers[exc.attribute]}: not {exc.what}") from None
         except ValueError:  # every element read well, yet not a valid message
             raise _malformed(f"{mti}: an element out of range") from None
         return message

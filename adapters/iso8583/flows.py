@@ -151,8 +151,8 @@ def _items(data: PrivateData) -> Mapping[str, str]:
     return dict(data.other)
 
 
-def _required(data: PrivateData, tag: str) -> str:
-    value = _items(data).get(tag)
+def _required(items: Mapping[str, str], tag: str) -> str:
+    value = items.get(tag)
     if not value:
         raise _malformed(f"DE48 {tag} missing")
     return value
@@ -160,7 +160,7 @@ def _required(data: PrivateData, tag: str) -> str:
 
 def reference_of(data: PrivateData) -> str:
     """The payment reference (``FR``) a payment, advice or reversal names."""
-    return _required(data, PAYMENT_REFERENCE)
+    return _required(_items(data), PAYMENT_REFERENCE)
 
 
 def _periods(data: PrivateData) -> tuple[YearMonth, ...]:
@@ -219,21 +219,22 @@ def inquiry_answer(product: str, inquiry: Inquiry) -> PrivateData:
 def inquiry_of(data: PrivateData, customer: CustomerId) -> Inquiry:
     """The :class:`Inquiry` an approved answer's DE48 states (``admin_fee`` 0: the client adds
     the channel's)."""
+    items = _items(data)  # once: four items are read from it
     periods = _periods(data)
-    amounts_text = _required(data, MONTH_AMOUNTS).split(",")
+    amounts_text = _required(items, MONTH_AMOUNTS).split(",")
     if len(amounts_text) != len(periods) or not all(a.isdigit() for a in amounts_text):
         raise _malformed("DE48 MA does not give one amount per month")
     amounts = [int(text) for text in amounts_text]
     if data.amount != sum(amounts):
         raise _malformed("DE48 AT is not the sum of MA")
     try:
-        state = CoverageState(_required(data, COVERAGE))
+        state = CoverageState(_required(items, COVERAGE))
     except ValueError:
         raise _malformed("DE48 ST is not a coverage state") from None
     return Inquiry(
         customer=customer,
-        inquiry_id=_required(data, INQUIRY_ID),
-        kpj=_required(data, KPJ),
+        inquiry_id=_required(items, INQUIRY_ID),
+        kpj=_required(items, KPJ),
         name_masked=redact.name(data.name or ""),
         programs=data.programs,
         state=state,

@@ -46,6 +46,7 @@ __all__ = [
     "Answer",
     "FinancialRequest",
     "FinancialResponse",
+    "InvalidValue",
     "Message",
     "NetworkCode",
     "NetworkRequest",
@@ -61,12 +62,23 @@ RUPIAH = "360"
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
+class InvalidValue(ValueError):
+    """A message's value its type refuses: :attr:`attribute` names it and :attr:`what` says
+    what it must be (never the value), so the codec's reason can name the element instead of
+    checking the element a second time while reading it."""
+
+    def __init__(self, attribute: str, what: str) -> None:
+        super().__init__(f"{attribute}: {what}")
+        self.attribute = attribute
+        self.what = what
+
+
 def _pattern(regex: str, what: str) -> _Validator:
     compiled = re.compile(regex)
 
     def check(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is not None and not (isinstance(value, str) and compiled.fullmatch(value)):
-            raise ValueError(f"{attribute.name}: {what}")
+            raise InvalidValue(attribute.name, what)
 
     return check
 
@@ -76,7 +88,7 @@ def _whole(low: int, high: int) -> _Validator:
         if value is None:
             return
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ValueError(f"{attribute.name}: a whole number {low}..{high}")
+            raise InvalidValue(attribute.name, f"a whole number {low}..{high}")
 
     return check
 
@@ -91,6 +103,10 @@ _TERMINAL = _pattern(r"[\x21-\x7e]([\x20-\x7e]{0,14}[\x21-\x7e])?", "1 to 16 pri
 _MERCHANT = _pattern(r"[\x21-\x7e]([\x20-\x7e]{0,13}[\x21-\x7e])?", "1 to 15 printable characters")
 _CURRENCY = _pattern(r"[0-9]{3}", "3 digits")
 _STAN = _whole(0, 999_999)
+# A message without DE48 or DE57 shares these (frozen, so nothing can tell): an answer without
+# DE57, an echo without DE48, no longer build and check an empty one each.
+_NO_ITEMS = PrivateData()
+_NO_LINES = Lines()
 _AMOUNT = _whole(0, MAX_AMOUNT)
 
 
@@ -115,7 +131,7 @@ class Transaction:
     rrn: str = attrs.field(validator=_RRN)
     terminal: str = attrs.field(validator=_TERMINAL)
     merchant: str | None = attrs.field(default=None, validator=_MERCHANT)
-    private: PrivateData = attrs.field(factory=PrivateData)
+    private: PrivateData = attrs.field(default=_NO_ITEMS)
     currency: str = attrs.field(default=RUPIAH, validator=_CURRENCY)
 
 
@@ -169,8 +185,8 @@ class Answer:
     acquirer: str | None = attrs.field(default=None, validator=_ACQUIRER)
     rrn: str | None = attrs.field(default=None, validator=_RRN)
     merchant: str | None = attrs.field(default=None, validator=_MERCHANT)
-    private: PrivateData = attrs.field(factory=PrivateData)
-    lines: Lines = attrs.field(factory=Lines)
+    private: PrivateData = attrs.field(default=_NO_ITEMS)
+    lines: Lines = attrs.field(default=_NO_LINES)
     currency: str | None = attrs.field(default=None, validator=_CURRENCY)
 
     @property
@@ -217,7 +233,7 @@ class NetworkRequest:
     transmitted: TransmissionTime
     stan: int = attrs.field(validator=_STAN)
     terminal: str | None = attrs.field(default=None, validator=_TERMINAL)
-    private: PrivateData = attrs.field(factory=PrivateData)
+    private: PrivateData = attrs.field(default=_NO_ITEMS)
 
     @property
     def mti(self) -> str:
@@ -233,7 +249,7 @@ class NetworkResponse:
     stan: int = attrs.field(validator=_STAN)
     response_code: str = attrs.field(validator=_RESPONSE_CODE)
     terminal: str | None = attrs.field(default=None, validator=_TERMINAL)
-    private: PrivateData = attrs.field(factory=PrivateData)
+    private: PrivateData = attrs.field(default=_NO_ITEMS)
 
     @property
     def mti(self) -> str:
