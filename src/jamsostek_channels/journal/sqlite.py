@@ -345,14 +345,45 @@ def _entry(row: Sequence[Any]) -> Entry:
     )
 
 
-def _begun(values: tuple[object, ...], found: int | sqlite3.Row) -> tuple[Entry, bool]:
-    """``begin()``'s answer: the entry made of the columns it inserted and the id it got
-    (what SQLite would return, without reading it back), or the one found already there."""
+def _begun(
+    new: tuple[tuple[object, ...], dt.datetime],
+    found: int | sqlite3.Row,
+    facts: PaymentFacts | None,
+    until: dt.datetime | None = None,
+) -> tuple[Entry, bool]:
+    """``begin()``'s answer: the entry made of the columns it inserted (``new``: the values of
+    :meth:`Journal._new_entry` and the instant they were stamped with) and the id it got (what
+    SQLite would return, without reading it back), or the one found already there. The times,
+    facts and lease expiry are the values written, not parsed back from their text; the
+    request and wire facts are read back from their stored JSON, the form every later read
+    returns."""
     if not isinstance(found, int):
         return _entry(found), False
-    # values: channel .. request (0-4), attempts .. business_day (5-15), scope (16), the
-    # history (17), wire facts (18).
-    return _entry((found, *values[:5], None, *values[5:16], None, values[16], values[18])), True
+    values, moment = new
+    # values: channel .. request (0-4), attempts (5), lease owner (9), scope (16), wire (18).
+    wire = values[18]
+    return (
+        Entry(
+            id=found,
+            channel=cast(str, values[0]),
+            operation=cast(str, values[1]),
+            reference=cast(str, values[2]),
+            state=_STATES[cast(str, values[3])],
+            request=_loads(cast(str, values[4])),
+            outcome=None,
+            attempts=cast(int, values[5]),
+            created_at=moment,
+            updated_at=moment,
+            sent_at=moment if values[5] else None,
+            lease_owner=cast("str | None", values[9]),
+            lease_until=until,
+            facts=facts,
+            host_reference=None,
+            scope=cast(str, values[16]),
+            wire=NO_FACTS if wire is None else _loads(cast(str, wire)),
+        ),
+        True,
+    )
 
 
 def _move_params(
@@ -692,7 +723,8 @@ class Journal:
         first (a payer's look-up between two writes: no ``PRAGMA`` there and back). Only if
         another connection holds a lock the handler would have waited out is it switched on
         and the statement read again: a read that failed changed nothing."""
-        with _typed():
+        # A try, not _typed()'s generator: this is on every payment's path.
+        try:
             if self._memory:
                 with self._serial:
                     return cast(
@@ -706,6 +738,8 @@ class Journal:
                     raise
             connection.sqlite_waits(True)
             return cast(sqlite3.Row | None, connection.execute(statement, params).fetchone())
+        except sqlite3.Error as error:
+            raise storage_error(error) from error
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
         connection.execute("BEGIN IMMEDIATE")
@@ -784,10 +818,10 @@ class Journal:
         The same reference with a different request is a :class:`ReferenceConflict`.
         """
         key = (channel, scope, operation, reference)
-        values = self._new_entry(key, request, facts, state, actor, attempt, lease, wire)
+        new = self._new_entry(key, request, facts, state, actor, attempt, lease, wire)
         with self._write() as db:
-            found = self._insert(db, values)
-        return _begun(values, found)
+            found = self._insert(db, new[0])
+        return _begun(new, found, facts, None if lease is None else lease[1])
 
     def begin_many(
         self,
@@ -808,8 +842,11 @@ class Journal:
             for reference, request, facts in requests
         ]
         with self._write() as db:
-            found = [self._insert(db, values) for values in batch]
-        return [_begun(values, one) for values, one in zip(batch, found, strict=True)]
+            found = [self._insert(db, values) for values, _ in batch]
+        return [
+            _begun(new, one, facts)
+            for new, one, (_, _, facts) in zip(batch, found, requests, strict=True)
+        ]
 
     def _new_entry(
         self,
@@ -821,16 +858,17 @@ class Journal:
         attempt: bool = False,
         lease: tuple[str, dt.datetime] | None = None,
         wire: Mapping[str, str] | None = None,
-    ) -> tuple[object, ...]:
+    ) -> tuple[tuple[object, ...], dt.datetime]:
         """The columns :data:`_INSERT_ENTRY` writes for a new entry (``key``: channel, scope,
-        operation, reference), made before the write lock is taken: a writer holds the lock
-        only for the statements themselves."""
+        operation, reference) and the instant they are stamped with, made before the write
+        lock is taken: a writer holds the lock only for the statements themselves."""
         channel, scope, operation, reference = key
         owner, until = lease if lease is not None else (None, None)
         if state not in (EntryState.PENDING, EntryState.HELD):
             raise ValueError("an entry begins PENDING or HELD")
-        now = self._now()
-        return (
+        moment = self.clock()
+        now = moment.isoformat()
+        values = (
             channel,
             operation,
             reference,
@@ -847,6 +885,7 @@ class Journal:
             _history_line(now, actor, None, state, "journaled", first=True),
             _dumps(wire) if wire else None,
         )
+        return values, moment
 
     def _insert(self, db: sqlite3.Connection, values: tuple[object, ...]) -> int | sqlite3.Row:
         """Inside ``db``'s transaction: the new entry's id, or the row of the entry already
