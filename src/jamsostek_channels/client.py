@@ -727,19 +727,21 @@ class Client:
                 return [month.total for month in self._requote(priced, months).by_month()]
 
         self._amount(count, amount, month_amounts, more)
-        request = PaymentRequest(
-            reference=reference,
-            customer=parsed,
-            periods=periods,
-            amount=amount,
-            admin_fee=self.capabilities.admin_fee.fee_for(amount),
-            payer=payer,
-            inquiry_id=inquiry_id,
-            requested_at=self._clock(),
-            agent_id=self.agent_id,
-        )
+        fields: dict[str, Any] = {
+            "reference": reference,
+            "customer": parsed,
+            "periods": periods,
+            "amount": amount,
+            "admin_fee": self.capabilities.admin_fee.fee_for(amount),
+            "payer": payer,
+            "inquiry_id": inquiry_id,
+            "requested_at": self._clock(),
+            "agent_id": self.agent_id,
+        }
+        request = PaymentRequest(**fields)
         if self._prepare is not None:  # fixed before the attempt is journaled, stored with it
-            request = attrs.evolve(request, wire=self._wire(request))
+            # Made again with its facts (cheaper than attrs.evolve, which reads every field).
+            request = PaymentRequest(**fields, wire=self._wire(request))
         journaled = unstructure(request)
         del journaled["wire"]  # in the entry's own column (Entry.wire), not in its record
         record = {
@@ -752,7 +754,7 @@ class Client:
             customer=parsed.value,
             amount=request.amount,
             admin_fee=request.admin_fee,
-            periods=tuple(str(month) for month in request.periods),
+            periods=tuple(journaled["periods"]),  # the months as the record has them
             business_day=_clock.business_day(
                 request.requested_at, self.capabilities.business_day_cutoff
             ),
