@@ -129,6 +129,8 @@ _ADVICE = "advice"
 #: Journal operations of auto-debit mandates (each its own idempotency namespace).
 _AUTODEBIT = "autodebit"
 _AUTODEBIT_CANCEL = "autodebit-cancel"
+#: The default payer, the worker (an immutable value: made once, not per payment).
+_SELF_PAID = Payer.self_paid()
 
 
 @attrs.frozen
@@ -327,7 +329,7 @@ class Client:
     def _payer(self, payer: Payer | None) -> Payer:
         """The payer (default: the worker), refused when this client's rules do not know its
         donor scheme, before anything is sent."""
-        payer = payer or Payer.self_paid()
+        payer = payer or _SELF_PAID
         problems = self.rules.payer_problems(payer)
         if problems:
             raise InvalidInput(problems)

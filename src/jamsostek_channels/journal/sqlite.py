@@ -270,14 +270,19 @@ def _dumps(value: Mapping[str, Any] | None) -> str | None:
 
 
 _DECODER = json.JSONDecoder()
+#: The decoder's scanner, called as ``raw_decode`` calls it (one Python frame fewer per read).
+_SCAN = _DECODER.scan_once
 
 
 def _loads(text: str | None) -> Any:
-    """A stored JSON text (ours: no surrounding whitespace) read back, whole: ``raw_decode``
-    without ``json.loads``'s whitespace matching, half the time for an entry's record."""
+    """A stored JSON text (ours: no surrounding whitespace) read back, whole: ``raw_decode``'s
+    scan without ``json.loads``'s whitespace matching, half the time for an entry's record."""
     if text is None:
         return None
-    value, end = _DECODER.raw_decode(text)
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration as stop:
+        raise json.JSONDecodeError("Expecting value", text, stop.value) from None
     if end != len(text):
         raise json.JSONDecodeError("Extra data", text, end)
     return value
@@ -610,7 +615,8 @@ class _Transaction:
         finally:
             self._lock.release()
         if error is None:
-            self._journal._committed()
+            if self._journal._waiting:  # as _committed(), without a call when no one waits
+                self._journal._committed()
         elif isinstance(error, sqlite3.Error):
             raise storage_error(error) from error
 
