@@ -251,15 +251,19 @@ def _history_line(
     first: bool = False,
 ) -> str:
     """One history line ``[at, actor, from, to, why]`` as JSON (``first``: a whole history of
-    that one line), in the compact form SQLite's JSON functions keep."""
-    line = [at, actor, from_state, to_state, why[:200]]
-    return _LINE_ENCODER.encode([line] if first else line)
+    that one line), in the compact form SQLite's JSON functions keep. Five strings (or null)
+    quoted by the encoder's own string quoting, as ``JSONEncoder(separators=(",", ":"))``
+    writes them, a quarter of its time (one per payment)."""
+    old = "null" if from_state is None else _quote(from_state)
+    line = f"[{_quote(at)},{_quote(actor)},{old},{_quote(to_state)},{_quote(why[:200])}]"
+    return f"[{line}]" if first else line
 
 
 #: The one JSON form every stored mapping takes (built once: ``json.dumps`` with options
 #: builds an encoder per call). ``begin`` compares a repeated request by it.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-_LINE_ENCODER = json.JSONEncoder(separators=(",", ":"))
+#: A JSON string as ``JSONEncoder`` (``ensure_ascii``) writes it, quotes included.
+_quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
 _STATES: Mapping[str, EntryState] = {state.value: state for state in EntryState}
 
 
@@ -271,7 +275,7 @@ def _dumps(value: Mapping[str, Any] | None) -> str | None:
 
 _DECODER = json.JSONDecoder()
 #: The decoder's scanner, called as ``raw_decode`` calls it (one Python frame fewer per read).
-_SCAN = _DECODER.scan_once
+_SCAN: Callable[[str, int], tuple[Any, int]] = cast(Any, _DECODER).scan_once  # untyped
 
 
 def _loads(text: str | None) -> Any:
