@@ -37,7 +37,6 @@ from jamsostek_channels.journal.records import (
     sources_of,
 )
 from jamsostek_channels.journal.writelock import begin_immediate, is_busy
-from jamsostek_channels.wirefacts import NO_FACTS
 
 __all__ = ["SCHEMA_VERSION", "Journal", "storage_error"]
 
@@ -301,7 +300,8 @@ def _maybe_time(text: str | None) -> dt.datetime | None:
 
 
 def _entry(row: Sequence[Any]) -> Entry:
-    """The entry of a row of :data:`_ENTRY_COLUMNS` (by position: every move builds one)."""
+    """The entry of a row of :data:`_ENTRY_COLUMNS` (by position: every move builds one),
+    its JSON columns decoded when first read (:meth:`Entry.stored`)."""
     (
         entry_id,
         channel,
@@ -325,32 +325,35 @@ def _entry(row: Sequence[Any]) -> Entry:
         scope,
         wire,
     ) = row
-    return Entry(
-        id=entry_id,
-        channel=channel,
-        operation=operation,
-        reference=reference,
-        state=_STATES[state],
-        request=_loads(request),
-        outcome=_loads(outcome),
-        attempts=attempts,
-        created_at=dt.datetime.fromisoformat(created_at),
-        updated_at=dt.datetime.fromisoformat(updated_at),
-        sent_at=None if sent_at is None else dt.datetime.fromisoformat(sent_at),
-        lease_owner=lease_owner,
-        lease_until=None if lease_until is None else dt.datetime.fromisoformat(lease_until),
-        facts=None
-        if amount is None
-        else PaymentFacts(
-            customer=customer,
-            amount=amount,
-            admin_fee=admin_fee,
-            periods=tuple(periods.split(",")) if periods else (),
-            business_day=dt.date.fromisoformat(business_day),
+    return Entry.stored(
+        _loads,
+        request,
+        outcome,
+        wire,
+        (
+            entry_id,
+            channel,
+            operation,
+            reference,
+            _STATES[state],
+            attempts,
+            dt.datetime.fromisoformat(created_at),
+            dt.datetime.fromisoformat(updated_at),
+            None if sent_at is None else dt.datetime.fromisoformat(sent_at),
+            lease_owner,
+            None if lease_until is None else dt.datetime.fromisoformat(lease_until),
+            None
+            if amount is None
+            else PaymentFacts(
+                customer=customer,
+                amount=amount,
+                admin_fee=admin_fee,
+                periods=tuple(periods.split(",")) if periods else (),
+                business_day=dt.date.fromisoformat(business_day),
+            ),
+            host_reference,
+            scope,
         ),
-        host_reference=host_reference,
-        scope=scope,
-        wire=NO_FACTS if wire is None else _loads(wire),
     )
 
 
@@ -364,35 +367,29 @@ def _begun(
     :meth:`Journal._new_entry` and the instant they were stamped with) and the id it got (what
     SQLite would return, without reading it back), or the one found already there. The times,
     facts and lease expiry are the values written, not parsed back from their text; the
-    request and wire facts are read back from their stored JSON, the form every later read
-    returns."""
+    request and wire facts are their stored JSON, decoded when first read (the form every
+    later read returns)."""
     if not isinstance(found, int):
         return _entry(found), False
     values, moment = new
     # values: channel .. request (0-4), attempts (5), lease owner (9), scope (16), wire (18).
-    wire = values[18]
-    return (
-        Entry(
-            id=found,
-            channel=cast(str, values[0]),
-            operation=cast(str, values[1]),
-            reference=cast(str, values[2]),
-            state=_STATES[cast(str, values[3])],
-            request=_loads(cast(str, values[4])),
-            outcome=None,
-            attempts=cast(int, values[5]),
-            created_at=moment,
-            updated_at=moment,
-            sent_at=moment if values[5] else None,
-            lease_owner=cast("str | None", values[9]),
-            lease_until=until,
-            facts=facts,
-            host_reference=None,
-            scope=cast(str, values[16]),
-            wire=NO_FACTS if wire is None else _loads(cast(str, wire)),
-        ),
-        True,
+    fields = (
+        found,
+        *values[:3],
+        _STATES[cast(str, values[3])],
+        values[5],
+        moment,
+        moment,
+        moment if values[5] else None,
+        values[9],
+        until,
+        facts,
+        None,
+        values[16],
     )
+    return Entry.stored(
+        _loads, cast(str, values[4]), None, cast("str | None", values[18]), fields
+    ), True
 
 
 def _move_params(
@@ -619,8 +616,7 @@ class _Transaction:
         finally:
             self._lock.release()
         if error is None:
-            if self._journal._waiting:  # as _committed(), without a call when no one waits
-                self._journal._committed()
+            self._journal._committed()
         elif isinstance(error, sqlite3.Error):
             raise storage_error(error) from error
 
