@@ -169,8 +169,8 @@ class Entry:
         the same repr, the same fields): a payer reads few of the entry it moves, and a
         payment's record is the longest text of its row."""
         entry = cls.__new__(cls)
-        for name, value in zip(_STORED_FIELDS, fields, strict=True):
-            object.__setattr__(entry, name, value)
+        for put, value in zip(_PUT_STORED, fields, strict=True):
+            put(entry, value)
         if outcome is None:
             object.__setattr__(entry, "outcome", None)
         if wire is None:
@@ -206,6 +206,10 @@ _STORED_FIELDS = tuple(
     field.name
     for field in attrs.fields(Entry)
     if field.name not in ("request", "outcome", "wire") and field.init
+)
+#: Their slots' setters (what ``object.__setattr__`` finds for each, looked up once).
+_PUT_STORED: tuple[Callable[[Entry, Any], None], ...] = tuple(
+    getattr(Entry, name).__set__ for name in _STORED_FIELDS
 )
 #: The fields an entry from a store decodes when first read, and their text's place in
 #: ``Entry._stored``.
