@@ -129,6 +129,8 @@ _ADVICE = "advice"
 #: Journal operations of auto-debit mandates (each its own idempotency namespace).
 _AUTODEBIT = "autodebit"
 _AUTODEBIT_CANCEL = "autodebit-cancel"
+#: The default payer, the worker (an immutable value: made once, not per payment).
+_SELF_PAID = Payer.self_paid()
 
 
 @attrs.frozen
@@ -327,7 +329,7 @@ class Client:
     def _payer(self, payer: Payer | None) -> Payer:
         """The payer (default: the worker), refused when this client's rules do not know its
         donor scheme, before anything is sent."""
-        payer = payer or Payer.self_paid()
+        payer = payer or _SELF_PAID
         problems = self.rules.payer_problems(payer)
         if problems:
             raise InvalidInput(problems)
@@ -727,19 +729,21 @@ class Client:
                 return [month.total for month in self._requote(priced, months).by_month()]
 
         self._amount(count, amount, month_amounts, more)
-        request = PaymentRequest(
-            reference=reference,
-            customer=parsed,
-            periods=periods,
-            amount=amount,
-            admin_fee=self.capabilities.admin_fee.fee_for(amount),
-            payer=payer,
-            inquiry_id=inquiry_id,
-            requested_at=self._clock(),
-            agent_id=self.agent_id,
-        )
+        fields: dict[str, Any] = {
+            "reference": reference,
+            "customer": parsed,
+            "periods": periods,
+            "amount": amount,
+            "admin_fee": self.capabilities.admin_fee.fee_for(amount),
+            "payer": payer,
+            "inquiry_id": inquiry_id,
+            "requested_at": self._clock(),
+            "agent_id": self.agent_id,
+        }
+        request = PaymentRequest(**fields)
         if self._prepare is not None:  # fixed before the attempt is journaled, stored with it
-            request = attrs.evolve(request, wire=self._wire(request))
+            # Made again with its facts (cheaper than attrs.evolve, which reads every field).
+            request = PaymentRequest(**fields, wire=self._wire(request))
         journaled = unstructure(request)
         del journaled["wire"]  # in the entry's own column (Entry.wire), not in its record
         record = {
@@ -752,7 +756,7 @@ class Client:
             customer=parsed.value,
             amount=request.amount,
             admin_fee=request.admin_fee,
-            periods=tuple(str(month) for month in request.periods),
+            periods=tuple(journaled["periods"]),  # the months as the record has them
             business_day=_clock.business_day(
                 request.requested_at, self.capabilities.business_day_cutoff
             ),
@@ -782,7 +786,7 @@ class Client:
         if not created:  # another thread or process got there first
             return self._settle_existing(entry)
         try:
-            return self._send(entry, request)
+            return self._send(entry, request, record)
         except StaleEntry as lost:  # another owner took it over: the journal has the word
             return self._answer(lost.current)
 
@@ -822,8 +826,9 @@ class Client:
             **_settled(result, self.capabilities.business_day_cutoff),
         )
 
-    def _send(self, entry: Entry, request: PaymentRequest) -> Receipt:
-        """Send a journaled payment whose attempt (and lease) is already recorded."""
+    def _send(self, entry: Entry, request: PaymentRequest, record: Mapping[str, Any]) -> Receipt:
+        """Send a journaled payment whose attempt (and lease) is already recorded; ``record``:
+        what the journal holds of it (its :attr:`Entry.request`), which its receipt names."""
         try:
             result = cast(Payments, self.adapter).pay(request)
         except NotDelivered:
@@ -842,15 +847,21 @@ class Client:
             # Sent, and no answer we can read: the money may have moved.
             entry = self._move(entry, EntryState.UNKNOWN, None, f"no readable answer: {error.code}")
             return self._unanswered(entry, resend=False)
-        return self._record(entry, request, result)
+        return self._record(entry, request, result, record)
 
-    def _record(self, entry: Entry, request: PaymentRequest, result: PaymentResult) -> Receipt:
+    def _record(
+        self,
+        entry: Entry,
+        request: PaymentRequest,
+        result: PaymentResult,
+        record: Mapping[str, Any],
+    ) -> Receipt:
         try:
             if result.state is PaymentState.APPLIED:
                 entry = self._move(
                     entry, EntryState.APPLIED, unstructure(result), "applied", result
                 )
-                return self._receipt_of(entry, request, result)
+                return self._receipt_of(entry, request, result, record)
             if result.state is PaymentState.REVERSED:
                 self._move(entry, EntryState.REVERSED, unstructure(result), "reversed", result)
                 raise HostDeclined("payment.reversed", host_code=result.host_code)
@@ -1031,7 +1042,7 @@ class Client:
                 request = attrs.evolve(_request_of(entry), repeat=True)
                 wire = None if self._prepare is None else self._wire(request)
                 entry = self.journal.attempt(entry.id, lease=self._lease(), actor=_PAY, wire=wire)
-                return self._send(entry, attrs.evolve(request, wire=entry.wire))
+                return self._send(entry, attrs.evolve(request, wire=entry.wire), entry.request)
             if entry.state is EntryState.SUBMITTED:
                 raise OutcomeUnknown("outcome.submitted", {"reference": entry.reference})
             if entry.state not in (EntryState.PENDING, EntryState.UNKNOWN):
@@ -1055,16 +1066,25 @@ class Client:
     def _receipt(self, entry: Entry) -> Receipt:
         """The receipt of an applied payment, rebuilt from its journal entry."""
         result = structure(dict(entry.outcome or {}), PaymentResult)
-        return self._receipt_of(entry, _request_of(entry), result)
+        return self._receipt_of(entry, _request_of(entry), result, entry.request)
 
-    def _receipt_of(self, entry: Entry, request: PaymentRequest, result: PaymentResult) -> Receipt:
+    def _receipt_of(
+        self,
+        entry: Entry,
+        request: PaymentRequest,
+        result: PaymentResult,
+        record: Mapping[str, Any],
+    ) -> Receipt:
+        """The receipt of ``request`` applied as ``result``; ``record``: the payment as
+        journaled (:attr:`Entry.request`, or the very record a payer just journaled: the
+        entry's copy is then left undecoded), which names the participant and programs."""
         return Receipt(
             channel=self.channel,
             channel_reference=entry.reference,
             host_reference=result.host_reference or "-",
             nik_masked=request.customer.masked,
-            name=str(entry.request.get("name", "")),
-            programs=tuple(Program(p) for p in entry.request.get("programs", ())),
+            name=str(record.get("name", "")),
+            programs=tuple(Program(p) for p in record.get("programs", ())),
             periods=result.periods or request.periods,
             amount=result.amount or request.amount,
             admin_fee=request.admin_fee,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -147,6 +147,48 @@ class Entry:
     #: What the adapter fixed before its latest attempt was sent (its wire facts, e.g. an
     #: ISO 8583 STAN and DE7; empty: none), handed back to it with every later request.
     wire: Mapping[str, str] = NO_FACTS
+    #: An entry read from a store (:meth:`stored`): how to decode its JSON columns, and their
+    #: texts, until each of ``request``, ``outcome`` and ``wire`` is first read.
+    _stored: tuple[Callable[[str], Any], str, str | None, str | None] | None = attrs.field(
+        default=None, init=False, eq=False, repr=False
+    )
+
+    @classmethod
+    def stored(
+        cls,
+        decode: Callable[[str], Any],
+        request: str,
+        outcome: str | None,
+        wire: str | None,
+        fields: tuple[Any, ...],
+    ) -> Entry:
+        """An entry as a store keeps it: ``fields`` its values from ``id`` to ``scope`` (every
+        field but ``request``, ``outcome`` and ``wire``, in their order), the three others the
+        JSON texts of its columns (``None``: no outcome; no wire facts), each decoded by
+        ``decode`` when it is first read. The same value as one made with them decoded (equal,
+        the same repr, the same fields): a payer reads few of the entry it moves, and a
+        payment's record is the longest text of its row."""
+        entry = cls.__new__(cls)
+        for put, value in zip(_PUT_STORED, fields, strict=True):
+            put(entry, value)
+        if outcome is None:
+            object.__setattr__(entry, "outcome", None)
+        if wire is None:
+            object.__setattr__(entry, "wire", NO_FACTS)
+        object.__setattr__(entry, "_stored", (decode, request, outcome, wire))
+        return entry
+
+    if not TYPE_CHECKING:  # hidden from the type checker: every other name stays checked
+
+        def __getattr__(self, name: str) -> Any:
+            # Only an attribute never set comes here: the JSON columns of a stored() entry.
+            place = _DECODED.get(name)
+            stored = object.__getattribute__(self, "_stored")
+            if place is None or stored is None:
+                raise AttributeError(name)
+            value = stored[0](stored[place])
+            object.__setattr__(self, name, value)  # decoded once: the entry is immutable
+            return value
 
     def leased(self, now: dt.datetime, *, by_other_than: str | None = None) -> bool:
         """Whether an unexpired lease holds it (one not held by ``by_other_than``);
@@ -157,6 +199,21 @@ class Entry:
             and self.lease_until > now
             and self.lease_owner != by_other_than
         )
+
+
+#: The fields :meth:`Entry.stored` sets from its ``fields``, in order.
+_STORED_FIELDS = tuple(
+    field.name
+    for field in attrs.fields(Entry)
+    if field.name not in ("request", "outcome", "wire") and field.init
+)
+#: Their slots' setters (what ``object.__setattr__`` finds for each, looked up once).
+_PUT_STORED: tuple[Callable[[Entry, Any], None], ...] = tuple(
+    getattr(Entry, name).__set__ for name in _STORED_FIELDS
+)
+#: The fields an entry from a store decodes when first read, and their text's place in
+#: ``Entry._stored``.
+_DECODED = {"request": 1, "outcome": 2, "wire": 3}
 
 
 @attrs.frozen
